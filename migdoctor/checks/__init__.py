@@ -1,0 +1,143 @@
+"""The registry of checks: each is a pure function ``Facts -> list[Finding]`` in its own module.
+
+A module's docstring is the check's documentation (``migdoctor explain``): a first line
+``slug: summary`` and three sections, *What it detects*, *Why it matters*, *How to fix*.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from migdoctor.facts import Facts
+from migdoctor.findings import Finding, Severity
+
+CheckFunction = Callable[[Facts], list[Finding]]
+
+# in the order a report lists them: the database's state first, then the scripts
+CHECK_MODULES = (
+    "unknown_revision",
+    "table_exists",
+    "stale_current",
+)
+CRASHED_SLUG = "check-crashed"
+CRASHED_CODE = "MD900"
+DOC_SECTIONS = ("What it detects", "Why it matters", "How to fix")
+
+
+@dataclass(frozen=True)
+class Check:
+    slug: str
+    code: str
+    severity: Severity
+    needs_database: bool
+    function: CheckFunction
+    doc: str
+    healthy: str
+
+    @property
+    def summary(self) -> str:
+        first = self.doc.strip().splitlines()[0]
+        return first.split(":", 1)[1].strip() if ":" in first else first
+
+    def section(self, name: str) -> str:
+        """One section of the documentation, as written."""
+        return doc_sections(self.doc).get(name, "")
+
+
+def doc_sections(doc: str) -> dict[str, str]:
+    sections: dict[str, str] = {}
+    pattern = re.compile(r"^(%s)\n-+\n" % "|".join(DOC_SECTIONS), re.MULTILINE)
+    matches = list(pattern.finditer(doc))
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(doc)
+        sections[match.group(1)] = doc[match.end() : end].strip()
+    return sections
+
+
+def check(
+    slug: str, code: str, severity: Severity, needs_database: bool, healthy: str
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Declare a check function; the registry finds it through its module. ``healthy`` is the
+    line a report prints when the check finds nothing."""
+
+    def declare(function: CheckFunction) -> CheckFunction:
+        declared = (slug, code, severity, needs_database, healthy)
+        function.__migdoctor_check__ = declared  # type: ignore[attr-defined]
+        return function
+
+    return declare
+
+
+@cache
+def all_checks() -> tuple[Check, ...]:
+    checks = []
+    for name in CHECK_MODULES:
+        module = importlib.import_module(f"migdoctor.checks.{name}")
+        for value in vars(module).values():
+            declared = getattr(value, "__migdoctor_check__", None)
+            if declared and getattr(value, "__module__", None) == module.__name__:
+                slug, code, severity, needs_database, healthy = declared
+                checks.append(
+                    Check(slug, code, severity, needs_database, value, module.__doc__ or "", healthy)
+                )
+    return tuple(checks)
+
+
+def find_check(slug: str) -> Check | None:
+    return next((c for c in all_checks() if c.slug == slug), None)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """How one check went: ``passed``, ``failed`` (it has findings), ``skipped``, ``crashed``."""
+
+    check: Check
+    status: str
+    findings: tuple[Finding, ...] = ()
+    reason: str = ""
+
+
+def run_checks(
+    facts: Facts, select: Sequence[str] = (), ignore: Sequence[str] = ()
+) -> list[CheckOutcome]:
+    outcomes = []
+    for registered in all_checks():
+        if select and registered.slug not in select:
+            continue
+        if registered.slug in ignore:
+            continue
+        if registered.needs_database and facts.offline:
+            outcomes.append(CheckOutcome(registered, "skipped", reason="needs the database"))
+            continue
+        try:
+            findings = tuple(registered.function(facts))
+        except Exception as error:  # noqa: BLE001 - a crashing check is a finding, not an abort
+            outcomes.append(CheckOutcome(registered, "crashed", (_crashed(registered, error),)))
+            continue
+        outcomes.append(CheckOutcome(registered, "failed" if findings else "passed", findings))
+    return outcomes
+
+
+def _crashed(registered: Check, error: Exception) -> Finding:
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return Finding(
+        check=CRASHED_SLUG,
+        code=CRASHED_CODE,
+        severity=Severity.WARNING,
+        title=f"The {registered.slug} check crashed",
+        message=(
+            f"migdoctor's {registered.slug} check raised {type(error).__name__}: {error}. "
+            "The other checks ran. Please report this with the output of --debug."
+        ),
+        evidence={"check": registered.slug, "error": f"{type(error).__name__}: {error}", "at": where},
+    )
+
+
+def known_slugs() -> list[str]:
+    return [c.slug for c in all_checks()]

@@ -1,0 +1,155 @@
+"""unknown-revision: alembic_version names a revision that no script defines.
+
+What it detects
+---------------
+A row of the version table holds a revision id that none of the project's revision files
+declares. alembic fails on almost every command, even ``alembic current``, with
+``FAILED: Can't locate revision identified by '77525ee61b5b'``.
+
+Why it matters
+--------------
+alembic cannot tell where the database stands, so it can neither upgrade nor downgrade it. The
+usual causes: the revision file was deleted or renamed, the code was switched to a branch that
+lacks it, or a newer version of the application (or a colleague's branch) migrated this database.
+The common forum advice, deleting the rows of ``alembic_version`` and upgrading again, re-runs
+every migration against tables that already exist.
+
+How to fix
+----------
+First look for the missing file: ``git log --all -- '*<id>*'`` finds a deleted or unmerged
+revision, and restoring it is the best repair. Otherwise ``migdoctor fix stamp --revision REV``
+records the known revision whose tables and columns the database really has: migdoctor
+recommends the newest such revision and shows the candidates. ``clear-version-table`` empties
+the table instead, which is only right when the database holds no tables of this project.
+"""
+
+from __future__ import annotations
+
+from migdoctor.checks import check
+from migdoctor.effects import applied_prefix
+from migdoctor.facts import Facts
+from migdoctor.findings import Finding, FixOption, Risk, Severity
+
+SLUG = "unknown-revision"
+CODE = "MD102"
+SIMILAR_PREFIX = 4
+
+
+@check(SLUG, CODE, Severity.ERROR, needs_database=True, healthy="every revision in the version table is defined by a script")
+def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
+    database = facts.database
+    unknown = facts.unknown_current
+    if database is None or not unknown:
+        return []
+    graph = facts.project.graph
+    similar = {rev: similar_ids(rev, graph.scripts) for rev in unknown}
+    candidates = stamp_candidates(facts)
+    evidence = {
+        "unknown": list(unknown),
+        "version_table": database.qualified_version_table,
+        "rows": list(database.version_rows),
+        "heads": list(graph.heads),
+        "similar": {rev: ids for rev, ids in similar.items() if ids},
+        "stamp_candidates": candidates,
+    }
+    hints = [
+        f"{rev} looks like {', '.join(ids)}" for rev, ids in similar.items() if ids
+    ]
+    listed = ", ".join(f"'{rev}'" for rev in unknown)
+    message = (
+        f"{database.qualified_version_table} holds {listed}, which no revision file defines "
+        f"(known heads: {', '.join(graph.heads) or 'none'}). alembic fails here with "
+        f"\"Can't locate revision identified by {listed.split(', ')[0]}\". The file may have been "
+        "deleted or renamed, the code switched to a branch without it, or a newer version of "
+        "the application migrated this database."
+    )
+    if hints:
+        message += " Possible typo: " + "; ".join(hints) + "."
+    fixes = []
+    if candidates:
+        best = candidates[0]
+        fixes.append(
+            FixOption(
+                id="stamp",
+                title=f"Record {best} in the version table (the newest revision the schema shows)",
+                risk=Risk.CAUTION,
+                command=facts.fix_command("stamp", "--revision", best),
+                why="the live tables and columns match everything up to this revision",
+                recommended=True,
+            )
+        )
+    fixes.append(
+        FixOption(
+            id="clear-version-table",
+            title=f"Empty {database.qualified_version_table}",
+            risk=Risk.CAUTION,
+            command=facts.fix_command("clear-version-table"),
+            why=(
+                "the next upgrade re-runs every migration; right only if the database has none "
+                "of the project's tables"
+            ),
+        )
+    )
+    return [
+        Finding(
+            check=SLUG,
+            code=CODE,
+            severity=Severity.ERROR,
+            title="alembic_version names a revision no script defines",
+            message=message,
+            evidence=evidence,
+            fixes=tuple(fixes),
+        )
+    ]
+
+
+def similar_ids(unknown: str, known: object) -> list[str]:
+    """Known ids that share a prefix of 4+ characters with ``unknown``, or differ from it by
+    one or two characters (a typo), closest first."""
+    scored = []
+    for revision in known:  # type: ignore[attr-defined]
+        prefix = _common_prefix(unknown, revision)
+        if prefix >= SIMILAR_PREFIX or _edit_distance_at_most_2(unknown, revision):
+            scored.append((-prefix, revision))
+    return [revision for _, revision in sorted(scored)[:5]]
+
+
+def stamp_candidates(facts: Facts) -> list[str]:
+    """Known revisions whose whole history the live schema shows: for each head, the newest
+    revision up to which every table and column created (net of later drops) exists."""
+    graph = facts.project.graph
+    newest_first = graph.history()
+    if facts.database is None or len(facts.recorded(newest_first)) != len(newest_first):
+        return []
+    oldest_first = list(reversed(newest_first))
+    candidates = []
+    for head in graph.heads:
+        lineage = graph.ancestors([head])
+        last, _ = applied_prefix(
+            facts.recorded(r for r in oldest_first if r in lineage), facts.database
+        )
+        if last is not None and last not in candidates:
+            candidates.append(last)
+    rank = {revision: index for index, revision in enumerate(newest_first)}
+    return sorted(candidates, key=rank.__getitem__)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
+def _edit_distance_at_most_2(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 2:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1] <= 2

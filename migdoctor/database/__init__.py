@@ -1,0 +1,1 @@
+"""Everything migdoctor learns from the live database."""

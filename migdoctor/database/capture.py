@@ -1,0 +1,219 @@
+"""Learn the database's facts by running the project's own env.py, as ``alembic current`` does.
+
+An ``EnvironmentContext`` with a capturing ``fn`` and ``dont_mutate=True`` runs env.py, so the
+URL, the version table's name and schema, ``target_metadata`` and the connection options are the
+user's real ones. Inside ``fn`` the connection env.py opened is read: the version rows with a
+plain SELECT (an unknown id is a fact, not a crash), the tables and columns, and what pending
+revisions would do. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from migdoctor.database.failures import connection_targets, explain_failure
+from migdoctor.errors import CannotCheck, EnvScriptFailed
+from migdoctor.facts import DatabaseFacts, ProjectFacts, TargetMetadataFacts
+from migdoctor.operations.model import RevisionOperations
+from migdoctor.operations.recorder import record_upgrades
+from migdoctor.project.scripts import describe_exception
+from migdoctor.redact import redact, remember_url_password
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import Connection
+
+RECORD_PENDING = "pending"
+RECORD_ALL = "all"
+RECORD_NONE = "none"
+
+
+@dataclass
+class Capture:
+    """What one run of env.py told: facts about the database and about pending revisions."""
+
+    database: DatabaseFacts
+    operations: dict[str, RevisionOperations] = field(default_factory=dict)
+
+
+class _CaptureFailed(Exception):
+    """Reading the database failed inside env.py's run: not env.py's fault."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def capture_database(project: ProjectFacts, record: str = RECORD_PENDING) -> Capture:
+    """Run env.py once and return what it connected to; raise CannotCheck in one line if not."""
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    config = project.config.alembic_config()
+    try:
+        script_directory = ScriptDirectory.from_config(config)
+    except CommandError as error:
+        raise CannotCheck(str(error)) from error
+    captured: list[Capture] = []
+
+    def capture(heads: Any, context: MigrationContext) -> list[Any]:
+        try:
+            captured.append(_read_database(context, project, record))
+        except Exception as error:
+            raise _CaptureFailed(error) from error
+        return []
+
+    environment = EnvironmentContext(config, script_directory, fn=capture, dont_mutate=True)
+    replacements: list[Any] = []
+    if project.config.options.url:
+        _replace_connections_with_url(environment, project.config.options.url, replacements)
+    targets: list[str] = []
+    try:
+        with _quiet(), connection_targets(targets, read_only=True), environment:
+            script_directory.run_env()
+    except _CaptureFailed as failure:
+        original = failure.original
+        if isinstance(original, CannotCheck):
+            raise original from None
+        raise CannotCheck(
+            redact(f"Reading the database failed: {describe_exception(_original(original))}"),
+            hint="Run with --debug to see where.",
+        ) from original
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - whatever env.py raises is reported in one line
+        raise explain_failure(error, Path(script_directory.env_py_location), project, targets) from error
+    finally:
+        for connection in replacements:
+            connection.close()
+    if not captured:
+        raise EnvScriptFailed(
+            f"{project.relative(Path(script_directory.env_py_location))} finished without calling "
+            "context.run_migrations(), so there was no database connection to read.",
+            hint="Check that env.py runs run_migrations_online() when not in offline mode.",
+        )
+    return captured[0]
+
+
+def _read_database(context: MigrationContext, project: ProjectFacts, record: str) -> Capture:
+    from sqlalchemy import inspect
+
+    connection: Connection | None = context.connection
+    if connection is None or context.as_sql:
+        raise CannotCheck(
+            "env.py configured alembic without a database connection (offline mode).",
+            hint="migdoctor check needs the online path of env.py; use --offline for scripts only.",
+        )
+    url = connection.engine.url
+    remember_url_password(url)
+    dialect = connection.dialect
+    inspector = inspect(connection)
+    version_table = context.version_table
+    version_schema = context.version_table_schema
+    exists = inspector.has_table(version_table, schema=version_schema)
+    rows = read_version_rows(connection, version_table, version_schema) if exists else ()
+
+    graph = project.graph
+    if record == RECORD_NONE:
+        to_record = []
+    elif record == RECORD_ALL or any(row not in graph for row in rows):
+        to_record = [graph.scripts[r] for r in graph.scripts]
+    else:
+        to_record = [graph.scripts[r] for r in graph.pending(rows)]
+    operations = record_upgrades(to_record, dialect)
+
+    from migdoctor.database.schema import read_tables
+
+    default_schema = inspector.default_schema_name
+    schemas = {None, version_schema} | {
+        op.schema for recorded in operations.values() for op in recorded.operations
+    }
+    schemas = {None if s == default_schema else s for s in schemas}
+    tables = read_tables(inspector, schemas, exclude=(version_schema, version_table))
+    facts = DatabaseFacts(
+        url=url.render_as_string(hide_password=True),
+        dialect=dialect.name,
+        driver=dialect.driver,
+        server_version=_server_version(dialect),
+        default_schema=default_schema,
+        version_table=version_table,
+        version_table_schema=None if version_schema == default_schema else version_schema,
+        version_table_exists=exists,
+        version_rows=rows,
+        tables=tables,
+        target_metadata=_target_metadata(context.opts.get("target_metadata")),
+    )
+    return Capture(facts, operations)
+
+
+def read_version_rows(
+    connection: Connection, version_table: str, schema: str | None
+) -> tuple[str, ...]:
+    """The raw ids in the version table, whatever they are."""
+    from sqlalchemy import column, select, table
+
+    version = table(version_table, column("version_num"), schema=schema)
+    result = connection.execute(select(version.c.version_num))
+    return tuple(str(row[0]) for row in result)
+
+
+def _server_version(dialect: Any) -> str:
+    info = getattr(dialect, "server_version_info", None) or ()
+    version = ".".join(str(part) for part in info)
+    if getattr(dialect, "is_mariadb", False):
+        return f"MariaDB {version}"
+    return version
+
+
+def _target_metadata(metadata: Any) -> TargetMetadataFacts | None:
+    if metadata is None:
+        return None
+    collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
+    names = sorted(
+        table.fullname for collection in collections for table in getattr(collection, "sorted_tables", ())
+    )
+    return TargetMetadataFacts(tables=tuple(names), described_as=type(metadata).__name__)
+
+
+def _replace_connections_with_url(environment: Any, url: str, opened: list[Any]) -> None:
+    """Make ``--url`` win even over an env.py that builds its own engine from application
+    settings: the connection it hands to ``context.configure`` is swapped for one to ``url``."""
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.engine import make_url
+
+    wanted = make_url(url)
+    original_configure = environment.configure
+
+    def configure(connection: Any = None, **kw: Any) -> None:
+        if connection is not None and connection.engine.url != wanted:
+            engine = create_engine(wanted, poolclass=pool.NullPool)
+            connection = engine.connect()
+            opened.append(connection)
+        original_configure(connection=connection, **kw)
+
+    environment.configure = configure
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """alembic's INFO lines and reflection warnings are noise in a report."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)
+
+
+def _original(error: BaseException) -> BaseException:
+    return getattr(error, "orig", None) or error
+

@@ -1,0 +1,154 @@
+"""Turn what env.py or a migration raised into one line a user can act on.
+
+Connection failures name the host that refused (learned from the connect attempt itself), URL
+problems name the setting, a missing driver names the package, and anything raised by the
+project's own code names the file and line where it happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from migdoctor.errors import CannotCheck, DatabaseUnreachable, EnvScriptFailed
+from migdoctor.facts import ProjectFacts
+from migdoctor.project.scripts import describe_exception
+from migdoctor.redact import redact, remember_secret
+
+PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"
+
+
+@contextmanager
+def connection_targets(targets: list[str], read_only: bool = False) -> Iterator[None]:
+    """Note where each connection attempt goes (and its password, to mask it).
+
+    ``read_only``: refuse to connect to a SQLite file that does not exist, rather than let
+    SQLite create an empty one — a check must not leave files behind, and a missing file
+    usually means a relative ``sqlite:///`` path read from another folder.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def note(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        remember_secret(cparams.get("password") or cparams.get("passwd"))
+        targets.append(_describe_target(dialect.name, cargs, cparams))
+        if read_only and dialect.name == "sqlite":
+            _refuse_missing_sqlite_file(cargs, cparams)
+
+    event.listen(Engine, "do_connect", note)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "do_connect", note)
+
+
+def _refuse_missing_sqlite_file(cargs: Any, cparams: dict[str, Any]) -> None:
+    filename = str(cargs[0]) if cargs else str(cparams.get("database") or "")
+    if not filename or filename == ":memory:" or filename.startswith("file:"):
+        return
+    if cparams.get("uri") or Path(filename).exists():
+        return
+    raise DatabaseUnreachable(
+        f"The SQLite database {Path(filename).absolute()} does not exist.",
+        hint=(
+            "migdoctor upgrade creates it. If it should exist: a relative sqlite:/// path is "
+            f"read from the folder you run in (now {Path.cwd()})."
+        ),
+    )
+
+
+def _describe_target(dialect: str, cargs: Any, cparams: dict[str, Any]) -> str:
+    if dialect == "sqlite":
+        return f"sqlite file {cargs[0] if cargs else cparams.get('database', '?')}"
+    host = cparams.get("host") or cparams.get("unix_socket") or "localhost"
+    port = cparams.get("port")
+    database = cparams.get("database") or cparams.get("dbname") or cparams.get("db") or ""
+    user = cparams.get("user") or cparams.get("username")
+    who = f"{user}@" if user else ""
+    where = f"{host}:{port}" if port else str(host)
+    return f"{dialect} {who}{where}/{database}"
+
+
+def explain_failure(
+    error: BaseException,
+    env_py: Path,
+    project: ProjectFacts,
+    targets: list[str],
+    action: str = "env.py",
+) -> CannotCheck:
+    """One line (and a hint) for ``error``, raised while ``action`` ran env.py."""
+    from sqlalchemy import exc
+
+    if isinstance(error, CannotCheck):
+        return error
+    if isinstance(error, exc.DBAPIError) and error.statement is None:
+        target = targets[-1] if targets else "the database"
+        return DatabaseUnreachable(
+            redact(f"Cannot connect to {target}: {first_line(error.orig)}"),
+            hint="Is the server running and the URL right? --url URL uses another database.",
+        )
+    if isinstance(error, (exc.ArgumentError, exc.NoSuchModuleError)):
+        hint = "Set sqlalchemy.url in the Alembic config, or pass --url."
+        if (project.config.sqlalchemy_url or "").strip() == PLACEHOLDER_URL:
+            return CannotCheck(
+                f"sqlalchemy.url is still alembic's placeholder '{PLACEHOLDER_URL}'.", hint=hint
+            )
+        return CannotCheck(
+            redact(f"The database URL cannot be used: {first_line(error)}"), hint=hint
+        )
+    missing_driver = _missing_driver(error)
+    if missing_driver:
+        return CannotCheck(
+            f"The database driver '{missing_driver}' is not installed in this Python environment.",
+            hint=f"Install it (pip install {missing_driver}) or run migdoctor where alembic runs.",
+        )
+    where = _where(error, env_py, project)
+    return EnvScriptFailed(
+        redact(f"{action} failed{where}: {describe_exception(error)}"),
+        hint="Run with --debug for the full traceback.",
+    )
+
+
+def _missing_driver(error: BaseException) -> str | None:
+    if not isinstance(error, ModuleNotFoundError) or not error.name:
+        return None
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames and "sqlalchemy" in Path(frames[-1].filename).parts:
+        return error.name.split(".")[0]
+    return None
+
+
+def _where(error: BaseException, env_py: Path, project: ProjectFacts) -> str:
+    """' at file:line' for the deepest frame in the user's own code (and env.py's line)."""
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        return f" at {project.relative(Path(error.filename).absolute())}:{error.lineno}"
+    frames = traceback.extract_tb(error.__traceback__)
+    user_frames = [f for f in frames if _is_user_code(f.filename)]
+    if not user_frames:
+        return ""
+    deepest = user_frames[-1]
+    text = f" at {project.relative(Path(deepest.filename).absolute())}:{deepest.lineno}"
+    env_frames = [f for f in frames if Path(f.filename).absolute() == env_py.absolute()]
+    if env_frames and env_frames[-1] is not deepest:
+        text += f" (from {project.relative(env_py.absolute())}:{env_frames[-1].lineno})"
+    return text
+
+
+def _is_user_code(filename: str) -> bool:
+    if filename.startswith("<"):
+        return False
+    path = Path(filename)
+    if {"site-packages", "dist-packages"}.intersection(path.parts):
+        return False
+    stdlib = Path(logging.__file__).parent.parent
+    migdoctor_package = Path(__file__).parent.parent
+    return not path.is_relative_to(stdlib) and not path.is_relative_to(migdoctor_package)
+
+
+def first_line(error: object) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -1,0 +1,46 @@
+"""Read the live schema: tables, their columns and indexes, per schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from migdoctor.facts import ColumnFact, TableFact
+
+
+def read_tables(
+    inspector: Any, schemas: Iterable[str | None], exclude: tuple[str | None, str]
+) -> tuple[TableFact, ...]:
+    """Every table of ``schemas`` (None is the default schema) except ``exclude``
+    (the version table, as (schema, name))."""
+    excluded_schema, excluded_name = exclude
+    if excluded_schema == inspector.default_schema_name:
+        excluded_schema = None
+    tables: list[TableFact] = []
+    for schema in sorted(schemas, key=lambda s: (s is not None, s or "")):
+        if schema is not None and schema not in inspector.get_schema_names():
+            continue
+        columns = inspector.get_multi_columns(schema=schema)
+        indexes = inspector.get_multi_indexes(schema=schema)
+        for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1]):
+            if schema == excluded_schema and name == excluded_name:
+                continue
+            tables.append(
+                TableFact(
+                    name=name,
+                    schema=schema,
+                    columns=tuple(_column(row) for row in column_rows),
+                    indexes=tuple(
+                        index["name"] for index in indexes.get((schema, name), ()) if index.get("name")
+                    ),
+                )
+            )
+    return tuple(tables)
+
+
+def _column(row: dict[str, Any]) -> ColumnFact:
+    try:
+        type_text = str(row["type"])
+    except Exception:  # noqa: BLE001 - a type that cannot compile is still a column
+        type_text = type(row["type"]).__name__
+    return ColumnFact(name=row["name"], type=type_text, nullable=bool(row.get("nullable", True)))

@@ -1,0 +1,21 @@
+"""``migdoctor check``: gather the facts once, run every check over them, report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from migdoctor.checks import run_checks
+from migdoctor.gather import gather_facts
+from migdoctor.project.config import ConfigOptions
+from migdoctor.report import Report
+
+
+def diagnose(
+    options: ConfigOptions,
+    offline: bool = False,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    invocation: tuple[str, ...] = ("migdoctor",),
+) -> Report:
+    facts = gather_facts(options, offline=offline, invocation=invocation)
+    return Report(facts=facts, outcomes=tuple(run_checks(facts, select, ignore)))

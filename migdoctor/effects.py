@@ -1,0 +1,251 @@
+"""What operations leave in a schema, and whether the live schema shows it.
+
+Pure functions over recorded operations and database facts. They answer the questions every
+repair needs before it touches the version table:
+
+- would a pending revision create a table that is already there? (``creation_conflicts``)
+- how far along the pending revisions does the live schema already show their effects — the
+  revision it is safe to stamp? (``applied_prefix``)
+- which of one revision's operations are visible, which are not? (``operation_visibility``)
+
+Effects are net: a column a revision adds and a later one drops is expected absent, and a
+renamed table is expected under its new name. Operations whose effect the schema cannot show
+(raw SQL, data, type changes, constraints) are reported as unverifiable, never as proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from migdoctor.facts import DatabaseFacts
+from migdoctor.operations.model import Operation, RevisionOperations
+
+TableKey = tuple[str | None, str]
+# an expectation: ("table", key, ""), ("column", key, name) or ("index", key, name)
+Expectation = tuple[str, TableKey, str]
+
+
+class Visibility(str, Enum):
+    VISIBLE = "visible"
+    MISSING = "missing"
+    UNVERIFIABLE = "unverifiable"
+
+
+def table_key(database: DatabaseFacts, schema: str | None, name: str) -> TableKey:
+    schema = database.normalize_schema(schema)
+    return (schema, name.lower() if database.case_insensitive_names else name)
+
+
+def _display(key: TableKey) -> str:
+    return f"{key[0]}.{key[1]}" if key[0] else key[1]
+
+
+def describe_expectation(expectation: Expectation, present: bool) -> str:
+    kind, key, name = expectation
+    what = {"table": f"table {_display(key)}", "column": f"column {_display(key)}.{name}"}.get(
+        kind, f"index {name} on {_display(key)}"
+    )
+    return what if present else f"{what} (expected gone)"
+
+
+def _expectations(operation: Operation, database: DatabaseFacts) -> list[tuple[Expectation, bool]] | None:
+    """What must be present (True) or absent (False) once ``operation`` ran; None when the
+    schema cannot show its effect."""
+    if operation.table is None:
+        return None
+    key = table_key(database, operation.schema, operation.table)
+    kind = operation.kind
+    if kind == "create_table":
+        return [(("table", key, ""), True)] + [
+            (("column", key, _column(database, c)), True) for c in operation.columns
+        ]
+    if kind == "drop_table":
+        return [(("table", key, ""), False)]
+    if kind == "rename_table" and operation.name:
+        new_key = table_key(database, operation.schema, operation.name)
+        return [(("table", key, ""), False), (("table", new_key, ""), True)]
+    if kind == "add_column":
+        return [(("column", key, _column(database, c)), True) for c in operation.columns]
+    if kind == "drop_column":
+        return [(("column", key, _column(database, c)), False) for c in operation.columns]
+    if kind == "alter_column" and operation.name:
+        return [(("column", key, _column(database, c)), False) for c in operation.columns] + [
+            (("column", key, _column(database, operation.name)), True)
+        ]
+    if kind in ("create_index", "drop_index") and operation.name:
+        return [(("index", key, operation.name), kind == "create_index")]
+    return None
+
+
+def _column(database: DatabaseFacts, name: str) -> str:
+    return name.lower() if database.case_insensitive_names else name
+
+
+def is_present(expectation: Expectation, database: DatabaseFacts) -> bool:
+    kind, (schema, name), item = expectation
+    table = database.table(name, schema)
+    if table is None:
+        return False
+    if kind == "table":
+        return True
+    if kind == "column":
+        return table.has_column(item, database.case_insensitive_names)
+    return item in table.indexes
+
+
+def operation_visibility(operation: Operation, database: DatabaseFacts) -> Visibility:
+    """Whether the live schema shows this one operation's effect."""
+    expectations = _expectations(operation, database)
+    if not expectations:
+        return Visibility.UNVERIFIABLE
+    if all(is_present(e, database) == wanted for e, wanted in expectations):
+        return Visibility.VISIBLE
+    return Visibility.MISSING
+
+
+@dataclass(frozen=True)
+class TableConflict:
+    """``revision`` creates ``table``, which will already exist when it runs."""
+
+    revision: str
+    table: str
+    live: bool
+    missing_columns: tuple[str, ...] = ()
+    extra_columns: tuple[str, ...] = ()
+
+
+def creation_conflicts(
+    revisions: Sequence[RevisionOperations], database: DatabaseFacts
+) -> list[TableConflict]:
+    """Tables that revisions, run in this order from the live schema, would create twice."""
+    live = {table_key(database, t.schema, t.name): t for t in database.tables}
+    existing = set(live)
+    conflicts = []
+    for recorded in revisions:
+        for operation in recorded.operations:
+            if operation.table is None:
+                continue
+            key = table_key(database, operation.schema, operation.table)
+            if operation.kind == "create_table":
+                if key in existing:
+                    conflicts.append(_conflict(recorded.revision, operation, key, live.get(key), database))
+                existing.add(key)
+            elif operation.kind == "drop_table":
+                existing.discard(key)
+            elif operation.kind == "rename_table" and operation.name:
+                existing.discard(key)
+                existing.add(table_key(database, operation.schema, operation.name))
+    return conflicts
+
+
+def _conflict(
+    revision: str, operation: Operation, key: TableKey, live_table: object, database: DatabaseFacts
+) -> TableConflict:
+    from migdoctor.facts import TableFact
+
+    if not isinstance(live_table, TableFact):
+        return TableConflict(revision, _display(key), live=False)
+    wanted = {_column(database, c): c for c in operation.columns}
+    have = {_column(database, c): c for c in live_table.column_names}
+    return TableConflict(
+        revision,
+        live_table.qualified_name,
+        live=True,
+        missing_columns=tuple(wanted[c] for c in wanted if c not in have),
+        extra_columns=tuple(have[c] for c in have if c not in wanted),
+    )
+
+
+@dataclass(frozen=True)
+class RevisionEvidence:
+    """How one revision's net effect shows in the live schema."""
+
+    revision: str
+    shown: tuple[str, ...] = ()
+    not_shown: tuple[str, ...] = ()
+    unverifiable: tuple[str, ...] = ()
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.shown) and not self.not_shown
+
+
+@dataclass
+class _Replay:
+    """Net expectations of the operations applied so far, and which of them the live schema
+    does not meet (kept up to date as operations are applied: the schema itself is fixed)."""
+
+    database: DatabaseFacts
+    expected: dict[Expectation, bool] = field(default_factory=dict)
+    unmet: set[Expectation] = field(default_factory=set)
+    tables_columns: dict[TableKey, set[str]] = field(default_factory=dict)
+
+    def apply(self, operation: Operation) -> list[Expectation] | None:
+        expectations = _expectations(operation, self.database)
+        if expectations is None:
+            return None
+        if operation.kind == "drop_table":
+            self._forget_table(table_key(self.database, operation.schema, operation.table or ""))
+        if operation.kind == "rename_table" and operation.name:
+            self._move_table(operation)
+        for expectation, wanted in expectations:
+            self._expect(expectation, wanted)
+            if expectation[0] == "column" and wanted:
+                self.tables_columns.setdefault(expectation[1], set()).add(expectation[2])
+        return [e for e, _ in expectations]
+
+    def _expect(self, expectation: Expectation, wanted: bool) -> None:
+        self.expected[expectation] = wanted
+        if is_present(expectation, self.database) == wanted:
+            self.unmet.discard(expectation)
+        else:
+            self.unmet.add(expectation)
+
+    def _forget_table(self, key: TableKey) -> None:
+        for expectation in [e for e in self.expected if e[1] == key and e[0] != "table"]:
+            del self.expected[expectation]
+            self.unmet.discard(expectation)
+        self.tables_columns.pop(key, None)
+
+    def _move_table(self, operation: Operation) -> None:
+        old = table_key(self.database, operation.schema, operation.table or "")
+        new = table_key(self.database, operation.schema, operation.name or "")
+        columns = self.tables_columns.pop(old, set())
+        self._forget_table(old)
+        for column in columns:
+            self._expect(("column", new, column), True)
+        self.tables_columns[new] = columns
+
+
+def applied_prefix(
+    revisions: Sequence[RevisionOperations], database: DatabaseFacts
+) -> tuple[str | None, list[RevisionEvidence]]:
+    """The last revision of ``revisions`` (in upgrade order) up to which the live schema shows
+    the net effect of every revision, and the evidence for each revision.
+
+    A revision with nothing the schema can show (only SQL or data) counts only when a later
+    revision confirms the schema moved past it.
+    """
+    replay = _Replay(database)
+    evidence: list[RevisionEvidence] = []
+    last_verified: str | None = None
+    for recorded in revisions:
+        unverifiable: list[str] = []
+        touched: list[Expectation] = []
+        for operation in recorded.operations:
+            result = replay.apply(operation)
+            if result is None:
+                unverifiable.append(operation.describe())
+            else:
+                touched.extend(result)
+        mine = [e for e in dict.fromkeys(touched) if e in replay.expected]
+        shown = [describe_expectation(e, replay.expected[e]) for e in mine if e not in replay.unmet]
+        not_shown = [describe_expectation(e, replay.expected[e]) for e in mine if e in replay.unmet]
+        evidence.append(
+            RevisionEvidence(recorded.revision, tuple(shown), tuple(not_shown), tuple(unverifiable))
+        )
+        if not replay.unmet and mine:
+            last_verified = recorded.revision
+    return last_verified, evidence

@@ -1,0 +1,30 @@
+"""Errors a user can cause: each becomes one readable line and exit code 2."""
+
+from __future__ import annotations
+
+
+class CannotCheck(Exception):
+    """migdoctor could not do its work: bad usage, no config, unreachable database, env.py failed.
+
+    The message is the one line the user sees; ``hint`` is an optional second line saying
+    what to try next.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigNotFound(CannotCheck):
+    """No Alembic configuration where alembic itself would look."""
+
+
+class DatabaseUnreachable(CannotCheck):
+    """The database refused the connection or could not be found."""
+
+
+class EnvScriptFailed(CannotCheck):
+    """The project's env.py raised before migdoctor could read the database."""

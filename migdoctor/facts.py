@@ -1,0 +1,159 @@
+"""Frozen facts about one project and its database: gathered once, read by every check.
+
+Checks open no file and no connection: whatever they need to know is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from migdoctor.operations.model import RevisionOperations
+from migdoctor.project.config import ProjectConfig
+from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.scripts import RevisionScript, ScriptLoadError
+
+CASE_INSENSITIVE_TABLE_NAMES = frozenset({"sqlite", "mysql", "mariadb", "mssql"})
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """The Alembic project: its configuration and its revision scripts."""
+
+    config: ProjectConfig
+    scripts: tuple[RevisionScript, ...]
+    load_errors: tuple[ScriptLoadError, ...]
+    graph: RevisionGraph
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        return self.graph.heads
+
+    def script(self, revision: str) -> RevisionScript:
+        return self.graph.scripts[revision]
+
+    def relative(self, path: Path) -> str:
+        """A path as the user would type it from the project folder."""
+        try:
+            return str(path.relative_to(self.config.base_directory))
+        except ValueError:
+            return str(path)
+
+
+@dataclass(frozen=True)
+class ColumnFact:
+    name: str
+    type: str
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class TableFact:
+    """A table of the live database; ``schema`` is None for the default schema."""
+
+    name: str
+    schema: str | None
+    columns: tuple[ColumnFact, ...]
+    indexes: tuple[str, ...] = ()
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def has_column(self, name: str, case_insensitive: bool) -> bool:
+        if case_insensitive:
+            return name.lower() in {column.lower() for column in self.column_names}
+        return name in self.column_names
+
+
+@dataclass(frozen=True)
+class TargetMetadataFacts:
+    """What env.py passed as ``target_metadata``."""
+
+    tables: tuple[str, ...]
+    described_as: str
+
+
+@dataclass(frozen=True)
+class DatabaseFacts:
+    """The live database as env.py connects to it."""
+
+    url: str
+    dialect: str
+    driver: str
+    server_version: str
+    default_schema: str | None
+    version_table: str
+    version_table_schema: str | None
+    version_table_exists: bool
+    version_rows: tuple[str, ...]
+    tables: tuple[TableFact, ...]
+    target_metadata: TargetMetadataFacts | None = None
+
+    @property
+    def qualified_version_table(self) -> str:
+        if self.version_table_schema:
+            return f"{self.version_table_schema}.{self.version_table}"
+        return self.version_table
+
+    @property
+    def case_insensitive_names(self) -> bool:
+        return self.dialect in CASE_INSENSITIVE_TABLE_NAMES
+
+    def normalize_schema(self, schema: str | None) -> str | None:
+        return None if schema is None or schema == self.default_schema else schema
+
+    def table(self, name: str, schema: str | None = None) -> TableFact | None:
+        """The live table ``schema.name``, matched the way this database matches names."""
+        schema = self.normalize_schema(schema)
+        for table in self.tables:
+            if table.schema == schema and table.name == name:
+                return table
+        if self.case_insensitive_names:
+            for table in self.tables:
+                if table.schema == schema and table.name.lower() == name.lower():
+                    return table
+        return None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the checks may read."""
+
+    project: ProjectFacts
+    database: DatabaseFacts | None
+    operations: Mapping[str, RevisionOperations] = field(default_factory=dict)
+    invocation: tuple[str, ...] = ("migdoctor",)
+
+    @property
+    def offline(self) -> bool:
+        return self.database is None
+
+    @cached_property
+    def unknown_current(self) -> tuple[str, ...]:
+        """Ids in the version table that no script defines."""
+        if self.database is None:
+            return ()
+        return tuple(r for r in self.database.version_rows if r not in self.project.graph)
+
+    @cached_property
+    def pending(self) -> tuple[str, ...] | None:
+        """Revisions ``upgrade heads`` would run, in order; None when the version table names
+        a revision no script defines (then nothing can be said about what is pending)."""
+        if self.database is None or self.unknown_current:
+            return None
+        return tuple(self.project.graph.pending(self.database.version_rows))
+
+    def recorded(self, revisions: Iterable[str]) -> list[RevisionOperations]:
+        """The recorded operations of ``revisions``, in the order given (unrecorded ones left out)."""
+        return [self.operations[r] for r in revisions if r in self.operations]
+
+    def fix_command(self, fix_id: str, *arguments: str) -> str:
+        """The exact command line that applies a fix, with the options this run was given."""
+        return " ".join((*self.invocation, "fix", fix_id, *arguments))

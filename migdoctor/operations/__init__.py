@@ -1,0 +1,1 @@
+"""What a revision's ``upgrade()`` would do, learned without doing it."""

@@ -1,0 +1,72 @@
+"""Operations as plain frozen data: what checks reason about, independent of alembic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RECORDED = "recorded"
+STATIC = "static"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One step of an ``upgrade()``: ``kind`` is alembic's operation name (``create_table``,
+    ``add_column``, ``create_index``, ``execute``…); ``columns`` are the columns it creates or
+    names; ``name`` is the index or constraint name, or the new name of a renamed table or column.
+    """
+
+    kind: str
+    table: str | None = None
+    schema: str | None = None
+    columns: tuple[str, ...] = ()
+    name: str | None = None
+    detail: str = ""
+
+    @property
+    def qualified_table(self) -> str | None:
+        if self.table is None:
+            return None
+        return f"{self.schema}.{self.table}" if self.schema else self.table
+
+    def describe(self) -> str:
+        """The operation in a few words, as a user would say it."""
+        table = self.qualified_table
+        columns = ", ".join(self.columns)
+        if self.kind == "create_table":
+            return f"create table {table} ({columns})"
+        if self.kind in ("add_column", "drop_column"):
+            verb = "add" if self.kind == "add_column" else "drop"
+            return f"{verb} column {table}.{columns}"
+        if self.kind == "alter_column":
+            renamed = f" (rename to {self.name})" if self.name else ""
+            return f"alter column {table}.{columns}{renamed}"
+        if self.kind == "rename_table":
+            return f"rename table {table} to {self.name}"
+        if self.kind in ("create_index", "drop_index"):
+            verb = "create" if self.kind == "create_index" else "drop"
+            on = f" on {table} ({columns})" if table else ""
+            return f"{verb} index {self.name}{on}"
+        if self.kind == "execute":
+            return f"execute SQL: {self.detail}" if self.detail else "execute SQL"
+        if table:
+            named = f" {self.name}" if self.name else ""
+            return f"{self.kind.replace('_', ' ')}{named} on {table}"
+        return self.kind.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class RevisionOperations:
+    """What one revision's ``upgrade()`` would do.
+
+    ``method`` says how it was learned: ``recorded`` (the function ran against a recorder, nothing
+    executed) or ``static`` (literal ``op.*`` calls read from the source because the file could
+    not be imported or run). ``note`` says why the static reading was needed or what is missing.
+    """
+
+    revision: str
+    operations: tuple[Operation, ...]
+    method: str
+    note: str | None = None
+
+    def tables_created(self) -> tuple[Operation, ...]:
+        return tuple(op for op in self.operations if op.kind == "create_table")

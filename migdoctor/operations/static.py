@@ -1,0 +1,227 @@
+"""Read literal ``op.*`` calls of ``upgrade()`` from the syntax tree.
+
+Used only where a revision cannot be imported or run (it imports an application that is not
+installed here, say). It sees what is written literally — ``op.create_table("product", …)`` —
+and nothing computed; findings built on it say so.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from migdoctor.operations.model import STATIC, Operation, RevisionOperations
+
+# operation name -> positional parameter names, as alembic's op.* signatures declare them
+_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "create_table": ("table_name",),
+    "drop_table": ("table_name",),
+    "rename_table": ("old_table_name", "new_table_name"),
+    "add_column": ("table_name", "column"),
+    "drop_column": ("table_name", "column_name"),
+    "alter_column": ("table_name", "column_name"),
+    "create_index": ("index_name", "table_name", "columns"),
+    "drop_index": ("index_name", "table_name"),
+    "create_foreign_key": ("constraint_name", "source_table", "referent_table"),
+    "create_unique_constraint": ("constraint_name", "table_name", "columns"),
+    "create_primary_key": ("constraint_name", "table_name", "columns"),
+    "create_check_constraint": ("constraint_name", "table_name", "condition"),
+    "drop_constraint": ("constraint_name", "table_name"),
+    "execute": ("sqltext",),
+    "bulk_insert": ("table", "rows"),
+}
+# inside ``with op.batch_alter_table(name) as batch_op``, the table argument is implied
+_BATCH_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "add_column": ("column",),
+    "drop_column": ("column_name",),
+    "alter_column": ("column_name",),
+    "create_index": ("index_name", "columns"),
+    "drop_index": ("index_name",),
+    "create_foreign_key": ("constraint_name", "referent_table"),
+    "create_unique_constraint": ("constraint_name", "columns"),
+    "create_primary_key": ("constraint_name", "columns"),
+    "create_check_constraint": ("constraint_name", "condition"),
+    "drop_constraint": ("constraint_name",),
+    "execute": ("sqltext",),
+}
+
+
+def read_operations_statically(path: Path, revision: str, why: str) -> RevisionOperations:
+    """The literal operations of ``upgrade()`` in ``path``; ``why`` says why it was not run."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, OSError, ValueError) as error:
+        return RevisionOperations(revision, (), STATIC, f"{why}; the file cannot be parsed ({error})")
+    upgrade = next(
+        (
+            node
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "upgrade"
+        ),
+        None,
+    )
+    if upgrade is None:
+        return RevisionOperations(revision, (), STATIC, f"{why}; no upgrade() function found")
+    reader = _UpgradeReader()
+    operations = tuple(reader.read(upgrade.body))
+    note = f"{why}; read statically from the source"
+    if reader.skipped:
+        note += f" ({reader.skipped} call(s) with computed arguments could not be read)"
+    return RevisionOperations(revision, operations, STATIC, note)
+
+
+class _UpgradeReader:
+    def __init__(self) -> None:
+        self.skipped = 0
+
+    def read(self, body: list[ast.stmt], batch: dict[str, tuple[str, str | None]] | None = None) -> Iterator[Operation]:
+        batch = dict(batch or {})
+        for statement in body:
+            if isinstance(statement, (ast.With, ast.AsyncWith)):
+                inner = dict(batch)
+                for item in statement.items:
+                    table = _batch_table(item.context_expr)
+                    if table is not None and isinstance(item.optional_vars, ast.Name):
+                        inner[item.optional_vars.id] = table
+                yield from self.read(statement.body, inner)
+                continue
+            for node in _calls_in(statement):
+                operation = self._operation(node, batch)
+                if operation is not None:
+                    yield operation
+
+    def _operation(
+        self, call: ast.Call, batch: dict[str, tuple[str, str | None]]
+    ) -> Operation | None:
+        if not isinstance(call.func, ast.Attribute) or not isinstance(call.func.value, ast.Name):
+            return None
+        receiver, kind = call.func.value.id, call.func.attr
+        if receiver in batch:
+            signature = _BATCH_SIGNATURES.get(kind)
+            table, schema = batch[receiver]
+        elif receiver == "op":
+            signature = _SIGNATURES.get(kind)
+            table, schema = None, None
+        else:
+            return None
+        if signature is None:
+            return None
+        arguments = _bind(call, signature)
+        schema = _string(arguments.get("schema")) or schema
+        if table is None:
+            table = _string(arguments.get("table_name") or arguments.get("source_table"))
+            if kind == "rename_table":
+                table = _string(arguments.get("old_table_name"))
+        if kind != "execute" and table is None and kind not in ("drop_index",):
+            self.skipped += 1
+            return None
+        return _build(kind, table, schema, arguments, call)
+
+
+def _batch_table(expression: ast.expr) -> tuple[str, str | None] | None:
+    if (
+        isinstance(expression, ast.Call)
+        and isinstance(expression.func, ast.Attribute)
+        and expression.func.attr == "batch_alter_table"
+    ):
+        arguments = _bind(expression, ("table_name", "schema"))
+        table = _string(arguments.get("table_name"))
+        if table is not None:
+            return table, _string(arguments.get("schema"))
+    return None
+
+
+def _calls_in(statement: ast.stmt) -> Iterator[ast.Call]:
+    """Calls in source order, not descending into nested function definitions."""
+    pending: list[ast.AST] = [statement]
+    found = []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            found.append(node)
+        pending.extend(ast.iter_child_nodes(node))
+    yield from sorted(found, key=lambda call: (call.lineno, call.col_offset))
+
+
+def _bind(call: ast.Call, positional: tuple[str, ...]) -> dict[str, ast.expr]:
+    arguments: dict[str, ast.expr] = {}
+    for name, value in zip(positional, call.args):
+        arguments[name] = value
+    for keyword in call.keywords:
+        if keyword.arg is not None:
+            arguments[keyword.arg] = keyword.value
+    # create_table's columns follow the name positionally
+    arguments["__rest__"] = ast.Tuple(elts=list(call.args[len(positional):]), ctx=ast.Load())
+    return arguments
+
+
+def _string(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Call) and _callee_name(node) == "f" and node.args:
+        return _string(node.args[0])  # op.f("ix_name")
+    return None
+
+
+def _callee_name(call: ast.Call) -> str | None:
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    return None
+
+
+def _column_name(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Call) and _callee_name(node) == "Column" and node.args:
+        return _string(node.args[0])
+    return None
+
+
+def _strings(node: ast.expr | None) -> tuple[str, ...]:
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return tuple(s for s in (_string(element) for element in node.elts) if s is not None)
+    single = _string(node)
+    return (single,) if single is not None else ()
+
+
+def _build(
+    kind: str,
+    table: str | None,
+    schema: str | None,
+    arguments: dict[str, ast.expr],
+    call: ast.Call,
+) -> Operation:
+    columns: tuple[str, ...] = ()
+    name: str | None = None
+    detail = ""
+    if kind == "create_table":
+        rest = arguments["__rest__"]
+        assert isinstance(rest, ast.Tuple)
+        columns = tuple(c for c in (_column_name(e) for e in rest.elts) if c is not None)
+    elif kind == "add_column":
+        column = _column_name(arguments.get("column"))
+        columns = (column,) if column else ()
+    elif kind in ("drop_column", "alter_column"):
+        columns = _strings(arguments.get("column_name"))
+        name = _string(arguments.get("new_column_name"))
+    elif kind == "rename_table":
+        name = _string(arguments.get("new_table_name"))
+    elif kind in ("create_index", "drop_index"):
+        name = _string(arguments.get("index_name"))
+        columns = _strings(arguments.get("columns"))
+        table = table or _string(arguments.get("table_name"))
+    elif kind in (
+        "create_foreign_key",
+        "create_unique_constraint",
+        "create_primary_key",
+        "create_check_constraint",
+        "drop_constraint",
+    ):
+        name = _string(arguments.get("constraint_name"))
+        columns = _strings(arguments.get("columns"))
+    elif kind == "execute":
+        detail = _string(arguments.get("sqltext")) or ast.unparse(call)[:120]
+    return Operation(kind, table, schema, columns, name, detail)

@@ -1,0 +1,390 @@
+"""Find and read the Alembic configuration exactly where and how alembic does.
+
+alembic's command line looks at ``-c/--config`` (given once for an ini file, and once more for a
+``pyproject.toml``), then ``ALEMBIC_CONFIG``, then ``./alembic.ini`` and ``./pyproject.toml``;
+it reads the ``[alembic]`` section (``-n/--name`` picks another) and ``[tool.alembic]``, the ini
+winning. This module mirrors ``alembic.config.CommandLine._inis_from_config`` and the option
+look-ups of ``alembic.config.Config`` without importing alembic, so that ``--offline`` checks and
+``--help`` stay fast; ``tests/test_config.py`` proves it agrees with alembic's own ``Config``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import sys
+from argparse import Namespace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from migdoctor.errors import CannotCheck, ConfigNotFound
+from migdoctor.redact import remember_url_password
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+DEFAULT_INI = "alembic.ini"
+DEFAULT_TOML = "pyproject.toml"
+_PATH_SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
+_LEGACY_VERSION_SPLIT = re.compile(r", *|(?: +)")
+_LEGACY_SYS_PATH_SPLIT = re.compile(r", *|(?: +)|\:")
+
+
+@dataclass(frozen=True)
+class ConfigOptions:
+    """The options a user gives to choose and adjust the configuration (as alembic takes them)."""
+
+    config: tuple[str, ...] = ()
+    name: str = "alembic"
+    x_arguments: tuple[str, ...] = ()
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The Alembic configuration of one project, as alembic would read it."""
+
+    ini_name: str
+    toml_name: str
+    ini_section: str
+    ini_file: Path | None
+    toml_file: Path | None
+    script_location: Path
+    script_location_setting: str
+    version_locations: tuple[Path, ...]
+    recursive_version_locations: bool
+    sourceless: bool
+    prepend_sys_path: tuple[str, ...]
+    sqlalchemy_url: str | None
+    options: ConfigOptions
+    script_location_inferred: bool = False
+    main_options: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The file that names the script location: the ini when it has one, else pyproject."""
+        return self.ini_file if self.ini_file is not None else self.toml_file
+
+    @property
+    def base_directory(self) -> Path:
+        """Where the project lives: the folder of its config file (journal and cache go here)."""
+        found = self.config_file
+        return found.parent if found is not None else Path.cwd()
+
+    def apply_sys_path(self) -> None:
+        """Put ``prepend_sys_path`` in front of ``sys.path``, as alembic does before loading code."""
+        for entry in reversed(self.prepend_sys_path):
+            if entry not in sys.path[: len(self.prepend_sys_path)]:
+                sys.path.insert(0, entry)
+
+    def alembic_config(self, stdout: TextIO | None = None, **cmd_opts: Any) -> AlembicConfig:
+        """alembic's own ``Config`` for this project, as ``alembic`` on the command line builds it."""
+        from alembic.config import Config
+
+        namespace = Namespace(
+            config=list(self.options.config) or None,
+            name=self.ini_section,
+            x=list(self.options.x_arguments) or None,
+            raiseerr=False,
+            quiet=False,
+            **cmd_opts,
+        )
+        config = Config(
+            file_=self.ini_name,
+            toml_file=self.toml_name,
+            ini_section=self.ini_section,
+            cmd_opts=namespace,
+            stdout=stdout if stdout is not None else sys.stdout,
+        )
+        if self.script_location_inferred:
+            config.set_main_option("script_location", str(self.script_location))
+        if self.options.url:
+            # ConfigParser interpolates '%': a URL-encoded password must survive that
+            config.set_main_option("sqlalchemy.url", self.options.url.replace("%", "%%"))
+        return config
+
+
+def config_file_names(
+    given: Sequence[str], environ: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """The (pyproject.toml, ini) pair alembic would open; mirrors ``_inis_from_config``."""
+    environ = os.environ if environ is None else environ
+    from_env = environ.get("ALEMBIC_CONFIG")
+    if from_env and os.path.basename(from_env) == DEFAULT_TOML:
+        default_toml, default_ini = from_env, DEFAULT_INI
+    elif from_env:
+        default_toml, default_ini = DEFAULT_TOML, from_env
+    else:
+        default_toml, default_ini = DEFAULT_TOML, DEFAULT_INI
+
+    toml: str | None = None
+    ini: str | None = None
+    for name in given:
+        if os.path.basename(name) == DEFAULT_TOML:
+            if toml is not None:
+                raise CannotCheck("pyproject.toml was given more than once with -c/--config.")
+            toml = name
+        else:
+            if ini is not None:
+                raise CannotCheck(
+                    "Only one ini file may be given with -c/--config "
+                    f"(got {ini!r} and {name!r})."
+                )
+            ini = name
+    return toml or default_toml, ini or default_ini
+
+
+def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None) -> ProjectConfig:
+    """Find and read the project's configuration, or explain in one line why there is none."""
+    toml_name, ini_name = config_file_names(options.config, environ)
+    for given in options.config:
+        if not Path(given).is_file():
+            raise ConfigNotFound(
+                f"Config file {given!r} not found (given with -c/--config).",
+                hint=_candidates_hint(),
+            )
+
+    ini_path = Path(ini_name)
+    parser = _read_ini(ini_path)
+    toml_path = Path(toml_name)
+    toml_section = _read_toml_section(toml_path)
+
+    ini_has_section = parser.has_section(options.name)
+    ini_file = ini_path.absolute() if ini_path.is_file() else None
+    toml_file = toml_path.absolute() if toml_section is not None else None
+    toml_args = {"here": toml_path.absolute().parent.as_posix()}
+
+    def option(name: str) -> Any:
+        if ini_has_section and parser.has_option(options.name, name):
+            return _interpolated(parser, options.name, name, ini_path)
+        if toml_section is not None and name in toml_section:
+            return _toml_value(toml_section[name], toml_args, name, toml_path)
+        return None
+
+    script_location_setting = option("script_location")
+    inferred = False
+    if script_location_setting is None:
+        script_location_setting = _flask_migrate_location(ini_file)
+        inferred = script_location_setting is not None
+    if script_location_setting is None:
+        raise _no_configuration(ini_name, toml_name, ini_file, ini_has_section, options)
+    if not isinstance(script_location_setting, str):
+        raise CannotCheck("script_location must be a string in the Alembic configuration.")
+
+    prepend_sys_path = _prepend_sys_path(parser, options.name, option)
+    script_location = _resolve_script_location(script_location_setting, prepend_sys_path)
+    version_settings = _version_locations(parser, options.name, option)
+    version_locations = tuple(
+        _resolve_location(location, prepend_sys_path) for location in version_settings or ()
+    ) or (script_location / "versions",)
+
+    main_options: dict[str, str] = {}
+    if ini_has_section:
+        for key in parser.options(options.name):
+            try:
+                main_options[key] = parser.get(options.name, key)
+            except configparser.Error:
+                continue
+    url = options.url or main_options.get("sqlalchemy.url")
+    remember_url_password(options.url)
+    remember_url_password(url)
+
+    return ProjectConfig(
+        ini_name=ini_name,
+        toml_name=toml_name,
+        ini_section=options.name,
+        ini_file=ini_file,
+        toml_file=toml_file,
+        script_location=script_location.absolute(),
+        script_location_setting=script_location_setting,
+        version_locations=tuple(location.absolute() for location in version_locations),
+        recursive_version_locations=_boolean(option("recursive_version_locations")),
+        sourceless=_boolean(option("sourceless")),
+        prepend_sys_path=tuple(prepend_sys_path),
+        sqlalchemy_url=url if isinstance(url, str) else None,
+        options=options,
+        script_location_inferred=inferred,
+        main_options=main_options,
+    )
+
+
+def _read_ini(path: Path) -> configparser.ConfigParser:
+    here = path.absolute().parent if path.is_file() else Path()
+    parser = configparser.ConfigParser({"here": here.as_posix()})
+    try:
+        parser.read([path], encoding="locale")
+    except (configparser.Error, UnicodeDecodeError) as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise CannotCheck(f"Cannot read {path}: {first_line}") from error
+    return parser
+
+
+def _read_toml_section(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, OSError) as error:
+        raise CannotCheck(f"Cannot read {path}: {error}") from error
+    section = data.get("tool", {}).get("alembic")
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise CannotCheck(f"[tool.alembic] in {path} is not a table.")
+    return section
+
+
+def _interpolated(parser: configparser.ConfigParser, section: str, name: str, path: Path) -> str:
+    try:
+        return parser.get(section, name)
+    except configparser.InterpolationError as error:
+        raise CannotCheck(
+            f"Cannot read {name} in [{section}] of {path}: a '%' must be written '%%' "
+            "in an ini file."
+        ) from error
+
+
+def _toml_value(value: Any, args: Mapping[str, str], name: str, path: Path) -> Any:
+    try:
+        if isinstance(value, str):
+            return value % args
+        if isinstance(value, list):
+            if value and isinstance(value[0], dict):
+                return [{k: v % args for k, v in item.items()} for item in value]
+            return [item % args for item in value]
+        if isinstance(value, dict):
+            return {k: v % args for k, v in value.items()}
+    except (KeyError, ValueError, TypeError) as error:
+        raise CannotCheck(f"Cannot read {name} in [tool.alembic] of {path}: {error}") from error
+    return value
+
+
+def _separator(parser: configparser.ConfigParser, section: str, *names: str) -> str | None:
+    if not parser.has_section(section):
+        return None
+    for name in names:
+        if parser.has_option(section, name):
+            value = parser.get(section, name)
+            try:
+                return _PATH_SEPARATORS[value]
+            except KeyError:
+                raise CannotCheck(
+                    f"{value!r} is not a valid value for {name}; expected "
+                    "'space', 'newline', 'os', ':', ';'"
+                ) from None
+    return None
+
+
+def _version_locations(
+    parser: configparser.ConfigParser, section: str, option: Any
+) -> list[str] | None:
+    raw = parser.get(section, "version_locations", fallback=None)
+    if raw:
+        separator = _separator(parser, section, "path_separator", "version_path_separator")
+        if separator is None:
+            return _LEGACY_VERSION_SPLIT.split(raw)
+        return [item.strip() for item in raw.split(separator) if item]
+    value = option("version_locations")
+    return list(value) if value else None
+
+
+def _prepend_sys_path(
+    parser: configparser.ConfigParser, section: str, option: Any
+) -> list[str]:
+    raw = parser.get(section, "prepend_sys_path", fallback=None)
+    if raw:
+        separator = _separator(parser, section, "path_separator")
+        if separator is None:
+            return _LEGACY_SYS_PATH_SPLIT.split(raw)
+        return [item.strip() for item in raw.split(separator) if item]
+    value = option("prepend_sys_path")
+    return list(value) if value else []
+
+
+def _resolve_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
+    """A path, or a ``package:folder`` resource as ``coerce_resource_to_filename`` reads it."""
+    if os.path.isabs(setting) or ":" not in setting:
+        return Path(setting)
+    import importlib.resources
+
+    for entry in reversed(prepend_sys_path):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    package, *parts = setting.split(":")
+    try:
+        resource = importlib.resources.files(package)
+    except (ImportError, TypeError) as error:
+        raise CannotCheck(
+            f"script location {setting!r} names package {package!r}, which cannot be imported: "
+            f"{error}"
+        ) from error
+    for part in parts:
+        resource = resource / part
+    return Path(str(resource))
+
+
+def _resolve_script_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
+    location = _resolve_location(setting, prepend_sys_path)
+    if not location.exists():
+        raise CannotCheck(
+            f"script_location {setting!r} does not exist ({location.absolute()}).",
+            hint="Run migdoctor from the folder alembic runs from, or pass -c PATH.",
+        )
+    return location
+
+
+def _boolean(value: Any) -> bool:
+    return value is True or value == "true"
+
+
+def _flask_migrate_location(ini_file: Path | None) -> str | None:
+    """Flask-Migrate keeps alembic.ini inside the migrations folder and sets script_location in
+    code; that folder (holding env.py) is then the script location."""
+    if ini_file is not None and (ini_file.parent / "env.py").is_file():
+        return str(ini_file.parent)
+    return None
+
+
+def _no_configuration(
+    ini_name: str,
+    toml_name: str,
+    ini_file: Path | None,
+    ini_has_section: bool,
+    options: ConfigOptions,
+) -> ConfigNotFound:
+    if ini_file is not None and not ini_has_section:
+        return ConfigNotFound(
+            f"{ini_name} has no [{options.name}] section.",
+            hint="Pass -n NAME for another section, or -c PATH for another file.",
+        )
+    if ini_file is not None:
+        return ConfigNotFound(
+            f"{ini_name} has no script_location in [{options.name}], and there is none in "
+            f"[tool.alembic] of {toml_name}.",
+        )
+    return ConfigNotFound(
+        f"No Alembic configuration found: no {ini_name} and no [tool.alembic] in {toml_name} "
+        f"(looked in {Path.cwd()}).",
+        hint=_candidates_hint(),
+    )
+
+
+def _candidates_hint() -> str:
+    candidates = sorted(
+        str(path)
+        for pattern in ("*/alembic.ini", "*/*/alembic.ini")
+        for path in Path.cwd().glob(pattern)
+        if ".venv" not in path.parts and "site-packages" not in path.parts
+    )[:3]
+    if candidates:
+        return "Found " + ", ".join(candidates) + f": try  migdoctor -c {candidates[0]} check"
+    return "Run migdoctor where alembic.ini is, or pass -c PATH (ALEMBIC_CONFIG works too)."

@@ -1,0 +1,272 @@
+"""The revision graph, with alembic's meaning and in time linear in revisions + edges.
+
+alembic's ``RevisionMap`` decides what heads, bases, ancestry and upgrade order are; this module
+gives the same answers (``tests/test_graph_equivalence.py`` compares them on generated
+histories) without importing alembic, and without crashing where alembic does: a missing
+``down_revision``, a duplicate id, a clashing branch label or a cycle are recorded as facts for
+the checks to report.
+
+Two notions of head, as in alembic:
+
+- ``heads``: revisions no other revision names as ``down_revision`` (``alembic heads``; what
+  ``head`` resolves against);
+- ``real_heads``: revisions nothing names, counting ``depends_on`` too (``upgrade heads``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from migdoctor.project.scripts import RevisionScript
+
+
+@dataclass(frozen=True)
+class MissingReference:
+    """``revision`` names ``missing`` (as down_revision or in depends_on) but no script defines it."""
+
+    revision: str
+    missing: str
+    via: str  # "down_revision" or "depends_on"
+
+
+@dataclass(frozen=True)
+class LabelClash:
+    """A branch label declared by two revisions, or equal to a revision id."""
+
+    label: str
+    revisions: tuple[str, ...]
+
+
+class RevisionGraph:
+    """Revisions and their edges; read-only once built."""
+
+    def __init__(self, scripts: Sequence[RevisionScript]) -> None:
+        self.scripts: dict[str, RevisionScript] = {}
+        self.duplicates: dict[str, list[Path]] = {}
+        self._position: dict[str, int] = {}
+        for script in scripts:
+            if script.revision in self.scripts:
+                paths = self.duplicates.setdefault(
+                    script.revision, [self.scripts[script.revision].path]
+                )
+                paths.append(script.path)
+            else:
+                self._position[script.revision] = len(self._position)
+            # as in alembic, the file read last wins
+            self.scripts[script.revision] = script
+
+        self.labels: dict[str, str] = {}
+        self.label_clashes: list[LabelClash] = []
+        for script in self.scripts.values():
+            for label in script.branch_labels:
+                if label in self.labels or label in self.scripts:
+                    other = self.labels.get(label, label)
+                    self.label_clashes.append(LabelClash(label, (other, script.revision)))
+                    continue
+                self.labels[label] = script.revision
+
+        self.missing: list[MissingReference] = []
+        self.down: dict[str, tuple[str, ...]] = {}
+        self.dependencies: dict[str, tuple[str, ...]] = {}
+        for revision, script in self.scripts.items():
+            self.down[revision] = self._known(revision, script.down_revisions, "down_revision")
+            resolved = tuple(self.labels.get(dep, dep) for dep in script.depends_on)
+            self.dependencies[revision] = _dedupe(self._known(revision, resolved, "depends_on"))
+
+        self.children: dict[str, list[str]] = {revision: [] for revision in self.scripts}
+        self.all_children: dict[str, list[str]] = {revision: [] for revision in self.scripts}
+        for revision in self.scripts:
+            for parent in self.down[revision]:
+                self.children[parent].append(revision)
+            for parent in _dedupe(self.down[revision] + self.dependencies[revision]):
+                self.all_children[parent].append(revision)
+
+        self.heads: tuple[str, ...] = tuple(r for r in self.scripts if not self.children[r])
+        self.real_heads: tuple[str, ...] = tuple(
+            r for r in self.scripts if not self.all_children[r]
+        )
+        self.bases: tuple[str, ...] = tuple(
+            r for r, s in self.scripts.items() if not s.down_revisions
+        )
+        self.cycle: tuple[str, ...] = self._revisions_in_cycles()
+        self._normalized: dict[str, tuple[str, ...]] | None = None
+
+    def _known(self, revision: str, ids: Iterable[str], via: str) -> tuple[str, ...]:
+        known = []
+        for ref in ids:
+            if ref in self.scripts:
+                known.append(ref)
+            else:
+                self.missing.append(MissingReference(revision, ref, via))
+        return tuple(known)
+
+    def __contains__(self, revision: object) -> bool:
+        return revision in self.scripts
+
+    def __len__(self) -> int:
+        return len(self.scripts)
+
+    def parents(self, revision: str) -> tuple[str, ...]:
+        """down_revisions and dependencies that exist, deduplicated (alembic's full down set)."""
+        return _dedupe(self.down[revision] + self.dependencies[revision])
+
+    def position(self, revision: str) -> int:
+        """Order in which alembic first read the revision's file."""
+        return self._position[revision]
+
+    def _revisions_in_cycles(self) -> tuple[str, ...]:
+        """Revisions that lie on (or above) a cycle: Kahn's algorithm cannot remove them."""
+        waiting = {revision: len(self.parents(revision)) for revision in self.scripts}
+        ready = deque(revision for revision, count in waiting.items() if count == 0)
+        removed = 0
+        while ready:
+            revision = ready.popleft()
+            removed += 1
+            for child in self.all_children[revision]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        if removed == len(self.scripts):
+            return ()
+        return tuple(revision for revision, count in waiting.items() if count > 0)
+
+    # ancestry ---------------------------------------------------------------------------
+
+    def ancestors(self, revisions: Iterable[str], include_self: bool = True) -> set[str]:
+        """Every revision reachable downwards (down_revision and depends_on)."""
+        start = [revision for revision in revisions if revision in self.scripts]
+        seen: set[str] = set(start) if include_self else set()
+        todo = list(start)
+        while todo:
+            for parent in self.parents(todo.pop()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
+
+    def descendants(self, revisions: Iterable[str], include_self: bool = True) -> set[str]:
+        """Every revision reachable upwards (revisions that build on these)."""
+        start = [revision for revision in revisions if revision in self.scripts]
+        seen: set[str] = set(start) if include_self else set()
+        todo = list(start)
+        while todo:
+            for child in self.all_children[todo.pop()]:
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        return seen
+
+    def pending(self, current: Iterable[str], targets: Iterable[str] | None = None) -> list[str]:
+        """Revisions ``upgrade`` would run from ``current`` to ``targets`` (default: all heads),
+        in the order alembic runs them."""
+        target_list = list(self.real_heads if targets is None else targets)
+        needed = self.ancestors(target_list) - self.ancestors(current)
+        return list(reversed(self.alembic_order(needed, target_list)))
+
+    def history(self) -> list[str]:
+        """Every revision, newest first, in the order ``alembic history`` lists them."""
+        return self.alembic_order(set(self.scripts), self.real_heads)
+
+    # alembic's ordering -----------------------------------------------------------------
+
+    def normalized_parents(self, revision: str) -> tuple[str, ...]:
+        """alembic's ``_normalized_down_revisions``: dependencies already depended on by a
+        down_revision ancestor are left out."""
+        if self._normalized is None:
+            self._normalized = self._normalize_dependencies()
+        return self._normalized[revision]
+
+    def _normalize_dependencies(self) -> dict[str, tuple[str, ...]]:
+        normalized = {}
+        for revision in self.scripts:
+            dependencies = self.dependencies[revision]
+            if dependencies:
+                inherited: set[str] = set()
+                seen = {revision}
+                todo = list(self.down[revision])
+                while todo:
+                    ancestor = todo.pop()
+                    if ancestor in seen:
+                        continue
+                    seen.add(ancestor)
+                    inherited.update(self.dependencies[ancestor])
+                    todo.extend(self.down[ancestor])
+                kept = sorted(set(dependencies) - inherited, key=self.position)
+                normalized[revision] = _dedupe(self.down[revision] + tuple(kept))
+            else:
+                normalized[revision] = self.down[revision]
+        return normalized
+
+    def alembic_order(self, todo: set[str], heads: Iterable[str]) -> list[str]:
+        """``RevisionMap._topological_sort``: descendants before ancestors, walking one branch
+        down as far as it goes before switching, exactly as alembic orders them.
+
+        alembic keeps the full ancestor set of every branch it walks (quadratic over merges);
+        here "is this revision still an ancestor of another branch being walked?" is answered
+        by counting the revision's children not yet emitted, which is the same question: every
+        revision still to emit lies below a branch being walked, and paths between two of them
+        never leave the set being sorted.
+        """
+        todo = set(todo)
+        waiting_children = dict.fromkeys(todo, 0)
+        for revision in todo:
+            for parent in self.normalized_parents(revision):
+                if parent in waiting_children:
+                    waiting_children[parent] += 1
+
+        walking = sorted({head for head in heads if head in todo}, key=self.position)
+        output: list[str] = []
+        index = 0
+        while walking:
+            candidate = walking[index]
+            if waiting_children[candidate]:
+                above = self._first_branch_above(walking, index, candidate, todo)
+                if above is None:
+                    # only a cycle gets here; the revision-cycle check reports it, and the
+                    # order of what is left no longer means anything
+                    return output + sorted(todo, key=self.position)
+                index = above
+                continue
+            if candidate in todo:
+                output.append(candidate)
+                todo.remove(candidate)
+                for parent in self.normalized_parents(candidate):
+                    if parent in waiting_children:
+                        waiting_children[parent] -= 1
+            to_add = [p for p in self.normalized_parents(candidate) if p in todo and p not in walking]
+            if not to_add:
+                del walking[index]
+                index = max(index - 1, 0)
+            else:
+                walking[index] = to_add[0]
+                walking.extend(to_add[1:])
+        return output
+
+    def _first_branch_above(
+        self, walking: list[str], index: int, candidate: str, todo: set[str]
+    ) -> int | None:
+        """The first other branch being walked that still has ``candidate`` below it."""
+        for other_index, head in enumerate(walking):
+            if other_index != index and self._reaches(head, candidate, todo):
+                return other_index
+        return None
+
+    def _reaches(self, start: str, goal: str, todo: set[str]) -> bool:
+        seen = {start}
+        pending = [start]
+        while pending:
+            revision = pending.pop()
+            if revision == goal:
+                return True
+            for parent in self.normalized_parents(revision):
+                if parent in todo and parent not in seen:
+                    seen.add(parent)
+                    pending.append(parent)
+        return False
+
+
+def _dedupe(ids: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ids))

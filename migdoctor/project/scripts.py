@@ -1,0 +1,319 @@
+"""Read revision headers from version files without importing them.
+
+Real projects' revision files import the application (models, settings), which is often not
+importable where a check runs. The header (``revision``, ``down_revision``, ``branch_labels``,
+``depends_on``) is almost always literal, so it is read from the syntax tree. A file whose header
+is not literal is imported on its own, as alembic would import it; a file that can be neither
+parsed nor imported becomes a :class:`ScriptLoadError` and the others are still read.
+
+The files considered, and their order, are alembic's (``Script._list_py_dir`` and
+``Script._from_path``): sorted per folder, ``__init__`` and editor droppings skipped,
+subfolders only with ``recursive_version_locations``, ``.pyc`` only when ``sourceless``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+_ONLY_SOURCE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
+_SOURCELESS = re.compile(r"(?!\.\#|__init__)(.*\.py)(c|o)?$")
+_LEGACY_REVISION = re.compile(r"([a-f0-9]+)\.py$")
+_ILLEGAL_ID_CHARACTERS = frozenset("@-+:")
+HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
+
+
+@dataclass(frozen=True)
+class RevisionScript:
+    """One revision file's header, as alembic's ``Script`` would see it."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
+    branch_labels: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    doc: str
+    path: Path
+    read_by: str = "ast"
+    longdoc: str = ""
+
+    @property
+    def is_base(self) -> bool:
+        return not self.down_revisions
+
+    @property
+    def label(self) -> str:
+        """``id, message`` as the user knows a revision."""
+        return f"{self.revision}, {self.doc}" if self.doc else self.revision
+
+
+@dataclass(frozen=True)
+class ScriptLoadError:
+    """A version file that could not be read; the message says why."""
+
+    path: Path
+    message: str
+    line: int | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+
+class _NeedsImport(Exception):
+    """The header is not literal: only importing the file tells its values."""
+
+
+def list_version_files(
+    version_locations: Sequence[Path], recursive: bool, sourceless: bool
+) -> list[Path]:
+    """Every file alembic would load as a revision, in alembic's order, each once."""
+    seen: set[Path] = set()
+    found: list[Path] = []
+    for location in version_locations:
+        if not location.exists():
+            continue
+        for path in _walk_version_folder(location, recursive, sourceless):
+            real = path.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            if _is_revision_file_name(path, sourceless):
+                found.append(real)
+    return found
+
+
+def _walk_version_folder(root: Path, recursive: bool, sourceless: bool) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root, topdown=True):
+        folder_path = Path(folder)
+        if folder_path.name.endswith("__pycache__"):
+            continue
+        for name in sorted(files):
+            yield folder_path / name
+        if sourceless:
+            cache = folder_path / "__pycache__"
+            if cache.exists():
+                stems = {name.split(".")[0] for name in files}
+                for compiled in cache.iterdir():
+                    if compiled.name.split(".")[0] not in stems:
+                        yield compiled
+        if not recursive:
+            break
+        dirs.sort()
+
+
+def _is_revision_file_name(path: Path, sourceless: bool) -> bool:
+    match = (_SOURCELESS if sourceless else _ONLY_SOURCE).match(path.name)
+    if not match:
+        return False
+    if sourceless and match.group(2) in ("c", "o"):
+        source = path.parent / match.group(1)
+        compiled = path.parent / (match.group(1) + "c")
+        # alembic prefers the .py, and a .pyc over a .pyo
+        if source.exists() or (match.group(2) == "o" and compiled.exists()):
+            return False
+    return True
+
+
+def read_revision_file(path: Path) -> RevisionScript | ScriptLoadError:
+    """Read one file's header: from its syntax tree, or by importing it when it is not literal."""
+    if path.suffix in (".pyc", ".pyo"):
+        return import_revision_file(path)
+    try:
+        source = path.read_bytes()
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as error:
+        return ScriptLoadError(path, f"SyntaxError: {error.msg}", error.lineno)
+    except (OSError, ValueError) as error:
+        return ScriptLoadError(path, f"{type(error).__name__}: {error}")
+    try:
+        return _header_from_tree(tree, path)
+    except _NeedsImport:
+        return import_revision_file(path)
+
+
+def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLoadError:
+    literals: dict[str, Any] = {}
+    assigned_elsewhere: set[str] = set()
+    for statement in tree.body:
+        for name, value in _module_assignments(statement):
+            try:
+                literals[name] = _literal(value, literals)
+            except ValueError:
+                if name in HEADER_NAMES:
+                    raise _NeedsImport from None
+                literals.pop(name, None)
+        if not isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            assigned_elsewhere.update(_names_stored(statement))
+        if isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names):
+            raise _NeedsImport
+
+    if assigned_elsewhere.intersection(HEADER_NAMES):
+        # set under an `if` or `try`: only running the module tells the value
+        raise _NeedsImport
+    doc = ast.get_docstring(tree, clean=False) or ""
+    return _script_from_values(literals, doc, path, read_by="ast")
+
+
+def _module_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
+    if isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                yield target.id, statement.value
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                names = {elt.id for elt in target.elts if isinstance(elt, ast.Name)}
+                if names.intersection(HEADER_NAMES):
+                    raise _NeedsImport
+    elif (
+        isinstance(statement, ast.AnnAssign)
+        and isinstance(statement.target, ast.Name)
+        and statement.value is not None
+    ):
+        yield statement.target.id, statement.value
+
+
+def _names_stored(statement: ast.stmt) -> set[str]:
+    """Module-level names a compound statement binds (function and class bodies are not)."""
+    stored: set[str] = set()
+    pending: list[ast.AST] = [statement]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stored.add(node.id)
+        pending.extend(ast.iter_child_nodes(node))
+    return stored
+
+
+def _literal(node: ast.expr, known: dict[str, Any]) -> Any:
+    """A literal value, allowing names bound earlier in the module to literals."""
+    if isinstance(node, ast.Name):
+        if node.id in known:
+            return known[node.id]
+        raise ValueError(node.id)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        values = [_literal(element, known) for element in node.elts]
+        return tuple(values) if isinstance(node, ast.Tuple) else values
+    return ast.literal_eval(node)
+
+
+def import_revision_file(path: Path) -> RevisionScript | ScriptLoadError:
+    """Import one revision file as alembic does and read its header from the module."""
+    try:
+        module = load_module(path)
+    except BaseException as error:  # noqa: BLE001 - anything a user's file raises is a finding
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return ScriptLoadError(path, describe_exception(error), _line_in(error, path))
+    values = {name: getattr(module, name) for name in HEADER_NAMES if hasattr(module, name)}
+    return _script_from_values(values, module.__doc__ or "", path, read_by="import")
+
+
+def load_module(path: Path) -> ModuleType:
+    module_id = re.sub(r"\W", "_", path.name)
+    spec = importlib.util.spec_from_file_location(module_id, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"Cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _script_from_values(
+    values: dict[str, Any], doc: str, path: Path, read_by: str
+) -> RevisionScript | ScriptLoadError:
+    revision = values.get("revision")
+    if revision is None:
+        legacy = _LEGACY_REVISION.match(path.name)
+        if not legacy:
+            return ScriptLoadError(
+                path,
+                f"Could not determine revision id from filename {path.name}: the file does "
+                "not declare 'revision'.",
+            )
+        revision = legacy.group(1)
+    if not isinstance(revision, str):
+        return ScriptLoadError(path, f"revision must be a string, not {revision!r}.")
+    illegal = sorted(_ILLEGAL_ID_CHARACTERS.intersection(revision))
+    if illegal:
+        return ScriptLoadError(
+            path, f"Character(s) '{', '.join(illegal)}' not allowed in revision id {revision!r}."
+        )
+    if "down_revision" not in values:
+        return ScriptLoadError(path, "The file does not declare 'down_revision'.")
+    try:
+        down_revisions = _id_tuple(values["down_revision"])
+        branch_labels = _id_tuple(values.get("branch_labels"))
+        depends_on = _id_tuple(values.get("depends_on"))
+    except TypeError as error:
+        return ScriptLoadError(path, str(error))
+    if revision in down_revisions:
+        return ScriptLoadError(path, f"Revision {revision} names itself as its down_revision.")
+    if revision in depends_on:
+        return ScriptLoadError(path, f"Revision {revision} depends on itself.")
+    return RevisionScript(
+        revision=revision,
+        down_revisions=down_revisions,
+        branch_labels=branch_labels,
+        depends_on=depends_on,
+        doc=_first_paragraph(doc),
+        path=path,
+        read_by=read_by,
+        longdoc=doc.strip(),
+    )
+
+
+def _id_tuple(value: Any) -> tuple[str, ...]:
+    """alembic's ``util.to_tuple``: None is empty, a string is one id, a sequence is many."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (tuple, list, set, frozenset)):
+        if not all(isinstance(item, str) for item in value):
+            raise TypeError(f"revision identifiers must be strings: {value!r}")
+        return tuple(value)
+    raise TypeError(f"revision identifiers must be strings: {value!r}")
+
+
+def _first_paragraph(doc: str) -> str:
+    return re.split("\n\n", doc.strip())[0] if doc else ""
+
+
+def describe_exception(error: BaseException) -> str:
+    if isinstance(error, SyntaxError):
+        return f"SyntaxError: {error.msg}"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _line_in(error: BaseException, path: Path) -> int | None:
+    """The line of ``path`` where the error happened, if the traceback passes through it."""
+    if isinstance(error, SyntaxError) and error.filename and Path(error.filename) == path:
+        return error.lineno
+    line = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename and Path(frame.filename) == path:
+            line = frame.lineno
+    return line
+
+
+def read_revision_files(paths: Sequence[Path]) -> tuple[list[RevisionScript], list[ScriptLoadError]]:
+    """Read every file; successes and failures apart, both in file order."""
+    scripts: list[RevisionScript] = []
+    errors: list[ScriptLoadError] = []
+    for path in paths:
+        result = read_revision_file(path)
+        if isinstance(result, ScriptLoadError):
+            errors.append(result)
+        else:
+            scripts.append(result)
+    return scripts, errors

@@ -1,0 +1,153 @@
+"""The report for people: one line per check, a panel per finding, a summary line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from migdoctor.findings import Finding, Risk, Severity
+from migdoctor.redact import redact
+from migdoctor.report import Report
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+SEVERITY_MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
+RISK_STYLE = {Risk.SAFE: "green", Risk.CAUTION: "yellow", Risk.DANGEROUS: "bold red"}
+
+
+def _t(text: str) -> str:
+    """Escape for rich markup, after masking secrets."""
+    return escape(redact(text))
+
+
+def render_text(report: Report, console: Console) -> None:
+    _header(report, console)
+    console.print()
+    for outcome in report.outcomes:
+        check = outcome.check
+        if outcome.status == "passed":
+            console.print(f"  [green]✓[/] {check.slug:<22} {_t(check.healthy)}")
+        elif outcome.status == "skipped":
+            console.print(f"  [dim]- {check.slug:<22} skipped: {_t(outcome.reason)}[/]")
+        else:
+            for finding in outcome.findings:
+                style = SEVERITY_STYLE[finding.severity]
+                mark = SEVERITY_MARK[finding.severity]
+                console.print(f"  [{style}]{mark}[/] {finding.check:<22} {_t(finding.title)}")
+    for finding in report.findings:
+        console.print()
+        console.print(finding_panel(finding))
+    console.print()
+    console.print(_summary(report))
+
+
+def _header(report: Report, console: Console) -> None:
+    facts = report.facts
+    project = facts.project
+    config = project.config.config_file
+    console.print(f"[bold]migdoctor {report.version}[/] checking {_t(str(config or 'configuration'))}")
+    heads = ", ".join(project.heads) or "none"
+    count = len(project.scripts)
+    location = project.relative(project.config.script_location)
+    console.print(
+        f"  scripts   {_t(location)} · {count} revision{'s' if count != 1 else ''} · "
+        f"head{'s' if len(project.heads) > 1 else ''} {_t(heads)}"
+    )
+    database = facts.database
+    if database is None:
+        console.print("  database  [dim]not checked (--offline)[/]")
+        return
+    server = f" ({database.server_version})" if database.server_version else ""
+    if not database.version_table_exists:
+        current = f"no {database.qualified_version_table} table"
+    elif not database.version_rows:
+        current = f"{database.qualified_version_table} is empty"
+    else:
+        current = f"{database.qualified_version_table}: {', '.join(database.version_rows)}"
+    console.print(f"  database  {_t(database.url)} · {database.dialect}{_t(server)} · {_t(current)}")
+
+
+def finding_panel(finding: Finding) -> Panel:
+    style = SEVERITY_STYLE[finding.severity]
+    parts: list[Any] = [
+        Text(redact(finding.title), style="bold"),
+        Text(""),
+        Text(redact(finding.message)),
+    ]
+    if finding.evidence:
+        parts += [Text(""), Text("Evidence", style="bold"), Padding(_evidence_table(finding.evidence), (0, 0, 0, 2))]
+    if finding.fixes:
+        parts += [Text(""), Text("Fix options, safest first", style="bold")]
+        for number, fix in enumerate(finding.fixes, 1):
+            recommended = " · [bold]recommended[/]" if fix.recommended else ""
+            line = (
+                f"  {number}. [bold]{_t(fix.id)}[/] · [{RISK_STYLE[fix.risk]}]{fix.risk.value}[/]"
+                f"{recommended} — {_t(fix.title)}"
+            )
+            parts.append(Text.from_markup(line))
+            if fix.why:
+                parts.append(Text.from_markup(f"     [dim]{_t(fix.why)}[/]"))
+            parts.append(Text.from_markup(f"     [cyan]$ {_t(fix.command)}[/]"))
+    title = f"[{style}]{SEVERITY_MARK[finding.severity]} {finding.severity.value}[/] · {finding.code} · {finding.check}"
+    return Panel(Group(*parts), title=title, title_align="left", border_style=style, expand=True)
+
+
+def _evidence_table(evidence: Mapping[str, Any]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column()
+    for key, value in evidence.items():
+        if value in (None, [], {}, ""):
+            continue
+        table.add_row(key.replace("_", " "), _evidence_value(value))
+    return table
+
+
+def _evidence_value(value: Any) -> Text:
+    if isinstance(value, list):
+        if value and all(isinstance(item, Mapping) for item in value):
+            lines = [_mapping_line(item) for item in value]
+            return Text(redact("\n".join(lines)))
+        return Text(redact(", ".join(str(item) for item in value)))
+    if isinstance(value, Mapping):
+        return Text(redact("\n".join(f"{k}: {_inline(v)}" for k, v in value.items())))
+    return Text(redact(str(value)))
+
+
+def _mapping_line(item: Mapping[str, Any]) -> str:
+    head_key = next(iter(item), None)
+    if head_key is None:
+        return ""
+    rest = [f"{k.replace('_', ' ')}: {_inline(v)}" for k, v in item.items() if k != head_key and v not in (None, [], {}, "")]
+    return f"• {_inline(item[head_key])}" + (f" — {'; '.join(rest)}" if rest else "")
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, list):
+        if value and all(isinstance(item, Mapping) for item in value):
+            return "; ".join(_mapping_line(item).lstrip("• ") for item in value)
+        return ", ".join(str(item) for item in value) or "none"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_inline(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _summary(report: Report) -> str:
+    errors = report.count(Severity.ERROR)
+    warnings = report.count(Severity.WARNING)
+    infos = report.count(Severity.INFO)
+    if not report.findings:
+        return "[green]No problems found.[/]"
+    parts = [
+        f"[bold red]{errors} error{'s' if errors != 1 else ''}[/]" if errors else "0 errors",
+        f"[yellow]{warnings} warning{'s' if warnings != 1 else ''}[/]" if warnings else "0 warnings",
+        f"{infos} info{'s' if infos != 1 else ''}",
+    ]
+    hint = " · repair with [bold]migdoctor fix --interactive[/]" if errors or warnings else ""
+    return ", ".join(parts) + hint
