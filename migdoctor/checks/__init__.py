@@ -92,6 +92,10 @@ def find_check(slug: str) -> Check | None:
     return next((c for c in all_checks() if c.slug == slug), None)
 
 
+class NotApplicable(Exception):
+    """Raised by a check that cannot say anything about these facts (the reason is shown)."""
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
     """How one check went: ``passed``, ``failed`` (it has findings), ``skipped``, ``crashed``."""
@@ -116,6 +120,9 @@ def run_checks(
             continue
         try:
             findings = tuple(registered.function(facts))
+        except NotApplicable as reason:
+            outcomes.append(CheckOutcome(registered, "skipped", reason=str(reason)))
+            continue
         except Exception as error:  # noqa: BLE001 - a crashing check is a finding, not an abort
             outcomes.append(CheckOutcome(registered, "crashed", (_crashed(registered, error),)))
             continue
@@ -141,3 +148,10 @@ def _crashed(registered: Check, error: Exception) -> Finding:
 
 def known_slugs() -> list[str]:
     return [c.slug for c in all_checks()]
+
+
+def require_known_current(facts: Facts) -> None:
+    """Checks that reason about pending revisions cannot while the version table names an
+    unknown revision (unknown-revision reports that)."""
+    if facts.unknown_current:
+        raise NotApplicable("the version table names an unknown revision")

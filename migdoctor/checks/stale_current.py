@@ -22,7 +22,7 @@ exists, the ``table-exists`` finding explains the safe way through instead.
 
 from __future__ import annotations
 
-from migdoctor.checks import check
+from migdoctor.checks import check, require_known_current
 from migdoctor.effects import creation_conflicts
 from migdoctor.facts import Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
@@ -33,6 +33,7 @@ CODE = "MD101"
 
 @check(SLUG, CODE, Severity.ERROR, needs_database=True, healthy="the database is at the head revision(s)")
 def database_behind_head(facts: Facts) -> list[Finding]:
+    require_known_current(facts)
     database = facts.database
     pending = facts.pending
     if database is None or not pending:

@@ -26,7 +26,7 @@ the case where the revision must never run here.
 
 from __future__ import annotations
 
-from migdoctor.checks import check
+from migdoctor.checks import check, require_known_current
 from migdoctor.effects import TableConflict, applied_prefix, creation_conflicts
 from migdoctor.facts import Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
@@ -37,6 +37,7 @@ CODE = "MD103"
 
 @check(SLUG, CODE, Severity.ERROR, needs_database=True, healthy="no pending revision creates a table that already exists")
 def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
+    require_known_current(facts)
     database = facts.database
     pending = facts.pending
     if database is None or not pending:

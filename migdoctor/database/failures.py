@@ -87,9 +87,9 @@ def explain_failure(
         return error
     if isinstance(error, exc.DBAPIError) and error.statement is None:
         target = targets[-1] if targets else "the database"
+        reason = first_line(error.orig)
         return DatabaseUnreachable(
-            redact(f"Cannot connect to {target}: {first_line(error.orig)}"),
-            hint="Is the server running and the URL right? --url URL uses another database.",
+            redact(f"Cannot connect to {target}: {reason}"), hint=_connection_hint(reason)
         )
     if isinstance(error, (exc.ArgumentError, exc.NoSuchModuleError)):
         hint = "Set sqlalchemy.url in the Alembic config, or pass --url."
@@ -111,6 +111,15 @@ def explain_failure(
         redact(f"{action} failed{where}: {describe_exception(error)}"),
         hint="Run with --debug for the full traceback.",
     )
+
+
+def _connection_hint(reason: str) -> str:
+    lowered = reason.lower()
+    if "does not exist" in lowered or "unknown database" in lowered:
+        return "Create the database first, or point the URL (or --url) at the right one."
+    if "denied" in lowered or "authentication" in lowered or "password" in lowered:
+        return "Check the user name and password in the URL."
+    return "Is the server running on that host and port? --url URL uses another database."
 
 
 def _missing_driver(error: BaseException) -> str | None:

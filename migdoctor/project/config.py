@@ -380,7 +380,7 @@ def _no_configuration(
 
 def _candidates_hint() -> str:
     candidates = sorted(
-        str(path)
+        str(path.relative_to(Path.cwd()))
         for pattern in ("*/alembic.ini", "*/*/alembic.ini")
         for path in Path.cwd().glob(pattern)
         if ".venv" not in path.parts and "site-packages" not in path.parts
