@@ -47,15 +47,31 @@ ConfigOption = Annotated[
 ]
 NameOption = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("-n", "--name", metavar="SECTION", help="Section of the ini file [default: alembic].", show_default=False),
+    typer.Option(
+        "-n",
+        "--name",
+        metavar="SECTION",
+        help="Section of the ini file [default: alembic].",
+        show_default=False,
+    ),
 ]
 XOption = Annotated[
     Optional[list[str]],  # noqa: UP045
-    typer.Option("-x", metavar="KEY=VALUE", help="Passed to env.py (context.get_x_argument()).", show_default=False),
+    typer.Option(
+        "-x",
+        metavar="KEY=VALUE",
+        help="Passed to env.py (context.get_x_argument()).",
+        show_default=False,
+    ),
 ]
 UrlOption = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--url", metavar="URL", help="Database URL to use instead of the configured one.", show_default=False),
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="Database URL to use instead of the configured one.",
+        show_default=False,
+    ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks of failures.")]
 
@@ -188,7 +204,9 @@ def check(
     output_format: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="text (for people) or json.")
     ] = "text",
-    offline: Annotated[bool, typer.Option("--offline", help="Check the scripts only; no database.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Check the scripts only; no database.")
+    ] = False,
     select: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option("--select", metavar="SLUG", help="Run only these checks.", show_default=False),
@@ -203,7 +221,10 @@ def check(
     url: UrlOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Diagnose the project and its database. Exit 0: healthy, 1: problems found, 2: could not check."""
+    """Diagnose the project and its database.
+
+    Exit 0: healthy, 1: problems found, 2: could not check.
+    """
     options = _options(ctx, config, name, x, url, debug)
     with user_errors(options):
         from migdoctor.doctor import diagnose
@@ -242,7 +263,9 @@ def _known_slugs(slugs: list[str]) -> None:
 
 
 @app.command()
-def explain(slug: Annotated[str, typer.Argument(metavar="SLUG", help="A check's slug or code.")]) -> None:
+def explain(
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="A check's slug or code.")],
+) -> None:
     """Explain a check: what it detects, why it matters, how to fix it."""
     from migdoctor.checks import all_checks
     from migdoctor.render import stdout_console
@@ -279,7 +302,9 @@ def demo(
             help="The broken state: table-exists, unknown-revision or stale-current.",
         ),
     ] = "table-exists",
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing demo folder.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing demo folder.")
+    ] = False,
 ) -> None:
     """Write a sandbox project with a SQLite database in a broken state, to try migdoctor on."""
     with user_errors(GlobalOptions()):
@@ -296,7 +321,9 @@ def demo(
 @app.command()
 def current(
     ctx: typer.Context,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Use more verbose output.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Use more verbose output.")
+    ] = False,
     check_heads: Annotated[
         bool,
         typer.Option("--check-heads", help="Exit 1 unless the database is on all head revisions."),
@@ -320,7 +347,9 @@ def current(
 def upgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision [default: heads].")] = "heads",
-    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it (offline).")] = False,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL instead of running it (offline).")
+    ] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
     config: ConfigOption = None,
     name: NameOption = None,
@@ -337,7 +366,9 @@ def upgrade(
 def downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision (an id, base, or -N).")],
-    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it (offline).")] = False,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL instead of running it (offline).")
+    ] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
     config: ConfigOption = None,
     name: NameOption = None,
@@ -353,7 +384,9 @@ def downgrade(
 @app.command()
 def heads(
     ctx: typer.Context,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Use more verbose output.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Use more verbose output.")
+    ] = False,
     resolve_dependencies: Annotated[
         bool, typer.Option("--resolve-dependencies", help="Treat dependencies as down revisions.")
     ] = False,
@@ -374,7 +407,9 @@ def history(
         Optional[str],  # noqa: UP045
         typer.Option("-r", "--rev-range", metavar="[START]:[END]", help="Revision range."),
     ] = None,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Use more verbose output.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Use more verbose output.")
+    ] = False,
     indicate_current: Annotated[
         bool, typer.Option("-i", "--indicate-current", help="Mark the current revision.")
     ] = False,
@@ -394,16 +429,31 @@ def history(
 @app.command()
 def revision(
     ctx: typer.Context,
-    message: Annotated[Optional[str], typer.Option("-m", "--message", help="The revision's message.")] = None,  # noqa: UP045
+    message: Annotated[
+        str | None, typer.Option("-m", "--message", help="The revision's message.")
+    ] = None,
     autogenerate: Annotated[
-        bool, typer.Option("--autogenerate", help="Fill in operations by comparing models with the database.")
+        bool,
+        typer.Option(
+            "--autogenerate", help="Fill in operations by comparing models with the database."
+        ),
     ] = False,
     sql: Annotated[bool, typer.Option("--sql", help="Offline mode.")] = False,
-    head: Annotated[Optional[str], typer.Option("--head", help="Head or branch@head to build on.")] = None,  # noqa: UP045
-    splice: Annotated[bool, typer.Option("--splice", help="Allow a non-head revision as the head.")] = False,
-    branch_label: Annotated[Optional[str], typer.Option("--branch-label", help="Branch label for the new revision.")] = None,  # noqa: UP045
-    version_path: Annotated[Optional[str], typer.Option("--version-path", help="Version location for the file.")] = None,  # noqa: UP045
-    rev_id: Annotated[Optional[str], typer.Option("--rev-id", help="Revision id instead of a generated one.")] = None,  # noqa: UP045
+    head: Annotated[
+        str | None, typer.Option("--head", help="Head or branch@head to build on.")
+    ] = None,
+    splice: Annotated[
+        bool, typer.Option("--splice", help="Allow a non-head revision as the head.")
+    ] = False,
+    branch_label: Annotated[
+        str | None, typer.Option("--branch-label", help="Branch label for the new revision.")
+    ] = None,
+    version_path: Annotated[
+        str | None, typer.Option("--version-path", help="Version location for the file.")
+    ] = None,
+    rev_id: Annotated[
+        str | None, typer.Option("--rev-id", help="Revision id instead of a generated one.")
+    ] = None,
     depends_on: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option("--depends-on", help="Revisions this one depends on.", show_default=False),
@@ -437,7 +487,9 @@ def stamp(
     revisions: Annotated[list[str], typer.Argument(help="One or more revisions, or heads.")],
     sql: Annotated[bool, typer.Option("--sql", help="Offline mode.")] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
-    purge: Annotated[bool, typer.Option("--purge", help="Empty the version table before stamping.")] = False,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Empty the version table before stamping.")
+    ] = False,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -453,9 +505,15 @@ def stamp(
 def merge(
     ctx: typer.Context,
     revisions: Annotated[list[str], typer.Argument(help="Revisions to merge, or heads.")],
-    message: Annotated[Optional[str], typer.Option("-m", "--message", help="The merge revision's message.")] = None,  # noqa: UP045
-    branch_label: Annotated[Optional[str], typer.Option("--branch-label", help="Branch label for the merge.")] = None,  # noqa: UP045
-    rev_id: Annotated[Optional[str], typer.Option("--rev-id", help="Revision id instead of a generated one.")] = None,  # noqa: UP045
+    message: Annotated[
+        str | None, typer.Option("-m", "--message", help="The merge revision's message.")
+    ] = None,
+    branch_label: Annotated[
+        str | None, typer.Option("--branch-label", help="Branch label for the merge.")
+    ] = None,
+    rev_id: Annotated[
+        str | None, typer.Option("--rev-id", help="Revision id instead of a generated one.")
+    ] = None,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -470,7 +528,9 @@ def merge(
 def init(
     ctx: typer.Context,
     directory: Annotated[str, typer.Argument(help="Folder for the new migration environment.")],
-    template: Annotated[str, typer.Option("-t", "--template", help="alembic template to use.")] = "generic",
+    template: Annotated[
+        str, typer.Option("-t", "--template", help="alembic template to use.")
+    ] = "generic",
     package: Annotated[bool, typer.Option("--package", help="Write __init__.py files.")] = False,
     config: ConfigOption = None,
     debug: DebugOption = False,

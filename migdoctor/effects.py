@@ -50,7 +50,9 @@ def describe_expectation(expectation: Expectation, present: bool) -> str:
     return what if present else f"{what} (expected gone)"
 
 
-def _expectations(operation: Operation, database: DatabaseFacts) -> list[tuple[Expectation, bool]] | None:
+def _expectations(
+    operation: Operation, database: DatabaseFacts
+) -> list[tuple[Expectation, bool]] | None:
     """What must be present (True) or absent (False) once ``operation`` ran; None when the
     schema cannot show its effect."""
     if operation.table is None:
@@ -130,7 +132,9 @@ def creation_conflicts(
             key = table_key(database, operation.schema, operation.table)
             if operation.kind == "create_table":
                 if key in existing:
-                    conflicts.append(_conflict(recorded.revision, operation, key, live.get(key), database))
+                    conflicts.append(
+                        _conflict(recorded.revision, operation, key, live.get(key), database)
+                    )
                 existing.add(key)
             elif operation.kind == "drop_table":
                 existing.discard(key)

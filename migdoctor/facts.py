@@ -151,7 +151,7 @@ class Facts:
         return tuple(self.project.graph.pending(self.database.version_rows))
 
     def recorded(self, revisions: Iterable[str]) -> list[RevisionOperations]:
-        """The recorded operations of ``revisions``, in the order given (unrecorded ones left out)."""
+        """The recorded operations of ``revisions`` in order (unrecorded ones left out)."""
         return [self.operations[r] for r in revisions if r in self.operations]
 
     def fix_command(self, fix_id: str, *arguments: str) -> str:

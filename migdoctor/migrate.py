@@ -35,14 +35,17 @@ def run_alembic_command(options: ConfigOptions, name: str, *args: Any, **kwargs:
         return EXIT_FAILED
     except KeyboardInterrupt:
         raise
-    except BaseException as error:  # noqa: BLE001 - reported in one line, exit 1 or 2
+    except BaseException as error:
         from sqlalchemy import exc
 
         env_py = project.config.script_location / "env.py"
         if isinstance(error, exc.DBAPIError) and error.statement is not None:
             # the database refused a statement of a migration: the command failed
             message = str(error.orig).strip().splitlines()
-            print(redact(f"FAILED: {name} stopped: {message[0] if message else error}"), file=sys.stderr)
+            print(
+                redact(f"FAILED: {name} stopped: {message[0] if message else error}"),
+                file=sys.stderr,
+            )
             return EXIT_FAILED
         raise explain_failure(error, env_py, project, targets, action=name) from error
     return EXIT_OK
@@ -57,7 +60,9 @@ def run_init(config_files: tuple[str, ...], directory: str, template: str, packa
     ini = next((c for c in config_files if Path(c).name != "pyproject.toml"), "alembic.ini")
     toml = next((c for c in config_files if Path(c).name == "pyproject.toml"), "pyproject.toml")
     try:
-        command.init(Config(file_=ini, toml_file=toml), directory, template=template, package=package)
+        command.init(
+            Config(file_=ini, toml_file=toml), directory, template=template, package=package
+        )
     except CommandError as error:
         print(f"FAILED: {error}", file=sys.stderr)
         return EXIT_FAILED

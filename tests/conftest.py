@@ -45,8 +45,10 @@ def _unavailable(backend: str) -> None:
                 connection.execute(text("SELECT 1"))
             engine.dispose()
             return
-        except Exception as error:  # noqa: BLE001 - any failure means: not available here
-            reason = f"{backend} server not reachable at {_server_url(backend)}: {error}".splitlines()[0]
+        except Exception as error:
+            reason = (
+                f"{backend} server not reachable at {_server_url(backend)}: {error}".splitlines()[0]
+            )
             _unreachable[backend] = reason
     if REQUIRE_DATABASES:
         pytest.fail(f"{reason} (MIGDOCTOR_REQUIRE_DATABASES=1)")

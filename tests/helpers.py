@@ -42,10 +42,18 @@ class Result:
         return json.loads(self.stdout)
 
     def __repr__(self) -> str:
-        return f"<Result exit={self.exit_code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}>"
+        return (
+            f"<Result exit={self.exit_code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}>"
+        )
 
 
-def run(command: list[str], cwd: Path, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+def run(
+    command: list[str],
+    cwd: Path,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> Result:
     environment = dict(os.environ)
     environment.update({"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONHASHSEED": "0"})
     environment.pop("ALEMBIC_CONFIG", None)
@@ -60,7 +68,9 @@ def run(command: list[str], cwd: Path, input: str | None = None, env: dict[str, 
         env=environment,
         timeout=timeout,
     )
-    return Result(completed.returncode, ANSI.sub("", completed.stdout), ANSI.sub("", completed.stderr))
+    return Result(
+        completed.returncode, ANSI.sub("", completed.stdout), ANSI.sub("", completed.stderr)
+    )
 
 
 class Project:
@@ -78,7 +88,13 @@ class Project:
     def versions(self) -> Path:
         return self.root / "alembic" / "versions"
 
-    def migdoctor(self, *args: str, input: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None) -> Result:
+    def migdoctor(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Result:
         return run(migdoctor_command() + list(args), cwd or self.root, input=input, env=env)
 
     def alembic(self, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -124,7 +140,9 @@ def copy_project(name: str, destination: Path, database: Database | None) -> Pro
 def finding(document: dict[str, Any], check: str) -> dict[str, Any]:
     """The one finding of ``check`` in a JSON report (fails when there is not exactly one)."""
     found = [f for f in document["findings"] if f["check"] == check]
-    assert len(found) == 1, f"expected one {check} finding, got {[f['check'] for f in document['findings']]}"
+    assert len(found) == 1, (
+        f"expected one {check} finding, got {[f['check'] for f in document['findings']]}"
+    )
     return found[0]
 
 

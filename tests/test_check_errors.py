@@ -27,7 +27,10 @@ def assert_one_line_failure(result, *expected: str) -> None:  # type: ignore[no-
     "url, where",
     [
         (f"mysql+pymysql://root:{PASSWORD}@127.0.0.1:1/shop", "mysql root@127.0.0.1:1/shop"),
-        (f"postgresql+psycopg://app:{PASSWORD}@127.0.0.1:1/shop", "postgresql app@127.0.0.1:1/shop"),
+        (
+            f"postgresql+psycopg://app:{PASSWORD}@127.0.0.1:1/shop",
+            "postgresql app@127.0.0.1:1/shop",
+        ),
     ],
 )
 def test_unreachable_server_names_the_host(blog_offline: Project, url: str, where: str) -> None:
@@ -67,7 +70,9 @@ def test_missing_driver_is_named(blog_offline: Project) -> None:
 
 def test_env_py_import_error_names_file_and_line(blog_offline: Project) -> None:
     env = blog_offline.root / "alembic" / "env.py"
-    env.write_text(env.read_text().replace("import models  # noqa: E402", "import modelz  # noqa: E402"))
+    env.write_text(
+        env.read_text().replace("import models  # noqa: E402", "import modelz  # noqa: E402")
+    )
 
     result = blog_offline.migdoctor("check")
 
@@ -95,7 +100,9 @@ def test_error_deep_in_application_code_names_both_places(blog_offline: Project)
 
 def test_syntax_error_in_env_py(blog_offline: Project) -> None:
     env = blog_offline.root / "alembic" / "env.py"
-    env.write_text(env.read_text().replace("target_metadata = models.Base.metadata", "target_metadata = ("))
+    env.write_text(
+        env.read_text().replace("target_metadata = models.Base.metadata", "target_metadata = (")
+    )
 
     result = blog_offline.migdoctor("check")
 
@@ -122,7 +129,7 @@ def test_no_configuration_found(tmp_path: Path) -> None:
     (tmp_path / "app" / "migrations").mkdir(parents=True)
     (tmp_path / "app" / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
 
-    result = run(migdoctor_command() + ["check"], tmp_path)
+    result = run([*migdoctor_command(), "check"], tmp_path)
 
     assert_one_line_failure(result, "No Alembic configuration found")
     assert "app/alembic.ini" in result.stderr  # where one was found instead

@@ -77,7 +77,7 @@ def test_unknown_revision_suggests_the_id_it_looks_like(blog: Project, database:
     blog.upgrade(ARTICLE)
     database.execute("UPDATE alembic_version SET version_num = '2b3c4d5e6f71'")
 
-    code, document = blog.check_json()
+    _, document = blog.check_json()
 
     unknown = finding(document, "unknown-revision")
     assert unknown["evidence"]["similar"] == {"2b3c4d5e6f71": [ARTICLE]}
@@ -93,7 +93,7 @@ def test_table_created_by_hand_is_table_exists(blog: Project, database: Database
     )
 
     result = blog.migdoctor("check")
-    code, document = blog.check_json()
+    _, document = blog.check_json()
 
     assert result.exit_code == 1
     assert "A pending revision creates a table that already exists" in result.stdout
@@ -115,7 +115,7 @@ def test_table_with_other_columns_is_not_stamped_blindly(blog: Project, database
     blog.upgrade(USER)
     database.execute("CREATE TABLE article (id INTEGER PRIMARY KEY, headline VARCHAR(10))")
 
-    code, document = blog.check_json()
+    _, document = blog.check_json()
 
     exists = finding(document, "table-exists")
     conflict = exists["evidence"]["conflicts"][0]["tables"][0]

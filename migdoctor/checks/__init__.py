@@ -51,7 +51,8 @@ class Check:
 
 def doc_sections(doc: str) -> dict[str, str]:
     sections: dict[str, str] = {}
-    pattern = re.compile(r"^(%s)\n-+\n" % "|".join(DOC_SECTIONS), re.MULTILINE)
+    names = "|".join(DOC_SECTIONS)
+    pattern = re.compile(rf"^({names})\n-+\n", re.MULTILINE)
     matches = list(pattern.finditer(doc))
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(doc)
@@ -83,7 +84,9 @@ def all_checks() -> tuple[Check, ...]:
             if declared and getattr(value, "__module__", None) == module.__name__:
                 slug, code, severity, needs_database, healthy = declared
                 checks.append(
-                    Check(slug, code, severity, needs_database, value, module.__doc__ or "", healthy)
+                    Check(
+                        slug, code, severity, needs_database, value, module.__doc__ or "", healthy
+                    )
                 )
     return tuple(checks)
 
@@ -123,7 +126,7 @@ def run_checks(
         except NotApplicable as reason:
             outcomes.append(CheckOutcome(registered, "skipped", reason=str(reason)))
             continue
-        except Exception as error:  # noqa: BLE001 - a crashing check is a finding, not an abort
+        except Exception as error:
             outcomes.append(CheckOutcome(registered, "crashed", (_crashed(registered, error),)))
             continue
         outcomes.append(CheckOutcome(registered, "failed" if findings else "passed", findings))
@@ -142,7 +145,11 @@ def _crashed(registered: Check, error: Exception) -> Finding:
             f"migdoctor's {registered.slug} check raised {type(error).__name__}: {error}. "
             "The other checks ran. Please report this with the output of --debug."
         ),
-        evidence={"check": registered.slug, "error": f"{type(error).__name__}: {error}", "at": where},
+        evidence={
+            "check": registered.slug,
+            "error": f"{type(error).__name__}: {error}",
+            "at": where,
+        },
     )
 
 

@@ -31,7 +31,13 @@ SLUG = "stale-current"
 CODE = "MD101"
 
 
-@check(SLUG, CODE, Severity.ERROR, needs_database=True, healthy="the database is at the head revision(s)")
+@check(
+    SLUG,
+    CODE,
+    Severity.ERROR,
+    needs_database=True,
+    healthy="the database is at the head revision(s)",
+)
 def database_behind_head(facts: Facts) -> list[Finding]:
     require_known_current(facts)
     database = facts.database
@@ -41,7 +47,11 @@ def database_behind_head(facts: Facts) -> list[Finding]:
     graph = facts.project.graph
     current = list(database.version_rows)
     pending_evidence = [
-        {"revision": r, "message": graph.scripts[r].doc, "path": facts.project.relative(graph.scripts[r].path)}
+        {
+            "revision": r,
+            "message": graph.scripts[r].doc,
+            "path": facts.project.relative(graph.scripts[r].path),
+        }
         for r in pending
     ]
     if current:

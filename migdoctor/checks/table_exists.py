@@ -35,7 +35,13 @@ SLUG = "table-exists"
 CODE = "MD103"
 
 
-@check(SLUG, CODE, Severity.ERROR, needs_database=True, healthy="no pending revision creates a table that already exists")
+@check(
+    SLUG,
+    CODE,
+    Severity.ERROR,
+    needs_database=True,
+    healthy="no pending revision creates a table that already exists",
+)
 def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     require_known_current(facts)
     database = facts.database
@@ -50,6 +56,10 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     first = conflicts[0].revision
     first_tables = [c.table for c in conflicts if c.revision == first]
     verified, per_revision = applied_prefix(recorded, database)
+    # the evidence ends with the first revision whose effects the schema does not show
+    shown_until = next((i for i, item in enumerate(per_revision) if item.not_shown), None)
+    if shown_until is not None:
+        per_revision = per_revision[: shown_until + 1]
 
     by_revision: dict[str, list[TableConflict]] = {}
     for conflict in conflicts:
@@ -89,14 +99,20 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     message = (
         f"{_situation_sentence(facts)} Pending revision {first} "
         f"({graph.scripts[first].doc or 'no message'}) creates "
-        f"{_tables_phrase(first_tables)}, which already exist{'s' if len(first_tables) == 1 else ''}: "
-        "alembic upgrade would fail with \"table already exists\"."
+        f"{_tables_phrase(first_tables)}, which already "
+        f"{'exists' if len(first_tables) == 1 else 'exist'}: "
+        'alembic upgrade would fail with "table already exists".'
     )
     mismatched = [c for c in by_revision[first] if c.missing_columns]
     if mismatched:
-        message += " " + "; ".join(
-            f"the live {c.table} lacks column(s) {', '.join(c.missing_columns)}" for c in mismatched
-        ) + "."
+        message += (
+            " "
+            + "; ".join(
+                f"the live {c.table} lacks column(s) {', '.join(c.missing_columns)}"
+                for c in mismatched
+            )
+            + "."
+        )
     return [
         Finding(
             check=SLUG,

@@ -35,7 +35,13 @@ CODE = "MD102"
 SIMILAR_PREFIX = 4
 
 
-@check(SLUG, CODE, Severity.ERROR, needs_database=True, healthy="every revision in the version table is defined by a script")
+@check(
+    SLUG,
+    CODE,
+    Severity.ERROR,
+    needs_database=True,
+    healthy="every revision in the version table is defined by a script",
+)
 def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
     database = facts.database
     unknown = facts.unknown_current
@@ -52,14 +58,12 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
         "similar": {rev: ids for rev, ids in similar.items() if ids},
         "stamp_candidates": candidates,
     }
-    hints = [
-        f"{rev} looks like {', '.join(ids)}" for rev, ids in similar.items() if ids
-    ]
+    hints = [f"{rev} looks like {', '.join(ids)}" for rev, ids in similar.items() if ids]
     listed = ", ".join(f"'{rev}'" for rev in unknown)
     message = (
         f"{database.qualified_version_table} holds {listed}, which no revision file defines "
         f"(known heads: {', '.join(graph.heads) or 'none'}). alembic fails here with "
-        f"\"Can't locate revision identified by {listed.split(', ')[0]}\". The file may have been "
+        f'"Can\'t locate revision identified by {listed.split(", ")[0]}". The file may have been '
         "deleted or renamed, the code switched to a branch without it, or a newer version of "
         "the application migrated this database."
     )
@@ -136,7 +140,7 @@ def stamp_candidates(facts: Facts) -> list[str]:
 
 def _common_prefix(a: str, b: str) -> int:
     length = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         length += 1

@@ -88,8 +88,10 @@ def capture_database(project: ProjectFacts, record: str = RECORD_PENDING) -> Cap
         ) from original
     except KeyboardInterrupt:
         raise
-    except BaseException as error:  # noqa: BLE001 - whatever env.py raises is reported in one line
-        raise explain_failure(error, Path(script_directory.env_py_location), project, targets) from error
+    except BaseException as error:
+        raise explain_failure(
+            error, Path(script_directory.env_py_location), project, targets
+        ) from error
     finally:
         for connection in replacements:
             connection.close()
@@ -177,7 +179,9 @@ def _target_metadata(metadata: Any) -> TargetMetadataFacts | None:
         return None
     collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
     names = sorted(
-        table.fullname for collection in collections for table in getattr(collection, "sorted_tables", ())
+        table.fullname
+        for collection in collections
+        for table in getattr(collection, "sorted_tables", ())
     )
     return TargetMetadataFacts(tables=tuple(names), described_as=type(metadata).__name__)
 
@@ -216,4 +220,3 @@ def _quiet() -> Iterator[None]:
 
 def _original(error: BaseException) -> BaseException:
     return getattr(error, "orig", None) or error
-

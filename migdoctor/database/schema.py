@@ -31,7 +31,9 @@ def read_tables(
                     schema=schema,
                     columns=tuple(_column(row) for row in column_rows),
                     indexes=tuple(
-                        index["name"] for index in indexes.get((schema, name), ()) if index.get("name")
+                        index["name"]
+                        for index in indexes.get((schema, name), ())
+                        if index.get("name")
                     ),
                 )
             )
@@ -41,6 +43,6 @@ def read_tables(
 def _column(row: dict[str, Any]) -> ColumnFact:
     try:
         type_text = str(row["type"])
-    except Exception:  # noqa: BLE001 - a type that cannot compile is still a column
+    except Exception:
         type_text = type(row["type"]).__name__
     return ColumnFact(name=row["name"], type=type_text, nullable=bool(row.get("nullable", True)))

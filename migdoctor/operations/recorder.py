@@ -37,7 +37,7 @@ def record_upgrades(
 def record_upgrade(script: RevisionScript, dialect: Dialect) -> RevisionOperations:
     try:
         module = load_module(script.path)
-    except BaseException as error:  # noqa: BLE001 - a user's file may raise anything
+    except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         why = f"the file could not be imported ({describe_exception(error)})"
@@ -53,14 +53,12 @@ def record_upgrade(script: RevisionScript, dialect: Dialect) -> RevisionOperatio
     except _LiveSQLRefused:
         why = "upgrade() runs SQL through its own connection, which migdoctor does not run"
         return read_operations_statically(script.path, script.revision, why)
-    except BaseException as error:  # noqa: BLE001
+    except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         why = f"upgrade() could not be recorded ({describe_exception(error)})"
         return read_operations_statically(script.path, script.revision, why)
-    return RevisionOperations(
-        script.revision, tuple(_operation_facts(recorded)), RECORDED
-    )
+    return RevisionOperations(script.revision, tuple(_operation_facts(recorded)), RECORDED)
 
 
 @contextmanager
@@ -88,16 +86,25 @@ def _recording_operations(dialect: Dialect, recorded: list[Any]) -> Iterator[Non
 
     @contextmanager
     def batch_alter_table(table_name: str, schema: str | None = None, **kw: Any) -> Iterator[Any]:
-        impl = BatchOperationsImpl(
-            operations, table_name, schema, kw.get("recreate", "auto"), None, (), {}, (), {},
-            None, None,
+        impl = BatchOperationsImpl(  # type: ignore[no-untyped-call]
+            operations,
+            table_name,
+            schema,
+            kw.get("recreate", "auto"),
+            None,
+            (),
+            {},
+            (),
+            {},
+            None,
+            None,
         )
         batch = BatchOperations(context, impl=impl)
         batch.invoke = record  # type: ignore[method-assign]
         yield batch  # no flush: nothing is executed
 
     operations.invoke = record  # type: ignore[method-assign]
-    operations.batch_alter_table = batch_alter_table  # type: ignore[method-assign]
+    operations.batch_alter_table = batch_alter_table  # type: ignore[method-assign, assignment]
     previous = getattr(op_module, "_proxy", None)
     operations._install_proxy()
     try:
@@ -140,7 +147,9 @@ def _operation_fact(operation: Any) -> Operation:
     if isinstance(operation, ops.DropTableOp):
         return Operation("drop_table", operation.table_name, schema)
     if isinstance(operation, ops.RenameTableOp):
-        return Operation("rename_table", operation.table_name, schema, name=operation.new_table_name)
+        return Operation(
+            "rename_table", operation.table_name, schema, name=operation.new_table_name
+        )
     if isinstance(operation, ops.AddColumnOp):
         return Operation("add_column", operation.table_name, schema, (operation.column.name,))
     if isinstance(operation, ops.DropColumnOp):
@@ -155,12 +164,16 @@ def _operation_fact(operation: Any) -> Operation:
         )
     if isinstance(operation, ops.CreateIndexOp):
         columns = tuple(_expression_name(c) for c in operation.columns)
-        return Operation("create_index", operation.table_name, schema, columns, operation.index_name)
+        return Operation(
+            "create_index", operation.table_name, schema, columns, _name(operation.index_name)
+        )
     if isinstance(operation, ops.DropIndexOp):
-        return Operation("drop_index", operation.table_name, schema, name=operation.index_name)
+        return Operation(
+            "drop_index", operation.table_name, schema, name=_name(operation.index_name)
+        )
     if isinstance(operation, ops.DropConstraintOp):
         return Operation(
-            "drop_constraint", operation.table_name, schema, name=operation.constraint_name
+            "drop_constraint", operation.table_name, schema, name=_name(operation.constraint_name)
         )
     if isinstance(operation, ops.AddConstraintOp):
         kind = {
@@ -171,9 +184,14 @@ def _operation_fact(operation: Any) -> Operation:
         }.get(type(operation).__name__, "add_constraint")
         table = getattr(operation, "table_name", None) or getattr(operation, "source_table", None)
         columns = tuple(
-            str(c) for c in (getattr(operation, "columns", None) or getattr(operation, "local_cols", None) or ())
+            str(c)
+            for c in (
+                getattr(operation, "columns", None) or getattr(operation, "local_cols", None) or ()
+            )
         )
-        return Operation(kind, table, schema, columns, getattr(operation, "constraint_name", None))
+        return Operation(
+            kind, table, schema, columns, _name(getattr(operation, "constraint_name", None))
+        )
     if isinstance(operation, ops.ExecuteSQLOp):
         return Operation("execute", detail=_sql_text(operation.sqltext))
     if isinstance(operation, ops.BulkInsertOp):
@@ -183,8 +201,14 @@ def _operation_fact(operation: Any) -> Operation:
     return Operation(_snake(name), table, schema)
 
 
+def _name(name: Any) -> str | None:
+    return None if name is None else str(name)
+
+
 def _expression_name(expression: Any) -> str:
-    return expression if isinstance(expression, str) else str(getattr(expression, "name", expression))
+    return (
+        expression if isinstance(expression, str) else str(getattr(expression, "name", expression))
+    )
 
 
 def _sql_text(sqltext: Any) -> str:

@@ -52,7 +52,9 @@ def read_operations_statically(path: Path, revision: str, why: str) -> RevisionO
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (SyntaxError, OSError, ValueError) as error:
-        return RevisionOperations(revision, (), STATIC, f"{why}; the file cannot be parsed ({error})")
+        return RevisionOperations(
+            revision, (), STATIC, f"{why}; the file cannot be parsed ({error})"
+        )
     upgrade = next(
         (
             node
@@ -75,7 +77,9 @@ class _UpgradeReader:
     def __init__(self) -> None:
         self.skipped = 0
 
-    def read(self, body: list[ast.stmt], batch: dict[str, tuple[str, str | None]] | None = None) -> Iterator[Operation]:
+    def read(
+        self, body: list[ast.stmt], batch: dict[str, tuple[str, str | None]] | None = None
+    ) -> Iterator[Operation]:
         batch = dict(batch or {})
         for statement in body:
             if isinstance(statement, (ast.With, ast.AsyncWith)):
@@ -148,13 +152,13 @@ def _calls_in(statement: ast.stmt) -> Iterator[ast.Call]:
 
 def _bind(call: ast.Call, positional: tuple[str, ...]) -> dict[str, ast.expr]:
     arguments: dict[str, ast.expr] = {}
-    for name, value in zip(positional, call.args):
+    for name, value in zip(positional, call.args, strict=False):
         arguments[name] = value
     for keyword in call.keywords:
         if keyword.arg is not None:
             arguments[keyword.arg] = keyword.value
     # create_table's columns follow the name positionally
-    arguments["__rest__"] = ast.Tuple(elts=list(call.args[len(positional):]), ctx=ast.Load())
+    arguments["__rest__"] = ast.Tuple(elts=list(call.args[len(positional) :]), ctx=ast.Load())
     return arguments
 
 

@@ -80,13 +80,13 @@ class ProjectConfig:
         return found.parent if found is not None else Path.cwd()
 
     def apply_sys_path(self) -> None:
-        """Put ``prepend_sys_path`` in front of ``sys.path``, as alembic does before loading code."""
+        """Put ``prepend_sys_path`` in front of ``sys.path``, as alembic does before loading."""
         for entry in reversed(self.prepend_sys_path):
             if entry not in sys.path[: len(self.prepend_sys_path)]:
                 sys.path.insert(0, entry)
 
     def alembic_config(self, stdout: TextIO | None = None, **cmd_opts: Any) -> AlembicConfig:
-        """alembic's own ``Config`` for this project, as ``alembic`` on the command line builds it."""
+        """alembic's own ``Config`` for this project, as the ``alembic`` command builds it."""
         from alembic.config import Config
 
         namespace = Namespace(
@@ -135,8 +135,7 @@ def config_file_names(
         else:
             if ini is not None:
                 raise CannotCheck(
-                    "Only one ini file may be given with -c/--config "
-                    f"(got {ini!r} and {name!r})."
+                    f"Only one ini file may be given with -c/--config (got {ini!r} and {name!r})."
                 )
             ini = name
     return toml or default_toml, ini or default_ini
@@ -297,9 +296,7 @@ def _version_locations(
     return list(value) if value else None
 
 
-def _prepend_sys_path(
-    parser: configparser.ConfigParser, section: str, option: Any
-) -> list[str]:
+def _prepend_sys_path(parser: configparser.ConfigParser, section: str, option: Any) -> list[str]:
     raw = parser.get(section, "prepend_sys_path", fallback=None)
     if raw:
         separator = _separator(parser, section, "path_separator")

@@ -25,7 +25,7 @@ from migdoctor.project.scripts import RevisionScript
 
 @dataclass(frozen=True)
 class MissingReference:
-    """``revision`` names ``missing`` (as down_revision or in depends_on) but no script defines it."""
+    """``revision`` names ``missing`` (down_revision or depends_on); no script defines it."""
 
     revision: str
     missing: str
@@ -236,7 +236,9 @@ class RevisionGraph:
                 for parent in self.normalized_parents(candidate):
                     if parent in waiting_children:
                         waiting_children[parent] -= 1
-            to_add = [p for p in self.normalized_parents(candidate) if p in todo and p not in walking]
+            to_add = [
+                p for p in self.normalized_parents(candidate) if p in todo and p not in walking
+            ]
             if not to_add:
                 del walking[index]
                 index = max(index - 1, 0)

@@ -209,7 +209,7 @@ def import_revision_file(path: Path) -> RevisionScript | ScriptLoadError:
     """Import one revision file as alembic does and read its header from the module."""
     try:
         module = load_module(path)
-    except BaseException as error:  # noqa: BLE001 - anything a user's file raises is a finding
+    except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         return ScriptLoadError(path, describe_exception(error), _line_in(error, path))
@@ -306,7 +306,9 @@ def _line_in(error: BaseException, path: Path) -> int | None:
     return line
 
 
-def read_revision_files(paths: Sequence[Path]) -> tuple[list[RevisionScript], list[ScriptLoadError]]:
+def read_revision_files(
+    paths: Sequence[Path],
+) -> tuple[list[RevisionScript], list[ScriptLoadError]]:
     """Read every file; successes and failures apart, both in file order."""
     scripts: list[RevisionScript] = []
     errors: list[ScriptLoadError] = []

@@ -13,7 +13,7 @@ FORMATS = ("text", "json")
 def stdout_console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def stderr_console() -> Console:

@@ -12,7 +12,9 @@ from migdoctor.checks import DOC_SECTIONS, Check
 
 
 def render_explanation(check: Check, console: Console) -> None:
-    console.print(f"[bold]{check.slug}[/] ({check.code}, {check.severity.value}): {escape(check.summary)}")
+    console.print(
+        f"[bold]{check.slug}[/] ({check.code}, {check.severity.value}): {escape(check.summary)}"
+    )
     scope = "needs the database" if check.needs_database else "works offline (scripts only)"
     console.print(f"[dim]{scope}[/]")
     for name in DOC_SECTIONS:

@@ -51,13 +51,15 @@ def _header(report: Report, console: Console) -> None:
     facts = report.facts
     project = facts.project
     config = project.config.config_file
-    console.print(f"[bold]migdoctor {report.version}[/] checking {_t(str(config or 'configuration'))}")
+    console.print(
+        f"[bold]migdoctor {report.version}[/] checking {_t(str(config or 'configuration'))}"
+    )
     heads = ", ".join(project.heads) or "none"
     count = len(project.scripts)
     location = project.relative(project.config.script_location)
     console.print(
         f"  scripts   {_t(location)} · {count} revision{'s' if count != 1 else ''} · "
-        f"head{'s' if len(project.heads) > 1 else ''} {_t(heads)}"
+        f"head{'s' if len(project.heads) > 1 else ''} {_t(heads)}",
     )
     database = facts.database
     if database is None:
@@ -70,7 +72,9 @@ def _header(report: Report, console: Console) -> None:
         current = f"{database.qualified_version_table} is empty"
     else:
         current = f"{database.qualified_version_table}: {', '.join(database.version_rows)}"
-    console.print(f"  database  {_t(database.url)} · {database.dialect}{_t(server)} · {_t(current)}")
+    console.print(
+        f"  database  {_t(database.url)} · {database.dialect}{_t(server)} · {_t(current)}"
+    )
 
 
 def finding_panel(finding: Finding) -> Panel:
@@ -81,20 +85,29 @@ def finding_panel(finding: Finding) -> Panel:
         Text(redact(finding.message)),
     ]
     if finding.evidence:
-        parts += [Text(""), Text("Evidence", style="bold"), Padding(_evidence_table(finding.evidence), (0, 0, 0, 2))]
+        parts += [
+            Text(""),
+            Text("Evidence", style="bold"),
+            Padding(_evidence_table(finding.evidence), (0, 0, 0, 2)),
+        ]
     if finding.fixes:
         parts += [Text(""), Text("Fix options, safest first", style="bold")]
+        fixes = Table.grid(padding=(0, 1))
+        fixes.add_column(no_wrap=True)
+        fixes.add_column()
         for number, fix in enumerate(finding.fixes, 1):
             recommended = " · [bold]recommended[/]" if fix.recommended else ""
-            line = (
-                f"  {number}. [bold]{_t(fix.id)}[/] · [{RISK_STYLE[fix.risk]}]{fix.risk.value}[/]"
+            lines = [
+                f"[bold]{_t(fix.id)}[/] · [{RISK_STYLE[fix.risk]}]{fix.risk.value}[/]"
                 f"{recommended} — {_t(fix.title)}"
-            )
-            parts.append(Text.from_markup(line))
+            ]
             if fix.why:
-                parts.append(Text.from_markup(f"     [dim]{_t(fix.why)}[/]"))
-            parts.append(Text.from_markup(f"     [cyan]$ {_t(fix.command)}[/]"))
-    title = f"[{style}]{SEVERITY_MARK[finding.severity]} {finding.severity.value}[/] · {finding.code} · {finding.check}"
+                lines.append(f"[dim]{_t(fix.why)}[/]")
+            lines.append(f"[cyan]$ {_t(fix.command)}[/]")
+            fixes.add_row(f"{number}.", Text.from_markup("\n".join(lines)))
+        parts.append(Padding(fixes, (0, 0, 0, 2)))
+    mark = SEVERITY_MARK[finding.severity]
+    title = f"[{style}]{mark} {finding.severity.value}[/] · {finding.code} · {finding.check}"
     return Panel(Group(*parts), title=title, title_align="left", border_style=style, expand=True)
 
 
@@ -124,7 +137,11 @@ def _mapping_line(item: Mapping[str, Any]) -> str:
     head_key = next(iter(item), None)
     if head_key is None:
         return ""
-    rest = [f"{k.replace('_', ' ')}: {_inline(v)}" for k, v in item.items() if k != head_key and v not in (None, [], {}, "")]
+    rest = [
+        f"{k.replace('_', ' ')}: {_inline(v)}"
+        for k, v in item.items()
+        if k != head_key and v not in (None, [], {}, "")
+    ]
     return f"• {_inline(item[head_key])}" + (f" — {'; '.join(rest)}" if rest else "")
 
 
@@ -146,7 +163,9 @@ def _summary(report: Report) -> str:
         return "[green]No problems found.[/]"
     parts = [
         f"[bold red]{errors} error{'s' if errors != 1 else ''}[/]" if errors else "0 errors",
-        f"[yellow]{warnings} warning{'s' if warnings != 1 else ''}[/]" if warnings else "0 warnings",
+        f"[yellow]{warnings} warning{'s' if warnings != 1 else ''}[/]"
+        if warnings
+        else "0 warnings",
         f"{infos} info{'s' if infos != 1 else ''}",
     ]
     hint = " · repair with [bold]migdoctor fix --interactive[/]" if errors or warnings else ""
