@@ -343,7 +343,11 @@ def current(
     raise typer.Exit(code)
 
 
-@app.command()
+# alembic accepts relative targets such as "-1" as the revision argument
+RELATIVE_REVISION = {"ignore_unknown_options": True}
+
+
+@app.command(context_settings=RELATIVE_REVISION)
 def upgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision [default: heads].")] = "heads",
@@ -362,7 +366,7 @@ def upgrade(
     _alembic(options, "upgrade", revision, sql=sql, tag=tag)
 
 
-@app.command()
+@app.command(context_settings=RELATIVE_REVISION)
 def downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision (an id, base, or -N).")],

@@ -1,0 +1,157 @@
+"""explain, list-checks, demo and the migrate commands, through the installed CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from migdoctor.checks import DOC_SECTIONS, all_checks
+from tests.conftest import Database
+from tests.helpers import Project, migdoctor_command, run
+
+USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
+
+
+@pytest.mark.parametrize("check", all_checks(), ids=lambda c: c.slug)
+def test_every_check_documents_itself(check, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for section in DOC_SECTIONS:
+        assert check.section(section), f"{check.slug} lacks '{section}'"
+
+    result = run([*migdoctor_command(), "explain", check.slug], tmp_path)
+
+    assert result.exit_code == 0, result
+    for section in DOC_SECTIONS:
+        assert section in result.stdout
+    assert check.code in result.stdout
+    by_code = run([*migdoctor_command(), "explain", check.code], tmp_path)
+    assert by_code.stdout == result.stdout
+
+
+def test_list_checks_and_unknown_explain(tmp_path: Path) -> None:
+    listed = run([*migdoctor_command(), "list-checks"], tmp_path)
+    assert listed.exit_code == 0
+    for check in all_checks():
+        assert check.slug in listed.stdout and check.code in listed.stdout
+
+    unknown = run([*migdoctor_command(), "explain", "nope"], tmp_path)
+    assert unknown.exit_code == 2
+    assert "no check named 'nope'" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    "scenario, finding",
+    [
+        ("table-exists", "table-exists"),
+        ("unknown-revision", "unknown-revision"),
+        ("stale-current", "stale-current"),
+    ],
+)
+def test_demo_writes_a_broken_sandbox(tmp_path: Path, scenario: str, finding: str) -> None:
+    result = run(
+        [*migdoctor_command(), "demo", "--dir", "sandbox", "--scenario", scenario], tmp_path
+    )
+
+    assert result.exit_code == 0, result
+    assert "migdoctor check" in result.stdout
+    check = run([*migdoctor_command(), "check", "--format", "json"], tmp_path / "sandbox")
+    assert check.exit_code == 1, check
+    assert finding in {f["check"] for f in json.loads(check.stdout)["findings"]}
+    # -c from outside the folder works too
+    outside = run([*migdoctor_command(), "check", "-c", "sandbox/alembic.ini"], tmp_path)
+    assert outside.exit_code == 1
+
+
+def test_demo_does_not_overwrite_what_is_not_a_demo(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "precious.txt").write_text("keep")
+
+    refused = run([*migdoctor_command(), "demo", "--dir", "mine", "--force"], tmp_path)
+
+    assert refused.exit_code == 2
+    assert "not a migdoctor demo" in refused.stderr
+    assert (tmp_path / "mine" / "precious.txt").read_text() == "keep"
+    first = run([*migdoctor_command(), "demo", "--dir", "demo"], tmp_path)
+    again = run([*migdoctor_command(), "demo", "--dir", "demo"], tmp_path)
+    replaced = run(
+        [*migdoctor_command(), "demo", "--dir", "demo", "--force", "--scenario", "stale-current"],
+        tmp_path,
+    )
+    assert (first.exit_code, again.exit_code, replaced.exit_code) == (0, 2, 0)
+
+
+def test_migrate_commands_work_like_alembic(blog: Project, database: Database) -> None:
+    assert blog.migdoctor("upgrade", USER).exit_code == 0
+    assert database.version_rows() == [USER]
+    assert blog.migdoctor("upgrade").exit_code == 0  # default: all heads
+    assert database.version_rows() == [COMMENT]
+    assert {"user", "article", "comment"} <= database.table_names()
+
+    current = blog.migdoctor("current")
+    assert current.stdout.strip() == f"{COMMENT} (head)"
+    heads = blog.migdoctor("heads")
+    assert heads.stdout.strip() == blog.alembic("heads").stdout.strip()
+    history = blog.migdoctor("history")
+    assert history.stdout == blog.alembic("history").stdout
+
+    assert blog.migdoctor("downgrade", "-1").exit_code == 0
+    assert database.version_rows() == [ARTICLE]
+    assert "comment" not in database.table_names()
+    assert blog.migdoctor("current", "--check-heads").exit_code == 1
+
+    assert blog.migdoctor("stamp", USER).exit_code == 0
+    assert database.version_rows() == [USER]
+    assert blog.migdoctor("stamp", "--purge", "head").exit_code == 0
+    assert database.version_rows() == [COMMENT]
+
+    revision = blog.migdoctor("revision", "-m", "add tags", "--rev-id", "4d5e6f708192")
+    assert revision.exit_code == 0, revision
+    assert (blog.versions / "4d5e6f708192_add_tags.py").exists()
+    assert blog.migdoctor("heads").stdout.strip() == "4d5e6f708192 (head)"
+
+
+def test_migrate_command_failure_is_one_line(blog: Project) -> None:
+    result = blog.migdoctor("downgrade", "nosuchrev")
+
+    assert result.exit_code == 1
+    # alembic's own log lines come first, as with alembic itself
+    assert (
+        result.stderr.splitlines()[-1] == "FAILED: Can't locate revision identified by 'nosuchrev'"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_autogenerate_and_merge(blog: Project, database: Database) -> None:
+    blog.upgrade("head")
+    models = blog.root / "models.py"
+    models.write_text(
+        models.read_text().replace(
+            "    email = Column(String(120), nullable=False)\n",
+            "    email = Column(String(120), nullable=False)\n    bio = Column(Text)\n",
+        )
+    )
+    generated = blog.migdoctor(
+        "revision", "--autogenerate", "-m", "add bio", "--rev-id", "aaaa00000001"
+    )
+    assert generated.exit_code == 0, generated
+    text = (blog.versions / "aaaa00000001_add_bio.py").read_text()
+    assert "op.add_column('user', sa.Column('bio'" in text
+
+    other = blog.migdoctor(
+        "revision", "-m", "side branch", "--rev-id", "bbbb00000002", "--head", COMMENT, "--splice"
+    )
+    assert other.exit_code == 0, other
+    merged = blog.migdoctor("merge", "heads", "-m", "merge", "--rev-id", "cccc00000003")
+    assert merged.exit_code == 0, merged
+    assert blog.migdoctor("heads").stdout.strip() == "cccc00000003 (head)"
+
+
+def test_init_creates_an_environment(tmp_path: Path) -> None:
+    result = run([*migdoctor_command(), "init", "migrations"], tmp_path)
+
+    assert result.exit_code == 0, result
+    assert (tmp_path / "migrations" / "env.py").exists()
+    assert (tmp_path / "alembic.ini").exists()
+    check = run([*migdoctor_command(), "check", "--offline"], tmp_path)
+    assert check.exit_code == 0, check

@@ -1,0 +1,228 @@
+"""Scripts only: revision files read without importing them, and a revision graph that means
+exactly what alembic's ``RevisionMap`` means."""
+
+from __future__ import annotations
+
+import random
+import warnings
+from pathlib import Path
+
+import pytest
+
+from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.scripts import RevisionScript, ScriptLoadError, read_revision_file
+from tests.helpers import copy_project
+
+
+def test_offline_check_reads_revisions_that_import_an_uninstalled_application(
+    tmp_path: Path,
+) -> None:
+    project = copy_project("shop_uninstalled_app", tmp_path / "shop", None)
+
+    result = project.migdoctor("check", "--offline", "--format", "json")
+
+    assert result.exit_code == 0, result
+    document = result.json()
+    assert document["project"]["heads"] == ["0005_orders"]
+    assert document["database"] is None
+    assert document["findings"] == []
+    # the same project online: env.py itself imports the application, named in one line
+    online = project.migdoctor("check")
+    assert online.exit_code == 2
+    assert "env.py failed at migrations/env.py:6" in online.stderr
+    assert "No module named 'myshop'" in online.stderr
+
+
+def test_offline_text_report_says_what_was_skipped(tmp_path: Path) -> None:
+    project = copy_project("shop_uninstalled_app", tmp_path / "shop", None)
+
+    result = project.migdoctor("check", "--offline")
+
+    assert result.exit_code == 0, result
+    assert "not checked (--offline)" in result.stdout
+    assert "skipped: needs the database" in result.stdout
+    assert "5 revisions" in result.stdout
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_header_read_from_literals_and_annotations(tmp_path: Path) -> None:
+    script = read_revision_file(
+        write(
+            tmp_path / "a.py",
+            '"""add things\n\nRevision ID: abc\n"""\n'
+            "from myapp import models\n"
+            "revision: str = 'abc'\n"
+            "down_revision: Union[str, None] = ('x', 'y')\n"
+            "branch_labels = 'feature'\n"
+            "depends_on = ['dep1']\n",
+        )
+    )
+    assert isinstance(script, RevisionScript)
+    assert script.revision == "abc"
+    assert script.down_revisions == ("x", "y")
+    assert script.branch_labels == ("feature",)
+    assert script.depends_on == ("dep1",)
+    assert script.doc == "add things"
+    assert script.read_by == "ast"
+
+
+def test_header_through_a_module_level_name(tmp_path: Path) -> None:
+    script = read_revision_file(
+        write(tmp_path / "b.py", "PARENT = 'p1'\nrevision = 'b'\ndown_revision = PARENT\n")
+    )
+    assert isinstance(script, RevisionScript)
+    assert script.down_revisions == ("p1",)
+    assert script.read_by == "ast"
+
+
+def test_computed_header_falls_back_to_importing_that_file(tmp_path: Path) -> None:
+    script = read_revision_file(
+        write(tmp_path / "c.py", "revision = 'c' + '1'\ndown_revision = None\n")
+    )
+    assert isinstance(script, RevisionScript)
+    assert script.revision == "c1"
+    assert script.read_by == "import"
+
+
+def test_computed_header_that_cannot_be_imported_is_a_load_error(tmp_path: Path) -> None:
+    result = read_revision_file(
+        write(tmp_path / "d.py", "import not_installed_pkg\nrevision = not_installed_pkg.ID\n")
+    )
+    assert isinstance(result, ScriptLoadError)
+    assert "No module named 'not_installed_pkg'" in result.message
+    assert result.line == 1
+
+
+def test_syntax_error_is_a_load_error_with_its_line(tmp_path: Path) -> None:
+    result = read_revision_file(write(tmp_path / "e.py", "revision = 'e'\ndown_revision = (\n"))
+    assert isinstance(result, ScriptLoadError)
+    assert result.message.startswith("SyntaxError")
+    assert result.line is not None
+
+
+def test_file_without_revision_is_a_load_error_unless_named_by_its_id(tmp_path: Path) -> None:
+    helper = read_revision_file(write(tmp_path / "helpers.py", "def f():\n    revision = 1\n"))
+    assert isinstance(helper, ScriptLoadError)
+    assert "Could not determine revision id" in helper.message
+    legacy = read_revision_file(write(tmp_path / "ab12.py", "down_revision = None\n"))
+    assert isinstance(legacy, RevisionScript)
+    assert legacy.revision == "ab12"
+
+
+# -- the graph agrees with alembic's RevisionMap ------------------------------------------------
+
+
+def random_history(
+    rng: random.Random, size: int
+) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """(revision, down_revisions, depends_on, branch_labels) with branches, merges of two or
+    three parents, extra bases, dependencies and labels, in a shuffled file order."""
+    revisions: list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
+    tips: list[str] = []
+    for index in range(size):
+        revision = f"r{index:04d}_{rng.randrange(16**4):04x}"
+        if not revisions or rng.random() < 0.04:
+            down: tuple[str, ...] = ()
+        elif len(tips) >= 2 and rng.random() < 0.12:
+            down = tuple(rng.sample(tips, min(len(tips), rng.choice((2, 2, 3)))))
+        elif rng.random() < 0.15:
+            down = (rng.choice(revisions)[0],)
+        else:
+            down = (rng.choice(tips),)
+        depends: tuple[str, ...] = ()
+        if revisions and rng.random() < 0.06:
+            candidate = rng.choice(revisions)[0]
+            depends = () if candidate in down else (candidate,)
+        labels = (f"label{index}",) if rng.random() < 0.05 else ()
+        revisions.append((revision, down, depends, labels))
+        tips = [tip for tip in tips if tip not in down] + [revision]
+    rng.shuffle(revisions)
+    return revisions
+
+
+def alembic_map(history):  # type: ignore[no-untyped-def]
+    from alembic.script.revision import Revision, RevisionMap
+
+    def generate():  # type: ignore[no-untyped-def]
+        for revision, down, depends, labels in history:
+            yield Revision(
+                revision,
+                down[0] if len(down) == 1 else (down or None),
+                dependencies=depends or None,
+                branch_labels=labels or None,
+            )
+
+    return RevisionMap(generate)
+
+
+def our_graph(history) -> RevisionGraph:  # type: ignore[no-untyped-def]
+    return RevisionGraph(
+        [
+            RevisionScript(revision, down, labels, depends, "", Path(f"{revision}.py"))
+            for revision, down, depends, labels in history
+        ]
+    )
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_graph_matches_alembic_revision_map(seed: int) -> None:
+    rng = random.Random(seed)
+    history = random_history(rng, rng.randint(3, 120))
+    graph = our_graph(history)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        revision_map = alembic_map(history)
+
+        assert graph.heads == tuple(revision_map.heads)
+        assert graph.real_heads == tuple(revision_map._real_heads)
+        assert graph.bases == tuple(revision_map.bases)
+        alembic_history = [
+            r.revision
+            for r in revision_map.iterate_revisions(
+                "heads", "base", inclusive=True, assert_relative_length=False
+            )
+        ]
+        assert graph.history() == alembic_history
+
+        ids = [revision for revision, *_ in history]
+        compared = 0
+        for _ in range(12):
+            current = tuple(rng.sample(ids, rng.choice((1, 1, 2))))
+            try:
+                upgrade = [
+                    r.revision
+                    for r in revision_map.iterate_revisions("heads", current, implicit_base=True)
+                ]
+            except Exception:  # noqa: BLE001 - alembic refuses overlapping current revisions
+                continue
+            assert graph.pending(current) == list(reversed(upgrade)), current
+            compared += 1
+        assert compared > 0
+
+
+def test_graph_survives_what_crashes_alembic() -> None:
+    graph = our_graph(
+        [
+            ("a", (), (), ()),
+            ("b", ("a",), (), ()),
+            ("c", ("gone",), (), ()),
+            ("d", ("b",), ("nolabel",), ()),
+        ]
+    )
+    assert [(m.revision, m.missing, m.via) for m in graph.missing] == [
+        ("c", "gone", "down_revision"),
+        ("d", "nolabel", "depends_on"),
+    ]
+    assert set(graph.heads) == {"c", "d"}
+    # c's parent is missing, so c starts a line of its own (alembic would raise KeyError)
+    assert graph.pending(["a"]) == ["b", "d", "c"]
+
+
+def test_graph_reports_cycles_without_hanging() -> None:
+    graph = our_graph([("a", ("c",), (), ()), ("b", ("a",), (), ()), ("c", ("b",), (), ())])
+    assert set(graph.cycle) == {"a", "b", "c"}
+    assert sorted(graph.history()) == []  # no heads: nothing to walk from

@@ -1,0 +1,128 @@
+"""What a pending revision would do is recorded by running its upgrade() against a recorder:
+nothing reaches a database. Files that cannot run are read statically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from migdoctor.operations.model import RECORDED, STATIC
+from migdoctor.operations.recorder import record_upgrade
+from migdoctor.project.scripts import RevisionScript
+
+HEADER = "revision = 'r1'\ndown_revision = None\n"
+DIALECTS = {
+    "sqlite": sqlite.dialect(),
+    "mysql": mysql.dialect(),
+    "postgresql": postgresql.dialect(),
+}
+
+
+def revision_file(tmp_path: Path, body: str, imports: str = "") -> RevisionScript:
+    path = tmp_path / "r1_test.py"
+    path.write_text(f"from alembic import op\nimport sqlalchemy as sa\n{imports}\n{HEADER}\n{body}")
+    return RevisionScript("r1", (), (), (), "", path)
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+def test_operations_are_recorded_not_run(tmp_path: Path, dialect: str) -> None:
+    script = revision_file(
+        tmp_path,
+        "def upgrade():\n"
+        "    t = op.create_table('product', sa.Column('id', sa.Integer, primary_key=True),\n"
+        "                        sa.Column('name', sa.String(20)), schema=None)\n"
+        "    op.bulk_insert(t, [{'id': 1, 'name': 'x'}])\n"
+        "    op.create_index('ix_product_name', 'product', ['name'])\n"
+        "    with op.batch_alter_table('product') as batch_op:\n"
+        "        batch_op.add_column(sa.Column('price', sa.Numeric()))\n"
+        "        batch_op.alter_column('name', new_column_name='title')\n"
+        "    op.execute('UPDATE product SET price = 0')\n"
+        "    op.get_bind().execute(sa.text('DELETE FROM product'))\n",
+    )
+
+    recorded = record_upgrade(script, DIALECTS[dialect])
+
+    assert recorded.method == RECORDED, recorded.note
+    assert [op.describe() for op in recorded.operations] == [
+        "create table product (id, name)",
+        "bulk insert on product",
+        "create index ix_product_name on product (name)",
+        "add column product.price",
+        "alter column product.name (rename to title)",
+        "execute SQL: UPDATE product SET price = 0",
+    ]
+
+
+def test_file_that_cannot_be_imported_is_read_statically(tmp_path: Path) -> None:
+    script = revision_file(
+        tmp_path,
+        "def upgrade():\n"
+        "    op.create_table('orders', sa.Column('id', sa.Integer), sa.Column('total', Money()))\n"
+        "    op.add_column('product', sa.Column('sku', sa.String(10)), schema='shop')\n"
+        "    for name in NAMES:\n"
+        "        op.create_table(name)\n"
+        "    with op.batch_alter_table('product', schema='shop') as b:\n"
+        "        b.drop_column('old')\n",
+        imports="from myshop.types import Money",
+    )
+
+    recorded = record_upgrade(script, DIALECTS["sqlite"])
+
+    assert recorded.method == STATIC
+    assert "could not be imported" in (recorded.note or "")
+    assert "No module named 'myshop'" in (recorded.note or "")
+    assert "1 call(s) with computed arguments" in (recorded.note or "")
+    assert [op.describe() for op in recorded.operations] == [
+        "create table orders (id, total)",
+        "add column shop.product.sku",
+        "drop column shop.product.old",
+    ]
+
+
+def test_upgrade_that_uses_its_own_connection_is_refused(tmp_path: Path) -> None:
+    database = tmp_path / "live.db"
+    script = revision_file(
+        tmp_path,
+        "def upgrade():\n"
+        f"    engine = sa.create_engine('sqlite:///{database}')\n"
+        "    with engine.begin() as connection:\n"
+        "        connection.execute(sa.text('CREATE TABLE touched (id INTEGER)'))\n"
+        "    op.create_table('never_reached', sa.Column('id', sa.Integer))\n",
+    )
+
+    recorded = record_upgrade(script, DIALECTS["sqlite"])
+
+    assert recorded.method == STATIC
+    assert "runs SQL through its own connection" in (recorded.note or "")
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(f"sqlite:///{database}")
+    assert "touched" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_upgrade_that_reads_data_falls_back_to_static(tmp_path: Path) -> None:
+    script = revision_file(
+        tmp_path,
+        "def upgrade():\n"
+        "    rows = op.get_bind().execute(sa.text('SELECT id FROM product')).fetchall()\n"
+        "    op.create_table('archive', sa.Column('id', sa.Integer))\n",
+    )
+
+    recorded = record_upgrade(script, DIALECTS["postgresql"])
+
+    assert recorded.method == STATIC
+    assert "could not be recorded" in (recorded.note or "")
+    assert [op.describe() for op in recorded.operations] == ["create table archive (id)"]
+
+
+def test_alembic_op_is_restored_after_recording(tmp_path: Path) -> None:
+    from alembic import op
+
+    before = getattr(op, "_proxy", None)
+    record_upgrade(
+        revision_file(tmp_path, "def upgrade():\n    op.drop_table('x')\n"), DIALECTS["sqlite"]
+    )
+    assert getattr(op, "_proxy", None) is before
