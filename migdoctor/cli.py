@@ -184,7 +184,7 @@ def user_errors(options: GlobalOptions) -> Iterator[None]:
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
-    except Exception as error:
+    except Exception as error:  # a bug of ours: still one line, unless --debug
         if options.debug:
             raise
         first = str(error).strip().splitlines()

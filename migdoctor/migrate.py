@@ -35,7 +35,7 @@ def run_alembic_command(options: ConfigOptions, name: str, *args: Any, **kwargs:
         return EXIT_FAILED
     except KeyboardInterrupt:
         raise
-    except BaseException as error:
+    except BaseException as error:  # reported in one line: exit 1 or 2
         from sqlalchemy import exc
 
         env_py = project.config.script_location / "env.py"

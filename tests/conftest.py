@@ -45,7 +45,7 @@ def _unavailable(backend: str) -> None:
                 connection.execute(text("SELECT 1"))
             engine.dispose()
             return
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any failure means: not reachable here
             reason = (
                 f"{backend} server not reachable at {_server_url(backend)}: {error}".splitlines()[0]
             )

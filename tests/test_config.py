@@ -21,9 +21,8 @@ def alembic_view(
     from alembic.script import ScriptDirectory
 
     cli = CommandLine()
-    options = cli.parser.parse_args(
-        [*sum((["-c", c] for c in config_args), []), "-n", name, "heads"]
-    )
+    words = [word for path in config_args for word in ("-c", path)]
+    options = cli.parser.parse_args([*words, "-n", name, "heads"])
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(environ)
@@ -79,7 +78,8 @@ CASES = {
     ),
     "named section": (
         {
-            "conf/app.ini": "[alembic]\nscript_location = nope\n[blue]\nscript_location = migrations\n"
+            "conf/app.ini": "[alembic]\nscript_location = nope\n"
+            "[blue]\nscript_location = migrations\n"
         },
         ["conf/app.ini"],
         "blue",

@@ -126,7 +126,7 @@ def run_checks(
         except NotApplicable as reason:
             outcomes.append(CheckOutcome(registered, "skipped", reason=str(reason)))
             continue
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - a crashing check is a finding, not an abort
             outcomes.append(CheckOutcome(registered, "crashed", (_crashed(registered, error),)))
             continue
         outcomes.append(CheckOutcome(registered, "failed" if findings else "passed", findings))

@@ -88,7 +88,7 @@ def capture_database(project: ProjectFacts, record: str = RECORD_PENDING) -> Cap
         ) from original
     except KeyboardInterrupt:
         raise
-    except BaseException as error:
+    except BaseException as error:  # whatever env.py raises (even SystemExit): one line
         raise explain_failure(
             error, Path(script_directory.env_py_location), project, targets
         ) from error

@@ -43,6 +43,6 @@ def read_tables(
 def _column(row: dict[str, Any]) -> ColumnFact:
     try:
         type_text = str(row["type"])
-    except Exception:
+    except Exception:  # noqa: BLE001 - a type that cannot compile is still a column
         type_text = type(row["type"]).__name__
     return ColumnFact(name=row["name"], type=type_text, nullable=bool(row.get("nullable", True)))

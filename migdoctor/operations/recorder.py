@@ -37,7 +37,7 @@ def record_upgrades(
 def record_upgrade(script: RevisionScript, dialect: Dialect) -> RevisionOperations:
     try:
         module = load_module(script.path)
-    except BaseException as error:
+    except BaseException as error:  # a user's file may raise anything, even SystemExit
         if isinstance(error, KeyboardInterrupt):
             raise
         why = f"the file could not be imported ({describe_exception(error)})"
@@ -53,7 +53,7 @@ def record_upgrade(script: RevisionScript, dialect: Dialect) -> RevisionOperatio
     except _LiveSQLRefused:
         why = "upgrade() runs SQL through its own connection, which migdoctor does not run"
         return read_operations_statically(script.path, script.revision, why)
-    except BaseException as error:
+    except BaseException as error:  # so may its upgrade()
         if isinstance(error, KeyboardInterrupt):
             raise
         why = f"upgrade() could not be recorded ({describe_exception(error)})"

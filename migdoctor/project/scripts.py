@@ -209,7 +209,7 @@ def import_revision_file(path: Path) -> RevisionScript | ScriptLoadError:
     """Import one revision file as alembic does and read its header from the module."""
     try:
         module = load_module(path)
-    except BaseException as error:
+    except BaseException as error:  # a user's file may raise anything, even SystemExit
         if isinstance(error, KeyboardInterrupt):
             raise
         return ScriptLoadError(path, describe_exception(error), _line_in(error, path))
