@@ -9,21 +9,14 @@ revisions would do. Nothing is written.
 
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.failures import connection_targets, explain_failure
-from migdoctor.errors import CannotCheck, EnvScriptFailed
+from migdoctor.database.environment import run_environment
 from migdoctor.facts import DatabaseFacts, ProjectFacts, TargetMetadataFacts
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.recorder import record_upgrades
-from migdoctor.project.scripts import describe_exception
-from migdoctor.redact import redact, remember_url_password
+from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
@@ -42,65 +35,15 @@ class Capture:
     operations: dict[str, RevisionOperations] = field(default_factory=dict)
 
 
-class _CaptureFailed(Exception):
-    """Reading the database failed inside env.py's run: not env.py's fault."""
-
-    def __init__(self, original: BaseException) -> None:
-        super().__init__(str(original))
-        self.original = original
-
-
 def capture_database(project: ProjectFacts, record: str = RECORD_PENDING) -> Capture:
     """Run env.py once and return what it connected to; raise CannotCheck in one line if not."""
-    from alembic.runtime.environment import EnvironmentContext
-    from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
-
-    config = project.config.alembic_config()
-    try:
-        script_directory = ScriptDirectory.from_config(config)
-    except CommandError as error:
-        raise CannotCheck(str(error)) from error
     captured: list[Capture] = []
 
-    def capture(heads: Any, context: MigrationContext) -> list[Any]:
-        try:
-            captured.append(_read_database(context, project, record))
-        except Exception as error:
-            raise _CaptureFailed(error) from error
+    def capture(context: MigrationContext, script: Any) -> list[Any]:
+        captured.append(_read_database(context, project, record))
         return []
 
-    environment = EnvironmentContext(config, script_directory, fn=capture, dont_mutate=True)
-    replacements: list[Any] = []
-    if project.config.options.url:
-        _replace_connections_with_url(environment, project.config.options.url, replacements)
-    targets: list[str] = []
-    try:
-        with _quiet(), connection_targets(targets, read_only=True), environment:
-            script_directory.run_env()
-    except _CaptureFailed as failure:
-        original = failure.original
-        if isinstance(original, CannotCheck):
-            raise original from None
-        raise CannotCheck(
-            redact(f"Reading the database failed: {describe_exception(_original(original))}"),
-            hint="Run with --debug to see where.",
-        ) from original
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # whatever env.py raises (even SystemExit): one line
-        raise explain_failure(
-            error, Path(script_directory.env_py_location), project, targets
-        ) from error
-    finally:
-        for connection in replacements:
-            connection.close()
-    if not captured:
-        raise EnvScriptFailed(
-            f"{project.relative(Path(script_directory.env_py_location))} finished without calling "
-            "context.run_migrations(), so there was no database connection to read.",
-            hint="Check that env.py runs run_migrations_online() when not in offline mode.",
-        )
+    run_environment(project, capture, read_only=True, action="Reading the database")
     return captured[0]
 
 
@@ -108,11 +51,7 @@ def _read_database(context: MigrationContext, project: ProjectFacts, record: str
     from sqlalchemy import inspect
 
     connection: Connection | None = context.connection
-    if connection is None or context.as_sql:
-        raise CannotCheck(
-            "env.py configured alembic without a database connection (offline mode).",
-            hint="migdoctor check needs the online path of env.py; use --offline for scripts only.",
-        )
+    assert connection is not None  # run_environment refuses offline mode
     url = connection.engine.url
     remember_url_password(url)
     dialect = connection.dialect
@@ -184,39 +123,3 @@ def _target_metadata(metadata: Any) -> TargetMetadataFacts | None:
         for table in getattr(collection, "sorted_tables", ())
     )
     return TargetMetadataFacts(tables=tuple(names), described_as=type(metadata).__name__)
-
-
-def _replace_connections_with_url(environment: Any, url: str, opened: list[Any]) -> None:
-    """Make ``--url`` win even over an env.py that builds its own engine from application
-    settings: the connection it hands to ``context.configure`` is swapped for one to ``url``."""
-    from sqlalchemy import create_engine, pool
-    from sqlalchemy.engine import make_url
-
-    wanted = make_url(url)
-    original_configure = environment.configure
-
-    def configure(connection: Any = None, **kw: Any) -> None:
-        if connection is not None and connection.engine.url != wanted:
-            engine = create_engine(wanted, poolclass=pool.NullPool)
-            connection = engine.connect()
-            opened.append(connection)
-        original_configure(connection=connection, **kw)
-
-    environment.configure = configure
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """alembic's INFO lines and reflection warnings are noise in a report."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.INFO)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logging.disable(previous)
-
-
-def _original(error: BaseException) -> BaseException:
-    return getattr(error, "orig", None) or error

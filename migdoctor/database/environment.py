@@ -1,0 +1,154 @@
+"""Run the project's env.py with migdoctor's own work in the place of alembic's.
+
+Every command that touches the database goes through env.py exactly as alembic's commands do
+(``EnvironmentContext(config, script, fn=...)`` + ``script.run_env()``): the URL, connection
+options, version table name and schema are then the user's real ones. ``work`` receives the live
+``MigrationContext`` and returns alembic migration steps to run (or none).
+
+Whatever goes wrong becomes one line: env.py's own errors name the file and line, connection
+failures the host, and failures of ``work`` itself say what was being done.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from migdoctor.database.failures import connection_targets, explain_failure
+from migdoctor.errors import CannotCheck, EnvScriptFailed
+from migdoctor.facts import ProjectFacts
+from migdoctor.project.scripts import describe_exception
+from migdoctor.redact import redact
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+Work = Callable[["MigrationContext", "ScriptDirectory"], Iterable[Any]]
+
+
+class _WorkFailed(Exception):
+    """``work`` failed inside env.py's run: not env.py's fault."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def run_environment(
+    project: ProjectFacts,
+    work: Work,
+    *,
+    read_only: bool,
+    action: str,
+    quiet: bool = True,
+    cmd_opts: dict[str, Any] | None = None,
+    **context_options: Any,
+) -> None:
+    """Run env.py once, calling ``work`` with the live migration context.
+
+    ``read_only`` runs with ``dont_mutate`` (alembic creates no version table) and refuses to
+    create a missing SQLite file. ``action`` names what was being done in error messages.
+    ``quiet`` silences alembic's INFO lines and warnings (a report has its own words).
+    """
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    config = project.config.alembic_config(**(cmd_opts or {}))
+    try:
+        script_directory = ScriptDirectory.from_config(config)
+    except CommandError as error:
+        raise CannotCheck(str(error)) from error
+    called: list[bool] = []
+
+    def fn(heads: Any, context: MigrationContext) -> list[Any]:
+        called.append(True)
+        if context.connection is None or context.as_sql:
+            raise _WorkFailed(
+                CannotCheck(
+                    "env.py configured alembic without a database connection (offline mode).",
+                    hint="migdoctor needs env.py's online path; --offline checks scripts only.",
+                )
+            )
+        try:
+            return list(work(context, script_directory))
+        except Exception as error:
+            raise _WorkFailed(error) from error
+
+    if read_only:
+        context_options["dont_mutate"] = True
+    environment = EnvironmentContext(config, script_directory, fn=fn, **context_options)
+    replacements: list[Any] = []
+    if project.config.options.url:
+        _replace_connections_with_url(environment, project.config.options.url, replacements)
+    targets: list[str] = []
+    env_py = Path(script_directory.env_py_location)
+    try:
+        with (
+            _quiet() if quiet else nullcontext(),
+            connection_targets(targets, read_only=read_only),
+            environment,
+        ):
+            script_directory.run_env()
+    except _WorkFailed as failure:
+        original = failure.original
+        if isinstance(original, CannotCheck):
+            raise original from None
+        raise CannotCheck(
+            redact(f"{action} failed: {describe_exception(_original(original))}"),
+            hint="Run with --debug to see where.",
+        ) from original
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # whatever env.py raises (even SystemExit): one line
+        raise explain_failure(error, env_py, project, targets, action="env.py") from error
+    finally:
+        for connection in replacements:
+            connection.close()
+    if not called:
+        raise EnvScriptFailed(
+            f"{project.relative(env_py)} finished without calling context.run_migrations(), "
+            "so there was no database connection to use.",
+            hint="Check that env.py runs run_migrations_online() when not in offline mode.",
+        )
+
+
+def _replace_connections_with_url(environment: Any, url: str, opened: list[Any]) -> None:
+    """Make ``--url`` win even over an env.py that builds its own engine from application
+    settings: the connection it hands to ``context.configure`` is swapped for one to ``url``."""
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.engine import make_url
+
+    wanted = make_url(url)
+    original_configure = environment.configure
+
+    def configure(connection: Any = None, **kw: Any) -> None:
+        if connection is not None and connection.engine.url != wanted:
+            engine = create_engine(wanted, poolclass=pool.NullPool)
+            connection = engine.connect()
+            opened.append(connection)
+        original_configure(connection=connection, **kw)
+
+    environment.configure = configure
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """alembic's INFO lines and reflection warnings are noise in a report."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)
+
+
+def _original(error: BaseException) -> BaseException:
+    return getattr(error, "orig", None) or error
