@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from migdoctor.facts import Facts, ProjectFacts
+from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.scripts import list_version_files, read_revision_files
@@ -20,7 +21,14 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
     paths = list_version_files(
         config.version_locations, config.recursive_version_locations, config.sourceless
     )
-    scripts, errors = read_revision_files(paths)
+    if cache_disabled():
+        scripts, errors = read_revision_files(paths)
+    else:
+        cache = HeaderCache.for_project(
+            config.base_directory, config.version_locations, config.recursive_version_locations
+        )
+        scripts, errors = read_revision_files(paths, cache.read)
+        cache.save()
     return ProjectFacts(
         config=config,
         scripts=tuple(scripts),

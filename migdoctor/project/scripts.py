@@ -18,7 +18,7 @@ import importlib.util
 import os
 import re
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -74,69 +74,96 @@ class _NeedsImport(Exception):
 def list_version_files(
     version_locations: Sequence[Path], recursive: bool, sourceless: bool
 ) -> list[Path]:
-    """Every file alembic would load as a revision, in alembic's order, each once."""
-    seen: set[Path] = set()
+    """Every file alembic would load as a revision, in alembic's order, each once, by its
+    resolved path (as alembic names it)."""
+    seen: set[str] = set()
     found: list[Path] = []
     for location in version_locations:
         if not location.exists():
             continue
-        for path in _walk_version_folder(location, recursive, sourceless):
-            real = path.resolve()
+        for folder, name, real in _walk_version_folder(location, recursive, sourceless):
             if real in seen:
                 continue
             seen.add(real)
-            if _is_revision_file_name(path, sourceless):
-                found.append(real)
+            if _is_revision_file_name(folder, name, sourceless):
+                found.append(Path(real))
     return found
 
 
-def _walk_version_folder(root: Path, recursive: bool, sourceless: bool) -> Iterator[Path]:
+def _walk_version_folder(
+    root: Path, recursive: bool, sourceless: bool
+) -> Iterator[tuple[str, str, str]]:
+    """(folder, name, resolved path) of each file, in ``Script._list_py_dir``'s order.
+
+    Plain strings, and the folder resolved once: resolving each of 10,000 files costs a system
+    call per path component, and a Path object per file costs more than the rest of the walk.
+    Only a file that is itself a symbolic link is resolved on its own.
+    """
     for folder, dirs, files in os.walk(root, topdown=True):
-        folder_path = Path(folder)
-        if folder_path.name.endswith("__pycache__"):
+        if os.path.basename(folder).endswith("__pycache__"):
             continue
+        real_folder = os.path.realpath(folder)
         for name in sorted(files):
-            yield folder_path / name
+            path = os.path.join(folder, name)
+            real = (
+                os.path.realpath(path) if os.path.islink(path) else os.path.join(real_folder, name)
+            )
+            yield folder, name, real
         if sourceless:
-            cache = folder_path / "__pycache__"
-            if cache.exists():
+            cache = os.path.join(folder, "__pycache__")
+            if os.path.isdir(cache):
                 stems = {name.split(".")[0] for name in files}
-                for compiled in cache.iterdir():
-                    if compiled.name.split(".")[0] not in stems:
-                        yield compiled
+                for compiled in os.listdir(cache):
+                    if compiled.split(".")[0] not in stems:
+                        yield cache, compiled, os.path.realpath(os.path.join(cache, compiled))
         if not recursive:
             break
         dirs.sort()
 
 
-def _is_revision_file_name(path: Path, sourceless: bool) -> bool:
-    match = (_SOURCELESS if sourceless else _ONLY_SOURCE).match(path.name)
+def _is_revision_file_name(folder: str, name: str, sourceless: bool) -> bool:
+    match = (_SOURCELESS if sourceless else _ONLY_SOURCE).match(name)
     if not match:
         return False
     if sourceless and match.group(2) in ("c", "o"):
-        source = path.parent / match.group(1)
-        compiled = path.parent / (match.group(1) + "c")
+        source = os.path.join(folder, match.group(1))
+        compiled = os.path.join(folder, match.group(1) + "c")
         # alembic prefers the .py, and a .pyc over a .pyo
-        if source.exists() or (match.group(2) == "o" and compiled.exists()):
+        if os.path.exists(source) or (match.group(2) == "o" and os.path.exists(compiled)):
             return False
     return True
 
 
 def read_revision_file(path: Path) -> RevisionScript | ScriptLoadError:
     """Read one file's header: from its syntax tree, or by importing it when it is not literal."""
-    if path.suffix in (".pyc", ".pyo"):
-        return import_revision_file(path)
     try:
-        source = path.read_bytes()
+        header = read_header_statically(path)
+    except OSError as error:
+        return unreadable(path, error)
+    return import_revision_file(path) if header is None else header
+
+
+def unreadable(path: Path, error: OSError) -> ScriptLoadError:
+    return ScriptLoadError(path, f"{type(error).__name__}: {error}")
+
+
+def read_header_statically(path: Path) -> RevisionScript | ScriptLoadError | None:
+    """The header as the file's text alone tells it, or None when only importing the file can
+    (a computed header, or a compiled file). The answer depends on nothing but the file's
+    bytes, which is what makes it safe to cache; a file that cannot be read raises OSError."""
+    if path.suffix in (".pyc", ".pyo"):
+        return None
+    source = path.read_bytes()
+    try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as error:
         return ScriptLoadError(path, f"SyntaxError: {error.msg}", error.lineno)
-    except (OSError, ValueError) as error:
+    except ValueError as error:  # null bytes in the source
         return ScriptLoadError(path, f"{type(error).__name__}: {error}")
     try:
         return _header_from_tree(tree, path)
     except _NeedsImport:
-        return import_revision_file(path)
+        return None
 
 
 def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLoadError:
@@ -308,12 +335,14 @@ def _line_in(error: BaseException, path: Path) -> int | None:
 
 def read_revision_files(
     paths: Sequence[Path],
+    read: Callable[[Path], RevisionScript | ScriptLoadError] = read_revision_file,
 ) -> tuple[list[RevisionScript], list[ScriptLoadError]]:
-    """Read every file; successes and failures apart, both in file order."""
+    """Read every file (with ``read``: a cache's, say); successes and failures apart, both in
+    file order."""
     scripts: list[RevisionScript] = []
     errors: list[ScriptLoadError] = []
     for path in paths:
-        result = read_revision_file(path)
+        result = read(path)
         if isinstance(result, ScriptLoadError):
             errors.append(result)
         else:
