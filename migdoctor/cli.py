@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -401,7 +401,11 @@ def heads(
 ) -> None:
     """Show the head revision(s) of the scripts (alembic heads)."""
     options = _options(ctx, config, name, x, None, debug)
-    _alembic(options, "heads", verbose=verbose, resolve_dependencies=resolve_dependencies)
+    with user_errors(options):
+        from migdoctor.migrate import show_heads
+
+        code = show_heads(options.config_options(), verbose, resolve_dependencies)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -425,9 +429,11 @@ def history(
 ) -> None:
     """List revisions in history order, newest first (alembic history)."""
     options = _options(ctx, config, name, x, url, debug)
-    _alembic(
-        options, "history", rev_range=rev_range, verbose=verbose, indicate_current=indicate_current
-    )
+    with user_errors(options):
+        from migdoctor.migrate import show_history
+
+        code = show_history(options.config_options(), rev_range, verbose, indicate_current)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -548,7 +554,7 @@ def init(
     raise typer.Exit(code)
 
 
-def _alembic(options: GlobalOptions, command: str, *args: object, **kwargs: object) -> None:
+def _alembic(options: GlobalOptions, command: str, *args: object, **kwargs: Any) -> None:
     with user_errors(options):
         from migdoctor.migrate import run_alembic_command
 

@@ -1,30 +1,43 @@
 """The migrate commands: alembic's own ``alembic.command`` functions, run with the project's
-configuration, plus a ``current`` that shows an unknown revision instead of crashing."""
+configuration, plus a ``current`` that shows an unknown revision instead of crashing, and
+``heads`` and ``history`` printed from migdoctor's revision graph, word for word as alembic
+prints them, without alembic's cost of importing every revision file."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from migdoctor.database.capture import RECORD_NONE, capture_database
+from migdoctor.database.capture import read_version_state
 from migdoctor.database.failures import connection_targets, explain_failure
+from migdoctor.errors import CannotCheck
 from migdoctor.facts import ProjectFacts
 from migdoctor.gather import load_project
 from migdoctor.project.config import ConfigOptions
-from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.listing import RevisionListing, history_revisions
 from migdoctor.redact import redact
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-def run_alembic_command(options: ConfigOptions, name: str, *args: Any, **kwargs: Any) -> int:
-    """Run ``alembic.command.<name>``; alembic's own errors print as ``FAILED: …`` (exit 1)."""
+def run_alembic_command(
+    options: ConfigOptions,
+    name: str,
+    *args: Any,
+    project: ProjectFacts | None = None,
+    **kwargs: Any,
+) -> int:
+    """Run ``alembic.command.<name>``; alembic's own errors print as ``FAILED: …`` (exit 1).
+    ``project``: the project when the caller has read it already."""
     from alembic import command
     from alembic.util import CommandError
 
-    project = load_project(options)
+    if project is None:
+        project = load_project(options)
     config = project.config.alembic_config(**kwargs)
     targets: list[str] = []
     try:
@@ -72,63 +85,89 @@ def run_init(config_files: tuple[str, ...], directory: str, template: str, packa
 def show_current(options: ConfigOptions, verbose: bool = False, check_heads: bool = False) -> int:
     """Print the version table's revisions as ``alembic current`` does; unknown ones too."""
     project = load_project(options)
-    database = capture_database(project, record=RECORD_NONE).database
+    state = read_version_state(project)
     graph = project.graph
+    listing = RevisionListing(graph)
+    lines = []
     if verbose:
-        print(redact(f"Current revision(s) for {database.url}:"))
-    unknown = [row for row in database.version_rows if row not in graph]
-    for row in database.version_rows:
+        lines.append(redact(f"Current revision(s) for {state.url}:"))
+    unknown = [row for row in state.rows if row not in graph]
+    for row in state.rows:
         if row in graph:
-            print(log_entry(project, row) if verbose else head_only(graph, row))
+            lines.append(listing.cmd_format(row, verbose))
         else:
-            print(f"{row} (unknown: no revision file defines it)")
+            lines.append(f"{row} (unknown: no revision file defines it)")
+    print_like_alembic(lines)
     if unknown:
         print(
             "migdoctor: alembic would fail here with \"Can't locate revision identified by "
             f"'{unknown[0]}'\"; migdoctor check explains why and how to repair it.",
             file=sys.stderr,
         )
-    if check_heads and set(database.version_rows) != set(graph.heads):
+    if check_heads and set(state.rows) != set(graph.heads):
         print("FAILED: Database is not on all head revisions", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
-def head_only(graph: RevisionGraph, revision: str) -> str:
-    """alembic's ``Script._head_only`` with tree indicators."""
-    text = revision
-    if not graph.all_children[revision]:
-        text += " (head)"
-    elif not graph.children[revision]:
-        text += " (effective head)"
-    if len(graph.children[revision]) > 1:
-        text += " (branchpoint)"
-    if len(graph.down[revision]) > 1:
-        text += " (mergepoint)"
-    return text
+def show_heads(options: ConfigOptions, verbose: bool, resolve_dependencies: bool) -> int:
+    """``alembic heads``, printed from the revision graph; alembic itself prints when the
+    scripts are in a state it warns or fails about, so that those words stay its own."""
+    project = load_project(options)
+    listing = RevisionListing(project.graph)
+    if project.load_errors or not listing.exact:
+        return run_alembic_command(
+            options,
+            "heads",
+            project=project,
+            verbose=verbose,
+            resolve_dependencies=resolve_dependencies,
+        )
+    print_like_alembic(listing.heads_lines(verbose, resolve_dependencies))
+    return EXIT_OK
 
 
-def log_entry(project: ProjectFacts, revision: str) -> str:
-    """alembic's ``Script.log_entry`` (``-v`` output)."""
-    graph = project.graph
-    script = graph.scripts[revision]
-    flags = ""
-    if not graph.children[revision]:
-        flags += " (head)"
-    if len(graph.children[revision]) > 1:
-        flags += " (branchpoint)"
-    if len(script.down_revisions) > 1:
-        flags += " (mergepoint)"
-    lines = [f"Rev: {revision}{flags}"]
-    parents = ", ".join(script.down_revisions) or "<base>"
-    lines.append(f"{'Merges' if len(script.down_revisions) > 1 else 'Parent'}: {parents}")
-    if script.depends_on:
-        lines.append(f"Also depends on: {', '.join(script.depends_on)}")
-    if len(graph.children[revision]) > 1:
-        lines.append(f"Branches into: {', '.join(graph.children[revision])}")
-    if script.branch_labels:
-        lines.append(f"Branch names: {', '.join(script.branch_labels)}")
-    lines.append(f"Path: {script.path}")
-    lines.append("")
-    lines.extend(f"    {line}" for line in script.longdoc.splitlines())
-    return "\n".join(lines) + "\n"
+def show_history(
+    options: ConfigOptions, rev_range: str | None, verbose: bool, indicate_current: bool
+) -> int:
+    """``alembic history``, printed from the revision graph. alembic prints instead for a
+    range bound this does not reproduce exactly (see ``history_revisions``), when
+    ``revision_environment`` asks for env.py to run, and when the scripts are in a state it
+    warns or fails about. ``-i`` reads the version table through env.py without writing."""
+    project = load_project(options)
+    listing = RevisionListing(project.graph)
+    revisions = None
+    if listing.exact and not project.load_errors and not project.config.revision_environment:
+        revisions = history_revisions(project.graph, rev_range)
+    current: tuple[str, ...] = ()
+    if revisions is not None and indicate_current:
+        try:
+            current = read_version_state(project).rows
+        except CannotCheck:
+            revisions = None  # alembic's own run says what went wrong, in its words
+    if revisions is None:
+        return run_alembic_command(
+            options,
+            "history",
+            project=project,
+            rev_range=rev_range,
+            verbose=verbose,
+            indicate_current=indicate_current,
+        )
+    print_like_alembic(listing.history_lines(revisions, verbose, current))
+    return EXIT_OK
+
+
+def print_like_alembic(lines: Iterable[str]) -> None:
+    """Each entry and a newline on stdout, as ``Config.print_stdout`` writes them: characters
+    the stream's encoding lacks become '?', and a closed pipe ends the output quietly."""
+    stream = sys.stdout
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    text = "".join(f"{line}\n" for line in lines).encode(encoding, "replace").decode(encoding)
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        # nobody reads the rest; keep Python from complaining about it at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())

@@ -94,6 +94,36 @@ def _read_database(context: MigrationContext, project: ProjectFacts, record: str
     return Capture(facts, operations)
 
 
+@dataclass(frozen=True)
+class VersionState:
+    """The version table as ``alembic current`` reads it: the URL (password hidden) and rows."""
+
+    url: str
+    rows: tuple[str, ...]
+
+
+def read_version_state(project: ProjectFacts) -> VersionState:
+    """Run env.py and read only the version table: no reflection, no recording."""
+    states: list[VersionState] = []
+
+    def read(context: MigrationContext, script: Any) -> list[Any]:
+        from sqlalchemy import inspect
+
+        connection = context.connection
+        assert connection is not None  # run_environment refuses offline mode
+        remember_url_password(connection.engine.url)
+        table, schema = context.version_table, context.version_table_schema
+        exists = inspect(connection).has_table(table, schema=schema)
+        rows = read_version_rows(connection, table, schema) if exists else ()
+        states.append(
+            VersionState(connection.engine.url.render_as_string(hide_password=True), rows)
+        )
+        return []
+
+    run_environment(project, read, read_only=True, action="Reading the version table")
+    return states[0]
+
+
 def read_version_rows(
     connection: Connection, version_table: str, schema: str | None
 ) -> tuple[str, ...]:

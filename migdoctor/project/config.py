@@ -67,6 +67,9 @@ class ProjectConfig:
     options: ConfigOptions
     script_location_inferred: bool = False
     main_options: Mapping[str, str] = field(default_factory=dict)
+    # ``alembic history`` runs env.py when this is set; any value alembic might not read as
+    # false counts as set
+    revision_environment: bool = False
 
     @property
     def config_file(self) -> Path | None:
@@ -212,6 +215,7 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
         options=options,
         script_location_inferred=inferred,
         main_options=main_options,
+        revision_environment=_maybe_true(option("revision_environment")),
     )
 
 
@@ -341,6 +345,15 @@ def _resolve_script_location(setting: str, prepend_sys_path: Sequence[str]) -> P
 
 def _boolean(value: Any) -> bool:
     return value is True or value == "true"
+
+
+def _maybe_true(value: Any) -> bool:
+    """False only for what SQLAlchemy's ``asbool`` (used by alembic) surely reads as false."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "no", "off", "n", "f", "0")
+    return True
 
 
 def _flask_migrate_location(ini_file: Path | None) -> str | None:
