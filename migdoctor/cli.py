@@ -29,6 +29,8 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
+    # plain help: typer's rich help imports rich and markdown-it, doubling the time --help takes
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
