@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from migdoctor.checks import run_checks
+from migdoctor.checks import run_checks, tables_to_read
 from migdoctor.gather import gather_facts
 from migdoctor.project.config import ConfigOptions
 from migdoctor.report import Report
@@ -17,5 +17,7 @@ def diagnose(
     ignore: Sequence[str] = (),
     invocation: tuple[str, ...] = ("migdoctor",),
 ) -> Report:
-    facts = gather_facts(options, offline=offline, invocation=invocation)
+    facts = gather_facts(
+        options, offline=offline, invocation=invocation, tables=tables_to_read(select, ignore)
+    )
     return Report(facts=facts, outcomes=tuple(run_checks(facts, select, ignore)))

@@ -17,6 +17,12 @@ from migdoctor.project.scripts import RevisionScript, ScriptLoadError
 
 CASE_INSENSITIVE_TABLE_NAMES = frozenset({"sqlite", "mysql", "mariadb", "mssql"})
 
+# which live tables DatabaseFacts.tables holds (columns and indexes reflected)
+ALL_TABLES = "all"
+# only those the recorded operations name: reflecting thousands of tables when nothing is
+# pending would cost more than everything else a check does
+OPERATION_TABLES = "operations"
+
 
 @dataclass(frozen=True)
 class ProjectFacts:
@@ -95,6 +101,9 @@ class DatabaseFacts:
     version_rows: tuple[str, ...]
     tables: tuple[TableFact, ...]
     target_metadata: TargetMetadataFacts | None = None
+    # ALL_TABLES, or OPERATION_TABLES: then ``tables`` holds only the live tables that the
+    # recorded operations name (as this database matches names)
+    tables_read: str = ALL_TABLES
 
     @property
     def qualified_version_table(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migdoctor.facts import Facts, ProjectFacts
+from migdoctor.facts import ALL_TABLES, Facts, ProjectFacts
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
@@ -42,14 +42,16 @@ def gather_facts(
     offline: bool = False,
     invocation: tuple[str, ...] = ("migdoctor",),
     record: str = "pending",
+    tables: str = ALL_TABLES,
 ) -> Facts:
-    """Everything the checks read. Offline, the database is not touched."""
+    """Everything the checks read. Offline, the database is not touched. ``tables``: which
+    live tables to reflect (see ``facts.OPERATION_TABLES``)."""
     project = load_project(options)
     if offline:
         return Facts(project=project, database=None, invocation=invocation)
     from migdoctor.database.capture import capture_database
 
-    captured = capture_database(project, record=record)
+    captured = capture_database(project, record=record, tables=tables)
     return Facts(
         project=project,
         database=captured.database,

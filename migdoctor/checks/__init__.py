@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from migdoctor.facts import Facts
+from migdoctor.facts import ALL_TABLES, OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
 
 CheckFunction = Callable[[Facts], list[Finding]]
@@ -38,6 +38,9 @@ class Check:
     function: CheckFunction
     doc: str
     healthy: str
+    # which live tables the check reads from ``facts.database.tables``: ALL_TABLES, or
+    # OPERATION_TABLES when only those the recorded operations name
+    reads_tables: str = ALL_TABLES
 
     @property
     def summary(self) -> str:
@@ -61,14 +64,22 @@ def doc_sections(doc: str) -> dict[str, str]:
 
 
 def check(
-    slug: str, code: str, severity: Severity, needs_database: bool, healthy: str
+    slug: str,
+    code: str,
+    severity: Severity,
+    needs_database: bool,
+    healthy: str,
+    reads_tables: str = ALL_TABLES,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Declare a check function; the registry finds it through its module. ``healthy`` is the
-    line a report prints when the check finds nothing."""
+    line a report prints when the check finds nothing. ``reads_tables``: OPERATION_TABLES when
+    the check looks up only tables that recorded operations name; the default reads them all
+    (a check that says nothing is given every table)."""
 
     def declare(function: CheckFunction) -> CheckFunction:
         declared = (slug, code, severity, needs_database, healthy)
         function.__migdoctor_check__ = declared  # type: ignore[attr-defined]
+        function.__migdoctor_reads_tables__ = reads_tables  # type: ignore[attr-defined]
         return function
 
     return declare
@@ -83,9 +94,17 @@ def all_checks() -> tuple[Check, ...]:
             declared = getattr(value, "__migdoctor_check__", None)
             if declared and getattr(value, "__module__", None) == module.__name__:
                 slug, code, severity, needs_database, healthy = declared
+                reads_tables = getattr(value, "__migdoctor_reads_tables__", ALL_TABLES)
                 checks.append(
                     Check(
-                        slug, code, severity, needs_database, value, module.__doc__ or "", healthy
+                        slug,
+                        code,
+                        severity,
+                        needs_database,
+                        value,
+                        module.__doc__ or "",
+                        healthy,
+                        reads_tables,
                     )
                 )
     return tuple(checks)
@@ -109,15 +128,28 @@ class CheckOutcome:
     reason: str = ""
 
 
+def selected_checks(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Check]:
+    return [
+        registered
+        for registered in all_checks()
+        if (not select or registered.slug in select) and registered.slug not in ignore
+    ]
+
+
+def tables_to_read(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> str:
+    """The live tables the selected checks read: all of them unless every check that needs the
+    database declares it reads only those the recorded operations name."""
+    for registered in selected_checks(select, ignore):
+        if registered.needs_database and registered.reads_tables != OPERATION_TABLES:
+            return ALL_TABLES
+    return OPERATION_TABLES
+
+
 def run_checks(
     facts: Facts, select: Sequence[str] = (), ignore: Sequence[str] = ()
 ) -> list[CheckOutcome]:
     outcomes = []
-    for registered in all_checks():
-        if select and registered.slug not in select:
-            continue
-        if registered.slug in ignore:
-            continue
+    for registered in selected_checks(select, ignore):
         if registered.needs_database and facts.offline:
             outcomes.append(CheckOutcome(registered, "skipped", reason="needs the database"))
             continue

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current
 from migdoctor.effects import creation_conflicts
-from migdoctor.facts import Facts
+from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
 SLUG = "stale-current"
@@ -37,6 +37,7 @@ CODE = "MD101"
     Severity.ERROR,
     needs_database=True,
     healthy="the database is at the head revision(s)",
+    reads_tables=OPERATION_TABLES,
 )
 def database_behind_head(facts: Facts) -> list[Finding]:
     require_known_current(facts)

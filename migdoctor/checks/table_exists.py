@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current
 from migdoctor.effects import TableConflict, applied_prefix, creation_conflicts
-from migdoctor.facts import Facts
+from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
 SLUG = "table-exists"
@@ -41,6 +41,7 @@ CODE = "MD103"
     Severity.ERROR,
     needs_database=True,
     healthy="no pending revision creates a table that already exists",
+    reads_tables=OPERATION_TABLES,
 )
 def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     require_known_current(facts)

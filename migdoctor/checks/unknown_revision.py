@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from migdoctor.checks import check
 from migdoctor.effects import applied_prefix
-from migdoctor.facts import Facts
+from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
 SLUG = "unknown-revision"
@@ -41,6 +41,7 @@ SIMILAR_PREFIX = 4
     Severity.ERROR,
     needs_database=True,
     healthy="every revision in the version table is defined by a script",
+    reads_tables=OPERATION_TABLES,
 )
 def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
     database = facts.database

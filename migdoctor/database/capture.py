@@ -9,11 +9,19 @@ revisions would do. Nothing is written.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.environment import run_environment
-from migdoctor.facts import DatabaseFacts, ProjectFacts, TargetMetadataFacts
+from migdoctor.facts import (
+    ALL_TABLES,
+    CASE_INSENSITIVE_TABLE_NAMES,
+    OPERATION_TABLES,
+    DatabaseFacts,
+    ProjectFacts,
+    TargetMetadataFacts,
+)
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.recorder import record_upgrades
 from migdoctor.redact import remember_url_password
@@ -35,19 +43,24 @@ class Capture:
     operations: dict[str, RevisionOperations] = field(default_factory=dict)
 
 
-def capture_database(project: ProjectFacts, record: str = RECORD_PENDING) -> Capture:
-    """Run env.py once and return what it connected to; raise CannotCheck in one line if not."""
+def capture_database(
+    project: ProjectFacts, record: str = RECORD_PENDING, tables: str = ALL_TABLES
+) -> Capture:
+    """Run env.py once and return what it connected to; raise CannotCheck in one line if not.
+    ``tables``: which live tables to reflect (``facts.ALL_TABLES`` or ``OPERATION_TABLES``)."""
     captured: list[Capture] = []
 
     def capture(context: MigrationContext, script: Any) -> list[Any]:
-        captured.append(_read_database(context, project, record))
+        captured.append(_read_database(context, project, record, tables))
         return []
 
     run_environment(project, capture, read_only=True, action="Reading the database")
     return captured[0]
 
 
-def _read_database(context: MigrationContext, project: ProjectFacts, record: str) -> Capture:
+def _read_database(
+    context: MigrationContext, project: ProjectFacts, record: str, tables_read: str
+) -> Capture:
     from sqlalchemy import inspect
 
     connection: Connection | None = context.connection
@@ -77,7 +90,12 @@ def _read_database(context: MigrationContext, project: ProjectFacts, record: str
         op.schema for recorded in operations.values() for op in recorded.operations
     }
     schemas = {None if s == default_schema else s for s in schemas}
-    tables = read_tables(inspector, schemas, exclude=(version_schema, version_table))
+    wanted = None
+    if tables_read == OPERATION_TABLES:
+        wanted = _tables_named(
+            operations.values(), default_schema, dialect.name in CASE_INSENSITIVE_TABLE_NAMES
+        )
+    tables = read_tables(inspector, schemas, exclude=(version_schema, version_table), only=wanted)
     facts = DatabaseFacts(
         url=url.render_as_string(hide_password=True),
         dialect=dialect.name,
@@ -90,8 +108,33 @@ def _read_database(context: MigrationContext, project: ProjectFacts, record: str
         version_rows=rows,
         tables=tables,
         target_metadata=_target_metadata(context.opts.get("target_metadata")),
+        tables_read=tables_read,
     )
     return Capture(facts, operations)
+
+
+def _tables_named(
+    operations: Iterable[RevisionOperations], default_schema: str | None, case_insensitive: bool
+) -> Callable[[str | None, str], bool]:
+    """Whether a live table (schema, name) is one the operations name, matched the way
+    ``DatabaseFacts.table`` matches names on this database."""
+    named: set[tuple[str | None, str]] = set()
+    for recorded in operations:
+        for operation in recorded.operations:
+            schema = None if operation.schema == default_schema else operation.schema
+            for name in (
+                operation.table,
+                operation.name if operation.kind == "rename_table" else None,
+            ):
+                if name is not None:
+                    named.add((schema, name.lower() if case_insensitive else name))
+
+    def wanted(schema: str | None, name: str) -> bool:
+        if (schema, name) in named:
+            return True
+        return case_insensitive and (schema, name.lower()) in named
+
+    return wanted
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from migdoctor.facts import ColumnFact, TableFact
 
 
 def read_tables(
-    inspector: Any, schemas: Iterable[str | None], exclude: tuple[str | None, str]
+    inspector: Any,
+    schemas: Iterable[str | None],
+    exclude: tuple[str | None, str],
+    only: Callable[[str | None, str], bool] | None = None,
 ) -> tuple[TableFact, ...]:
     """Every table of ``schemas`` (None is the default schema) except ``exclude``
-    (the version table, as (schema, name))."""
+    (the version table, as (schema, name)); with ``only``, just the tables it accepts: their
+    names are listed (one query), and only theirs reflected."""
     excluded_schema, excluded_name = exclude
     if excluded_schema == inspector.default_schema_name:
         excluded_schema = None
@@ -20,8 +24,15 @@ def read_tables(
     for schema in sorted(schemas, key=lambda s: (s is not None, s or "")):
         if schema is not None and schema not in inspector.get_schema_names():
             continue
-        columns = inspector.get_multi_columns(schema=schema)
-        indexes = inspector.get_multi_indexes(schema=schema)
+        names = None
+        if only is not None:
+            names = [
+                name for name in inspector.get_table_names(schema=schema) if only(schema, name)
+            ]
+            if not names:
+                continue
+        columns = inspector.get_multi_columns(schema=schema, filter_names=names)
+        indexes = inspector.get_multi_indexes(schema=schema, filter_names=names)
         for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1]):
             if schema == excluded_schema and name == excluded_name:
                 continue

@@ -1,0 +1,71 @@
+"""``migdoctor check`` reflects only the live tables its checks read: those the recorded
+operations name, unless a selected check asks for them all. At the head of a history of
+thousands of revisions that is none, instead of thousands."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import pytest
+
+from migdoctor import checks
+from migdoctor.facts import ALL_TABLES, OPERATION_TABLES
+from tests.conftest import Database
+from tests.helpers import Project, run
+
+USER = "1a2b3c4d5e6f"
+
+PROBE = """
+import json, sys
+from migdoctor.gather import gather_facts
+from migdoctor.project.config import ConfigOptions
+facts = gather_facts(ConfigOptions(config=("alembic.ini",)), tables=sys.argv[1])
+print(json.dumps([facts.database.tables_read, sorted(t.name for t in facts.database.tables)]))
+"""
+
+
+def reflected(project: Project, tables: str) -> tuple[str, list[str]]:
+    result = run([sys.executable, "-c", PROBE, tables], project.root)
+    assert result.exit_code == 0, result
+    read, names = json.loads(result.stdout.strip().splitlines()[-1])
+    return read, names
+
+
+def test_only_tables_the_pending_operations_name(blog: Project, database: Database) -> None:
+    blog.upgrade(USER)  # article and comment pending
+    database.execute(
+        "CREATE TABLE ARTICLE (id INTEGER PRIMARY KEY)"
+        if database.backend != "postgresql"  # PostgreSQL folds unquoted names to lower case
+        else "CREATE TABLE article (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE unrelated (id INTEGER PRIMARY KEY)",
+    )
+
+    read, narrow = reflected(blog, OPERATION_TABLES)
+    _, everything = reflected(blog, ALL_TABLES)
+
+    assert read == OPERATION_TABLES
+    assert [name.lower() for name in narrow] == ["article"]
+    assert sorted(name.lower() for name in everything) == ["article", "unrelated", "user"]
+
+
+def test_nothing_reflected_at_head(blog: Project) -> None:
+    blog.upgrade("head")
+
+    assert reflected(blog, OPERATION_TABLES) == (OPERATION_TABLES, [])
+
+
+def test_a_check_that_does_not_say_what_it_reads_gets_every_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registered = checks.all_checks()
+    assert {c.reads_tables for c in registered if c.needs_database} == {OPERATION_TABLES}
+    assert checks.tables_to_read() == OPERATION_TABLES
+
+    undeclared = dataclasses.replace(registered[0], slug="schema-reader", reads_tables=ALL_TABLES)
+    monkeypatch.setattr(checks, "all_checks", lambda: (*registered, undeclared))
+
+    assert checks.tables_to_read() == ALL_TABLES
+    assert checks.tables_to_read(ignore=["schema-reader"]) == OPERATION_TABLES
+    assert checks.tables_to_read(select=[registered[0].slug]) == OPERATION_TABLES
