@@ -14,6 +14,7 @@ alembic would take longer than the benchmark itself).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CREATE_DATE = "2024-01-01 00:00:00.000000"
+CREATED_NS = 1_704_067_200 * 1_000_000_000  # CREATE_DATE, in nanoseconds since the epoch
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,11 @@ def write_project(root: Path, specs: Sequence[RevisionSpec], database: bool = Tr
     (root / "migrations" / "env.py").write_text(ENV_PY)
     (root / "migrations" / "script.py.mako").write_text(SCRIPT_MAKO)
     for spec in specs:
-        (versions / file_name(spec)).write_text(revision_source(spec))
+        path = versions / file_name(spec)
+        path.write_text(revision_source(spec))
+        # written long ago, as in a real project (a file changed in the last seconds is not
+        # put in migdoctor's parse cache)
+        os.utime(path, ns=(CREATED_NS, CREATED_NS))
     if database:
         write_database_at_heads(root / "app.db", specs)
     return ini

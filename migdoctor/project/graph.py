@@ -240,8 +240,8 @@ class RevisionGraph:
         still an ancestor of another branch being walked is not emitted yet: alembic then
         switches to the first such branch in its list of branches. It keeps the full ancestor
         set of every branch to find it, which costs the size of the history at every merge and
-        branch point. Here the same answers come in time linear in revisions and edges (up to
-        a logarithm for heap upkeep):
+        branch point. Here the same answers come in time linear in revisions and edges, times
+        the logarithm of the number of unmerged heads (``benchmarks/run.py`` measures it):
 
         - a revision is still an ancestor of another branch exactly when it has a child not
           yet emitted (every revision still to emit lies below a branch being walked, and
@@ -252,7 +252,9 @@ class RevisionGraph:
           below (or at) it: a branch keeps its place in the list when it moves down, and new
           branches go to the end, so list order is the order of keys given at creation. It
           only ever grows, and is kept up to date from each emitted revision's parents down,
-          as far as it changes; each revision keeps its children's values in a heap.
+          as far as it changes; each revision keeps its children's values in a heap. A value
+          changes when the branch it names ends; with heads whose list order is random (files
+          are read in name order), a revision below h heads sees about ln(h) such changes.
         """
         todo = set(todo)
         parents = {r: [p for p in self.normalized_parents(r) if p in todo] for r in todo}

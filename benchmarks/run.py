@@ -1,0 +1,304 @@
+"""Time migdoctor against alembic side by side, and migdoctor's graph computations as the
+history grows.
+
+    python -m benchmarks.run            # the full benchmark: a few minutes
+    python -m benchmarks.run --quick    # a small history, one run each: it works, nothing more
+
+The first table runs each command pair on the same generated project (``benchmarks.generate``:
+a trunk with diamond merges, each revision creating one table, a SQLite database at the head),
+alternating migdoctor and alembic, and reports medians and their ratio against the goal.
+migdoctor runs with a warm parse cache (``.migdoctor/cache``, written by a run before the timed
+ones), as it does from the second run on in a project; the last column is the same command
+with the cache turned off. The second table times what migdoctor computes on the revision graph
+itself at 1k to 20k revisions: the time per revision stays flat when the work is linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.generate import RevisionSpec, diamond_history, file_name, write_project
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One migdoctor command timed against the alembic command it stands for."""
+
+    label: str
+    migdoctor: tuple[str, ...]
+    alembic: tuple[str, ...]
+    project: str | None  # "large", "medium", or None: run anywhere
+    goal: float
+    cached: bool = True  # migdoctor reads revision files (so a warm cache applies)
+
+
+COMPARISONS = (
+    Comparison("check --offline / heads", ("check", "--offline"), ("heads",), "large", 0.25),
+    Comparison("history / history", ("history",), ("history",), "large", 0.25),
+    Comparison("check (at head) / current", ("check",), ("current",), "medium", 0.5),
+    Comparison("--help / --help", ("--help",), ("--help",), None, 0.5, cached=False),
+)
+
+
+@dataclass(frozen=True)
+class Shape:
+    revisions: int
+    merges: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.revisions:,} rev / {self.merges} merges"
+
+
+@dataclass(frozen=True)
+class Timing:
+    comparison: Comparison
+    shape: Shape | None
+    alembic: float
+    migdoctor: float
+    uncached: float | None
+
+    @property
+    def ratio(self) -> float:
+        return self.migdoctor / self.alembic
+
+
+def console_script(name: str) -> list[str]:
+    """The installed console script beside this Python, as a user runs it."""
+    script = Path(sys.executable).parent / name
+    return [str(script)] if script.exists() else [sys.executable, "-m", name]
+
+
+def run_once(command: Sequence[str], cwd: Path, environment: dict[str, str]) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        command, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    elapsed = time.perf_counter() - started
+    # migdoctor check exits 1 when it finds problems; a generated project has none
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{completed.stderr.decode()}")
+    return elapsed
+
+
+def time_comparison(
+    comparison: Comparison, cwd: Path, shape: Shape | None, repeat: int, warm_up: bool
+) -> Timing:
+    environment = dict(os.environ, PYTHONHASHSEED="0")
+    environment.pop("MIGDOCTOR_NO_CACHE", None)
+    uncached_environment = dict(environment, MIGDOCTOR_NO_CACHE="1")
+    ours = console_script("migdoctor") + list(comparison.migdoctor)
+    theirs = console_script("alembic") + list(comparison.alembic)
+    if warm_up:  # fills the parse cache, and the file system's
+        run_once(ours, cwd, environment)
+        run_once(theirs, cwd, environment)
+    mine: list[float] = []
+    alembics: list[float] = []
+    uncached: list[float] = []
+    for index in range(repeat):
+        # alternate who goes first, so that neither always runs on a warmer machine
+        pair = [(ours, environment, mine), (theirs, environment, alembics)]
+        if comparison.cached and warm_up:
+            pair.append((ours, uncached_environment, uncached))
+        for command, env, results in pair if index % 2 == 0 else reversed(pair):
+            results.append(run_once(command, cwd, env))
+    return Timing(
+        comparison,
+        shape,
+        statistics.median(alembics),
+        statistics.median(mine),
+        statistics.median(uncached) if uncached else None,
+    )
+
+
+# the graph computations ----------------------------------------------------------------
+
+
+def graph_scripts(specs: Sequence[RevisionSpec]) -> list[object]:
+    """RevisionScripts in the order alembic reads the files (sorted by name)."""
+    from migdoctor.project.scripts import RevisionScript
+
+    return [
+        RevisionScript(
+            spec.revision,
+            spec.down_revisions,
+            spec.branch_labels,
+            spec.depends_on,
+            spec.message,
+            Path("versions") / file_name(spec),
+            longdoc=spec.message,
+        )
+        for spec in sorted(specs, key=file_name)
+    ]
+
+
+def with_dependencies(specs: list[RevisionSpec], seed: int = 0) -> list[RevisionSpec]:
+    """One revision in twenty also depends on an older one, as cross-branch needs do."""
+    rng = random.Random(seed)
+    result: list[RevisionSpec] = []
+    for index, spec in enumerate(specs):
+        depends: tuple[str, ...] = ()
+        if index > 10 and rng.random() < 0.05:
+            older = specs[rng.randrange(index - 1)].revision
+            depends = () if older in spec.down_revisions else (older,)
+        result.append(
+            RevisionSpec(spec.revision, spec.down_revisions, spec.message, None, (), depends)
+        )
+    return result
+
+
+GRAPH_SHAPES = {
+    "diamonds": "a merge every 20 revisions, one head",
+    "crowded": "the same, plus an unmerged head every 200 revisions and depends_on on one in 20",
+}
+
+
+def graph_timings(shape: str, revisions: int, rounds: int) -> dict[str, float]:
+    """Seconds (best of ``rounds``) of each computation on a history of ``revisions``."""
+    from migdoctor.project.graph import RevisionGraph
+    from migdoctor.project.listing import RevisionListing
+
+    if shape == "crowded":
+        specs = with_dependencies(diamond_history(revisions, revisions // 20, revisions // 200))
+    else:
+        specs = diamond_history(revisions, revisions // 20)
+    scripts = graph_scripts(specs)
+    trunk = [spec.revision for spec in specs]
+    version_rows = [trunk[len(trunk) // 3], trunk[len(trunk) // 2], trunk[-1]]
+
+    def fresh() -> RevisionGraph:
+        return RevisionGraph(scripts)  # type: ignore[arg-type]
+
+    graph = fresh()
+    graph.normalized_parents(trunk[0])
+    steps: dict[str, Callable[[], object]] = {
+        "graph + heads": lambda: fresh().heads,
+        "pending (all)": lambda: graph.pending([graph.bases[0]]),
+        "ancestry": lambda: graph.ancestors(graph.real_heads),
+        "history order": graph.history,
+        "overlap": lambda: graph.overlapping(version_rows),
+        "history text": lambda: list(
+            RevisionListing(graph).history_lines(graph.history(), verbose=False)
+        ),
+    }
+    best: dict[str, float] = {}
+    for name, step in steps.items():
+        for _ in range(rounds):
+            started = time.perf_counter()
+            step()
+            elapsed = time.perf_counter() - started
+            best[name] = min(best.get(name, elapsed), elapsed)
+    return best
+
+
+# the tables -------------------------------------------------------------------------------
+
+
+def print_comparisons(timings: Sequence[Timing], repeat: int, quick: bool) -> None:
+    print(
+        f"migdoctor vs alembic: median of {repeat} alternating run(s); migdoctor with a warm "
+        "parse cache (last column: without)"
+        + (
+            " -- QUICK RUN: histories far too small for the goals, which are set at 5k/10k"
+            if quick
+            else ""
+        )
+    )
+    print()
+    header = (
+        "| command (migdoctor / alembic) | history | alembic | migdoctor | ratio | goal "
+        "| met | migdoctor, no cache |"
+    )
+    print(header)
+    print("|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|")
+    for timing in timings:
+        comparison = timing.comparison
+        uncached = f"{timing.uncached:.2f} s" if timing.uncached is not None else "n/a"
+        print(
+            f"| {comparison.label} | {timing.shape.label if timing.shape else '-'} "
+            f"| {timing.alembic:.2f} s | {timing.migdoctor:.2f} s | {timing.ratio:.2f}x "
+            f"| <= {comparison.goal}x | {'yes' if timing.ratio <= comparison.goal else 'NO'} "
+            f"| {uncached} |"
+        )
+
+
+def print_linearity(results: dict[tuple[str, int], dict[str, float]]) -> None:
+    names = list(next(iter(results.values())))
+    print(
+        "migdoctor's graph computations, best of 3: milliseconds, and microseconds per "
+        "revision (flat when the work is linear)"
+    )
+    for shape, description in GRAPH_SHAPES.items():
+        print(f"- {shape}: {description}")
+    print()
+    header = "| history | revisions | " + " | ".join(names) + " |"
+    print(header)
+    print("|" + "|".join("---" for _ in range(len(names) + 2)) + "|")
+    for shape in GRAPH_SHAPES:
+        sizes = sorted(size for kind, size in results if kind == shape)
+        for size in sizes:
+            row = results[shape, size]
+            cells = [f"{row[n] * 1e3:.1f} ms ({row[n] / size * 1e6:.1f} µs)" for n in names]
+            print(f"| {shape} | {size:,} | " + " | ".join(cells) + " |")
+        first, last = results[shape, sizes[0]], results[shape, sizes[-1]]
+        growth = [(last[n] / sizes[-1]) / (first[n] / sizes[0]) for n in names]
+        print(
+            f"| {shape} | per revision, {sizes[-1]:,} vs {sizes[0]:,} | "
+            + " | ".join(f"{g:.1f}x" for g in growth)
+            + " |"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small history, one run each")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each command")
+    parser.add_argument("--workdir", type=Path, help="where to generate (default: temporary)")
+    arguments = parser.parse_args(argv)
+
+    if arguments.quick:
+        shapes = {"large": Shape(60, 3), "medium": Shape(40, 2)}
+        repeat, warm_up, sizes, rounds = 1, False, (100, 200), 1
+    else:
+        shapes = {"large": Shape(10_000, 500), "medium": Shape(5_000, 250)}
+        repeat, warm_up, sizes, rounds = arguments.repeat, True, (1000, 5000, 10_000, 20_000), 3
+
+    with tempfile.TemporaryDirectory(prefix="migdoctor-bench-") as temporary:
+        root = arguments.workdir or Path(temporary)
+        projects: dict[str, Path] = {}
+        for name, shape in shapes.items():
+            folder = root / f"{name}-{shape.revisions}"
+            if not (folder / "alembic.ini").exists():
+                print(f"generating {shape.label} in {folder}", file=sys.stderr)
+                write_project(folder, diamond_history(shape.revisions, shape.merges))
+            projects[name] = folder
+        timings = []
+        for comparison in COMPARISONS:
+            cwd = projects[comparison.project] if comparison.project else root
+            shape = shapes[comparison.project] if comparison.project else None
+            print(f"timing {comparison.label}", file=sys.stderr)
+            timings.append(time_comparison(comparison, cwd, shape, repeat, warm_up))
+        print_comparisons(timings, repeat, arguments.quick)
+        print()
+        print("timing the graph computations", file=sys.stderr)
+        print_linearity(
+            {
+                (shape, size): graph_timings(shape, size, rounds)
+                for shape in GRAPH_SHAPES
+                for size in sizes
+            }
+        )
+
+
+if __name__ == "__main__":
+    main()
