@@ -315,6 +315,113 @@ def demo(
 
 
 # ---------------------------------------------------------------------------------------------
+# fix and undo
+
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="How long to wait for the database's migration lock (0: for ever).",
+    ),
+]
+
+
+@app.command()
+def fix(
+    ctx: typer.Context,
+    fix_id: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(
+            metavar="[FIX-ID]",
+            help="upgrade, stamp, clear-version-table, neuter-upgrade or merge-heads. "
+            "Without it: show the plan of every fix, change nothing.",
+            show_default=False,
+        ),
+    ] = None,
+    revision: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--revision", "-r", metavar="REV", help="The revision the fix acts on."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan, change nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply even when the evidence says it is wrong here.")
+    ] = False,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Walk through each finding and its fixes.")
+    ] = False,
+    lock_timeout: LockTimeoutOption = 60.0,
+    config: ConfigOption = None,
+    name: NameOption = None,
+    x: XOption = None,
+    url: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Repair what check found: show the plan, ask, apply, keep a way back."""
+    options = _options(ctx, config, name, x, url, debug)
+    with user_errors(options):
+        from migdoctor import repair
+        from migdoctor.fixes.plan import FixRequest
+        from migdoctor.render import stdout_console
+        from migdoctor.render.interaction import TerminalInteraction
+
+        ui = TerminalInteraction(stdout_console())
+        config_options, invocation = options.config_options(), options.invocation()
+        if interactive:
+            code = repair.interactive(config_options, invocation, lock_timeout=lock_timeout, ui=ui)
+        elif fix_id is None:
+            code = repair.show_plans(config_options, invocation, ui)
+        else:
+            code = repair.fix_one(
+                config_options,
+                invocation,
+                FixRequest(fix_id, revision, force),
+                yes=yes,
+                dry_run=dry_run,
+                lock_timeout=lock_timeout,
+                ui=ui,
+            )
+    raise typer.Exit(code)
+
+
+@app.command()
+def undo(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Undo without asking.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what undo would do.")] = False,
+    list_entries: Annotated[
+        bool, typer.Option("--list", help="Show the journal of fixes.")
+    ] = False,
+    lock_timeout: LockTimeoutOption = 60.0,
+    config: ConfigOption = None,
+    name: NameOption = None,
+    x: XOption = None,
+    url: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Revert the last applied fix, once it is verified that nothing changed since."""
+    options = _options(ctx, config, name, x, url, debug)
+    with user_errors(options):
+        from migdoctor import repair
+        from migdoctor.render import stdout_console
+        from migdoctor.render.interaction import TerminalInteraction
+
+        code = repair.undo(
+            options.config_options(),
+            options.invocation(),
+            yes=yes,
+            dry_run=dry_run,
+            list_entries=list_entries,
+            lock_timeout=lock_timeout,
+            ui=TerminalInteraction(stdout_console()),
+        )
+    raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------------------------------------
 # the migrate commands, argument-compatible with alembic's
 
 

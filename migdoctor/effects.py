@@ -253,3 +253,17 @@ def applied_prefix(
         if not replay.unmet and mine:
             last_verified = recorded.revision
     return last_verified, evidence
+
+
+def schema_mismatches(
+    revisions: Sequence[RevisionOperations], database: DatabaseFacts
+) -> list[str]:
+    """What the live schema lacks (or still has) once every revision of ``revisions`` ran, in
+    upgrade order: empty when the schema shows their whole net effect."""
+    replay = _Replay(database)
+    for recorded in revisions:
+        for operation in recorded.operations:
+            replay.apply(operation)
+    return [
+        describe_expectation(e, replay.expected[e]) for e in replay.expected if e in replay.unmet
+    ]

@@ -36,6 +36,7 @@ class FixOption:
     command: str
     why: str = ""
     recommended: bool = False
+    revision: str | None = None
 
 
 @dataclass(frozen=True)

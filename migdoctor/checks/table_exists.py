@@ -135,6 +135,7 @@ def _fixes(facts: Facts, first: str, verified: str | None) -> list[FixOption]:
                 title=f"Record {verified} as applied without running it",
                 risk=Risk.CAUTION,
                 command=facts.fix_command("stamp", "--revision", verified),
+                revision=verified,
                 why="every table and column the pending revisions up to it create already exists",
                 recommended=True,
             )
@@ -145,6 +146,7 @@ def _fixes(facts: Facts, first: str, verified: str | None) -> list[FixOption]:
             title=f"Replace the body of {first}'s upgrade() with pass",
             risk=Risk.DANGEROUS,
             command=facts.fix_command("neuter-upgrade", "--revision", first),
+            revision=first,
             why="a fresh database built from the history would then lack what it created",
         )
     )

@@ -78,6 +78,7 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
                 title=f"Record {best} in the version table (the newest revision the schema shows)",
                 risk=Risk.CAUTION,
                 command=facts.fix_command("stamp", "--revision", best),
+                revision=best,
                 why="the live tables and columns match everything up to this revision",
                 recommended=True,
             )

@@ -170,6 +170,44 @@ class RevisionGraph:
         """Every revision, newest first, in the order ``alembic history`` lists them."""
         return self.alembic_order(set(self.scripts), self.real_heads)
 
+    def resolve(self, identifier: str) -> tuple[str, ...]:
+        """Revision ids for ``identifier`` as alembic reads it: an id, a unique prefix of four
+        or more characters, ``head``, ``heads``, ``base``, a branch label or ``label@head``.
+        Raises LookupError with alembic's words when it names nothing (or more than one)."""
+        if identifier == "base":
+            return ()
+        if identifier == "heads":
+            return self.real_heads
+        label, _, rest = identifier.rpartition("@")
+        if label and rest in ("head", "heads"):
+            if label not in self.labels:
+                raise LookupError(f"No such branch: '{label}'")
+            lineage = self.descendants([self.labels[label]])
+            heads = tuple(h for h in self.heads if h in lineage)
+            if rest == "head" and len(heads) > 1:
+                raise LookupError(
+                    f"Multiple heads are present on branch '{label}': {', '.join(heads)}"
+                )
+            return heads
+        if identifier == "head":
+            if len(self.heads) > 1:
+                raise LookupError(
+                    f"Multiple head revisions are present ({', '.join(self.heads)}); "
+                    "name one, or use heads"
+                )
+            return self.heads
+        if identifier in self.scripts:
+            return (identifier,)
+        if identifier in self.labels:
+            return (self.labels[identifier],)
+        matches = [r for r in self.scripts if len(identifier) >= 4 and r.startswith(identifier)]
+        if len(matches) == 1:
+            return (matches[0],)
+        if len(matches) > 1:
+            shown = ", ".join(f"'{m}'" for m in matches[:3])
+            raise LookupError(f"Multiple revisions start with '{identifier}': {shown}...")
+        raise LookupError(f"No revision file defines '{identifier}'")
+
     # alembic's ordering -----------------------------------------------------------------
 
     def normalized_parents(self, revision: str) -> tuple[str, ...]:
