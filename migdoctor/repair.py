@@ -15,11 +15,11 @@ from migdoctor.database.capture import RECORD_ALL, RECORD_NONE
 from migdoctor.errors import CannotCheck
 from migdoctor.facts import Facts
 from migdoctor.findings import Finding, Risk
-from migdoctor.fixes import FIX_MODULES, plan_fix
+from migdoctor.fixes import FIX_MODULES, needs_database, plan_fix
 from migdoctor.fixes.apply import apply_plan
 from migdoctor.fixes.journal import Journal
 from migdoctor.fixes.plan import FixRequest, Plan
-from migdoctor.fixes.undo import needs_database, undo_plan
+from migdoctor.fixes.undo import entry_needs_database, undo_plan
 from migdoctor.gather import gather_facts, load_project
 from migdoctor.project.config import ConfigOptions
 from migdoctor.report import Report
@@ -32,9 +32,9 @@ EXIT_REFUSED = 1
 EXIT_CANNOT = 2
 
 
-def _facts(options: ConfigOptions, invocation: tuple[str, ...]) -> Facts:
+def _facts(options: ConfigOptions, invocation: tuple[str, ...], offline: bool = False) -> Facts:
     # a stamp is verified against every revision's operations
-    return gather_facts(options, invocation=invocation, record=RECORD_ALL)
+    return gather_facts(options, offline=offline, invocation=invocation, record=RECORD_ALL)
 
 
 def _findings(facts: Facts) -> list[Finding]:
@@ -73,7 +73,7 @@ def fix_one(
     """``migdoctor fix FIX-ID``: one fix, for scripts and CI (consent: --yes or a terminal)."""
     if request.fix not in FIX_MODULES:
         raise CannotCheck(f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}.")
-    facts = _facts(options, invocation)
+    facts = _facts(options, invocation, offline=not needs_database(request.fix))
     if request.revision is None and request.fix in ("stamp", "neuter-upgrade"):
         request = FixRequest(request.fix, _recommended_revision(facts, request.fix), request.force)
     plan = plan_fix(facts, request)
@@ -139,7 +139,12 @@ def _apply(
 
 
 def _recheck(options: ConfigOptions, invocation: tuple[str, ...], ui: TerminalInteraction) -> None:
-    facts = gather_facts(options, invocation=invocation)
+    try:
+        facts = gather_facts(options, invocation=invocation)
+    except CannotCheck as error:
+        # a fix of the scripts alone does not need the database: check what can be checked
+        ui.text(f"The database could not be checked again ({error.message}).")
+        facts = gather_facts(options, offline=True, invocation=invocation)
     findings = _findings(facts)
     if not findings:
         ui.say("[green]Checked again: no problems found.[/]")
@@ -233,7 +238,7 @@ def undo(
     record = RECORD_NONE
     facts = (
         gather_facts(options, invocation=invocation, record=record)
-        if needs_database(entry)
+        if entry_needs_database(entry)
         else Facts(project=project, database=None, invocation=invocation)
     )
     plan = undo_plan(entry, facts)

@@ -159,3 +159,60 @@ def load_module_from(path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+PROMPT = re.compile(rb"(\[[^\]\n]*\]\s*(\([^)\n]*\))?\s*:\s*)$")
+
+
+def run_in_terminal(
+    command: list[str],
+    cwd: Path,
+    answers: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> Result:
+    """Run ``command`` on a pseudo-terminal, answering each prompt with the next of ``answers``
+    (None: press Enter at every prompt, as a hurried user does)."""
+    import pty
+    import select
+    import time
+
+    environment = dict(os.environ)
+    environment.update({"COLUMNS": "200", "LINES": "50", "NO_COLOR": "1", "TERM": "xterm"})
+    environment.pop("ALEMBIC_CONFIG", None)
+    if env:
+        environment.update(env)
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        command, cwd=cwd, stdin=secondary, stdout=secondary, stderr=secondary, env=environment
+    )
+    os.close(secondary)
+    output = b""
+    answered_at = 0
+    pending = list(answers) if answers is not None else None
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            elif process.poll() is not None:
+                break
+            unanswered = output[answered_at:]
+            if PROMPT.search(ANSI.sub("", unanswered.decode("utf-8", "replace")).encode()):
+                answer = "" if pending is None else (pending.pop(0) if pending else "q")
+                os.write(primary, answer.encode() + b"\r")
+                answered_at = len(output)
+        process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(primary)
+    text = ANSI.sub("", output.decode("utf-8", "replace")).replace("\r\n", "\n")
+    return Result(process.returncode, text, "")

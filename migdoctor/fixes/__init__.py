@@ -28,6 +28,10 @@ def fix_module(fix_id: str) -> ModuleType:
     return importlib.import_module(f"migdoctor.fixes.{FIX_MODULES[fix_id]}")
 
 
+def needs_database(fix_id: str) -> bool:
+    return bool(fix_module(fix_id).NEEDS_DATABASE)
+
+
 def plan_fix(facts: Facts, request: FixRequest) -> Plan:
     """The plan for ``request`` over ``facts`` (a refusal plan when it cannot run)."""
     planner: Callable[[Facts, FixRequest], Plan] = fix_module(request.fix).plan

@@ -93,8 +93,9 @@ def apply_plan(
     except BaseException as error:  # any failure is journaled with the state it left
         state = _state_after_failure(facts, plan)
         message = error.message if isinstance(error, CannotCheck) else describe_exception(error)
+        hint = error.hint if isinstance(error, CannotCheck) else None
         journal.finish(entry_id, "failed", state=state, error=message)
-        raise FixFailed(f"{message} (state left: {state}).") from error
+        raise FixFailed(f"{message.rstrip('.')} (state left: {state}).", hint=hint) from error
     journal.finish(entry_id, "applied", after=after)
     return Applied(entry_id, after)
 

@@ -13,6 +13,7 @@ from migdoctor.fixes.plan import FixRequest, Plan, VersionTableChange, refused
 from migdoctor.fixes.version_table import with_statements
 
 FIX_ID = "clear-version-table"
+NEEDS_DATABASE = True
 RISK = Risk.CAUTION
 
 

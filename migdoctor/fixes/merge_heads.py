@@ -9,6 +9,7 @@ from migdoctor.findings import Risk
 from migdoctor.fixes.plan import FixRequest, MergeRevision, Plan, refused
 
 FIX_ID = "merge-heads"
+NEEDS_DATABASE = False
 RISK = Risk.SAFE
 MESSAGE = "merge heads"
 

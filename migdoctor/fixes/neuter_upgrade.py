@@ -17,6 +17,7 @@ from migdoctor.findings import Risk
 from migdoctor.fixes.plan import FileChange, FixRequest, Plan, refused
 
 FIX_ID = "neuter-upgrade"
+NEEDS_DATABASE = True
 RISK = Risk.DANGEROUS
 
 

@@ -15,6 +15,7 @@ from migdoctor.fixes.plan import FixRequest, Plan, VersionTableChange, refused
 from migdoctor.fixes.version_table import with_statements
 
 FIX_ID = "stamp"
+NEEDS_DATABASE = True
 RISK = Risk.CAUTION
 
 

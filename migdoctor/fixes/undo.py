@@ -15,7 +15,7 @@ from migdoctor.fixes.version_table import with_statements
 FIX_ID = "undo"
 
 
-def needs_database(entry: JournalEntry) -> bool:
+def entry_needs_database(entry: JournalEntry) -> bool:
     plan = entry.record["plan"]
     return bool(plan.get("version_table") or plan.get("migration"))
 
@@ -28,7 +28,7 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
     risks = [Risk.CAUTION]
     version_table = None
     migration = None
-    if needs_database(entry):
+    if entry_needs_database(entry):
         database = facts.database
         if database is None:
             return refused(FIX_ID, title, Risk.CAUTION, "Undoing this fix needs the database.")

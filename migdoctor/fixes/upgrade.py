@@ -12,6 +12,7 @@ from migdoctor.findings import Risk
 from migdoctor.fixes.plan import FixRequest, MigrationRun, Plan, refused
 
 FIX_ID = "upgrade"
+NEEDS_DATABASE = True
 RISK = Risk.SAFE
 
 
