@@ -17,12 +17,12 @@ import os
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from migdoctor.database.sessions import SessionInfo, mysql_sessions, postgres_sessions
 from migdoctor.errors import CannotCheck
 
 if TYPE_CHECKING:
@@ -30,33 +30,6 @@ if TYPE_CHECKING:
 
 POSTGRES_LOCK_CLASS = 0x6D64  # "md"
 POLL_SECONDS = 0.2
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """Another database session, described as a DBA would want to see it."""
-
-    session_id: str
-    user: str | None = None
-    client: str | None = None
-    state: str | None = None
-    transaction_seconds: int | None = None
-    statement: str | None = None
-
-    def describe(self) -> str:
-        parts = [f"session {self.session_id}"]
-        if self.user:
-            parts.append(f"user {self.user}")
-        if self.client:
-            parts.append(f"from {self.client}")
-        if self.state:
-            parts.append(f"state {self.state}")
-        if self.transaction_seconds is not None:
-            parts.append(f"transaction open {self.transaction_seconds}s")
-        if self.statement:
-            text = " ".join(self.statement.split())
-            parts.append(f"last statement: {text[:160]}")
-        return ", ".join(parts)
 
 
 class LockNotGranted(CannotCheck):
@@ -80,19 +53,25 @@ def lock_name(connection: Connection, version_table: str, schema: str | None) ->
 
 @contextmanager
 def migration_lock(
-    connection: Connection, version_table: str, schema: str | None, timeout: float
+    connection: Connection,
+    version_table: str,
+    schema: str | None,
+    timeout: float,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
-    """Hold the database's migration lock for the duration; ``timeout`` 0 waits for ever."""
+    """Hold the database's migration lock for the duration; ``timeout`` 0 waits for ever.
+    ``on_wait`` is told who holds the lock when it is not free at once."""
     dialect = connection.dialect.name
     name = lock_name(connection, version_table, schema)
+    waiting = on_wait or (lambda holder: None)
     if dialect in ("mysql", "mariadb"):
-        with _mysql_lock(connection, name, timeout):
+        with _mysql_lock(connection, name, timeout, waiting):
             yield
     elif dialect == "postgresql":
-        with _postgres_lock(connection, name, timeout):
+        with _postgres_lock(connection, name, timeout, waiting):
             yield
     elif dialect == "sqlite":
-        with _sqlite_lock(connection, timeout):
+        with _sqlite_lock(connection, timeout, waiting):
             yield
     else:  # other databases: no lock, as alembic itself
         yield
@@ -104,19 +83,26 @@ def _own_session(connection: Connection) -> Connection:
 
 
 @contextmanager
-def _mysql_lock(connection: Connection, name: str, timeout: float) -> Iterator[None]:
+def _mysql_lock(
+    connection: Connection, name: str, timeout: float, on_wait: Callable[[str], None]
+) -> Iterator[None]:
     from sqlalchemy import text
 
     session = _own_session(connection)
+
+    def holders() -> tuple[SessionInfo, ...]:
+        holder = session.execute(text("SELECT IS_USED_LOCK(:name)"), {"name": name}).scalar()
+        return mysql_sessions(session, [holder]) if holder is not None else ()
+
     try:
-        wait = -1 if timeout == 0 else math.ceil(timeout)
-        granted = session.execute(
-            text("SELECT GET_LOCK(:name, :wait)"), {"name": name, "wait": wait}
-        ).scalar()
+        get_lock = text("SELECT GET_LOCK(:name, :wait)")
+        granted = session.execute(get_lock, {"name": name, "wait": 0}).scalar()
         if granted != 1:
-            holder = session.execute(text("SELECT IS_USED_LOCK(:name)"), {"name": name}).scalar()
-            holders = mysql_sessions(session, [holder]) if holder is not None else ()
-            raise _not_granted(name, timeout, holders)
+            on_wait(_describe(holders()))
+            wait = -1 if timeout == 0 else math.ceil(timeout)
+            granted = session.execute(get_lock, {"name": name, "wait": wait}).scalar()
+        if granted != 1:
+            raise _not_granted(name, timeout, holders())
         try:
             yield
         finally:
@@ -130,19 +116,25 @@ def _postgres_keys(name: str) -> tuple[int, int]:
 
 
 @contextmanager
-def _postgres_lock(connection: Connection, name: str, timeout: float) -> Iterator[None]:
+def _postgres_lock(
+    connection: Connection, name: str, timeout: float, on_wait: Callable[[str], None]
+) -> Iterator[None]:
     from sqlalchemy import text
 
     first, second = _postgres_keys(name)
     session = _own_session(connection).execution_options(isolation_level="AUTOCOMMIT")
     try:
         deadline = None if timeout == 0 else time.monotonic() + timeout
+        told = False
         while True:
             granted = session.execute(
                 text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": first, "b": second}
             ).scalar()
             if granted:
                 break
+            if not told:
+                on_wait(_describe(postgres_lock_holders(session, first, second)))
+                told = True
             if deadline is not None and time.monotonic() >= deadline:
                 raise _not_granted(name, timeout, postgres_lock_holders(session, first, second))
             time.sleep(POLL_SECONDS)
@@ -162,7 +154,9 @@ def sqlite_file(connection: Connection) -> str | None:
 
 
 @contextmanager
-def _sqlite_lock(connection: Connection, timeout: float) -> Iterator[None]:
+def _sqlite_lock(
+    connection: Connection, timeout: float, on_wait: Callable[[str], None]
+) -> Iterator[None]:
     path = sqlite_file(connection)
     if path is None:
         yield
@@ -177,13 +171,17 @@ def _sqlite_lock(connection: Connection, timeout: float) -> Iterator[None]:
     descriptor = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         deadline = None if timeout == 0 else time.monotonic() + timeout
+        told = False
         while True:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                holder = lock_path.read_text().strip() or "another process"
+                if not told:
+                    on_wait(f"another migdoctor ({holder})")
+                    told = True
                 if deadline is not None and time.monotonic() >= deadline:
-                    holder = lock_path.read_text().strip() or "another process"
                     raise LockNotGranted(
                         f"Another migdoctor ({holder}) is changing {path}; waited {timeout:g}s.",
                         (),
@@ -213,67 +211,15 @@ def begin_immediate(connection: Connection, timeout: float) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _describe(holders: tuple[SessionInfo, ...]) -> str:
+    return "; ".join(holder.describe() for holder in holders) or "a session that has since ended"
+
+
 def _not_granted(name: str, timeout: float, holders: tuple[SessionInfo, ...]) -> LockNotGranted:
-    who = "; ".join(holder.describe() for holder in holders) or "a session that has since ended"
+    who = _describe(holders)
     return LockNotGranted(
         f"The migration lock of this database ({name}) is held by {who}; waited {timeout:g}s.",
         holders,
-    )
-
-
-def mysql_sessions(session: Connection, ids: list[Any]) -> tuple[SessionInfo, ...]:
-    """Process list rows (and open transactions) of MySQL/MariaDB sessions ``ids``."""
-    from sqlalchemy import bindparam, text
-
-    if not ids:
-        return ()
-    rows = session.execute(
-        text(
-            "SELECT p.ID, p.USER, p.HOST, p.COMMAND, p.STATE, p.INFO, "
-            "TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) "
-            "FROM information_schema.PROCESSLIST p "
-            "LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID "
-            "WHERE p.ID IN :ids"
-        ).bindparams(bindparam("ids", expanding=True)),
-        {"ids": [int(i) for i in ids]},
-    ).all()
-    return tuple(
-        SessionInfo(
-            session_id=str(row[0]),
-            user=row[1],
-            client=row[2],
-            state=" ".join(str(part) for part in (row[3], row[4]) if part) or None,
-            transaction_seconds=None if row[6] is None else int(row[6]),
-            statement=row[5],
-        )
-        for row in rows
-    )
-
-
-def postgres_sessions(session: Connection, pids: list[Any]) -> tuple[SessionInfo, ...]:
-    """``pg_stat_activity`` rows of PostgreSQL backends ``pids``."""
-    from sqlalchemy import bindparam, text
-
-    if not pids:
-        return ()
-    rows = session.execute(
-        text(
-            "SELECT pid, usename, client_addr, application_name, state, query, "
-            "EXTRACT(EPOCH FROM now() - xact_start) "
-            "FROM pg_stat_activity WHERE pid IN :pids"
-        ).bindparams(bindparam("pids", expanding=True)),
-        {"pids": [int(p) for p in pids]},
-    ).all()
-    return tuple(
-        SessionInfo(
-            session_id=str(row[0]),
-            user=row[1],
-            client=" ".join(str(part) for part in (row[2], row[3]) if part) or None,
-            state=row[4],
-            transaction_seconds=None if row[6] is None else int(row[6]),
-            statement=row[5],
-        )
-        for row in rows
     )
 
 
