@@ -10,6 +10,7 @@ revisions would do. Nothing is written.
 from __future__ import annotations
 
 import logging
+import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,15 +63,19 @@ def capture_database(project: ProjectFacts, record: str = RECORD_PENDING) -> Cap
     except CommandError as error:
         raise CannotCheck(str(error)) from error
     captured: list[Capture] = []
+    configure_calls: list[str] = []
 
     def capture(heads: Any, context: MigrationContext) -> list[Any]:
+        configured_at = configure_calls[-1] if configure_calls else None
         try:
-            captured.append(_read_database(context, project, record))
+            captured.append(_read_database(context, project, record, configured_at))
         except Exception as error:
             raise _CaptureFailed(error) from error
         return []
 
     environment = EnvironmentContext(config, script_directory, fn=capture, dont_mutate=True)
+    env_py = Path(script_directory.env_py_location)
+    _note_configure_calls(environment, env_py, project, configure_calls)
     replacements: list[Any] = []
     if project.config.options.url:
         _replace_connections_with_url(environment, project.config.options.url, replacements)
@@ -89,22 +94,22 @@ def capture_database(project: ProjectFacts, record: str = RECORD_PENDING) -> Cap
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # whatever env.py raises (even SystemExit): one line
-        raise explain_failure(
-            error, Path(script_directory.env_py_location), project, targets
-        ) from error
+        raise explain_failure(error, env_py, project, targets) from error
     finally:
         for connection in replacements:
             connection.close()
     if not captured:
         raise EnvScriptFailed(
-            f"{project.relative(Path(script_directory.env_py_location))} finished without calling "
+            f"{project.relative(env_py)} finished without calling "
             "context.run_migrations(), so there was no database connection to read.",
             hint="Check that env.py runs run_migrations_online() when not in offline mode.",
         )
     return captured[0]
 
 
-def _read_database(context: MigrationContext, project: ProjectFacts, record: str) -> Capture:
+def _read_database(
+    context: MigrationContext, project: ProjectFacts, record: str, configured_at: str | None
+) -> Capture:
     from sqlalchemy import inspect
 
     connection: Connection | None = context.connection
@@ -150,7 +155,7 @@ def _read_database(context: MigrationContext, project: ProjectFacts, record: str
         version_table_exists=exists,
         version_rows=rows,
         tables=tables,
-        target_metadata=_target_metadata(context.opts.get("target_metadata")),
+        target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
     )
     return Capture(facts, operations)
 
@@ -174,16 +179,47 @@ def _server_version(dialect: Any) -> str:
     return version
 
 
-def _target_metadata(metadata: Any) -> TargetMetadataFacts | None:
+def _target_metadata(metadata: Any, configured_at: str | None) -> TargetMetadataFacts:
     if metadata is None:
-        return None
+        return TargetMetadataFacts(
+            tables=(), described_as="None", is_none=True, configured_at=configured_at
+        )
     collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
     names = sorted(
         table.fullname
         for collection in collections
         for table in getattr(collection, "sorted_tables", ())
     )
-    return TargetMetadataFacts(tables=tuple(names), described_as=type(metadata).__name__)
+    if isinstance(metadata, (list, tuple)):
+        kinds = sorted({type(collection).__name__ for collection in collections})
+        described_as = f"{type(metadata).__name__} of {len(collections)} {'/'.join(kinds)}"
+    else:
+        described_as = type(metadata).__name__
+    return TargetMetadataFacts(
+        tables=tuple(names), described_as=described_as, configured_at=configured_at
+    )
+
+
+def _note_configure_calls(
+    environment: Any, env_py: Path, project: ProjectFacts, calls: list[str]
+) -> None:
+    """Remember where env.py calls ``context.configure``, so a finding about what it passed
+    can name the line."""
+    original_configure = environment.configure
+    shown_as = project.relative(env_py)
+    real_env_py = env_py.resolve()
+
+    def configure(*args: Any, **kw: Any) -> None:
+        lines = [
+            frame.lineno
+            for frame in traceback.extract_stack()
+            if frame.filename and Path(frame.filename).resolve() == real_env_py
+        ]
+        if lines:
+            calls.append(f"{shown_as}:{lines[-1]}")
+        original_configure(*args, **kw)
+
+    environment.configure = configure
 
 
 def _replace_connections_with_url(environment: Any, url: str, opened: list[Any]) -> None:
