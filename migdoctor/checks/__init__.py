@@ -18,11 +18,18 @@ from migdoctor.findings import Finding, Severity
 
 CheckFunction = Callable[[Facts], list[Finding]]
 
-# in the order a report lists them: the database's state first, then the scripts
+# in the order a report lists them: the database's state first, then the revision graph
 CHECK_MODULES = (
     "unknown_revision",
     "table_exists",
     "stale_current",
+    "script_load_error",
+    "multiple_heads",
+    "missing_down_revision",
+    "duplicate_revision",
+    "branch_label_clash",
+    "revision_cycle",
+    "irreversible_downgrade",
 )
 CRASHED_SLUG = "check-crashed"
 CRASHED_CODE = "MD900"
