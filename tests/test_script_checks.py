@@ -302,3 +302,24 @@ def test_irreversible_downgrades_are_one_info_finding(tmp_path: Path) -> None:
     assert f"{COMMENT} defines no downgrade() at all" in irreversible["message"]
     assert document["summary"] == {"errors": 0, "warnings": 0, "infos": 1}
 
+
+def test_placeholder_url_is_reported_offline(tmp_path: Path) -> None:
+    blog = copy_project("blog", tmp_path / "blog", None)
+    blog.set_url("driver://user:pass@localhost/dbname")
+
+    result = blog.migdoctor("check", "--offline")
+    code, document = blog.check_json("--offline")
+
+    assert result.exit_code == 0, result
+    assert "! placeholder-url" in result.stdout
+    assert code == 0
+    assert checks_found(document) == {"placeholder-url"}
+    placeholder = finding(document, "placeholder-url")
+    assert (placeholder["code"], placeholder["severity"]) == ("MD302", "warning")
+    assert placeholder["evidence"] == {
+        "config_file": "alembic.ini",
+        "sqlalchemy_url": "driver://user:***@localhost/dbname",  # as every URL password
+    }
+    # a URL given on the command line replaces it
+    _, document = blog.check_json("--offline", "--url", "sqlite:///elsewhere.db")
+    assert document["findings"] == []
