@@ -74,10 +74,12 @@ class TableFact:
 
 @dataclass(frozen=True)
 class TargetMetadataFacts:
-    """What env.py passed as ``target_metadata``."""
+    """What env.py passed as ``target_metadata`` to ``context.configure``."""
 
     tables: tuple[str, ...]
-    described_as: str
+    described_as: str  # "None", "MetaData", "list of 2 MetaData"
+    is_none: bool = False
+    configured_at: str | None = None  # env.py:LINE of the context.configure(...) call
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ revisions would do. Nothing is written.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.environment import run_environment
@@ -38,16 +40,29 @@ class Capture:
 def capture_database(project: ProjectFacts, record: str = RECORD_PENDING) -> Capture:
     """Run env.py once and return what it connected to; raise CannotCheck in one line if not."""
     captured: list[Capture] = []
+    configure_calls: list[str] = []
 
     def capture(context: MigrationContext, script: Any) -> list[Any]:
-        captured.append(_read_database(context, project, record))
+        configured_at = configure_calls[-1] if configure_calls else None
+        captured.append(_read_database(context, project, record, configured_at))
         return []
 
-    run_environment(project, capture, read_only=True, action="Reading the database")
+    def note_configure_calls(environment: Any, env_py: Path) -> None:
+        _note_configure_calls(environment, env_py, project, configure_calls)
+
+    run_environment(
+        project,
+        capture,
+        read_only=True,
+        action="Reading the database",
+        prepare=note_configure_calls,
+    )
     return captured[0]
 
 
-def _read_database(context: MigrationContext, project: ProjectFacts, record: str) -> Capture:
+def _read_database(
+    context: MigrationContext, project: ProjectFacts, record: str, configured_at: str | None
+) -> Capture:
     from sqlalchemy import inspect
 
     connection: Connection | None = context.connection
@@ -89,7 +104,7 @@ def _read_database(context: MigrationContext, project: ProjectFacts, record: str
         version_table_exists=exists,
         version_rows=rows,
         tables=tables,
-        target_metadata=_target_metadata(context.opts.get("target_metadata")),
+        target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
     )
     return Capture(facts, operations)
 
@@ -113,13 +128,44 @@ def _server_version(dialect: Any) -> str:
     return version
 
 
-def _target_metadata(metadata: Any) -> TargetMetadataFacts | None:
+def _target_metadata(metadata: Any, configured_at: str | None) -> TargetMetadataFacts:
     if metadata is None:
-        return None
+        return TargetMetadataFacts(
+            tables=(), described_as="None", is_none=True, configured_at=configured_at
+        )
     collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
     names = sorted(
         table.fullname
         for collection in collections
         for table in getattr(collection, "sorted_tables", ())
     )
-    return TargetMetadataFacts(tables=tuple(names), described_as=type(metadata).__name__)
+    if isinstance(metadata, (list, tuple)):
+        kinds = sorted({type(collection).__name__ for collection in collections})
+        described_as = f"{type(metadata).__name__} of {len(collections)} {'/'.join(kinds)}"
+    else:
+        described_as = type(metadata).__name__
+    return TargetMetadataFacts(
+        tables=tuple(names), described_as=described_as, configured_at=configured_at
+    )
+
+
+def _note_configure_calls(
+    environment: Any, env_py: Path, project: ProjectFacts, calls: list[str]
+) -> None:
+    """Remember where env.py calls ``context.configure``, so a finding about what it passed
+    can name the line."""
+    original_configure = environment.configure
+    shown_as = project.relative(env_py)
+    real_env_py = env_py.resolve()
+
+    def configure(*args: Any, **kw: Any) -> None:
+        lines = [
+            frame.lineno
+            for frame in traceback.extract_stack()
+            if frame.filename and Path(frame.filename).resolve() == real_env_py
+        ]
+        if lines:
+            calls.append(f"{shown_as}:{lines[-1]}")
+        original_configure(*args, **kw)
+
+    environment.configure = configure

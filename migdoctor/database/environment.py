@@ -47,6 +47,7 @@ def run_environment(
     action: str,
     quiet: bool = True,
     cmd_opts: dict[str, Any] | None = None,
+    prepare: Callable[[Any, Path], None] | None = None,
     **context_options: Any,
 ) -> None:
     """Run env.py once, calling ``work`` with the live migration context.
@@ -54,6 +55,7 @@ def run_environment(
     ``read_only`` runs with ``dont_mutate`` (alembic creates no version table) and refuses to
     create a missing SQLite file. ``action`` names what was being done in error messages.
     ``quiet`` silences alembic's INFO lines and warnings (a report has its own words).
+    ``prepare`` may wrap the ``EnvironmentContext`` (given with env.py's path) before it runs.
     """
     from alembic.runtime.environment import EnvironmentContext
     from alembic.script import ScriptDirectory
@@ -88,6 +90,8 @@ def run_environment(
         _replace_connections_with_url(environment, project.config.options.url, replacements)
     targets: list[str] = []
     env_py = Path(script_directory.env_py_location)
+    if prepare is not None:
+        prepare(environment, env_py)
     try:
         with (
             _quiet() if quiet else nullcontext(),

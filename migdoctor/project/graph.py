@@ -113,6 +113,23 @@ class RevisionGraph:
         """down_revisions and dependencies that exist, deduplicated (alembic's full down set)."""
         return _dedupe(self.down[revision] + self.dependencies[revision])
 
+    def branch_labels_of(self, revision: str) -> tuple[str, ...]:
+        """The branch labels ``revision`` carries, sorted: its own and those of every
+        down_revision ancestor. alembic's ``_add_branches`` gives a label to all descendants of
+        the revision that declares it (not through depends_on); for a head that is the whole
+        story, so ``label@head`` names a head exactly when no other head carries ``label``."""
+        labels: set[str] = set()
+        seen = {revision}
+        todo = [revision]
+        while todo:
+            current = todo.pop()
+            labels.update(self.scripts[current].branch_labels)
+            for parent in self.down[current]:
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return tuple(sorted(labels))
+
     def position(self, revision: str) -> int:
         """Order in which alembic first read the revision's file."""
         return self._position[revision]

@@ -42,7 +42,8 @@ def render_text(report: Report, console: Console) -> None:
                 console.print(f"  [{style}]{mark}[/] {finding.check:<22} {_t(finding.title)}")
     for finding in report.findings:
         console.print()
-        console.print(finding_panel(finding))
+        # the console soft-wraps plain lines; a panel must wrap its text or rich crops it
+        console.print(finding_panel(finding), soft_wrap=False)
     console.print()
     console.print(_summary(report))
 
