@@ -34,6 +34,28 @@ class ProjectFacts:
     def script(self, revision: str) -> RevisionScript:
         return self.graph.scripts[revision]
 
+    def history_problems(self) -> list[str]:
+        """Why alembic cannot even load this history (it would stop before migrating)."""
+        graph = self.graph
+        problems = []
+        if self.load_errors:
+            problems.append(
+                f"{len(self.load_errors)} revision file(s) cannot be loaded (see script-load-error)"
+            )
+        if graph.missing:
+            problems.append(
+                f"revision {graph.missing[0].revision} names {graph.missing[0].missing}, which "
+                "does not exist (see missing-down-revision)"
+            )
+        if graph.cycle:
+            problems.append("the history has a cycle (see revision-cycle)")
+        if graph.label_clashes:
+            problems.append(
+                f"branch label {graph.label_clashes[0].label} is declared twice "
+                "(see branch-label-clash)"
+            )
+        return problems
+
     def relative(self, path: Path) -> str:
         """A path as the user would type it from the project folder."""
         try:

@@ -27,7 +27,6 @@ from __future__ import annotations
 from typing import Any
 
 from migdoctor.checks import check
-from migdoctor.checks.unknown_revision import similar_ids
 from migdoctor.facts import Facts
 from migdoctor.findings import Finding, Severity
 
@@ -48,7 +47,7 @@ def revision_builds_on_missing_revision(facts: Facts) -> list[Finding]:
     findings = []
     for reference in graph.missing:
         script = graph.scripts[reference.revision]
-        similar = similar_ids(reference.missing, graph.scripts)
+        similar = graph.looks_like(reference.missing)
         # revision files are usually named after their id: an unloadable one may define it
         unloadable = [
             project.relative(error.path)

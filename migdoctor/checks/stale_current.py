@@ -69,7 +69,10 @@ def database_behind_head(facts: Facts) -> list[Finding]:
         + "."
     )
     fixes: tuple[FixOption, ...] = ()
-    if creation_conflicts(facts.recorded(pending), database):
+    broken = facts.project.history_problems()
+    if broken:
+        message += " alembic cannot upgrade until the history loads: " + "; ".join(broken) + "."
+    elif creation_conflicts(facts.recorded(pending), database):
         message += (
             " Upgrading would fail because a pending revision creates a table that already "
             "exists: see table-exists."

@@ -29,6 +29,11 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             f"The version table names {', '.join(facts.unknown_current)}, which no script "
             "defines: alembic cannot upgrade from there (see unknown-revision).",
         )
+    broken = facts.project.history_problems()
+    if broken:
+        return refused(
+            FIX_ID, title, RISK, "alembic cannot load the history: " + "; ".join(broken) + "."
+        )
     pending = facts.pending or ()
     if not pending:
         return refused(FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head.")

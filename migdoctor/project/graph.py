@@ -22,6 +22,8 @@ from pathlib import Path
 
 from migdoctor.project.scripts import RevisionScript
 
+SIMILAR_PREFIX = 4
+
 
 @dataclass(frozen=True)
 class MissingReference:
@@ -225,6 +227,16 @@ class RevisionGraph:
             raise LookupError(f"Multiple revisions start with '{identifier}': {shown}...")
         raise LookupError(f"No revision file defines '{identifier}'")
 
+    def looks_like(self, identifier: str) -> list[str]:
+        """Known ids a mistyped ``identifier`` may have meant, closest first: those sharing a
+        prefix of four or more characters, or differing by one or two characters."""
+        scored = []
+        for revision in self.scripts:
+            prefix = _common_prefix(identifier, revision)
+            if prefix >= SIMILAR_PREFIX or _differs_by_at_most_2(identifier, revision):
+                scored.append((-prefix, revision))
+        return [revision for _, revision in sorted(scored)[:5]]
+
     # alembic's ordering -----------------------------------------------------------------
 
     def normalized_parents(self, revision: str) -> tuple[str, ...]:
@@ -323,6 +335,31 @@ class RevisionGraph:
                     seen.add(parent)
                     pending.append(parent)
         return False
+
+
+def _common_prefix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
+def _differs_by_at_most_2(a: str, b: str) -> bool:
+    """Two or fewer edits apart: substitutions for ids of one length (the usual typo), the
+    full edit distance otherwise."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 2
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1] <= 2
 
 
 def _dedupe(ids: Iterable[str]) -> tuple[str, ...]:

@@ -169,5 +169,6 @@ def _summary(report: Report) -> str:
         else "0 warnings",
         f"{infos} info{'s' if infos != 1 else ''}",
     ]
-    hint = " · repair with [bold]migdoctor fix --interactive[/]" if errors or warnings else ""
+    repairable = any(finding.fixes for finding in report.findings)
+    hint = " · repair with [bold]migdoctor fix --interactive[/]" if repairable else ""
     return ", ".join(parts) + hint
