@@ -350,3 +350,20 @@ def test_journal_has_no_password(tmp_path: Path) -> None:
         {"url": "mysql://u:hunter2-secret@h/db"},
     )
     assert "hunter2-secret" not in entries.path.read_text()
+
+
+def test_no_upgrade_over_a_history_alembic_cannot_load(blog: Project, database: Database) -> None:
+    blog.upgrade(USER)
+    (blog.versions / "9f9f9f9f9f9f_orphan.py").write_text(
+        "revision = '9f9f9f9f9f9f'\ndown_revision = 'gone00000000'\n\n\ndef upgrade():\n    pass\n"
+    )
+
+    _, document = blog.check_json()
+    refused = blog.migdoctor("fix", "upgrade", "--yes")
+
+    stale = next(f for f in document["findings"] if f["check"] == "stale-current")
+    assert stale["fixes"] == []
+    assert "cannot upgrade until the history loads" in stale["message"]
+    assert refused.exit_code == 1
+    assert "missing-down-revision" in refused.stdout
+    assert database.version_rows() == [USER]
