@@ -334,7 +334,8 @@ def fix(
         Optional[str],  # noqa: UP045
         typer.Argument(
             metavar="[FIX-ID]",
-            help="upgrade, stamp, clear-version-table, neuter-upgrade or merge-heads. "
+            help="upgrade, stamp, clear-version-table, neuter-upgrade, merge-heads or "
+            "end-session. "
             "Without it: show the plan of every fix, change nothing.",
             show_default=False,
         ),
@@ -342,6 +343,10 @@ def fix(
     revision: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--revision", "-r", metavar="REV", help="The revision the fix acts on."),
+    ] = None,
+    session: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--session", metavar="ID", help="The database session end-session ends."),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     dry_run: Annotated[
@@ -378,7 +383,7 @@ def fix(
             code = repair.fix_one(
                 config_options,
                 invocation,
-                FixRequest(fix_id, revision, force),
+                FixRequest(fix_id, revision, force, session),
                 yes=yes,
                 dry_run=dry_run,
                 lock_timeout=lock_timeout,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.project.config import ProjectConfig
@@ -94,6 +95,53 @@ class TableFact:
         return name in self.column_names
 
 
+EXACT = "holds a lock on the table"
+OPEN_TRANSACTION = (
+    "has an open transaction (performance_schema is off: the tables it locks are unknown)"
+)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Another database session, described as a DBA would want to see it."""
+
+    session_id: str
+    user: str | None = None
+    client: str | None = None
+    state: str | None = None
+    transaction_seconds: int | None = None
+    statement: str | None = None
+    evidence: str = EXACT
+    tables: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts = [f"session {self.session_id}"]
+        if self.user:
+            parts.append(f"user {self.user}")
+        if self.client:
+            parts.append(f"from {self.client}")
+        if self.state:
+            parts.append(f"state {self.state}")
+        if self.transaction_seconds is not None:
+            parts.append(f"transaction open {self.transaction_seconds}s")
+        if self.statement:
+            text = " ".join(self.statement.split())
+            parts.append(f"last statement: {text[:160]}")
+        return ", ".join(parts)
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "session": self.session_id,
+            "user": self.user,
+            "client": self.client,
+            "state": self.state,
+            "transaction_seconds": self.transaction_seconds,
+            "statement": self.statement,
+            "tables": list(self.tables),
+            "evidence": self.evidence,
+        }
+
+
 @dataclass(frozen=True)
 class TargetMetadataFacts:
     """What env.py passed as ``target_metadata`` to ``context.configure``."""
@@ -119,6 +167,8 @@ class DatabaseFacts:
     version_rows: tuple[str, ...]
     tables: tuple[TableFact, ...]
     target_metadata: TargetMetadataFacts | None = None
+    # other sessions holding locks or open transactions on tables pending revisions touch
+    blocking_sessions: tuple[SessionInfo, ...] = ()
 
     @property
     def qualified_version_table(self) -> str:

@@ -37,6 +37,7 @@ class FixOption:
     why: str = ""
     recommended: bool = False
     revision: str | None = None
+    session: str | None = None
 
 
 @dataclass(frozen=True)

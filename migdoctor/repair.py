@@ -51,7 +51,7 @@ def show_plans(options: ConfigOptions, invocation: tuple[str, ...], ui: Terminal
     for finding in findings:
         ui.say(f"\n[bold]{finding.check}[/] ({finding.code}): {finding.title}")
         for option in finding.fixes:
-            plan = plan_fix(facts, FixRequest(option.id, option.revision))
+            plan = plan_fix(facts, FixRequest(option.id, option.revision, session=option.session))
             ui.show_plan(plan, command=option.command)
     ui.say(
         "\nNothing was changed. Apply a fix with its command, or walk through them with "
@@ -75,7 +75,9 @@ def fix_one(
         raise CannotCheck(f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}.")
     facts = _facts(options, invocation, offline=not needs_database(request.fix))
     if request.revision is None and request.fix in ("stamp", "neuter-upgrade"):
-        request = FixRequest(request.fix, _recommended_revision(facts, request.fix), request.force)
+        request = FixRequest(
+            request.fix, _recommended_revision(facts, request.fix), request.force, request.session
+        )
     plan = plan_fix(facts, request)
     ui.show_plan(plan)
     if plan.refusal:
@@ -190,7 +192,7 @@ def interactive(
         if option is None:
             passed.add((finding.check, finding.message))
             continue
-        plan = plan_fix(facts, FixRequest(option.id, option.revision))
+        plan = plan_fix(facts, FixRequest(option.id, option.revision, session=option.session))
         ui.show_plan(plan)
         if plan.refusal:
             passed.add((finding.check, finding.message))

@@ -24,6 +24,7 @@ CHECK_MODULES = (
     "unknown_revision",
     "table_exists",
     "stale_current",
+    "lock_contention",
     "script_load_error",
     "multiple_heads",
     "missing_down_revision",

@@ -77,15 +77,18 @@ def _read_database(
     rows = read_version_rows(connection, version_table, version_schema) if exists else ()
 
     graph = project.graph
+    known = not any(row not in graph for row in rows)
+    pending = graph.pending(rows) if known else []
     if record == RECORD_NONE:
         to_record = []
-    elif record == RECORD_ALL or any(row not in graph for row in rows):
+    elif record == RECORD_ALL or not known:
         to_record = [graph.scripts[r] for r in graph.scripts]
     else:
-        to_record = [graph.scripts[r] for r in graph.pending(rows)]
+        to_record = [graph.scripts[r] for r in pending]
     operations = record_upgrades(to_record, dialect)
 
     from migdoctor.database.schema import read_tables
+    from migdoctor.database.sessions import sessions_on_tables
 
     default_schema = inspector.default_schema_name
     schemas = {None, version_schema} | {
@@ -93,6 +96,14 @@ def _read_database(
     }
     schemas = {None if s == default_schema else s for s in schemas}
     tables = read_tables(inspector, schemas, exclude=(version_schema, version_table))
+    touched = {
+        (None if op.schema == default_schema else op.schema, op.table)
+        for revision in pending
+        if revision in operations
+        for op in operations[revision].operations
+        if op.table
+    }
+    blocking = sessions_on_tables(connection, touched) if touched else ()
     facts = DatabaseFacts(
         url=url.render_as_string(hide_password=True),
         dialect=dialect.name,
@@ -105,6 +116,7 @@ def _read_database(
         version_rows=rows,
         tables=tables,
         target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
+        blocking_sessions=blocking,
     )
     return Capture(facts, operations)
 

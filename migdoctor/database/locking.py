@@ -22,8 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migdoctor.database.sessions import SessionInfo, mysql_sessions, postgres_sessions
+from migdoctor.database.sessions import mysql_sessions, postgres_sessions
 from migdoctor.errors import CannotCheck
+from migdoctor.facts import SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -12,57 +12,13 @@ All queries read catalog views only: they never wait on a lock themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+from migdoctor.facts import OPEN_TRANSACTION, SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-
-EXACT = "holds a lock on the table"
-OPEN_TRANSACTION = (
-    "has an open transaction (performance_schema is off: the tables it locks are unknown)"
-)
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """Another database session, described as a DBA would want to see it."""
-
-    session_id: str
-    user: str | None = None
-    client: str | None = None
-    state: str | None = None
-    transaction_seconds: int | None = None
-    statement: str | None = None
-    evidence: str = EXACT
-    tables: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        parts = [f"session {self.session_id}"]
-        if self.user:
-            parts.append(f"user {self.user}")
-        if self.client:
-            parts.append(f"from {self.client}")
-        if self.state:
-            parts.append(f"state {self.state}")
-        if self.transaction_seconds is not None:
-            parts.append(f"transaction open {self.transaction_seconds}s")
-        if self.statement:
-            text = " ".join(self.statement.split())
-            parts.append(f"last statement: {text[:160]}")
-        return ", ".join(parts)
-
-    def as_evidence(self) -> dict[str, Any]:
-        return {
-            "session": self.session_id,
-            "user": self.user,
-            "client": self.client,
-            "state": self.state,
-            "transaction_seconds": self.transaction_seconds,
-            "statement": self.statement,
-            "tables": list(self.tables),
-            "evidence": self.evidence,
-        }
 
 
 def end_session_command(dialect: str, session_id: str) -> str:

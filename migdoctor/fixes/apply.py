@@ -22,7 +22,14 @@ from migdoctor.database.locking import begin_immediate, migration_lock
 from migdoctor.errors import CannotCheck
 from migdoctor.facts import Facts, ProjectFacts
 from migdoctor.fixes.journal import Journal, sha256
-from migdoctor.fixes.plan import FileChange, MergeRevision, MigrationRun, Plan, VersionTableChange
+from migdoctor.fixes.plan import (
+    FileChange,
+    MergeRevision,
+    MigrationRun,
+    Plan,
+    SessionEnd,
+    VersionTableChange,
+)
 from migdoctor.fixes.version_table import row_statements
 from migdoctor.project.scripts import describe_exception
 
@@ -83,6 +90,9 @@ def apply_plan(
             after["version_rows"] = list(
                 run_migration(project, plan.migration, before, lock_timeout, progress)
             )
+        if plan.end_session is not None:
+            end_session(project, plan.end_session)
+            after["ended_session"] = plan.end_session.session_id
         if plan.merge is not None:
             created = write_merge_revision(project, plan.merge)
             after["created"] = [{"path": str(created), "sha256": sha256(created.read_bytes())}]
@@ -204,6 +214,22 @@ def _step_text(step: Any) -> str:
     doc = getattr(revision, "doc", "") if revision is not None else ""
     identifier = getattr(step, "up_revision_id", "") or str(step)
     return f"{verb} {identifier}" + (f" ({doc})" if doc else "")
+
+
+def end_session(project: ProjectFacts, ending: SessionEnd) -> None:
+    """End another session (it must still exist): KILL or pg_terminate_backend."""
+    from sqlalchemy import text
+
+    from migdoctor.database.environment import run_environment
+
+    def work(context: MigrationContext, script: Any) -> list[Any]:
+        connection = context.connection
+        assert connection is not None
+        with connection.engine.connect() as session:
+            session.execute(text(ending.statement))
+        return []
+
+    run_environment(project, work, read_only=True, action=f"Ending session {ending.session_id}")
 
 
 # -- files -----------------------------------------------------------------------------------------

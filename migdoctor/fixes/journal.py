@@ -173,6 +173,9 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "merge": None
         if plan.merge is None
         else {"heads": list(plan.merge.heads), "revision_id": plan.merge.revision_id},
+        "end_session": None
+        if plan.end_session is None
+        else {"session": plan.end_session.session_id, "statement": plan.end_session.statement},
         "warnings": list(plan.warnings),
         "blockers": list(plan.blockers),
     }

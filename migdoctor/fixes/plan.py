@@ -21,6 +21,7 @@ class FixRequest:
     fix: str
     revision: str | None = None
     force: bool = False
+    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,15 @@ class MergeRevision:
 
 
 @dataclass(frozen=True)
+class SessionEnd:
+    """Another session to end with ``statement`` (KILL / pg_terminate_backend)."""
+
+    session_id: str
+    statement: str
+    described_as: str
+
+
+@dataclass(frozen=True)
 class Plan:
     fix: str
     title: str
@@ -93,6 +103,7 @@ class Plan:
     files: tuple[FileChange, ...] = ()
     migration: MigrationRun | None = None
     merge: MergeRevision | None = None
+    end_session: SessionEnd | None = None
     warnings: tuple[str, ...] = ()
     blockers: tuple[str, ...] = ()
     refusal: str | None = None
@@ -100,7 +111,8 @@ class Plan:
 
     @property
     def changes_anything(self) -> bool:
-        return bool(self.version_table or self.files or self.migration or self.merge)
+        parts = (self.version_table, self.files, self.migration, self.merge, self.end_session)
+        return any(parts)
 
 
 def refused(fix: str, title: str, risk: Risk, reason: str) -> Plan:

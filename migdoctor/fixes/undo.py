@@ -25,6 +25,10 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
     plan = record["plan"]
     after = entry.after
     title = f"Undo {entry.fix} ({record['title']}), applied {record['time']}"
+    if plan.get("end_session"):
+        return refused(
+            FIX_ID, title, Risk.CAUTION, "A session that was ended cannot be brought back."
+        )
     risks = [Risk.CAUTION]
     version_table = None
     migration = None

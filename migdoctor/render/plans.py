@@ -67,6 +67,9 @@ def plan_renderable(plan: Plan, command: str | None = None) -> Group:
                 f"{', '.join(plan.merge.heads)} (alembic merge, message '{plan.merge.message}')"
             )
         )
+    if plan.end_session is not None:
+        parts.append(Text(f"  Ends {plan.end_session.described_as}"))
+        parts.append(Text(f"    {plan.end_session.statement};", style="cyan"))
     for warning in plan.warnings:
         parts.append(Text.from_markup(f"  [yellow]![/] {_t(warning)}"))
     for blocker in plan.blockers:
