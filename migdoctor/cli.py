@@ -459,6 +459,15 @@ def current(
 RELATIVE_REVISION = {"ignore_unknown_options": True}
 
 
+PreflightOption = Annotated[
+    bool,
+    typer.Option(
+        "--preflight/--no-preflight",
+        help="Refuse (changing nothing) when the checks predict the run would fail.",
+    ),
+]
+
+
 @app.command(context_settings=RELATIVE_REVISION)
 def upgrade(
     ctx: typer.Context,
@@ -467,15 +476,17 @@ def upgrade(
         bool, typer.Option("--sql", help="Print the SQL instead of running it (offline).")
     ] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
+    preflight: PreflightOption = True,
+    lock_timeout: LockTimeoutOption = 60.0,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
     url: UrlOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Upgrade to a later revision (alembic upgrade)."""
+    """Upgrade to a later revision (alembic upgrade), after a preflight, under a lock."""
     options = _options(ctx, config, name, x, url, debug)
-    _alembic(options, "upgrade", revision, sql=sql, tag=tag)
+    _guarded(options, "upgrade", revision, sql, tag, preflight, lock_timeout)
 
 
 @app.command(context_settings=RELATIVE_REVISION)
@@ -486,15 +497,45 @@ def downgrade(
         bool, typer.Option("--sql", help="Print the SQL instead of running it (offline).")
     ] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
+    preflight: PreflightOption = True,
+    lock_timeout: LockTimeoutOption = 60.0,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
     url: UrlOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Revert to a previous revision (alembic downgrade)."""
+    """Revert to a previous revision (alembic downgrade), after a preflight, under a lock."""
     options = _options(ctx, config, name, x, url, debug)
-    _alembic(options, "downgrade", revision, sql=sql, tag=tag)
+    _guarded(options, "downgrade", revision, sql, tag, preflight, lock_timeout)
+
+
+def _guarded(
+    options: GlobalOptions,
+    direction: str,
+    revision: str,
+    sql: bool,
+    tag: str | None,
+    preflight: bool,
+    lock_timeout: float,
+) -> None:
+    with user_errors(options):
+        from migdoctor.render import stdout_console
+        from migdoctor.render.interaction import TerminalInteraction
+        from migdoctor.safe_migrate import migrate
+
+        code = migrate(
+            options.config_options(),
+            direction,
+            revision,
+            invocation=options.invocation(),
+            sql=sql,
+            tag=tag,
+            preflight=preflight,
+            lock_timeout=lock_timeout,
+            ui=TerminalInteraction(stdout_console()),
+        )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -606,6 +647,7 @@ def stamp(
     purge: Annotated[
         bool, typer.Option("--purge", help="Empty the version table before stamping.")
     ] = False,
+    lock_timeout: LockTimeoutOption = 60.0,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -614,7 +656,21 @@ def stamp(
 ) -> None:
     """Set the version table to a revision without running migrations (alembic stamp)."""
     options = _options(ctx, config, name, x, url, debug)
-    _alembic(options, "stamp", revisions, sql=sql, tag=tag, purge=purge)
+    with user_errors(options):
+        from migdoctor import safe_migrate
+        from migdoctor.render import stdout_console
+        from migdoctor.render.interaction import TerminalInteraction
+
+        code = safe_migrate.stamp(
+            options.config_options(),
+            revisions,
+            sql=sql,
+            tag=tag,
+            purge=purge,
+            lock_timeout=lock_timeout,
+            ui=TerminalInteraction(stdout_console()),
+        )
+    raise typer.Exit(code)
 
 
 @app.command()

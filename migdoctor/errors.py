@@ -26,5 +26,9 @@ class DatabaseUnreachable(CannotCheck):
     """The database refused the connection or could not be found."""
 
 
+class DatabaseMissing(DatabaseUnreachable):
+    """The SQLite file does not exist yet (a check must not create it; an upgrade will)."""
+
+
 class EnvScriptFailed(CannotCheck):
     """The project's env.py raised before migdoctor could read the database."""

@@ -129,7 +129,7 @@ def _apply(
     undoes: str | None = None,
 ) -> int:
     journal = Journal(facts.project.config.base_directory)
-    applied = apply_plan(facts, plan, journal, lock_timeout, undoes=undoes, progress=ui.progress)
+    applied = apply_plan(facts, plan, journal, lock_timeout, undoes=undoes, events=ui.events(plan))
     if undoes is not None:
         journal.finish(undoes, "undone", by=applied.entry_id)
     ui.say(
@@ -207,7 +207,7 @@ def interactive(
             passed.add((finding.check, finding.message))
             continue
         journal = Journal(facts.project.config.base_directory)
-        entry = apply_plan(facts, plan, journal, lock_timeout, progress=ui.progress)
+        entry = apply_plan(facts, plan, journal, lock_timeout, events=ui.events(plan))
         applied += 1
         ui.say(f"[green]Applied[/] {plan.fix} (journal entry {entry.entry_id}).")
     ui.say(f"\n{applied} fix{'es' if applied != 1 else ''} applied.")

@@ -216,3 +216,26 @@ def run_in_terminal(
         os.close(primary)
     text = ANSI.sub("", output.decode("utf-8", "replace")).replace("\r\n", "\n")
     return Result(process.returncode, text, "")
+
+
+def add_revision(
+    project: Project,
+    revision: str,
+    down_revision: str | None,
+    upgrade: str,
+    downgrade: str = "pass",
+    message: str = "change",
+    imports: str = "",
+) -> Path:
+    """Write a revision file the way a developer would, into the project's versions folder."""
+    body = "\n".join("    " + line for line in upgrade.strip().splitlines())
+    down_body = "\n".join("    " + line for line in downgrade.strip().splitlines())
+    path = project.versions / f"{revision}_{message.replace(' ', '_')}.py"
+    path.write_text(
+        f'"""{message}\n\nRevision ID: {revision}\nRevises: {down_revision or ""}\n"""\n'
+        f"from alembic import op\nimport sqlalchemy as sa\n{imports}\n\n"
+        f"revision = {revision!r}\ndown_revision = {down_revision!r}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n{body}\n\n\ndef downgrade():\n{down_body}\n"
+    )
+    return path

@@ -225,7 +225,7 @@ def test_upgrade_fix_runs_pending_and_refuses_a_failing_upgrade(
     result = blog.migdoctor("fix", "upgrade", "--yes")
 
     assert result.exit_code == 0, result
-    assert "upgraded 2b3c4d5e6f70 (create article table)" in result.stdout
+    assert "✓ [1/2] 2b3c4d5e6f70 create article table" in result.stdout
     assert database.version_rows() == [COMMENT]
     assert "no problems found" in result.stdout
     undone = blog.migdoctor("undo", "--yes")

@@ -41,13 +41,13 @@ def own_session_id(connection: Connection) -> str | None:
 
 def sessions_on_tables(
     connection: Connection,
-    tables: Iterable[tuple[str | None, str]],
+    tables: Iterable[tuple[str | None, str]] | None,
     exclude: Sequence[str] = (),
 ) -> tuple[SessionInfo, ...]:
     """Sessions other than ours (and ``exclude``) holding locks or open transactions on
-    ``tables`` ((schema, name); None for the default schema)."""
-    wanted = sorted({(schema, name) for schema, name in tables})
-    if not wanted:
+    ``tables`` ((schema, name); None for the default schema; ``tables`` None: any table)."""
+    wanted = None if tables is None else sorted({(schema, name) for schema, name in tables})
+    if wanted == []:
         return ()
     dialect = connection.dialect.name
     if dialect == "postgresql":
@@ -58,9 +58,9 @@ def sessions_on_tables(
 
 
 def _postgres_table_lockers(
-    connection: Connection, tables: list[tuple[str | None, str]], exclude: Sequence[str]
+    connection: Connection, tables: list[tuple[str | None, str]] | None, exclude: Sequence[str]
 ) -> tuple[SessionInfo, ...]:
-    from sqlalchemy import bindparam, text
+    from sqlalchemy import text
 
     rows = connection.execute(
         text(
@@ -68,14 +68,18 @@ def _postgres_table_lockers(
             "n.nspname = ANY(current_schemas(false)) FROM pg_locks l "
             "JOIN pg_class c ON c.oid = l.relation "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE l.granted AND l.pid <> pg_backend_pid() AND c.relname IN :names"
-        ).bindparams(bindparam("names", expanding=True)),
-        {"names": sorted({name for _, name in tables})},
+            "WHERE l.granted AND l.pid <> pg_backend_pid() AND c.relkind IN ('r', 'p') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        )
     ).all()
-    wanted = set(tables)
+    wanted = None if tables is None else set(tables)
     tables_by_pid: dict[str, list[str]] = {}
     for pid, schema, name, on_search_path in rows:
-        named = (schema, name) in wanted or ((None, name) in wanted and on_search_path)
+        named = (
+            wanted is None
+            or (schema, name) in wanted
+            or ((None, name) in wanted and on_search_path)
+        )
         if named and str(pid) not in exclude:
             tables_by_pid.setdefault(str(pid), []).append(name)
     return tuple(
@@ -85,9 +89,9 @@ def _postgres_table_lockers(
 
 
 def _mysql_table_lockers(
-    connection: Connection, tables: list[tuple[str | None, str]], exclude: Sequence[str]
+    connection: Connection, tables: list[tuple[str | None, str]] | None, exclude: Sequence[str]
 ) -> tuple[SessionInfo, ...]:
-    from sqlalchemy import bindparam, text
+    from sqlalchemy import text
 
     own = own_session_id(connection)
     skip = {own, *exclude}
@@ -98,10 +102,12 @@ def _mysql_table_lockers(
                 "FROM performance_schema.metadata_locks m "
                 "JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID "
                 "WHERE m.OBJECT_TYPE = 'TABLE' AND m.LOCK_STATUS = 'GRANTED' "
-                "AND m.OBJECT_SCHEMA = COALESCE(:schema, DATABASE()) AND m.OBJECT_NAME IN :names"
-            ).bindparams(bindparam("names", expanding=True)),
-            {"names": [name for _, name in tables], "schema": tables[0][0]},
+                "AND m.OBJECT_SCHEMA = COALESCE(:schema, DATABASE())"
+            ),
+            {"schema": tables[0][0] if tables else None},
         ).all()
+        names = None if tables is None else {name for _, name in tables}
+        rows = [row for row in rows if names is None or row[1] in names]
         tables_by_id: dict[str, list[str]] = {}
         for session_id, name in rows:
             if session_id is not None and str(session_id) not in skip:

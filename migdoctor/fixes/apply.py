@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.locking import begin_immediate, migration_lock
+from migdoctor.database.migrations import MigrationEvents, run_migration
 from migdoctor.errors import CannotCheck
 from migdoctor.facts import Facts, ProjectFacts
 from migdoctor.fixes.journal import Journal, sha256
 from migdoctor.fixes.plan import (
     FileChange,
     MergeRevision,
-    MigrationRun,
     Plan,
     SessionEnd,
     VersionTableChange,
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
 
 DEFAULT_LOCK_TIMEOUT = 60.0
-Progress = Callable[[str], None]
 
 
 class FixFailed(CannotCheck):
@@ -69,7 +67,7 @@ def apply_plan(
     journal: Journal,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     undoes: str | None = None,
-    progress: Progress | None = None,
+    events: MigrationEvents | None = None,
 ) -> Applied:
     """Carry out ``plan``; raises FixFailed (journaled) when it cannot complete."""
     if plan.refusal:
@@ -86,10 +84,15 @@ def apply_plan(
             write_files(plan.files)
             after["files"] = [{"path": str(c.path), "sha256": sha256(c.after)} for c in plan.files]
         if plan.migration is not None:
-            before = facts.database.version_rows if facts.database else ()
-            after["version_rows"] = list(
-                run_migration(project, plan.migration, before, lock_timeout, progress)
+            result = run_migration(
+                project,
+                plan.migration.direction,
+                plan.migration.destination,
+                lock_timeout=lock_timeout,
+                events=events,
+                expected_rows=facts.database.version_rows if facts.database else (),
             )
+            after["version_rows"] = list(result.rows_after)
         if plan.end_session is not None:
             end_session(project, plan.end_session)
             after["ended_session"] = plan.end_session.session_id
@@ -167,53 +170,6 @@ def change_version_table(
 
 
 # -- migrations ------------------------------------------------------------------------------------
-
-
-def run_migration(
-    project: ProjectFacts,
-    run: MigrationRun,
-    expected_rows: tuple[str, ...],
-    lock_timeout: float,
-    progress: Progress | None = None,
-) -> tuple[str, ...]:
-    """Run alembic's own upgrade or downgrade to ``run.destination`` under the lock; returns
-    the version rows afterwards."""
-    from migdoctor.database.capture import RECORD_NONE, capture_database
-    from migdoctor.database.environment import run_environment
-
-    def work(context: MigrationContext, script: Any) -> Any:
-        connection = context.connection
-        assert connection is not None
-        schema = context.version_table_schema
-        held.enter_context(migration_lock(connection, context.version_table, schema, lock_timeout))
-        heads = tuple(context.get_current_heads())
-        if sorted(heads) != sorted(expected_rows):
-            raise CannotCheck(
-                "The version table changed since the plan was made "
-                f"(now: {', '.join(heads) or 'empty'}); nothing was run."
-            )
-        if progress is not None:
-            context.on_version_apply_callbacks = (
-                *context.on_version_apply_callbacks,
-                lambda ctx, step, heads, run_args: progress(_step_text(step)),
-            )
-        if run.direction == "upgrade":
-            return script._upgrade_revs(run.destination, heads)
-        return script._downgrade_revs(run.destination, heads)
-
-    with ExitStack() as held:
-        # the lock is released only after env.py has committed
-        run_environment(project, work, read_only=False, action=f"The {run.direction}")
-    return capture_database(project, record=RECORD_NONE).database.version_rows
-
-
-def _step_text(step: Any) -> str:
-    """``upgraded 2b3c4d5e6f70 (create article table)`` for alembic's MigrationInfo."""
-    verb = "upgraded" if getattr(step, "is_upgrade", True) else "downgraded"
-    revision = getattr(step, "up_revision", None)
-    doc = getattr(revision, "doc", "") if revision is not None else ""
-    identifier = getattr(step, "up_revision_id", "") or str(step)
-    return f"{verb} {identifier}" + (f" ({doc})" if doc else "")
 
 
 def end_session(project: ProjectFacts, ending: SessionEnd) -> None:
