@@ -246,3 +246,31 @@ def test_two_upgrades_at_once_run_one_after_the_other(blog: Project, database: D
     second_output = outputs[1][0]
     assert "Waiting for the migration lock" in second_output
     assert "Nothing to upgrade" in second_output
+
+
+@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
+def test_on_a_terminal_the_blocker_is_ended_only_with_consent(
+    tmp_path: Path, server_database: Database
+) -> None:
+    from tests.helpers import run_in_terminal
+
+    project = blog_with_bio(tmp_path, server_database)
+    blocker, session = hold_user_table(server_database)
+    command = [*migdoctor_command(), "upgrade", "--lock-timeout", "3"]
+    try:
+        declined = run_in_terminal(command, project.root)  # Enter: the default is no
+        rows_after_declining = server_database.version_rows()
+        accepted = run_in_terminal(command, project.root, answers=["y"])
+    finally:
+        try:
+            blocker.close()
+        except Exception:  # noqa: BLE001 - its server session was ended: closing reports that
+            pass
+
+    assert declined.exit_code == 1, declined
+    assert "End the session(s) in the way and try again? [y/n] (n)" in declined.stdout
+    assert rows_after_declining == [COMMENT]
+    assert accepted.exit_code == 0, accepted
+    assert f"Ends session {session}" in accepted.stdout
+    assert "Upgraded 1 revision" in accepted.stdout
+    assert server_database.version_rows() == [BIO]
