@@ -169,6 +169,7 @@ class DatabaseFacts:
     target_metadata: TargetMetadataFacts | None = None
     # other sessions holding locks or open transactions on tables pending revisions touch
     blocking_sessions: tuple[SessionInfo, ...] = ()
+    sessions_unreadable: str | None = None  # why they could not be read (a privilege, say)
 
     @property
     def qualified_version_table(self) -> str:

@@ -81,7 +81,8 @@ def migrate(
         try:
             facts = gather_facts(options, invocation=invocation)
         except DatabaseMissing:
-            facts = None  # a new SQLite database: the upgrade creates it, nothing can conflict
+            # a new SQLite database: the upgrade creates it; only the scripts can be checked
+            facts = gather_facts(options, offline=True, invocation=invocation)
     if facts is not None:
         refusal = preflight_refusal(facts, direction, revision)
         if refusal is not None:

@@ -122,7 +122,7 @@ def test_stamp_refuses_a_revision_no_script_defines(blog: Project, database: Dat
     result = blog.migdoctor("fix", "stamp", "--revision", "ffffffffffff", "--yes", "--force")
 
     assert result.exit_code == 1, result
-    assert "No revision file defines 'ffffffffffff'" in result.stdout
+    assert "Can't locate revision identified by 'ffffffffffff'" in result.stdout
     assert database.version_rows() == [USER]
 
 

@@ -3,6 +3,7 @@ names the session in the way, one run at a time, progress, and honest failure re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -102,7 +103,8 @@ def test_a_failed_revision_is_named_and_the_version_table_kept(
         blog,
         "6f6f6f6f6f6f",
         COMMENT,
-        "op.create_table('tag', sa.Column('id', sa.Integer, primary_key=True), sa.Column('name', sa.String(20)))\n"
+        "op.create_table('tag', sa.Column('id', sa.Integer, primary_key=True),\n"
+        "                sa.Column('name', sa.String(20)))\n"
         "op.create_index('ix_missing', 'no_such_table', ['name'])",
         downgrade="op.drop_table('tag')",
         message="create tag",
@@ -195,10 +197,9 @@ def test_end_session_fix_ends_the_blocker(tmp_path: Path, server_database: Datab
             )
         ]
     finally:
-        try:
+        # its server session was ended: closing reports that
+        with contextlib.suppress(Exception):
             blocker.close()
-        except Exception:  # noqa: BLE001 - its server session was ended: closing reports that
-            pass
 
     assert refused.exit_code == 2  # no consent without a terminal
     assert ended.exit_code == 0, ended
@@ -262,10 +263,9 @@ def test_on_a_terminal_the_blocker_is_ended_only_with_consent(
         rows_after_declining = server_database.version_rows()
         accepted = run_in_terminal(command, project.root, answers=["y"])
     finally:
-        try:
+        # its server session was ended: closing reports that
+        with contextlib.suppress(Exception):
             blocker.close()
-        except Exception:  # noqa: BLE001 - its server session was ended: closing reports that
-            pass
 
     assert declined.exit_code == 1, declined
     assert "End the session(s) in the way and try again? [y/n] (n)" in declined.stdout

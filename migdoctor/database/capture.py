@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.environment import run_environment
-from migdoctor.facts import DatabaseFacts, ProjectFacts, TargetMetadataFacts
+from migdoctor.facts import DatabaseFacts, ProjectFacts, SessionInfo, TargetMetadataFacts
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.recorder import record_upgrades
 from migdoctor.redact import remember_url_password
@@ -88,7 +88,6 @@ def _read_database(
     operations = record_upgrades(to_record, dialect)
 
     from migdoctor.database.schema import read_tables
-    from migdoctor.database.sessions import sessions_on_tables
 
     default_schema = inspector.default_schema_name
     schemas = {None, version_schema} | {
@@ -103,7 +102,7 @@ def _read_database(
         for op in operations[revision].operations
         if op.table
     }
-    blocking = sessions_on_tables(connection, touched) if touched else ()
+    blocking, sessions_unreadable = _blocking_sessions(connection, touched)
     facts = DatabaseFacts(
         url=url.render_as_string(hide_password=True),
         dialect=dialect.name,
@@ -117,8 +116,29 @@ def _read_database(
         tables=tables,
         target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
         blocking_sessions=blocking,
+        sessions_unreadable=sessions_unreadable,
     )
     return Capture(facts, operations)
+
+
+def _blocking_sessions(
+    connection: Connection, touched: set[tuple[str | None, str]]
+) -> tuple[tuple[SessionInfo, ...], str | None]:
+    """Other sessions holding locks on ``touched`` tables, read on a session of its own (so a
+    refused query cannot spoil env.py's transaction), or why they could not be read."""
+    from sqlalchemy.exc import DBAPIError
+
+    from migdoctor.database.sessions import own_session_id, sessions_on_tables
+
+    if not touched or connection.dialect.name not in ("mysql", "mariadb", "postgresql"):
+        return (), None
+    try:
+        own = own_session_id(connection)
+        with connection.engine.connect() as other:
+            return sessions_on_tables(other, touched, exclude=[own] if own else []), None
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        return (), f"other sessions could not be read ({reason})"
 
 
 def read_version_rows(

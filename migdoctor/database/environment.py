@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.failures import connection_targets, explain_failure
-from migdoctor.errors import CannotCheck, EnvScriptFailed
+from migdoctor.errors import AlembicRefused, CannotCheck, EnvScriptFailed
 from migdoctor.facts import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact
@@ -79,6 +79,8 @@ def run_environment(
             )
         try:
             return list(work(context, script_directory))
+        except CommandError as error:
+            raise _WorkFailed(AlembicRefused(str(error))) from error
         except Exception as error:
             raise _WorkFailed(error) from error
 

@@ -225,7 +225,9 @@ class RevisionGraph:
         if len(matches) > 1:
             shown = ", ".join(f"'{m}'" for m in matches[:3])
             raise LookupError(f"Multiple revisions start with '{identifier}': {shown}...")
-        raise LookupError(f"No revision file defines '{identifier}'")
+        raise LookupError(
+            f"Can't locate revision identified by '{identifier}': no revision file defines it"
+        )
 
     def looks_like(self, identifier: str) -> list[str]:
         """Known ids a mistyped ``identifier`` may have meant, closest first: those sharing a
