@@ -58,9 +58,9 @@ class ProjectFacts:
         return problems
 
     def relative(self, path: Path) -> str:
-        """A path as the user would type it from the project folder."""
+        """A path as the user would type it from where they run migdoctor."""
         try:
-            return str(path.relative_to(self.config.base_directory))
+            return str(path.absolute().relative_to(Path.cwd()))
         except ValueError:
             return str(path)
 

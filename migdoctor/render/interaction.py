@@ -13,7 +13,7 @@ from migdoctor.findings import Finding, FixOption
 from migdoctor.fixes.plan import Plan
 from migdoctor.redact import redact
 from migdoctor.render.plans import plan_renderable
-from migdoctor.render.text import RISK_STYLE, finding_panel
+from migdoctor.render.text import RISK_STYLE, SEVERITY_MARK, SEVERITY_STYLE, finding_panel
 
 
 class Quit(Exception):
@@ -42,7 +42,10 @@ class TerminalInteraction:
 
     def still_found(self, finding: Finding) -> None:
         """One line for a finding left after a repair, with the command to try next."""
-        self.console.print(f"  ✗ [bold]{finding.check}[/] {escape(redact(finding.title))}")
+        style, mark = SEVERITY_STYLE[finding.severity], SEVERITY_MARK[finding.severity]
+        self.console.print(
+            f"  [{style}]{mark}[/] [bold]{finding.check}[/] {escape(redact(finding.title))}"
+        )
         recommended = finding.recommended_fix
         if recommended is not None:
             self.console.print(f"      next: [cyan]{escape(redact(recommended.command))}[/]")
