@@ -167,9 +167,29 @@ class Facts:
         return tuple(r for r in self.database.version_rows if r not in self.project.graph)
 
     @cached_property
+    def version_overlaps(self) -> tuple[tuple[str, str], ...]:
+        """(ancestor, descendant) pairs of version-table rows where one row is an ancestor of
+        another (through down_revision or depends_on, as alembic sees it): alembic then refuses
+        to upgrade with "Requested revision X overlaps with other requested revisions"."""
+        if self.database is None:
+            return ()
+        graph = self.project.graph
+        rows = [row for row in dict.fromkeys(self.database.version_rows) if row in graph]
+        return tuple(
+            (ancestor, descendant)
+            for descendant in rows
+            for ancestor in rows
+            if ancestor != descendant and ancestor in graph.ancestors([descendant])
+        )
+
+    @cached_property
     def pending(self) -> tuple[str, ...] | None:
         """Revisions ``upgrade heads`` would run, in order; None when the version table names
-        a revision no script defines (then nothing can be said about what is pending)."""
+        a revision no script defines (then nothing can be said about what is pending).
+
+        When the rows overlap (one is an ancestor of another), these are the revisions after
+        the newest rows: what upgrade runs once the redundant ancestor rows are deleted. alembic
+        itself refuses to upgrade until then (``version_overlaps``)."""
         if self.database is None or self.unknown_current:
             return None
         return tuple(self.project.graph.pending(self.database.version_rows))

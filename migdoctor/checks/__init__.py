@@ -22,6 +22,7 @@ CheckFunction = Callable[[Facts], list[Finding]]
 # then the environment (env.py and the configuration)
 CHECK_MODULES = (
     "unknown_revision",
+    "version_table_overlap",
     "table_exists",
     "stale_current",
     "script_load_error",

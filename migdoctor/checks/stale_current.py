@@ -17,7 +17,9 @@ How to fix
 ----------
 Apply the pending revisions: ``migdoctor fix upgrade`` (or ``migdoctor upgrade``), which checks
 first that the upgrade will not fail. When a pending revision creates a table that already
-exists, the ``table-exists`` finding explains the safe way through instead.
+exists, the ``table-exists`` finding explains the safe way through instead; when the version
+table holds a revision together with its ancestor, alembic refuses to upgrade until
+``version-table-overlap`` is repaired.
 """
 
 from __future__ import annotations
@@ -72,6 +74,12 @@ def database_behind_head(facts: Facts) -> list[Finding]:
     broken = facts.project.history_problems()
     if broken:
         message += " alembic cannot upgrade until the history loads: " + "; ".join(broken) + "."
+    elif facts.version_overlaps:
+        ancestor, descendant = facts.version_overlaps[0]
+        message += (
+            f" alembic refuses to upgrade while the version table holds {descendant} together "
+            f"with its ancestor {ancestor}: see version-table-overlap."
+        )
     elif creation_conflicts(facts.recorded(pending), database):
         message += (
             " Upgrading would fail because a pending revision creates a table that already "

@@ -21,6 +21,7 @@ FIX_MODULES = {
     "clear-version-table": "clear_version_table",
     "neuter-upgrade": "neuter_upgrade",
     "merge-heads": "merge_heads",
+    "delete-ancestor-rows": "delete_ancestor_rows",
 }
 
 

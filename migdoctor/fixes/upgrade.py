@@ -1,7 +1,8 @@
 """upgrade: apply the pending revisions, exactly as ``alembic upgrade heads`` would.
 
 It refuses when the checks predict the upgrade will fail: an unknown revision in the version
-table, or a pending revision that creates a table that already exists.
+table, a revision next to its ancestor there, or a pending revision that creates a table that
+already exists.
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     if broken:
         return refused(
             FIX_ID, title, RISK, "alembic cannot load the history: " + "; ".join(broken) + "."
+        )
+    if facts.version_overlaps:
+        ancestor, descendant = facts.version_overlaps[0]
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"alembic refuses to upgrade: the version table holds {descendant} together with "
+            f"its ancestor {ancestor} (see version-table-overlap).",
         )
     pending = facts.pending or ()
     if not pending:
