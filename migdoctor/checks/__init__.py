@@ -23,6 +23,7 @@ CheckFunction = Callable[[Facts], list[Finding]]
 CHECK_MODULES = (
     "unknown_revision",
     "version_table_overlap",
+    "partial_migration",
     "table_exists",
     "stale_current",
     "script_load_error",

@@ -22,6 +22,7 @@ FIX_MODULES = {
     "neuter-upgrade": "neuter_upgrade",
     "merge-heads": "merge_heads",
     "delete-ancestor-rows": "delete_ancestor_rows",
+    "complete-revision": "complete_revision",
 }
 
 

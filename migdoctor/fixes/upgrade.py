@@ -1,13 +1,13 @@
 """upgrade: apply the pending revisions, exactly as ``alembic upgrade heads`` would.
 
 It refuses when the checks predict the upgrade will fail: an unknown revision in the version
-table, a revision next to its ancestor there, or a pending revision that creates a table that
-already exists.
+table, a revision next to its ancestor there, a pending revision applied half way, or one that
+creates a table that already exists.
 """
 
 from __future__ import annotations
 
-from migdoctor.effects import creation_conflicts
+from migdoctor.effects import creation_conflicts, next_revision_partly_applied
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
 from migdoctor.fixes.plan import FixRequest, MigrationRun, Plan, refused
@@ -47,6 +47,15 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     pending = facts.pending or ()
     if not pending:
         return refused(FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head.")
+    partial = next_revision_partly_applied(facts)
+    if partial is not None:
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"The upgrade would fail: revision {partial.revision} was applied half way "
+            "(see partial-migration).",
+        )
     conflicts = creation_conflicts(facts.recorded(pending), database)
     if conflicts:
         first = conflicts[0]
