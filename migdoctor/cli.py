@@ -335,7 +335,7 @@ def fix(
         typer.Argument(
             metavar="[FIX-ID]",
             help="upgrade, stamp, clear-version-table, neuter-upgrade, merge-heads, "
-            "delete-ancestor-rows or complete-revision. "
+            "delete-ancestor-rows, complete-revision or autogenerate-revision. "
             "Without it: show the plan of every fix, change nothing.",
             show_default=False,
         ),

@@ -105,6 +105,30 @@ class TargetMetadataFacts:
 
 
 @dataclass(frozen=True)
+class SchemaDifference:
+    """One difference between the models and the live schema, as autogenerate sees it.
+
+    ``operation`` is alembic's name for it (``add_column``: in the models only; ``remove_table``:
+    in the database only; ``modify_type``: both have it, differently), ``words`` the sentence a
+    report shows.
+    """
+
+    operation: str
+    table: str
+    name: str
+    words: str
+
+
+@dataclass(frozen=True)
+class SchemaDriftFacts:
+    """The comparison of the live schema with ``target_metadata`` (at the head revision only);
+    ``error`` says why the comparison could not be made."""
+
+    differences: tuple[SchemaDifference, ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class DatabaseFacts:
     """The live database as env.py connects to it."""
 
@@ -119,6 +143,8 @@ class DatabaseFacts:
     version_rows: tuple[str, ...]
     tables: tuple[TableFact, ...]
     target_metadata: TargetMetadataFacts | None = None
+    # None: not compared (the database is not at the head, or target_metadata has no tables)
+    schema_drift: SchemaDriftFacts | None = None
 
     @property
     def qualified_version_table(self) -> str:

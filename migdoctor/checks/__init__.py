@@ -26,6 +26,7 @@ CHECK_MODULES = (
     "partial_migration",
     "table_exists",
     "stale_current",
+    "schema_drift",
     "script_load_error",
     "multiple_heads",
     "missing_down_revision",

@@ -23,6 +23,7 @@ FIX_MODULES = {
     "merge-heads": "merge_heads",
     "delete-ancestor-rows": "delete_ancestor_rows",
     "complete-revision": "complete_revision",
+    "autogenerate-revision": "autogenerate_revision",
 }
 
 
