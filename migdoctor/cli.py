@@ -334,8 +334,8 @@ def fix(
         Optional[str],  # noqa: UP045
         typer.Argument(
             metavar="[FIX-ID]",
-            help="upgrade, stamp, clear-version-table, neuter-upgrade, merge-heads or "
-            "end-session. "
+            help="upgrade, stamp, clear-version-table, neuter-upgrade, merge-heads, "
+            "delete-ancestor-rows, complete-revision, autogenerate-revision or end-session. "
             "Without it: show the plan of every fix, change nothing.",
             show_default=False,
         ),

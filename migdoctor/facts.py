@@ -153,6 +153,30 @@ class TargetMetadataFacts:
 
 
 @dataclass(frozen=True)
+class SchemaDifference:
+    """One difference between the models and the live schema, as autogenerate sees it.
+
+    ``operation`` is alembic's name for it (``add_column``: in the models only; ``remove_table``:
+    in the database only; ``modify_type``: both have it, differently), ``words`` the sentence a
+    report shows.
+    """
+
+    operation: str
+    table: str
+    name: str
+    words: str
+
+
+@dataclass(frozen=True)
+class SchemaDriftFacts:
+    """The comparison of the live schema with ``target_metadata`` (at the head revision only);
+    ``error`` says why the comparison could not be made."""
+
+    differences: tuple[SchemaDifference, ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class DatabaseFacts:
     """The live database as env.py connects to it."""
 
@@ -170,6 +194,8 @@ class DatabaseFacts:
     # other sessions holding locks or open transactions on tables pending revisions touch
     blocking_sessions: tuple[SessionInfo, ...] = ()
     sessions_unreadable: str | None = None  # why they could not be read (a privilege, say)
+    # None: not compared (the database is not at the head, or target_metadata has no tables)
+    schema_drift: SchemaDriftFacts | None = None
 
     @property
     def qualified_version_table(self) -> str:
@@ -218,9 +244,29 @@ class Facts:
         return tuple(r for r in self.database.version_rows if r not in self.project.graph)
 
     @cached_property
+    def version_overlaps(self) -> tuple[tuple[str, str], ...]:
+        """(ancestor, descendant) pairs of version-table rows where one row is an ancestor of
+        another (through down_revision or depends_on, as alembic sees it): alembic then refuses
+        to upgrade with "Requested revision X overlaps with other requested revisions"."""
+        if self.database is None:
+            return ()
+        graph = self.project.graph
+        rows = [row for row in dict.fromkeys(self.database.version_rows) if row in graph]
+        return tuple(
+            (ancestor, descendant)
+            for descendant in rows
+            for ancestor in rows
+            if ancestor != descendant and ancestor in graph.ancestors([descendant])
+        )
+
+    @cached_property
     def pending(self) -> tuple[str, ...] | None:
         """Revisions ``upgrade heads`` would run, in order; None when the version table names
-        a revision no script defines (then nothing can be said about what is pending)."""
+        a revision no script defines (then nothing can be said about what is pending).
+
+        When the rows overlap (one is an ancestor of another), these are the revisions after
+        the newest rows: what upgrade runs once the redundant ancestor rows are deleted. alembic
+        itself refuses to upgrade until then (``version_overlaps``)."""
         if self.database is None or self.unknown_current:
             return None
         return tuple(self.project.graph.pending(self.database.version_rows))

@@ -137,6 +137,17 @@ def copy_project(name: str, destination: Path, database: Database | None) -> Pro
     return project
 
 
+def overlay(project: Project, name: str) -> None:
+    """Copy the fixture ``name`` over ``project``: files it adds or replaces (a revision and the
+    models that go with it, say)."""
+    shutil.copytree(
+        FIXTURES / name,
+        project.root,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", "*.db"),
+    )
+
+
 def finding(document: dict[str, Any], check: str) -> dict[str, Any]:
     """The one finding of ``check`` in a JSON report (fails when there is not exactly one)."""
     found = [f for f in document["findings"] if f["check"] == check]

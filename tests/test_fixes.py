@@ -321,7 +321,12 @@ def test_interactive_stamp_then_upgrade(blog: Project, database: Database) -> No
     assert result.exit_code == 0, result
     assert "UPDATE alembic_version" in result.stdout
     assert "2 fixes applied" in result.stdout
-    assert "no problems found" in result.stdout
+    # no error is left; the article table made by hand still lacks what the models declare
+    # (its foreign key to user, at least), which schema-drift reports now that it is at head
+    still_found = result.stdout.split("Checked again; still found:")[1].splitlines()
+    assert [line.split()[1] for line in still_found if line.lstrip().startswith("✗")] == [
+        "schema-drift"
+    ]
     assert database.version_rows() == [COMMENT]
 
 

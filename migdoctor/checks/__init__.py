@@ -22,9 +22,12 @@ CheckFunction = Callable[[Facts], list[Finding]]
 # then the environment (env.py and the configuration)
 CHECK_MODULES = (
     "unknown_revision",
+    "version_table_overlap",
+    "partial_migration",
     "table_exists",
     "stale_current",
     "lock_contention",
+    "schema_drift",
     "script_load_error",
     "multiple_heads",
     "missing_down_revision",

@@ -21,13 +21,20 @@ When the tables and columns the pending revisions create are all there already, 
 fact without running them: ``migdoctor fix stamp --revision REV`` with the revision migdoctor
 verified column by column (what Django calls a fake-initial). When the existing table differs
 from what the revision creates, compare them first; ``neuter-upgrade`` (dangerous) remains for
-the case where the revision must never run here.
+the case where the revision must never run here. When the existing table is the first half of
+a revision that failed half way (its other operations are missing), ``partial-migration``
+reports that revision instead, with a repair that runs only the missing half.
 """
 
 from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current
-from migdoctor.effects import TableConflict, applied_prefix, creation_conflicts
+from migdoctor.effects import (
+    TableConflict,
+    applied_prefix,
+    creation_conflicts,
+    next_revision_partly_applied,
+)
 from migdoctor.facts import Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
@@ -47,6 +54,10 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     database = facts.database
     pending = facts.pending
     if database is None or not pending:
+        return []
+    if next_revision_partly_applied(facts) is not None:
+        # the upgrade stops at a revision applied half way first: partial-migration says which
+        # of its operations ran; the revisions after it are judged once it is complete
         return []
     recorded = facts.recorded(pending)
     conflicts = creation_conflicts(recorded, database)

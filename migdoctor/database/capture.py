@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
 from migdoctor.facts import DatabaseFacts, ProjectFacts, SessionInfo, TargetMetadataFacts
 from migdoctor.operations.model import RevisionOperations
@@ -117,6 +118,7 @@ def _read_database(
         target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
         blocking_sessions=blocking,
         sessions_unreadable=sessions_unreadable,
+        schema_drift=None if record == RECORD_NONE else read_schema_drift(context, graph, rows),
     )
     return Capture(facts, operations)
 

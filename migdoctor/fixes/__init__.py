@@ -22,6 +22,9 @@ FIX_MODULES = {
     "neuter-upgrade": "neuter_upgrade",
     "merge-heads": "merge_heads",
     "end-session": "end_session",
+    "delete-ancestor-rows": "delete_ancestor_rows",
+    "complete-revision": "complete_revision",
+    "autogenerate-revision": "autogenerate_revision",
 }
 
 

@@ -8,8 +8,14 @@ from typing import Any
 
 from migdoctor.facts import Facts
 from migdoctor.findings import RISK_ORDER, Risk
-from migdoctor.fixes.journal import JournalEntry, file_change_from, sha256, version_change_from
-from migdoctor.fixes.plan import FileChange, MigrationRun, Plan, refused
+from migdoctor.fixes.journal import (
+    JournalEntry,
+    completion_from,
+    file_change_from,
+    sha256,
+    version_change_from,
+)
+from migdoctor.fixes.plan import FileChange, MigrationRun, Plan, RevisionCompletion, refused
 from migdoctor.fixes.version_table import with_statements
 
 FIX_ID = "undo"
@@ -17,7 +23,7 @@ FIX_ID = "undo"
 
 def entry_needs_database(entry: JournalEntry) -> bool:
     plan = entry.record["plan"]
-    return bool(plan.get("version_table") or plan.get("migration"))
+    return bool(plan.get("version_table") or plan.get("migration") or plan.get("completion"))
 
 
 def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
@@ -32,6 +38,7 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
     risks = [Risk.CAUTION]
     version_table = None
     migration = None
+    completion = None
     if entry_needs_database(entry):
         database = facts.database
         if database is None:
@@ -64,6 +71,12 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
                 return refused(FIX_ID, title, Risk.CAUTION, migration_plan)
             migration = migration_plan
             risks.append(Risk.DANGEROUS)
+        if plan.get("completion"):
+            inverse_completion = _inverse_completion(plan["completion"], database.dialect)
+            if isinstance(inverse_completion, str):
+                return refused(FIX_ID, title, Risk.CAUTION, inverse_completion)
+            completion = inverse_completion
+            risks.append(Risk.DANGEROUS)
 
     files: list[FileChange] = []
     for file_record, left_file in zip(plan.get("files", []), after.get("files", []), strict=False):
@@ -94,7 +107,8 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
         version_table=version_table,
         files=tuple(files),
         migration=migration,
-        warnings=_warnings(migration),
+        completion=completion,
+        warnings=_warnings(migration) + _completion_warnings(completion),
         arguments={"entry": entry.id},
     )
 
@@ -112,6 +126,39 @@ def _inverse_migration(record: dict[str, Any], current: tuple[str, ...]) -> Migr
     direction = "downgrade" if record["direction"] == "upgrade" else "upgrade"
     return MigrationRun(
         direction=direction, destination=destination, steps=steps, rows_before=current
+    )
+
+
+def _inverse_completion(record: dict[str, Any], dialect: str) -> RevisionCompletion | str:
+    """The inverse of complete-revision: the reverse of each operation it ran, newest first,
+    and the version rows back; a refusal when an operation has no safe inverse or the revision
+    file changed (its operations could no longer be recreated as they ran)."""
+    original = completion_from(record)
+    if original.undo_refusal:
+        return f"{original.undo_refusal} Nothing restored."
+    problem = _changed_since(original.path, original.file_sha256)
+    if problem:
+        return (
+            f"{problem.split(';')[0]}: the operations it ran can no longer be recreated "
+            "exactly. Nothing restored."
+        )
+    return RevisionCompletion(
+        revision=original.revision,
+        path=original.path,
+        file_sha256=original.file_sha256,
+        run=original.run,
+        skip=original.skip,
+        version_table=with_statements(original.version_table.inverse(), dialect),
+        reverse=True,
+    )
+
+
+def _completion_warnings(completion: RevisionCompletion | None) -> tuple[str, ...]:
+    if completion is None:
+        return ()
+    return (
+        "Takes back only what complete-revision ran (tables and columns it created are dropped, "
+        "with their rows); what the failed upgrade had applied before stays.",
     )
 
 

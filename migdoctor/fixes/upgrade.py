@@ -1,12 +1,13 @@
 """upgrade: apply the pending revisions, exactly as ``alembic upgrade heads`` would.
 
 It refuses when the checks predict the upgrade will fail: an unknown revision in the version
-table, or a pending revision that creates a table that already exists.
+table, a revision next to its ancestor there, a pending revision applied half way, or one that
+creates a table that already exists.
 """
 
 from __future__ import annotations
 
-from migdoctor.effects import creation_conflicts
+from migdoctor.effects import creation_conflicts, next_revision_partly_applied
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
 from migdoctor.fixes.plan import FixRequest, MigrationRun, Plan, refused
@@ -34,9 +35,27 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         return refused(
             FIX_ID, title, RISK, "alembic cannot load the history: " + "; ".join(broken) + "."
         )
+    if facts.version_overlaps:
+        ancestor, descendant = facts.version_overlaps[0]
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"alembic refuses to upgrade: the version table holds {descendant} together with "
+            f"its ancestor {ancestor} (see version-table-overlap).",
+        )
     pending = facts.pending or ()
     if not pending:
         return refused(FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head.")
+    partial = next_revision_partly_applied(facts)
+    if partial is not None:
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"The upgrade would fail: revision {partial.revision} was applied half way "
+            "(see partial-migration).",
+        )
     conflicts = creation_conflicts(facts.recorded(pending), database)
     if conflicts:
         first = conflicts[0]
