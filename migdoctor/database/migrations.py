@@ -25,6 +25,7 @@ from migdoctor.database.locking import migration_lock
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import CannotCheck
 from migdoctor.facts import ProjectFacts, SessionInfo
+from migdoctor.project.scripts import describe_exception
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
@@ -234,6 +235,11 @@ def _doc(step: Any) -> str:
     return str(getattr(revision, "doc", "") or "")
 
 
+def _original(error: BaseException) -> BaseException:
+    """The driver's own error inside SQLAlchemy's wrapper: its message is the one users know."""
+    return getattr(error, "orig", None) or error
+
+
 def is_lock_timeout(error: BaseException | None) -> bool:
     """MySQL 1205 (lock wait timeout) or PostgreSQL 55P03 (lock_not_available)."""
     original = getattr(error, "orig", error)
@@ -266,7 +272,7 @@ def _revision_failed(
                 blockers = sessions_on_tables(session, touched_tables.get(revision, set()) or None)
         except Exception:  # noqa: BLE001 - the report goes on without the sessions
             blockers = ()
-    reason = "waited too long for a lock" if lock_timeout else error.message
+    reason = "waited too long for a lock" if lock_timeout else describe_exception(_original(cause))
     return RevisionFailed(
         f"Revision {revision}{f' ({doc})' if doc else ''} failed: {reason}",
         revision=revision,
