@@ -317,6 +317,118 @@ def demo(
 
 
 # ---------------------------------------------------------------------------------------------
+# fix and undo
+
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="How long to wait for the database's migration lock (0: for ever).",
+    ),
+]
+
+
+@app.command()
+def fix(
+    ctx: typer.Context,
+    fix_id: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(
+            metavar="[FIX-ID]",
+            help="upgrade, stamp, clear-version-table, neuter-upgrade, merge-heads, "
+            "delete-ancestor-rows, complete-revision, autogenerate-revision or end-session. "
+            "Without it: show the plan of every fix, change nothing.",
+            show_default=False,
+        ),
+    ] = None,
+    revision: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--revision", "-r", metavar="REV", help="The revision the fix acts on."),
+    ] = None,
+    session: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--session", metavar="ID", help="The database session end-session ends."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan, change nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply even when the evidence says it is wrong here.")
+    ] = False,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Walk through each finding and its fixes.")
+    ] = False,
+    lock_timeout: LockTimeoutOption = 60.0,
+    config: ConfigOption = None,
+    name: NameOption = None,
+    x: XOption = None,
+    url: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Repair what check found: show the plan, ask, apply, keep a way back."""
+    options = _options(ctx, config, name, x, url, debug)
+    with user_errors(options):
+        from migdoctor import repair
+        from migdoctor.fixes.plan import FixRequest
+        from migdoctor.render import stdout_console
+        from migdoctor.render.interaction import TerminalInteraction
+
+        ui = TerminalInteraction(stdout_console())
+        config_options, invocation = options.config_options(), options.invocation()
+        if interactive:
+            code = repair.interactive(config_options, invocation, lock_timeout=lock_timeout, ui=ui)
+        elif fix_id is None:
+            code = repair.show_plans(config_options, invocation, ui)
+        else:
+            code = repair.fix_one(
+                config_options,
+                invocation,
+                FixRequest(fix_id, revision, force, session),
+                yes=yes,
+                dry_run=dry_run,
+                lock_timeout=lock_timeout,
+                ui=ui,
+            )
+    raise typer.Exit(code)
+
+
+@app.command()
+def undo(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Undo without asking.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what undo would do.")] = False,
+    list_entries: Annotated[
+        bool, typer.Option("--list", help="Show the journal of fixes.")
+    ] = False,
+    lock_timeout: LockTimeoutOption = 60.0,
+    config: ConfigOption = None,
+    name: NameOption = None,
+    x: XOption = None,
+    url: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Revert the last applied fix, once it is verified that nothing changed since."""
+    options = _options(ctx, config, name, x, url, debug)
+    with user_errors(options):
+        from migdoctor import repair
+        from migdoctor.render import stdout_console
+        from migdoctor.render.interaction import TerminalInteraction
+
+        code = repair.undo(
+            options.config_options(),
+            options.invocation(),
+            yes=yes,
+            dry_run=dry_run,
+            list_entries=list_entries,
+            lock_timeout=lock_timeout,
+            ui=TerminalInteraction(stdout_console()),
+        )
+    raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------------------------------------
 # the migrate commands, argument-compatible with alembic's
 
 
@@ -349,6 +461,15 @@ def current(
 RELATIVE_REVISION = {"ignore_unknown_options": True}
 
 
+PreflightOption = Annotated[
+    bool,
+    typer.Option(
+        "--preflight/--no-preflight",
+        help="Refuse (changing nothing) when the checks predict the run would fail.",
+    ),
+]
+
+
 @app.command(context_settings=RELATIVE_REVISION)
 def upgrade(
     ctx: typer.Context,
@@ -357,15 +478,17 @@ def upgrade(
         bool, typer.Option("--sql", help="Print the SQL instead of running it (offline).")
     ] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
+    preflight: PreflightOption = True,
+    lock_timeout: LockTimeoutOption = 60.0,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
     url: UrlOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Upgrade to a later revision (alembic upgrade)."""
+    """Upgrade to a later revision (alembic upgrade), after a preflight, under a lock."""
     options = _options(ctx, config, name, x, url, debug)
-    _alembic(options, "upgrade", revision, sql=sql, tag=tag)
+    _guarded(options, "upgrade", revision, sql, tag, preflight, lock_timeout)
 
 
 @app.command(context_settings=RELATIVE_REVISION)
@@ -376,15 +499,45 @@ def downgrade(
         bool, typer.Option("--sql", help="Print the SQL instead of running it (offline).")
     ] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
+    preflight: PreflightOption = True,
+    lock_timeout: LockTimeoutOption = 60.0,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
     url: UrlOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Revert to a previous revision (alembic downgrade)."""
+    """Revert to a previous revision (alembic downgrade), after a preflight, under a lock."""
     options = _options(ctx, config, name, x, url, debug)
-    _alembic(options, "downgrade", revision, sql=sql, tag=tag)
+    _guarded(options, "downgrade", revision, sql, tag, preflight, lock_timeout)
+
+
+def _guarded(
+    options: GlobalOptions,
+    direction: str,
+    revision: str,
+    sql: bool,
+    tag: str | None,
+    preflight: bool,
+    lock_timeout: float,
+) -> None:
+    with user_errors(options):
+        from migdoctor.render import stdout_console
+        from migdoctor.render.interaction import TerminalInteraction
+        from migdoctor.safe_migrate import migrate
+
+        code = migrate(
+            options.config_options(),
+            direction,
+            revision,
+            invocation=options.invocation(),
+            sql=sql,
+            tag=tag,
+            preflight=preflight,
+            lock_timeout=lock_timeout,
+            ui=TerminalInteraction(stdout_console()),
+        )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -502,6 +655,7 @@ def stamp(
     purge: Annotated[
         bool, typer.Option("--purge", help="Empty the version table before stamping.")
     ] = False,
+    lock_timeout: LockTimeoutOption = 60.0,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -510,7 +664,21 @@ def stamp(
 ) -> None:
     """Set the version table to a revision without running migrations (alembic stamp)."""
     options = _options(ctx, config, name, x, url, debug)
-    _alembic(options, "stamp", revisions, sql=sql, tag=tag, purge=purge)
+    with user_errors(options):
+        from migdoctor import safe_migrate
+        from migdoctor.render import stdout_console
+        from migdoctor.render.interaction import TerminalInteraction
+
+        code = safe_migrate.stamp(
+            options.config_options(),
+            revisions,
+            sql=sql,
+            tag=tag,
+            purge=purge,
+            lock_timeout=lock_timeout,
+            ui=TerminalInteraction(stdout_console()),
+        )
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -7,6 +7,7 @@ repair needs before it touches the version table:
 - how far along the pending revisions does the live schema already show their effects — the
   revision it is safe to stamp? (``applied_prefix``)
 - which of one revision's operations are visible, which are not? (``operation_visibility``)
+- was the next pending revision applied half way? (``next_revision_partly_applied``)
 
 Effects are net: a column a revision adds and a later one drops is expected absent, and a
 renamed table is expected under its new name. Operations whose effect the schema cannot show
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from migdoctor.facts import DatabaseFacts
+from migdoctor.facts import DatabaseFacts, Facts
 from migdoctor.operations.model import Operation, RevisionOperations
 
 TableKey = tuple[str | None, str]
@@ -253,3 +254,111 @@ def applied_prefix(
         if not replay.unmet and mine:
             last_verified = recorded.revision
     return last_verified, evidence
+
+
+def schema_mismatches(
+    revisions: Sequence[RevisionOperations], database: DatabaseFacts
+) -> list[str]:
+    """What the live schema lacks (or still has) once every revision of ``revisions`` ran, in
+    upgrade order: empty when the schema shows their whole net effect."""
+    replay = _Replay(database)
+    for recorded in revisions:
+        for operation in recorded.operations:
+            replay.apply(operation)
+    return [
+        describe_expectation(e, replay.expected[e]) for e in replay.expected if e in replay.unmet
+    ]
+
+
+# -- a revision applied half way -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationState:
+    """One operation of a revision's ``upgrade()`` (``index`` is its place in the recorded
+    order) and whether the live schema shows it."""
+
+    index: int
+    operation: Operation
+    visibility: Visibility
+
+
+@dataclass(frozen=True)
+class PartialApplication:
+    """A revision some of whose operations show in the live schema while others do not.
+
+    A failed run executes operations in order and stops, so an operation whose effect cannot be
+    seen (raw SQL, a foreign key) is taken to have run when it comes before every missing one and
+    before a visible one, and not to have run when it comes after a missing one and after every
+    visible one. Anything else cannot be told: ``ambiguous``.
+    """
+
+    revision: str
+    states: tuple[OperationState, ...]
+
+    def _indexes(self, visibility: Visibility) -> list[int]:
+        return [s.index for s in self.states if s.visibility == visibility]
+
+    @property
+    def applied(self) -> tuple[OperationState, ...]:
+        """Operations that ran: visible, or unverifiable but before a visible one."""
+        last_visible = max(self._indexes(Visibility.VISIBLE))
+        first_missing = min(self._indexes(Visibility.MISSING))
+        return tuple(
+            s
+            for s in self.states
+            if s.visibility == Visibility.VISIBLE
+            or (
+                s.visibility == Visibility.UNVERIFIABLE
+                and s.index < last_visible
+                and s.index < first_missing
+            )
+        )
+
+    @property
+    def missing(self) -> tuple[OperationState, ...]:
+        """Operations that did not run: missing, or unverifiable but after a missing one."""
+        last_visible = max(self._indexes(Visibility.VISIBLE))
+        first_missing = min(self._indexes(Visibility.MISSING))
+        return tuple(
+            s
+            for s in self.states
+            if s.visibility == Visibility.MISSING
+            or (
+                s.visibility == Visibility.UNVERIFIABLE
+                and s.index > first_missing
+                and s.index > last_visible
+            )
+        )
+
+    @property
+    def ambiguous(self) -> tuple[OperationState, ...]:
+        """Unverifiable operations of which it cannot be told whether they ran."""
+        known = {s.index for s in self.applied + self.missing}
+        return tuple(s for s in self.states if s.index not in known)
+
+
+def partial_application(
+    recorded: RevisionOperations, database: DatabaseFacts
+) -> PartialApplication | None:
+    """The revision's operations with their visibility, when some show and others do not."""
+    states = tuple(
+        OperationState(index, operation, operation_visibility(operation, database))
+        for index, operation in enumerate(recorded.operations)
+    )
+    seen = {state.visibility for state in states}
+    if Visibility.VISIBLE in seen and Visibility.MISSING in seen:
+        return PartialApplication(recorded.revision, states)
+    return None
+
+
+def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
+    """The next revision ``upgrade`` would run, when the live schema shows part of it: what a
+    failed upgrade leaves where DDL is not transactional (MySQL, MariaDB)."""
+    pending = facts.pending
+    if facts.database is None or not pending:
+        return None
+    recorded = facts.operations.get(pending[0])
+    if recorded is None:
+        return None
+    return partial_application(recorded, facts.database)

@@ -22,8 +22,18 @@ class ConfigNotFound(CannotCheck):
     """No Alembic configuration where alembic itself would look."""
 
 
+class AlembicRefused(CannotCheck):
+    """alembic itself refused the command (an unknown target, say): exit 1, as alembic."""
+
+    exit_code = 1
+
+
 class DatabaseUnreachable(CannotCheck):
     """The database refused the connection or could not be found."""
+
+
+class DatabaseMissing(DatabaseUnreachable):
+    """The SQLite file does not exist yet (a check must not create it; an upgrade will)."""
 
 
 class EnvScriptFailed(CannotCheck):

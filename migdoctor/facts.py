@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.project.config import ProjectConfig
@@ -40,10 +41,32 @@ class ProjectFacts:
     def script(self, revision: str) -> RevisionScript:
         return self.graph.scripts[revision]
 
+    def history_problems(self) -> list[str]:
+        """Why alembic cannot even load this history (it would stop before migrating)."""
+        graph = self.graph
+        problems = []
+        if self.load_errors:
+            problems.append(
+                f"{len(self.load_errors)} revision file(s) cannot be loaded (see script-load-error)"
+            )
+        if graph.missing:
+            problems.append(
+                f"revision {graph.missing[0].revision} names {graph.missing[0].missing}, which "
+                "does not exist (see missing-down-revision)"
+            )
+        if graph.cycle:
+            problems.append("the history has a cycle (see revision-cycle)")
+        if graph.label_clashes:
+            problems.append(
+                f"branch label {graph.label_clashes[0].label} is declared twice "
+                "(see branch-label-clash)"
+            )
+        return problems
+
     def relative(self, path: Path) -> str:
-        """A path as the user would type it from the project folder."""
+        """A path as the user would type it from where they run migdoctor."""
         try:
-            return str(path.relative_to(self.config.base_directory))
+            return str(path.absolute().relative_to(Path.cwd()))
         except ValueError:
             return str(path)
 
@@ -78,12 +101,85 @@ class TableFact:
         return name in self.column_names
 
 
+EXACT = "holds a lock on the table"
+OPEN_TRANSACTION = (
+    "has an open transaction (performance_schema is off: the tables it locks are unknown)"
+)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Another database session, described as a DBA would want to see it."""
+
+    session_id: str
+    user: str | None = None
+    client: str | None = None
+    state: str | None = None
+    transaction_seconds: int | None = None
+    statement: str | None = None
+    evidence: str = EXACT
+    tables: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts = [f"session {self.session_id}"]
+        if self.user:
+            parts.append(f"user {self.user}")
+        if self.client:
+            parts.append(f"from {self.client}")
+        if self.state:
+            parts.append(f"state {self.state}")
+        if self.transaction_seconds is not None:
+            parts.append(f"transaction open {self.transaction_seconds}s")
+        if self.statement:
+            text = " ".join(self.statement.split())
+            parts.append(f"last statement: {text[:160]}")
+        return ", ".join(parts)
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "session": self.session_id,
+            "user": self.user,
+            "client": self.client,
+            "state": self.state,
+            "transaction_seconds": self.transaction_seconds,
+            "statement": self.statement,
+            "tables": list(self.tables),
+            "evidence": self.evidence,
+        }
+
+
 @dataclass(frozen=True)
 class TargetMetadataFacts:
-    """What env.py passed as ``target_metadata``."""
+    """What env.py passed as ``target_metadata`` to ``context.configure``."""
 
     tables: tuple[str, ...]
-    described_as: str
+    described_as: str  # "None", "MetaData", "list of 2 MetaData"
+    is_none: bool = False
+    configured_at: str | None = None  # env.py:LINE of the context.configure(...) call
+
+
+@dataclass(frozen=True)
+class SchemaDifference:
+    """One difference between the models and the live schema, as autogenerate sees it.
+
+    ``operation`` is alembic's name for it (``add_column``: in the models only; ``remove_table``:
+    in the database only; ``modify_type``: both have it, differently), ``words`` the sentence a
+    report shows.
+    """
+
+    operation: str
+    table: str
+    name: str
+    words: str
+
+
+@dataclass(frozen=True)
+class SchemaDriftFacts:
+    """The comparison of the live schema with ``target_metadata`` (at the head revision only);
+    ``error`` says why the comparison could not be made."""
+
+    differences: tuple[SchemaDifference, ...]
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,9 +197,17 @@ class DatabaseFacts:
     version_rows: tuple[str, ...]
     tables: tuple[TableFact, ...]
     target_metadata: TargetMetadataFacts | None = None
+    # other sessions holding locks or open transactions on tables pending revisions touch
+    blocking_sessions: tuple[SessionInfo, ...] = ()
+    sessions_unreadable: str | None = None  # why they could not be read (a privilege, say)
+    # None: not compared (the database is not at the head, or target_metadata has no tables)
+    schema_drift: SchemaDriftFacts | None = None
     # ALL_TABLES, or OPERATION_TABLES: then ``tables`` holds only the live tables that the
     # recorded operations name (as this database matches names)
     tables_read: str = ALL_TABLES
+    # the names of every live table (qualified when not in the default schema), reflected or
+    # not: in the default schema, the version table's and the operations' schemas
+    table_names: tuple[str, ...] = ()
 
     @property
     def qualified_version_table(self) -> str:
@@ -152,9 +256,29 @@ class Facts:
         return tuple(r for r in self.database.version_rows if r not in self.project.graph)
 
     @cached_property
+    def version_overlaps(self) -> tuple[tuple[str, str], ...]:
+        """(ancestor, descendant) pairs of version-table rows where one row is an ancestor of
+        another (through down_revision or depends_on, as alembic sees it): alembic then refuses
+        to upgrade with "Requested revision X overlaps with other requested revisions"."""
+        if self.database is None:
+            return ()
+        graph = self.project.graph
+        rows = [row for row in dict.fromkeys(self.database.version_rows) if row in graph]
+        return tuple(
+            (ancestor, descendant)
+            for descendant in rows
+            for ancestor in rows
+            if ancestor != descendant and ancestor in graph.ancestors([descendant])
+        )
+
+    @cached_property
     def pending(self) -> tuple[str, ...] | None:
         """Revisions ``upgrade heads`` would run, in order; None when the version table names
-        a revision no script defines (then nothing can be said about what is pending)."""
+        a revision no script defines (then nothing can be said about what is pending).
+
+        When the rows overlap (one is an ancestor of another), these are the revisions after
+        the newest rows: what upgrade runs once the redundant ancestor rows are deleted. alembic
+        itself refuses to upgrade until then (``version_overlaps``)."""
         if self.database is None or self.unknown_current:
             return None
         return tuple(self.project.graph.pending(self.database.version_rows))

@@ -36,6 +36,8 @@ class FixOption:
     command: str
     why: str = ""
     recommended: bool = False
+    revision: str | None = None
+    session: str | None = None
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,17 @@ def copy_project(name: str, destination: Path, database: Database | None) -> Pro
     return project
 
 
+def overlay(project: Project, name: str) -> None:
+    """Copy the fixture ``name`` over ``project``: files it adds or replaces (a revision and the
+    models that go with it, say)."""
+    shutil.copytree(
+        FIXTURES / name,
+        project.root,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", "*.db"),
+    )
+
+
 def finding(document: dict[str, Any], check: str) -> dict[str, Any]:
     """The one finding of ``check`` in a JSON report (fails when there is not exactly one)."""
     found = [f for f in document["findings"] if f["check"] == check]
@@ -159,3 +170,83 @@ def load_module_from(path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+PROMPT = re.compile(rb"(\[[^\]\n]*\]\s*(\([^)\n]*\))?\s*:\s*)$")
+
+
+def run_in_terminal(
+    command: list[str],
+    cwd: Path,
+    answers: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> Result:
+    """Run ``command`` on a pseudo-terminal, answering each prompt with the next of ``answers``
+    (None: press Enter at every prompt, as a hurried user does)."""
+    import pty
+    import select
+    import time
+
+    environment = dict(os.environ)
+    environment.update({"COLUMNS": "200", "LINES": "50", "NO_COLOR": "1", "TERM": "xterm"})
+    environment.pop("ALEMBIC_CONFIG", None)
+    if env:
+        environment.update(env)
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        command, cwd=cwd, stdin=secondary, stdout=secondary, stderr=secondary, env=environment
+    )
+    os.close(secondary)
+    output = b""
+    answered_at = 0
+    pending = list(answers) if answers is not None else None
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            elif process.poll() is not None:
+                break
+            unanswered = output[answered_at:]
+            if PROMPT.search(ANSI.sub("", unanswered.decode("utf-8", "replace")).encode()):
+                answer = "" if pending is None else (pending.pop(0) if pending else "q")
+                os.write(primary, answer.encode() + b"\r")
+                answered_at = len(output)
+        process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(primary)
+    text = ANSI.sub("", output.decode("utf-8", "replace")).replace("\r\n", "\n")
+    return Result(process.returncode, text, "")
+
+
+def add_revision(
+    project: Project,
+    revision: str,
+    down_revision: str | None,
+    upgrade: str,
+    downgrade: str = "pass",
+    message: str = "change",
+    imports: str = "",
+) -> Path:
+    """Write a revision file the way a developer would, into the project's versions folder."""
+    body = "\n".join("    " + line for line in upgrade.strip().splitlines())
+    down_body = "\n".join("    " + line for line in downgrade.strip().splitlines())
+    path = project.versions / f"{revision}_{message.replace(' ', '_')}.py"
+    path.write_text(
+        f'"""{message}\n\nRevision ID: {revision}\nRevises: {down_revision or ""}\n"""\n'
+        f"from alembic import op\nimport sqlalchemy as sa\n{imports}\n\n"
+        f"revision = {revision!r}\ndown_revision = {down_revision!r}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n{body}\n\n\ndef downgrade():\n{down_body}\n"
+    )
+    return path

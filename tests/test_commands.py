@@ -41,14 +41,14 @@ def test_list_checks_and_unknown_explain(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "scenario, finding",
+    "scenario, findings",
     [
-        ("table-exists", "table-exists"),
-        ("unknown-revision", "unknown-revision"),
-        ("stale-current", "stale-current"),
+        ("table-exists", {"table-exists", "stale-current"}),
+        ("unknown-revision", {"unknown-revision"}),
+        ("stale-current", {"stale-current"}),
     ],
 )
-def test_demo_writes_a_broken_sandbox(tmp_path: Path, scenario: str, finding: str) -> None:
+def test_demo_writes_a_broken_sandbox(tmp_path: Path, scenario: str, findings: set[str]) -> None:
     result = run(
         [*migdoctor_command(), "demo", "--dir", "sandbox", "--scenario", scenario], tmp_path
     )
@@ -57,7 +57,13 @@ def test_demo_writes_a_broken_sandbox(tmp_path: Path, scenario: str, finding: st
     assert "migdoctor check" in result.stdout
     check = run([*migdoctor_command(), "check", "--format", "json"], tmp_path / "sandbox")
     assert check.exit_code == 1, check
-    assert finding in {f["check"] for f in json.loads(check.stdout)["findings"]}
+    # exactly the scenario's problem: the demo project is otherwise healthy
+    assert {f["check"] for f in json.loads(check.stdout)["findings"]} == findings
+    offline = run(
+        [*migdoctor_command(), "check", "--offline", "--format", "json"], tmp_path / "sandbox"
+    )
+    assert offline.exit_code == 0, offline
+    assert json.loads(offline.stdout)["findings"] == []
     # -c from outside the folder works too
     outside = run([*migdoctor_command(), "check", "-c", "sandbox/alembic.ini"], tmp_path)
     assert outside.exit_code == 1
@@ -114,11 +120,8 @@ def test_migrate_commands_work_like_alembic(blog: Project, database: Database) -
 def test_migrate_command_failure_is_one_line(blog: Project) -> None:
     result = blog.migdoctor("downgrade", "nosuchrev")
 
-    assert result.exit_code == 1
-    # alembic's own log lines come first, as with alembic itself
-    assert (
-        result.stderr.splitlines()[-1] == "FAILED: Can't locate revision identified by 'nosuchrev'"
-    )
+    assert result.exit_code == 1, result
+    assert "Can't locate revision identified by 'nosuchrev'" in result.output
     assert "Traceback" not in result.output
 
 

@@ -113,6 +113,54 @@ def test_file_without_revision_is_a_load_error_unless_named_by_its_id(tmp_path: 
     assert legacy.revision == "ab12"
 
 
+@pytest.mark.parametrize(
+    "body, upgrade, downgrade",
+    [
+        ("def upgrade():\n    op.f()\n\ndef downgrade():\n    op.g()\n", "code", "code"),
+        (
+            'def upgrade():\n    op.f()\n\ndef downgrade():\n    """No."""\n    pass\n    ...\n',
+            "code",
+            "empty",
+        ),
+        ("def upgrade():\n    op.f()\n", "code", "missing"),
+        ("def upgrade():\n    pass\n\ndef downgrade():\n    pass\n", "empty", "empty"),
+        (
+            "def upgrade():\n    op.f()\n\ndef downgrade():\n    raise NotImplementedError\n",
+            "code",
+            "code",
+        ),
+        ("def upgrade():\n    op.f()\n\ndowngrade = upgrade\n", "code", None),
+        ("from os.path import *\n\ndef upgrade():\n    op.f()\n", None, None),
+        (
+            "if True:\n    def downgrade():\n        pass\n\ndef upgrade():\n    op.f()\n",
+            "code",
+            None,
+        ),
+    ],
+)
+def test_what_upgrade_and_downgrade_do_is_read_from_the_source(
+    tmp_path: Path, body: str, upgrade: str | None, downgrade: str | None
+) -> None:
+    script = read_revision_file(
+        write(tmp_path / "f.py", f"revision = 'f'\ndown_revision = None\n\n{body}")
+    )
+    assert isinstance(script, RevisionScript)
+    assert (script.upgrade_body, script.downgrade_body) == (upgrade, downgrade)
+
+
+def test_what_downgrade_does_is_known_for_an_imported_file_too(tmp_path: Path) -> None:
+    script = read_revision_file(
+        write(
+            tmp_path / "g.py",
+            "revision = 'g' + '1'\ndown_revision = None\n\n"
+            "def upgrade():\n    op.f()\n\ndef downgrade():\n    pass\n",
+        )
+    )
+    assert isinstance(script, RevisionScript)
+    assert script.read_by == "import"
+    assert (script.upgrade_body, script.downgrade_body) == ("code", "empty")
+
+
 # -- the graph agrees with alembic's RevisionMap ------------------------------------------------
 
 
@@ -180,6 +228,9 @@ def test_graph_matches_alembic_revision_map(seed: int) -> None:
         assert graph.heads == tuple(revision_map.heads)
         assert graph.real_heads == tuple(revision_map._real_heads)
         assert graph.bases == tuple(revision_map.bases)
+        for head in graph.heads:
+            labels = revision_map.get_revision(head).branch_labels
+            assert set(graph.branch_labels_of(head)) == labels, head
         alembic_history = [
             r.revision
             for r in revision_map.iterate_revisions(

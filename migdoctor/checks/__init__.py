@@ -18,11 +18,25 @@ from migdoctor.findings import Finding, Severity
 
 CheckFunction = Callable[[Facts], list[Finding]]
 
-# in the order a report lists them: the database's state first, then the scripts
+# in the order a report lists them: the database's state first, then the revision graph,
+# then the environment (env.py and the configuration)
 CHECK_MODULES = (
     "unknown_revision",
+    "version_table_overlap",
+    "partial_migration",
     "table_exists",
     "stale_current",
+    "lock_contention",
+    "schema_drift",
+    "script_load_error",
+    "multiple_heads",
+    "missing_down_revision",
+    "duplicate_revision",
+    "branch_label_clash",
+    "revision_cycle",
+    "irreversible_downgrade",
+    "no_target_metadata",
+    "placeholder_url",
 )
 CRASHED_SLUG = "check-crashed"
 CRASHED_CODE = "MD900"

@@ -17,13 +17,16 @@ How to fix
 ----------
 Apply the pending revisions: ``migdoctor fix upgrade`` (or ``migdoctor upgrade``), which checks
 first that the upgrade will not fail. When a pending revision creates a table that already
-exists, the ``table-exists`` finding explains the safe way through instead.
+exists, the ``table-exists`` finding explains the safe way through instead; when the next
+revision was applied half way, ``partial-migration`` does; when the version table holds a
+revision together with its ancestor, alembic refuses to upgrade until ``version-table-overlap``
+is repaired.
 """
 
 from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current
-from migdoctor.effects import creation_conflicts
+from migdoctor.effects import creation_conflicts, next_revision_partly_applied
 from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
@@ -70,7 +73,22 @@ def database_behind_head(facts: Facts) -> list[Finding]:
         + "."
     )
     fixes: tuple[FixOption, ...] = ()
-    if creation_conflicts(facts.recorded(pending), database):
+    broken = facts.project.history_problems()
+    partial = next_revision_partly_applied(facts)
+    if broken:
+        message += " alembic cannot upgrade until the history loads: " + "; ".join(broken) + "."
+    elif facts.version_overlaps:
+        ancestor, descendant = facts.version_overlaps[0]
+        message += (
+            f" alembic refuses to upgrade while the version table holds {descendant} together "
+            f"with its ancestor {ancestor}: see version-table-overlap."
+        )
+    elif partial is not None:
+        message += (
+            f" Upgrading would fail: revision {partial.revision} was applied half way "
+            "(see partial-migration)."
+        )
+    elif creation_conflicts(facts.recorded(pending), database):
         message += (
             " Upgrading would fail because a pending revision creates a table that already "
             "exists: see table-exists."

@@ -21,13 +21,20 @@ When the tables and columns the pending revisions create are all there already, 
 fact without running them: ``migdoctor fix stamp --revision REV`` with the revision migdoctor
 verified column by column (what Django calls a fake-initial). When the existing table differs
 from what the revision creates, compare them first; ``neuter-upgrade`` (dangerous) remains for
-the case where the revision must never run here.
+the case where the revision must never run here. When the existing table is the first half of
+a revision that failed half way (its other operations are missing), ``partial-migration``
+reports that revision instead, with a repair that runs only the missing half.
 """
 
 from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current
-from migdoctor.effects import TableConflict, applied_prefix, creation_conflicts
+from migdoctor.effects import (
+    TableConflict,
+    applied_prefix,
+    creation_conflicts,
+    next_revision_partly_applied,
+)
 from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
@@ -48,6 +55,10 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     database = facts.database
     pending = facts.pending
     if database is None or not pending:
+        return []
+    if next_revision_partly_applied(facts) is not None:
+        # the upgrade stops at a revision applied half way first: partial-migration says which
+        # of its operations ran; the revisions after it are judged once it is complete
         return []
     recorded = facts.recorded(pending)
     conflicts = creation_conflicts(recorded, database)
@@ -136,6 +147,7 @@ def _fixes(facts: Facts, first: str, verified: str | None) -> list[FixOption]:
                 title=f"Record {verified} as applied without running it",
                 risk=Risk.CAUTION,
                 command=facts.fix_command("stamp", "--revision", verified),
+                revision=verified,
                 why="every table and column the pending revisions up to it create already exists",
                 recommended=True,
             )
@@ -146,6 +158,7 @@ def _fixes(facts: Facts, first: str, verified: str | None) -> list[FixOption]:
             title=f"Replace the body of {first}'s upgrade() with pass",
             risk=Risk.DANGEROUS,
             command=facts.fix_command("neuter-upgrade", "--revision", first),
+            revision=first,
             why="a fresh database built from the history would then lack what it created",
         )
     )

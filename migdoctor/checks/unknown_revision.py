@@ -32,7 +32,6 @@ from migdoctor.findings import Finding, FixOption, Risk, Severity
 
 SLUG = "unknown-revision"
 CODE = "MD102"
-SIMILAR_PREFIX = 4
 
 
 @check(
@@ -49,7 +48,7 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
     if database is None or not unknown:
         return []
     graph = facts.project.graph
-    similar = {rev: similar_ids(rev, graph.scripts) for rev in unknown}
+    similar = {rev: graph.looks_like(rev) for rev in unknown}
     candidates = stamp_candidates(facts)
     evidence = {
         "unknown": list(unknown),
@@ -79,6 +78,7 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
                 title=f"Record {best} in the version table (the newest revision the schema shows)",
                 risk=Risk.CAUTION,
                 command=facts.fix_command("stamp", "--revision", best),
+                revision=best,
                 why="the live tables and columns match everything up to this revision",
                 recommended=True,
             )
@@ -108,17 +108,6 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
     ]
 
 
-def similar_ids(unknown: str, known: object) -> list[str]:
-    """Known ids that share a prefix of 4+ characters with ``unknown``, or differ from it by
-    one or two characters (a typo), closest first."""
-    scored = []
-    for revision in known:  # type: ignore[attr-defined]
-        prefix = _common_prefix(unknown, revision)
-        if prefix >= SIMILAR_PREFIX or _edit_distance_at_most_2(unknown, revision):
-            scored.append((-prefix, revision))
-    return [revision for _, revision in sorted(scored)[:5]]
-
-
 def stamp_candidates(facts: Facts) -> list[str]:
     """Known revisions whose whole history the live schema shows: for each head, the newest
     revision up to which every table and column created (net of later drops) exists."""
@@ -137,24 +126,3 @@ def stamp_candidates(facts: Facts) -> list[str]:
             candidates.append(last)
     rank = {revision: index for index, revision in enumerate(newest_first)}
     return sorted(candidates, key=rank.__getitem__)
-
-
-def _common_prefix(a: str, b: str) -> int:
-    length = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        length += 1
-    return length
-
-
-def _edit_distance_at_most_2(a: str, b: str) -> bool:
-    if abs(len(a) - len(b)) > 2:
-        return False
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1] <= 2

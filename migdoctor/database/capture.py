@@ -9,10 +9,13 @@ revisions would do. Nothing is written.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
 from migdoctor.facts import (
     ALL_TABLES,
@@ -20,6 +23,7 @@ from migdoctor.facts import (
     OPERATION_TABLES,
     DatabaseFacts,
     ProjectFacts,
+    SessionInfo,
     TargetMetadataFacts,
 )
 from migdoctor.operations.model import RevisionOperations
@@ -49,17 +53,32 @@ def capture_database(
     """Run env.py once and return what it connected to; raise CannotCheck in one line if not.
     ``tables``: which live tables to reflect (``facts.ALL_TABLES`` or ``OPERATION_TABLES``)."""
     captured: list[Capture] = []
+    configure_calls: list[str] = []
 
     def capture(context: MigrationContext, script: Any) -> list[Any]:
-        captured.append(_read_database(context, project, record, tables))
+        configured_at = configure_calls[-1] if configure_calls else None
+        captured.append(_read_database(context, project, record, configured_at, tables))
         return []
 
-    run_environment(project, capture, read_only=True, action="Reading the database")
+    def note_configure_calls(environment: Any, env_py: Path) -> None:
+        _note_configure_calls(environment, env_py, project, configure_calls)
+
+    run_environment(
+        project,
+        capture,
+        read_only=True,
+        action="Reading the database",
+        prepare=note_configure_calls,
+    )
     return captured[0]
 
 
 def _read_database(
-    context: MigrationContext, project: ProjectFacts, record: str, tables_read: str
+    context: MigrationContext,
+    project: ProjectFacts,
+    record: str,
+    configured_at: str | None,
+    tables_read: str = ALL_TABLES,
 ) -> Capture:
     from sqlalchemy import inspect
 
@@ -75,12 +94,14 @@ def _read_database(
     rows = read_version_rows(connection, version_table, version_schema) if exists else ()
 
     graph = project.graph
+    known = not any(row not in graph for row in rows)
+    pending = graph.pending(rows) if known else []
     if record == RECORD_NONE:
         to_record = []
-    elif record == RECORD_ALL or any(row not in graph for row in rows):
+    elif record == RECORD_ALL or not known:
         to_record = [graph.scripts[r] for r in graph.scripts]
     else:
-        to_record = [graph.scripts[r] for r in graph.pending(rows)]
+        to_record = [graph.scripts[r] for r in pending]
     operations = record_upgrades(to_record, dialect)
 
     from migdoctor.database.schema import read_tables
@@ -95,7 +116,17 @@ def _read_database(
         wanted = _tables_named(
             operations.values(), default_schema, dialect.name in CASE_INSENSITIVE_TABLE_NAMES
         )
-    tables = read_tables(inspector, schemas, exclude=(version_schema, version_table), only=wanted)
+    tables, table_names = read_tables(
+        inspector, schemas, exclude=(version_schema, version_table), only=wanted
+    )
+    touched = {
+        (None if op.schema == default_schema else op.schema, op.table)
+        for revision in pending
+        if revision in operations
+        for op in operations[revision].operations
+        if op.table
+    }
+    blocking, sessions_unreadable = _blocking_sessions(connection, touched)
     facts = DatabaseFacts(
         url=url.render_as_string(hide_password=True),
         dialect=dialect.name,
@@ -107,7 +138,11 @@ def _read_database(
         version_table_exists=exists,
         version_rows=rows,
         tables=tables,
-        target_metadata=_target_metadata(context.opts.get("target_metadata")),
+        table_names=table_names,
+        target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
+        blocking_sessions=blocking,
+        sessions_unreadable=sessions_unreadable,
+        schema_drift=None if record == RECORD_NONE else read_schema_drift(context, graph, rows),
         tables_read=tables_read,
     )
     return Capture(facts, operations)
@@ -167,6 +202,26 @@ def read_version_state(project: ProjectFacts) -> VersionState:
     return states[0]
 
 
+def _blocking_sessions(
+    connection: Connection, touched: set[tuple[str | None, str]]
+) -> tuple[tuple[SessionInfo, ...], str | None]:
+    """Other sessions holding locks on ``touched`` tables, read on a session of its own (so a
+    refused query cannot spoil env.py's transaction), or why they could not be read."""
+    from sqlalchemy.exc import DBAPIError
+
+    from migdoctor.database.sessions import own_session_id, sessions_on_tables
+
+    if not touched or connection.dialect.name not in ("mysql", "mariadb", "postgresql"):
+        return (), None
+    try:
+        own = own_session_id(connection)
+        with connection.engine.connect() as other:
+            return sessions_on_tables(other, touched, exclude=[own] if own else []), None
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        return (), f"other sessions could not be read ({reason})"
+
+
 def read_version_rows(
     connection: Connection, version_table: str, schema: str | None
 ) -> tuple[str, ...]:
@@ -186,13 +241,44 @@ def _server_version(dialect: Any) -> str:
     return version
 
 
-def _target_metadata(metadata: Any) -> TargetMetadataFacts | None:
+def _target_metadata(metadata: Any, configured_at: str | None) -> TargetMetadataFacts:
     if metadata is None:
-        return None
+        return TargetMetadataFacts(
+            tables=(), described_as="None", is_none=True, configured_at=configured_at
+        )
     collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
     names = sorted(
         table.fullname
         for collection in collections
         for table in getattr(collection, "sorted_tables", ())
     )
-    return TargetMetadataFacts(tables=tuple(names), described_as=type(metadata).__name__)
+    if isinstance(metadata, (list, tuple)):
+        kinds = sorted({type(collection).__name__ for collection in collections})
+        described_as = f"{type(metadata).__name__} of {len(collections)} {'/'.join(kinds)}"
+    else:
+        described_as = type(metadata).__name__
+    return TargetMetadataFacts(
+        tables=tuple(names), described_as=described_as, configured_at=configured_at
+    )
+
+
+def _note_configure_calls(
+    environment: Any, env_py: Path, project: ProjectFacts, calls: list[str]
+) -> None:
+    """Remember where env.py calls ``context.configure``, so a finding about what it passed
+    can name the line."""
+    original_configure = environment.configure
+    shown_as = project.relative(env_py)
+    real_env_py = env_py.resolve()
+
+    def configure(*args: Any, **kw: Any) -> None:
+        lines = [
+            frame.lineno
+            for frame in traceback.extract_stack()
+            if frame.filename and Path(frame.filename).resolve() == real_env_py
+        ]
+        if lines:
+            calls.append(f"{shown_as}:{lines[-1]}")
+        original_configure(*args, **kw)
+
+    environment.configure = configure

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.failures import connection_targets, explain_failure
-from migdoctor.errors import CannotCheck, EnvScriptFailed
+from migdoctor.errors import AlembicRefused, CannotCheck, EnvScriptFailed
 from migdoctor.facts import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact
@@ -47,6 +47,7 @@ def run_environment(
     action: str,
     quiet: bool = True,
     cmd_opts: dict[str, Any] | None = None,
+    prepare: Callable[[Any, Path], None] | None = None,
     **context_options: Any,
 ) -> None:
     """Run env.py once, calling ``work`` with the live migration context.
@@ -54,6 +55,7 @@ def run_environment(
     ``read_only`` runs with ``dont_mutate`` (alembic creates no version table) and refuses to
     create a missing SQLite file. ``action`` names what was being done in error messages.
     ``quiet`` silences alembic's INFO lines and warnings (a report has its own words).
+    ``prepare`` may wrap the ``EnvironmentContext`` (given with env.py's path) before it runs.
     """
     from alembic.runtime.environment import EnvironmentContext
     from alembic.script import ScriptDirectory
@@ -77,45 +79,84 @@ def run_environment(
             )
         try:
             return list(work(context, script_directory))
+        except CommandError as error:
+            raise _WorkFailed(AlembicRefused(str(error))) from error
         except Exception as error:
             raise _WorkFailed(error) from error
 
     if read_only:
         context_options["dont_mutate"] = True
-    environment = EnvironmentContext(config, script_directory, fn=fn, **context_options)
-    replacements: list[Any] = []
-    if project.config.options.url:
-        _replace_connections_with_url(environment, project.config.options.url, replacements)
-    targets: list[str] = []
     env_py = Path(script_directory.env_py_location)
-    try:
-        with (
-            _quiet() if quiet else nullcontext(),
-            connection_targets(targets, read_only=read_only),
-            environment,
-        ):
-            script_directory.run_env()
-    except _WorkFailed as failure:
-        original = failure.original
-        if isinstance(original, CannotCheck):
-            raise original from None
-        raise CannotCheck(
-            redact(f"{action} failed: {describe_exception(_original(original))}"),
-            hint="Run with --debug to see where.",
-        ) from original
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # whatever env.py raises (even SystemExit): one line
-        raise explain_failure(error, env_py, project, targets, action="env.py") from error
-    finally:
-        for connection in replacements:
-            connection.close()
+    # Flask-Migrate's env.py reads the app (current_app): the first attempt tells
+    for inside_flask_app in (False, True):
+        environment = EnvironmentContext(config, script_directory, fn=fn, **context_options)
+        replacements: list[Any] = []
+        if project.config.options.url:
+            _replace_connections_with_url(environment, project.config.options.url, replacements)
+        targets: list[str] = []
+        if prepare is not None:
+            prepare(environment, env_py)
+        try:
+            with (
+                _quiet() if quiet else nullcontext(),
+                connection_targets(targets, read_only=read_only),
+                flask_application(env_py) if inside_flask_app else nullcontext(),
+                environment,
+            ):
+                script_directory.run_env()
+        except _WorkFailed as failure:
+            original = failure.original
+            if isinstance(original, CannotCheck):
+                raise original from None
+            raise CannotCheck(
+                redact(f"{action} failed: {describe_exception(_original(original))}"),
+                hint="Run with --debug to see where.",
+            ) from original
+        except KeyboardInterrupt:
+            raise
+        except CannotCheck:
+            raise
+        except BaseException as error:  # whatever env.py raises (even SystemExit): one line
+            if not inside_flask_app and needs_flask_application(error):
+                continue
+            raise explain_failure(error, env_py, project, targets, action="env.py") from error
+        finally:
+            for connection in replacements:
+                connection.close()
+        break
     if not called:
         raise EnvScriptFailed(
             f"{project.relative(env_py)} finished without calling context.run_migrations(), "
             "so there was no database connection to use.",
             hint="Check that env.py runs run_migrations_online() when not in offline mode.",
         )
+
+
+def needs_flask_application(error: BaseException) -> bool:
+    """env.py asked for Flask's ``current_app`` outside an application context."""
+    return isinstance(error, RuntimeError) and "application context" in str(error)
+
+
+@contextmanager
+def flask_application(env_py: Path) -> Iterator[None]:
+    """The Flask application's context, found as ``flask db`` finds it (``FLASK_APP``, or an
+    ``app.py``/``wsgi.py`` in the current folder)."""
+    try:
+        from flask.cli import NoAppException, ScriptInfo
+    except ImportError:  # pragma: no cover - env.py imported flask, so flask is there
+        raise EnvScriptFailed(
+            "env.py needs a Flask application, and Flask is not installed."
+        ) from None
+    try:
+        application = ScriptInfo().load_app()
+    except NoAppException as error:
+        raise EnvScriptFailed(
+            f"{env_py.name} needs the Flask application (Flask-Migrate), which was not found: "
+            f"{str(error).strip().splitlines()[0]}",
+            hint="Set FLASK_APP (as for flask db), or run migdoctor from the application's folder.",
+        ) from None
+    with application.app_context():
+        yield
 
 
 def _replace_connections_with_url(environment: Any, url: str, opened: list[Any]) -> None:

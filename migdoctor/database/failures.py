@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from migdoctor.errors import CannotCheck, DatabaseUnreachable, EnvScriptFailed
+from migdoctor.errors import CannotCheck, DatabaseMissing, DatabaseUnreachable, EnvScriptFailed
 from migdoctor.facts import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact, remember_secret
@@ -52,7 +52,7 @@ def _refuse_missing_sqlite_file(cargs: Any, cparams: dict[str, Any]) -> None:
         return
     if cparams.get("uri") or Path(filename).exists():
         return
-    raise DatabaseUnreachable(
+    raise DatabaseMissing(
         f"The SQLite database {Path(filename).absolute()} does not exist.",
         hint=(
             "migdoctor upgrade creates it. If it should exist: a relative sqlite:/// path is "

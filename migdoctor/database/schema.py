@@ -13,22 +13,28 @@ def read_tables(
     schemas: Iterable[str | None],
     exclude: tuple[str | None, str],
     only: Callable[[str | None, str], bool] | None = None,
-) -> tuple[TableFact, ...]:
-    """Every table of ``schemas`` (None is the default schema) except ``exclude``
-    (the version table, as (schema, name)); with ``only``, just the tables it accepts: their
-    names are listed (one query), and only theirs reflected."""
+) -> tuple[tuple[TableFact, ...], tuple[str, ...]]:
+    """The tables of ``schemas`` (None is the default schema) except ``exclude`` (the version
+    table, as (schema, name)), reflected, and the names of them all (qualified when not in the
+    default schema). With ``only``, only the tables it accepts are reflected: the names are
+    listed (a query per schema) and just those tables' columns and indexes read."""
     excluded_schema, excluded_name = exclude
     if excluded_schema == inspector.default_schema_name:
         excluded_schema = None
     tables: list[TableFact] = []
+    every_name: list[str] = []
     for schema in sorted(schemas, key=lambda s: (s is not None, s or "")):
         if schema is not None and schema not in inspector.get_schema_names():
             continue
         names = None
         if only is not None:
-            names = [
-                name for name in inspector.get_table_names(schema=schema) if only(schema, name)
-            ]
+            listed = sorted(
+                name
+                for name in _table_names(inspector, schema)
+                if not (schema == excluded_schema and name == excluded_name)
+            )
+            every_name += [f"{schema}.{name}" if schema else name for name in listed]
+            names = [name for name in listed if only(schema, name)]
             if not names:
                 continue
         columns = inspector.get_multi_columns(schema=schema, filter_names=names)
@@ -36,19 +42,27 @@ def read_tables(
         for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1]):
             if schema == excluded_schema and name == excluded_name:
                 continue
-            tables.append(
-                TableFact(
-                    name=name,
-                    schema=schema,
-                    columns=tuple(_column(row) for row in column_rows),
-                    indexes=tuple(
-                        index["name"]
-                        for index in indexes.get((schema, name), ())
-                        if index.get("name")
-                    ),
-                )
+            table = TableFact(
+                name=name,
+                schema=schema,
+                columns=tuple(_column(row) for row in column_rows),
+                indexes=tuple(
+                    index["name"] for index in indexes.get((schema, name), ()) if index.get("name")
+                ),
             )
-    return tuple(tables)
+            tables.append(table)
+            if only is None:
+                every_name.append(table.qualified_name)
+    return tuple(tables), tuple(every_name)
+
+
+def _table_names(inspector: Any, schema: str | None) -> list[str]:
+    """The tables ``get_multi_columns`` reflects (its default kind): ``get_table_names``, and
+    on PostgreSQL foreign tables too."""
+    names = list(inspector.get_table_names(schema=schema))
+    if inspector.dialect.name == "postgresql":
+        names += inspector.get_foreign_table_names(schema=schema)
+    return names
 
 
 def _column(row: dict[str, Any]) -> ColumnFact:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.operations.model import RECORDED, Operation, RevisionOperations
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 class _LiveSQLRefused(Exception):
     """upgrade() tried to run SQL on a real connection while being recorded."""
+
+
+class CannotRecord(Exception):
+    """The revision's ``upgrade()`` cannot be recorded (the message says why)."""
 
 
 def record_upgrades(
@@ -46,19 +51,47 @@ def record_upgrade(script: RevisionScript, dialect: Dialect) -> RevisionOperatio
     if not callable(upgrade):
         return RevisionOperations(script.revision, (), RECORDED, "the file has no upgrade()")
 
+    try:
+        recorded = _record(upgrade, dialect)
+    except CannotRecord as why:
+        return read_operations_statically(script.path, script.revision, str(why))
+    return RevisionOperations(script.revision, tuple(_operation_facts(recorded)), RECORDED)
+
+
+def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOperation]:
+    """The ``MigrateOperation`` objects the ``upgrade()`` of the file at ``path`` creates, in
+    order, for a repair that runs some of them through a real ``Operations``. Raises
+    CannotRecord when the file cannot be imported or its ``upgrade()`` cannot be recorded."""
+    try:
+        module = load_module(path)
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        raise CannotRecord(
+            f"the file could not be imported ({describe_exception(error)})"
+        ) from None
+    upgrade = getattr(module, "upgrade", None)
+    if not callable(upgrade):
+        raise CannotRecord("the file has no upgrade()")
+    return _record(upgrade, dialect)
+
+
+def _record(upgrade: Any, dialect: Dialect) -> list[MigrateOperation]:
     recorded: list[MigrateOperation] = []
     try:
         with _recording_operations(dialect, recorded), _live_sql_refused():
             upgrade()
     except _LiveSQLRefused:
-        why = "upgrade() runs SQL through its own connection, which migdoctor does not run"
-        return read_operations_statically(script.path, script.revision, why)
+        raise CannotRecord(
+            "upgrade() runs SQL through its own connection, which migdoctor does not run"
+        ) from None
     except BaseException as error:  # so may its upgrade()
         if isinstance(error, KeyboardInterrupt):
             raise
-        why = f"upgrade() could not be recorded ({describe_exception(error)})"
-        return read_operations_statically(script.path, script.revision, why)
-    return RevisionOperations(script.revision, tuple(_operation_facts(recorded)), RECORDED)
+        raise CannotRecord(
+            f"upgrade() could not be recorded ({describe_exception(error)})"
+        ) from None
+    return recorded
 
 
 @contextmanager
@@ -133,10 +166,11 @@ def _live_sql_refused() -> Iterator[None]:
 
 def _operation_facts(recorded: list[Any]) -> Iterator[Operation]:
     for operation in recorded:
-        yield _operation_fact(operation)
+        yield operation_fact(operation)
 
 
-def _operation_fact(operation: Any) -> Operation:
+def operation_fact(operation: Any) -> Operation:
+    """alembic's ``MigrateOperation`` as migdoctor's plain ``Operation``."""
     from alembic.operations import ops
     from sqlalchemy import Column
 

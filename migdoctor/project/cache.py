@@ -42,7 +42,7 @@ from migdoctor import __version__
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,
-    import_revision_file,
+    import_with_function_bodies,
     read_header_statically,
     unreadable,
 )
@@ -175,7 +175,7 @@ class HeaderCache:
             if header is not None:
                 self.hits += 1
                 self.kept[key] = entry
-                return import_revision_file(path) if header is _IMPORT else header
+                return import_with_function_bodies(path) if header is _IMPORT else header
         self.misses += 1
         try:
             read = read_header_statically(path)
@@ -185,7 +185,7 @@ class HeaderCache:
         if stored is not None and stat.st_mtime_ns < self.now_ns - RACY_NANOSECONDS:
             self.kept[key] = stored
             self._changed = True
-        return import_revision_file(path) if read is None else read
+        return import_with_function_bodies(path) if read is None else read
 
     @staticmethod
     def _decode(path: Path, kind: Any, payload: Any) -> Any:

@@ -16,7 +16,7 @@ import re
 import sys
 from argparse import Namespace
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 DEFAULT_INI = "alembic.ini"
+FLASK_MIGRATE_INI = "migrations/alembic.ini"
 DEFAULT_TOML = "pyproject.toml"
 _PATH_SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
 _LEGACY_VERSION_SPLIT = re.compile(r", *|(?: +)")
@@ -177,6 +178,17 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
         script_location_setting = _flask_migrate_location(ini_file)
         inferred = script_location_setting is not None
     if script_location_setting is None:
+        flask_migrate_ini = Path(FLASK_MIGRATE_INI)
+        if (
+            not options.config
+            and ini_file is None
+            and toml_section is None
+            and not (environ or os.environ).get("ALEMBIC_CONFIG")
+            and (flask_migrate_ini.parent / "env.py").is_file()
+            and flask_migrate_ini.is_file()
+        ):
+            # `flask db` keeps it there; its users never run alembic from the project root
+            return load_config(replace(options, config=(FLASK_MIGRATE_INI,)), environ)
         raise _no_configuration(ini_name, toml_name, ini_file, ini_has_section, options)
     if not isinstance(script_location_setting, str):
         raise CannotCheck("script_location must be a string in the Alembic configuration.")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from migdoctor.project.scripts import RevisionScript
 
+SIMILAR_PREFIX = 4
+
 
 @dataclass(frozen=True)
 class MissingReference:
@@ -114,6 +116,23 @@ class RevisionGraph:
         """down_revisions and dependencies that exist, deduplicated (alembic's full down set)."""
         return _dedupe(self.down[revision] + self.dependencies[revision])
 
+    def branch_labels_of(self, revision: str) -> tuple[str, ...]:
+        """The branch labels ``revision`` carries, sorted: its own and those of every
+        down_revision ancestor. alembic's ``_add_branches`` gives a label to all descendants of
+        the revision that declares it (not through depends_on); for a head that is the whole
+        story, so ``label@head`` names a head exactly when no other head carries ``label``."""
+        labels: set[str] = set()
+        seen = {revision}
+        todo = [revision]
+        while todo:
+            current = todo.pop()
+            labels.update(self.scripts[current].branch_labels)
+            for parent in self.down[current]:
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return tuple(sorted(labels))
+
     def position(self, revision: str) -> int:
         """Order in which alembic first read the revision's file."""
         return self._position[revision]
@@ -170,6 +189,56 @@ class RevisionGraph:
     def history(self) -> list[str]:
         """Every revision, newest first, in the order ``alembic history`` lists them."""
         return self.alembic_order(set(self.scripts), self.real_heads)
+
+    def resolve(self, identifier: str) -> tuple[str, ...]:
+        """Revision ids for ``identifier`` as alembic reads it: an id, a unique prefix of four
+        or more characters, ``head``, ``heads``, ``base``, a branch label or ``label@head``.
+        Raises LookupError with alembic's words when it names nothing (or more than one)."""
+        if identifier == "base":
+            return ()
+        if identifier == "heads":
+            return self.real_heads
+        label, _, rest = identifier.rpartition("@")
+        if label and rest in ("head", "heads"):
+            if label not in self.labels:
+                raise LookupError(f"No such branch: '{label}'")
+            lineage = self.descendants([self.labels[label]])
+            heads = tuple(h for h in self.heads if h in lineage)
+            if rest == "head" and len(heads) > 1:
+                raise LookupError(
+                    f"Multiple heads are present on branch '{label}': {', '.join(heads)}"
+                )
+            return heads
+        if identifier == "head":
+            if len(self.heads) > 1:
+                raise LookupError(
+                    f"Multiple head revisions are present ({', '.join(self.heads)}); "
+                    "name one, or use heads"
+                )
+            return self.heads
+        if identifier in self.scripts:
+            return (identifier,)
+        if identifier in self.labels:
+            return (self.labels[identifier],)
+        matches = [r for r in self.scripts if len(identifier) >= 4 and r.startswith(identifier)]
+        if len(matches) == 1:
+            return (matches[0],)
+        if len(matches) > 1:
+            shown = ", ".join(f"'{m}'" for m in matches[:3])
+            raise LookupError(f"Multiple revisions start with '{identifier}': {shown}...")
+        raise LookupError(
+            f"Can't locate revision identified by '{identifier}': no revision file defines it"
+        )
+
+    def looks_like(self, identifier: str) -> list[str]:
+        """Known ids a mistyped ``identifier`` may have meant, closest first: those sharing a
+        prefix of four or more characters, or differing by one or two characters."""
+        scored = []
+        for revision in self.scripts:
+            prefix = _common_prefix(identifier, revision)
+            if prefix >= SIMILAR_PREFIX or _differs_by_at_most_2(identifier, revision):
+                scored.append((-prefix, revision))
+        return [revision for _, revision in sorted(scored)[:5]]
 
     # alembic's ordering -----------------------------------------------------------------
 
@@ -477,6 +546,31 @@ def _mask(ids: Iterable[str], bit: dict[str, int]) -> int:
     for revision in ids:
         mask |= bit[revision]
     return mask
+
+
+def _common_prefix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
+def _differs_by_at_most_2(a: str, b: str) -> bool:
+    """Two or fewer edits apart: substitutions for ids of one length (the usual typo), the
+    full edit distance otherwise."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 2
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1] <= 2
 
 
 def _dedupe(ids: Iterable[str]) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ Real projects' revision files import the application (models, settings), which i
 importable where a check runs. The header (``revision``, ``down_revision``, ``branch_labels``,
 ``depends_on``) is almost always literal, so it is read from the syntax tree. A file whose header
 is not literal is imported on its own, as alembic would import it; a file that can be neither
-parsed nor imported becomes a :class:`ScriptLoadError` and the others are still read.
+parsed nor imported becomes a :class:`ScriptLoadError` and the others are still read. From the
+same tree comes whether ``upgrade()`` and ``downgrade()`` do anything at all.
 
 The files considered, and their order, are alembic's (``Script._list_py_dir`` and
 ``Script._from_path``): sorted per folder, ``__init__`` and editor droppings skipped,
@@ -19,16 +20,20 @@ import os
 import re
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 _ONLY_SOURCE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _SOURCELESS = re.compile(r"(?!\.\#|__init__)(.*\.py)(c|o)?$")
 _LEGACY_REVISION = re.compile(r"([a-f0-9]+)\.py$")
 _ILLEGAL_ID_CHARACTERS = frozenset("@-+:")
 HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
+
+# what a revision's upgrade() or downgrade() does, read from its syntax tree: "code", "empty"
+# (only pass, docstrings, ``...``), or "missing" (the module defines no such function)
+FunctionBody = Literal["code", "empty", "missing"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ class RevisionScript:
     path: Path
     read_by: str = "ast"
     longdoc: str = ""
+    # None when the source cannot tell (a .pyc, or the name bound some other way)
+    upgrade_body: FunctionBody | None = None
+    downgrade_body: FunctionBody | None = None
 
     @property
     def is_base(self) -> bool:
@@ -140,7 +148,7 @@ def read_revision_file(path: Path) -> RevisionScript | ScriptLoadError:
         header = read_header_statically(path)
     except OSError as error:
         return unreadable(path, error)
-    return import_revision_file(path) if header is None else header
+    return import_with_function_bodies(path) if header is None else header
 
 
 def unreadable(path: Path, error: OSError) -> ScriptLoadError:
@@ -161,9 +169,32 @@ def read_header_statically(path: Path) -> RevisionScript | ScriptLoadError | Non
     except ValueError as error:  # null bytes in the source
         return ScriptLoadError(path, f"{type(error).__name__}: {error}")
     try:
-        return _header_from_tree(tree, path)
+        result = _header_from_tree(tree, path)
     except _NeedsImport:
         return None
+    return _with_function_bodies(result, tree)
+
+
+def import_with_function_bodies(path: Path) -> RevisionScript | ScriptLoadError:
+    """Import a file whose header is not literal; what its functions do still comes from its
+    syntax tree when it has one (not for a compiled file)."""
+    result = import_revision_file(path)
+    if isinstance(result, ScriptLoadError) or path.suffix in (".pyc", ".pyo"):
+        return result
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, OSError):
+        return result
+    return _with_function_bodies(result, tree)
+
+
+def _with_function_bodies(
+    result: RevisionScript | ScriptLoadError, tree: ast.Module
+) -> RevisionScript | ScriptLoadError:
+    if isinstance(result, ScriptLoadError):
+        return result
+    upgrade_body, downgrade_body = function_bodies(tree)
+    return replace(result, upgrade_body=upgrade_body, downgrade_body=downgrade_body)
 
 
 def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLoadError:
@@ -187,6 +218,55 @@ def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLo
         raise _NeedsImport
     doc = ast.get_docstring(tree, clean=False) or ""
     return _script_from_values(literals, doc, path, read_by="ast")
+
+
+def function_bodies(tree: ast.Module) -> tuple[FunctionBody | None, FunctionBody | None]:
+    """What ``upgrade()`` and ``downgrade()`` do, judged from their statements alone."""
+    bindings = _bindings(tree, ("upgrade", "downgrade"))
+    return _function_body(tree, "upgrade", bindings), _function_body(tree, "downgrade", bindings)
+
+
+def _function_body(tree: ast.Module, name: str, bindings: dict[str, int]) -> FunctionBody | None:
+    top_level = [
+        statement
+        for statement in tree.body
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name
+    ]
+    if bindings[name] > len(top_level):
+        # also assigned, imported, or defined under an `if`: only running the module tells
+        return None
+    if not top_level:
+        return "missing"
+    # the last definition is the one the module ends up with
+    return "empty" if all(_does_nothing(s) for s in top_level[-1].body) else "code"
+
+
+def _bindings(tree: ast.Module, names: tuple[str, ...]) -> dict[str, int]:
+    """How many statements anywhere in the module may bind each name (a star import binds
+    them all)."""
+    counts = dict.fromkeys(names, 0)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound = node.name
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound = node.id
+        elif isinstance(node, ast.alias):
+            if node.name == "*":
+                counts = {name: count + 1 for name, count in counts.items()}
+                continue
+            bound = node.asname or node.name.split(".")[0]
+        else:
+            continue
+        if bound in counts:
+            counts[bound] += 1
+    return counts
+
+
+def _does_nothing(statement: ast.stmt) -> bool:
+    """``pass``, a docstring or a bare ``...``: the statements of an empty body."""
+    if isinstance(statement, ast.Pass):
+        return True
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
 
 
 def _module_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:

@@ -29,20 +29,22 @@ def _t(text: str) -> str:
 def render_text(report: Report, console: Console) -> None:
     _header(report, console)
     console.print()
+    width = max((len(outcome.check.slug) for outcome in report.outcomes), default=0) + 1
     for outcome in report.outcomes:
         check = outcome.check
         if outcome.status == "passed":
-            console.print(f"  [green]✓[/] {check.slug:<22} {_t(check.healthy)}")
+            console.print(f"  [green]✓[/] {check.slug:<{width}} {_t(check.healthy)}")
         elif outcome.status == "skipped":
-            console.print(f"  [dim]- {check.slug:<22} skipped: {_t(outcome.reason)}[/]")
+            console.print(f"  [dim]- {check.slug:<{width}} skipped: {_t(outcome.reason)}[/]")
         else:
             for finding in outcome.findings:
                 style = SEVERITY_STYLE[finding.severity]
                 mark = SEVERITY_MARK[finding.severity]
-                console.print(f"  [{style}]{mark}[/] {finding.check:<22} {_t(finding.title)}")
+                console.print(f"  [{style}]{mark}[/] {finding.check:<{width}} {_t(finding.title)}")
     for finding in report.findings:
         console.print()
-        console.print(finding_panel(finding))
+        # the console soft-wraps plain lines; a panel must wrap its text or rich crops it
+        console.print(finding_panel(finding), soft_wrap=False)
     console.print()
     console.print(_summary(report))
 
@@ -168,5 +170,6 @@ def _summary(report: Report) -> str:
         else "0 warnings",
         f"{infos} info{'s' if infos != 1 else ''}",
     ]
-    hint = " · repair with [bold]migdoctor fix --interactive[/]" if errors or warnings else ""
+    repairable = any(finding.fixes for finding in report.findings)
+    hint = " · repair with [bold]migdoctor fix --interactive[/]" if repairable else ""
     return ", ".join(parts) + hint

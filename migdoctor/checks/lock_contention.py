@@ -1,0 +1,97 @@
+"""lock-contention: other sessions hold locks on tables the pending revisions alter.
+
+What it detects
+---------------
+Sessions other than migdoctor's own that hold a lock, or an open transaction, on a table that a
+pending revision creates, alters or drops: an application worker inside a transaction, a long
+query, a database console left open. On PostgreSQL the locks are read from ``pg_locks``; on
+MySQL from ``performance_schema.metadata_locks``, or, where performance_schema is off (MariaDB's
+default), every session with an open transaction is listed as a candidate. Reading them waits
+on no lock.
+
+Why it matters
+--------------
+``alembic upgrade head`` waits for those locks — MySQL for a metadata lock, PostgreSQL for an
+ACCESS EXCLUSIVE lock — and alembic waits for ever, saying nothing: the upgrade "hangs", and
+meanwhile every new query on that table queues behind it. Restarting the database "fixes" it by
+killing everything.
+
+How to fix
+----------
+Let the other session finish (commit or roll back its transaction, close the console), then
+upgrade. ``migdoctor upgrade --lock-timeout SECONDS`` gives up after that long and names the
+session in the way. As a last resort ``migdoctor fix end-session --session ID`` ends that one
+session (its transaction is rolled back), and only with your consent.
+"""
+
+from __future__ import annotations
+
+from migdoctor.checks import NotApplicable, check, require_known_current
+from migdoctor.facts import OPEN_TRANSACTION, OPERATION_TABLES, Facts
+from migdoctor.findings import Finding, FixOption, Risk, Severity
+
+SLUG = "lock-contention"
+CODE = "MD104"
+
+
+@check(
+    SLUG,
+    CODE,
+    Severity.WARNING,
+    needs_database=True,
+    healthy="no other session holds locks on tables the pending revisions alter",
+    reads_tables=OPERATION_TABLES,
+)
+def sessions_block_pending_revisions(facts: Facts) -> list[Finding]:
+    require_known_current(facts)
+    database = facts.database
+    if database is not None and database.sessions_unreadable and facts.pending:
+        raise NotApplicable(database.sessions_unreadable)
+    if database is None or not facts.pending or not database.blocking_sessions:
+        return []
+    sessions = database.blocking_sessions
+    tables = sorted(
+        {
+            op.qualified_table
+            for recorded in facts.recorded(facts.pending)
+            for op in recorded.operations
+            if op.qualified_table
+        }
+    )
+    probable = all(session.evidence == OPEN_TRANSACTION for session in sessions)
+    holds = "have open transactions" if probable else "hold locks"
+    message = (
+        f"{len(sessions)} other session{'s' if len(sessions) != 1 else ''} {holds} that the "
+        f"pending revisions would wait for ({', '.join(tables)}): "
+        + "; ".join(session.describe() for session in sessions)
+        + ". alembic upgrade would wait for them without saying so."
+    )
+    if probable:
+        message += (
+            " (performance_schema is off, so which tables they lock cannot be confirmed: "
+            "they are the sessions with an open transaction.)"
+        )
+    return [
+        Finding(
+            check=SLUG,
+            code=CODE,
+            severity=Severity.WARNING,
+            title="Other sessions hold locks the upgrade would wait for",
+            message=message,
+            evidence={
+                "tables": tables,
+                "sessions": [session.as_evidence() for session in sessions],
+            },
+            fixes=tuple(
+                FixOption(
+                    id="end-session",
+                    title=f"End session {session.session_id} (its transaction is rolled back)",
+                    risk=Risk.DANGEROUS,
+                    command=facts.fix_command("end-session", "--session", session.session_id),
+                    why="the application or person using it sees an error; last resort",
+                    session=session.session_id,
+                )
+                for session in sessions
+            ),
+        )
+    ]

@@ -1,0 +1,147 @@
+"""multiple-heads: the revision history has more than one head.
+
+What it detects
+---------------
+Two or more revisions that no other revision names as its ``down_revision``: two branches of
+history that were never merged, typically two developers who each added a revision on top of
+the same one. alembic then refuses ``alembic upgrade head`` with ``Multiple head revisions are
+present for given argument 'head'`` and ``alembic revision`` with ``Multiple heads are
+present``. When every head is on a labeled branch of its own (it carries a branch label,
+declared on it or on a revision it descends from, that no other head carries, as with
+``expand`` and ``contract`` branches kept apart on purpose), the heads are deliberate: that is
+reported as information only.
+
+Why it matters
+--------------
+Deployments that run ``alembic upgrade head`` stop, and a new revision cannot be created until
+someone picks a head. Running ``upgrade heads`` instead applies both branches in an order
+nobody chose, which is wrong when they touch the same tables.
+
+How to fix
+----------
+Merge the heads into one revision: ``migdoctor fix merge-heads`` writes the merge revision
+(what ``alembic merge heads`` does) after showing it. Read both branches first: if they change
+the same table, make the merge revision reconcile them. If the branches are meant to stay
+apart, give each its own branch label (``branch_labels = ("expand",)`` in the revision that
+starts it) and upgrade with ``upgrade heads`` or ``upgrade expand@head``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migdoctor.checks import NotApplicable, check
+from migdoctor.facts import Facts
+from migdoctor.findings import Finding, FixOption, Risk, Severity
+
+SLUG = "multiple-heads"
+CODE = "MD201"
+
+
+@check(
+    SLUG,
+    CODE,
+    Severity.ERROR,
+    needs_database=False,
+    healthy="the history has one head (or one per labeled branch)",
+)
+def history_has_several_heads(facts: Facts) -> list[Finding]:
+    graph = facts.project.graph
+    # a revision cut off from its parent, or a cycle, makes heads of what is not one: the
+    # missing-down-revision and revision-cycle findings name the real problem
+    if any(reference.via == "down_revision" for reference in graph.missing):
+        raise NotApplicable("a revision builds on a revision no file defines")
+    if graph.cycle:
+        raise NotApplicable("the history has a cycle")
+    heads = graph.heads
+    if len(heads) < 2:
+        return []
+    labels = {head: graph.branch_labels_of(head) for head in heads}
+    # a label names a head only when no other head carries it too: then `label@head` works
+    own_labels = {
+        head: [
+            label
+            for label in labels[head]
+            if not any(label in labels[other] for other in heads if other != head)
+        ]
+        for head in heads
+    }
+    unlabeled = [head for head in heads if not own_labels[head]]
+    evidence: dict[str, Any] = {
+        "heads": [
+            {
+                "revision": head,
+                "message": graph.scripts[head].doc,
+                "path": facts.project.relative(graph.scripts[head].path),
+                "branch_labels": list(labels[head]),
+            }
+            for head in heads
+        ],
+    }
+    if not unlabeled:
+        targets = ", ".join(f"{own_labels[head][0]}@head" for head in heads)
+        return [
+            Finding(
+                check=SLUG,
+                code=CODE,
+                severity=Severity.INFO,
+                title="Several heads, each on its own labeled branch",
+                message=(
+                    f"The history has {len(heads)} heads, each on a branch of its own "
+                    f"({targets}). That looks deliberate: alembic upgrade heads applies them "
+                    "all, and alembic upgrade head refuses to choose."
+                ),
+                evidence=evidence,
+            )
+        ]
+    evidence["unlabeled_heads"] = unlabeled
+    evidence["diverged_after"] = _newest_common_ancestors(facts, unlabeled)
+    diverged = evidence["diverged_after"]
+    message = (
+        f"The history has {len(heads)} heads: {', '.join(heads)}. "
+        f"{_heads_phrase(unlabeled, len(heads))} "
+        'alembic upgrade head fails with "Multiple head revisions are present for given '
+        'argument \'head\'", and alembic revision with "Multiple heads are present".'
+    )
+    if diverged:
+        message += f" The branches split after {', '.join(diverged)}."
+    return [
+        Finding(
+            check=SLUG,
+            code=CODE,
+            severity=Severity.ERROR,
+            title="The history has more than one head",
+            message=message,
+            evidence=evidence,
+            fixes=(
+                FixOption(
+                    id="merge-heads",
+                    title="Write a merge revision that joins the heads",
+                    risk=Risk.SAFE,
+                    command=facts.fix_command("merge-heads"),
+                    why="adds one file whose upgrade() does nothing; no table is touched",
+                    recommended=True,
+                ),
+            ),
+        )
+    ]
+
+
+def _heads_phrase(unlabeled: list[str], count: int) -> str:
+    if len(unlabeled) == count:
+        return "No branch label tells them apart."
+    return f"No branch label of their own tells {', '.join(unlabeled)} apart."
+
+
+def _newest_common_ancestors(facts: Facts, heads: list[str]) -> list[str]:
+    """Where the heads' histories last met: common ancestors none of whose children is one."""
+    graph = facts.project.graph
+    common = graph.ancestors([heads[0]])
+    for head in heads[1:]:
+        common &= graph.ancestors([head])
+    newest = [
+        revision
+        for revision in common
+        if not any(child in common for child in graph.all_children[revision])
+    ]
+    return sorted(newest, key=graph.position)

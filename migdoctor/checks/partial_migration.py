@@ -1,0 +1,170 @@
+"""partial-migration: the next pending revision was applied half way.
+
+What it detects
+---------------
+The revision ``alembic upgrade`` would run next is partly visible in the live schema: some of
+its operations have taken effect (a table it creates exists, a column it adds is there) while
+others have not (an index it creates is missing), and the version table still names the
+revision before it. Each operation is compared with the schema on its own; operations whose
+effect a schema cannot show (raw SQL, foreign keys, data) are placed by their order, since a
+failed run stops at one operation: those before a visible one ran, those after a missing one
+did not.
+
+Why it matters
+--------------
+This is what a failed upgrade leaves on MySQL and MariaDB, whose DDL statements commit one by
+one and cannot be rolled back: the revision stopped half way, and every retry now fails on its
+first operation (error 1050 "table already exists", 1060 "duplicate column", 1061 "duplicate
+key name"). Stamping it hides the missing part for ever; dropping what ran by hand and
+retrying works only if the cause of the failure was fixed.
+
+How to fix
+----------
+First fix what made the revision fail (the check reads the revision file as it is now). Then
+``migdoctor fix complete-revision`` runs only the missing operations of that revision, through
+alembic's own operations on env.py's connection and under the migration lock, and records the
+revision in the version table; ``migdoctor undo`` reverses exactly what it ran. When the missing
+operations are not wanted, ``stamp --revision REV --force`` records the revision without them.
+While a revision is applied half way, ``table-exists`` does not report it: this check is the
+diagnosis, and ``stale-current`` points here.
+"""
+
+from __future__ import annotations
+
+from migdoctor.checks import check, require_known_current
+from migdoctor.effects import (
+    OperationState,
+    PartialApplication,
+    Visibility,
+    next_revision_partly_applied,
+)
+from migdoctor.facts import OPERATION_TABLES, Facts
+from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.operations.model import RECORDED
+
+SLUG = "partial-migration"
+CODE = "MD107"
+
+# what the retry of a revision stops on, by the kind of its first operation that already ran
+RETRY_ERRORS = {
+    "create_table": "table already exists",
+    "add_column": "duplicate column",
+    "create_index": "index already exists",
+    "rename_table": "table does not exist",
+    "drop_table": "unknown table",
+    "drop_column": "column does not exist",
+}
+
+
+@check(
+    SLUG,
+    CODE,
+    Severity.ERROR,
+    needs_database=True,
+    healthy="no pending revision is applied half way",
+    reads_tables=OPERATION_TABLES,
+)
+def revision_applied_half_way(facts: Facts) -> list[Finding]:
+    require_known_current(facts)
+    database = facts.database
+    partial = next_revision_partly_applied(facts)
+    if database is None or partial is None:
+        return []
+    graph = facts.project.graph
+    revision = partial.revision
+    script = graph.scripts[revision]
+    applied, missing, ambiguous = partial.applied, partial.missing, partial.ambiguous
+    where = ", ".join(database.version_rows) or "nothing"
+    first_visible = next(s for s in applied if s.visibility == Visibility.VISIBLE).operation
+    retry_error = RETRY_ERRORS.get(first_visible.kind, "it already ran")
+    message = (
+        f"Revision {revision} ({script.doc or 'no message'}) was applied half way: "
+        f"{_operations_phrase(applied)} {'has' if len(applied) == 1 else 'have'} taken effect, "
+        f"{_operations_phrase(missing)} {'has' if len(missing) == 1 else 'have'} not, and the "
+        f"version table still says {where}. A failed upgrade leaves this where DDL cannot be "
+        f"rolled back (MySQL, MariaDB); a retry stops on {first_visible.describe()} "
+        f"({retry_error})."
+    )
+    if ambiguous:
+        message += (
+            " Whether "
+            + "; ".join(state.operation.describe() for state in ambiguous)
+            + " ran cannot be told from the schema."
+        )
+    recorded = facts.operations[revision]
+    evidence = {
+        "revision": revision,
+        "message": script.doc,
+        "path": facts.project.relative(script.path),
+        "current": list(database.version_rows),
+        "operations": [_state_evidence(state, partial) for state in partial.states],
+        "operations_read": recorded.method,
+    }
+    if recorded.note:
+        evidence["note"] = recorded.note
+    return [
+        Finding(
+            check=SLUG,
+            code=CODE,
+            severity=Severity.ERROR,
+            title="A pending revision was applied half way",
+            message=message,
+            evidence=evidence,
+            fixes=tuple(_fixes(facts, partial, recorded.method == RECORDED)),
+        )
+    ]
+
+
+def _fixes(facts: Facts, partial: PartialApplication, re_runnable: bool) -> list[FixOption]:
+    revision = partial.revision
+    missing = partial.missing
+    fixes = []
+    if re_runnable and not partial.ambiguous:
+        fixes.append(
+            FixOption(
+                id="complete-revision",
+                title=f"Run only the {len(missing)} missing operation"
+                f"{'s' if len(missing) != 1 else ''} of {revision}, then record it",
+                risk=Risk.CAUTION,
+                command=facts.fix_command("complete-revision", "--revision", revision),
+                revision=revision,
+                why="what already ran is left as it is; undo reverses exactly what this runs",
+                recommended=True,
+            )
+        )
+    fixes += [
+        FixOption(
+            id="stamp",
+            title=f"Record {revision} as applied, leaving its missing operations undone",
+            risk=Risk.CAUTION,
+            command=facts.fix_command("stamp", "--revision", revision, "--force"),
+            revision=revision,
+            why="only when the missing operations are not wanted on this database",
+        ),
+        FixOption(
+            id="neuter-upgrade",
+            title=f"Replace the body of {revision}'s upgrade() with pass",
+            risk=Risk.DANGEROUS,
+            command=facts.fix_command("neuter-upgrade", "--revision", revision),
+            revision=revision,
+            why="a fresh database built from the history would then lack all it creates",
+        ),
+    ]
+    return fixes
+
+
+def _state_evidence(state: OperationState, partial: PartialApplication) -> dict[str, str]:
+    if state in partial.applied:
+        words = "applied" if state.visibility == Visibility.VISIBLE else "ran (by its order)"
+    elif state in partial.missing:
+        words = "not applied" if state.visibility == Visibility.MISSING else "not run (by order)"
+    else:
+        words = "cannot tell"
+    return {"operation": state.operation.describe(), "state": words}
+
+
+def _operations_phrase(states: tuple[OperationState, ...]) -> str:
+    described = [state.operation.describe() for state in states]
+    if len(described) > 3:
+        described = [*described[:3], f"{len(states) - 3} more"]
+    return "; ".join(described)

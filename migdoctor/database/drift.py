@@ -1,0 +1,158 @@
+"""Compare the live schema with the models, as ``alembic revision --autogenerate`` would.
+
+Called inside the capture, while env.py's connection is live: alembic's own
+``compare_metadata`` runs with the migration context env.py configured, so the project's
+``include_object``, ``include_name``, ``include_schemas``, ``compare_type`` and
+``compare_server_default`` settings decide what counts as a difference, exactly as they do for
+autogenerate. The differences are frozen into words at once; nothing of SQLAlchemy's schema
+objects leaves this module.
+
+The comparison runs only when it means something: the database is at the head revision(s) (a
+database that is behind differs from the models by the pending revisions) and env.py's
+``target_metadata`` holds tables (no-target-metadata reports the other cases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from migdoctor.facts import SchemaDifference, SchemaDriftFacts
+from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.scripts import describe_exception
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+
+IN_MODELS_ONLY = "is in the models but not in the database"
+IN_DATABASE_ONLY = "is in the database but not in the models"
+
+
+def read_schema_drift(
+    context: MigrationContext, graph: RevisionGraph, rows: Sequence[str]
+) -> SchemaDriftFacts | None:
+    """How the live schema differs from ``target_metadata``; None when not compared."""
+    if not rows or any(row not in graph for row in rows) or graph.pending(rows):
+        return None
+    metadata = context.opts.get("target_metadata")
+    collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
+    if not any(getattr(collection, "tables", None) for collection in collections):
+        return None
+    from alembic.autogenerate import compare_metadata
+
+    try:
+        # a list of MetaData is what env.py may pass too: alembic's comparison takes both
+        diffs = compare_metadata(context, metadata)  # type: ignore[arg-type]
+        differences = tuple(describe_diffs(diffs))
+    except Exception as error:  # noqa: BLE001 - a user's hook or type may raise anything
+        return SchemaDriftFacts(differences=(), error=describe_exception(error))
+    return SchemaDriftFacts(differences=differences)
+
+
+def describe_diffs(diffs: Sequence[Any]) -> Iterator[SchemaDifference]:
+    """alembic's diff tuples (a list groups the changes of one column) in words."""
+    for diff in diffs:
+        if isinstance(diff, list):
+            yield from describe_diffs(diff)
+        else:
+            yield _difference(diff)
+
+
+def _difference(diff: tuple[Any, ...]) -> SchemaDifference:
+    operation = str(diff[0])
+    if operation in ("add_table", "remove_table"):
+        table = diff[1]
+        where = IN_MODELS_ONLY if operation == "add_table" else IN_DATABASE_ONLY
+        return SchemaDifference(
+            operation, _table_name(table), "", f"table {_table_name(table)} {where}"
+        )
+    if operation in ("add_column", "remove_column"):
+        _, schema, table_name, column = diff
+        table = _qualified(schema, table_name)
+        where = IN_MODELS_ONLY if operation == "add_column" else IN_DATABASE_ONLY
+        return SchemaDifference(
+            operation,
+            table,
+            column.name,
+            f"column {table}.{column.name} ({_type(column.type)}) {where}",
+        )
+    if operation in ("add_index", "remove_index"):
+        index = diff[1]
+        table = _table_name(index.table) if index.table is not None else ""
+        columns = ", ".join(_expression(e) for e in index.expressions)
+        unique = "unique index" if index.unique else "index"
+        where = IN_MODELS_ONLY if operation == "add_index" else IN_DATABASE_ONLY
+        return SchemaDifference(
+            operation,
+            table,
+            str(index.name or ""),
+            f"{unique} {index.name} on {table} ({columns}) {where}",
+        )
+    if operation in ("add_constraint", "remove_constraint", "add_fk", "remove_fk"):
+        constraint = diff[1]
+        table = _table_name(constraint.table) if constraint.table is not None else ""
+        where = IN_MODELS_ONLY if operation.startswith("add") else IN_DATABASE_ONLY
+        name = str(constraint.name) if constraint.name else ""
+        return SchemaDifference(
+            operation, table, name, f"{_constraint_words(constraint, table)} {where}"
+        )
+    if operation.startswith("modify_"):
+        _, schema, table_name, column_name, _info, in_database, in_models = diff
+        table = _qualified(schema, table_name)
+        what = operation.removeprefix("modify_").replace("_", " ")
+        if operation == "modify_type":
+            values = f"{_type(in_database)} in the database, {_type(in_models)} in the models"
+        elif operation == "modify_nullable":
+            values = (
+                f"{_nullable(in_database)} in the database, {_nullable(in_models)} in the models"
+            )
+        else:
+            values = f"{_value(in_database)} in the database, {_value(in_models)} in the models"
+        return SchemaDifference(
+            operation, table, column_name, f"column {table}.{column_name}: {what} {values}"
+        )
+    if operation in ("add_table_comment", "remove_table_comment"):
+        table = _table_name(diff[1])
+        return SchemaDifference(operation, table, "", f"the comment of table {table} differs")
+    table = next((_table_name(part) for part in diff[1:] if hasattr(part, "fullname")), "")
+    return SchemaDifference(operation, table, "", f"{operation.replace('_', ' ')} {table}".strip())
+
+
+def _qualified(schema: str | None, name: str) -> str:
+    return f"{schema}.{name}" if schema else name
+
+
+def _table_name(table: Any) -> str:
+    return str(getattr(table, "fullname", table))
+
+
+def _type(type_: Any) -> str:
+    try:
+        return str(type_)
+    except Exception:  # noqa: BLE001 - a type that cannot compile without a dialect
+        return type(type_).__name__
+
+
+def _nullable(nullable: Any) -> str:
+    return "NULL" if nullable else "NOT NULL"
+
+
+def _value(value: Any) -> str:
+    if value is None or value is False:
+        return "none"
+    text = getattr(value, "arg", value)
+    return str(getattr(text, "text", text))
+
+
+def _expression(expression: Any) -> str:
+    return str(getattr(expression, "name", expression))
+
+
+def _constraint_words(constraint: Any, table: str) -> str:
+    columns = ", ".join(column.name for column in getattr(constraint, "columns", ()))
+    name = f" {constraint.name}" if constraint.name else ""
+    if constraint.__visit_name__ == "foreign_key_constraint":
+        referred = constraint.referred_table.fullname if constraint.elements else "?"
+        return f"foreign key{name} {table}({columns}) → {referred}"
+    kind = str(constraint.__visit_name__).replace("_", " ")
+    return f"{kind}{name} on {table} ({columns})"

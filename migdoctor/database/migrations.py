@@ -1,0 +1,285 @@
+"""Run alembic's own upgrade, downgrade or stamp, guarded: one at a time, with a lock timeout,
+step by step in view, and a precise account when a revision fails.
+
+The steps are alembic's (``ScriptDirectory._upgrade_revs`` / ``_downgrade_revs`` /
+``_stamp_revs``, what ``alembic.command`` runs), inside the project's env.py. migdoctor adds:
+
+- the database's migration lock around the whole run (a second run waits, then proceeds from
+  wherever the first one left the database);
+- a limit on how long a statement waits for a lock (MySQL ``lock_wait_timeout`` and
+  ``innodb_lock_wait_timeout``, PostgreSQL ``lock_timeout``);
+- events for each revision started and finished, for a progress display;
+- on failure, which revision failed, and, for a lock timeout, the sessions in the way.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from migdoctor.database.locking import migration_lock
+from migdoctor.database.sessions import sessions_on_tables
+from migdoctor.errors import CannotCheck
+from migdoctor.facts import ProjectFacts, SessionInfo
+from migdoctor.project.scripts import describe_exception
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import Engine
+
+UPGRADE, DOWNGRADE, STAMP = "upgrade", "downgrade", "stamp"
+TableRef = tuple[str | None, str]
+
+
+@dataclass
+class MigrationEvents:
+    """What a progress display hears about; every callback is optional."""
+
+    lock_wait: Callable[[str], None] = lambda holder: None
+    started: Callable[[int, int, str, str], None] = lambda index, total, revision, doc: None
+    finished: Callable[[int, int, str, str, float], None] = (
+        lambda index, total, revision, doc, seconds: None
+    )
+    # the run is over, whichever way it went
+    ended: Callable[[], None] = lambda: None
+
+
+@dataclass
+class MigrationResult:
+    rows_before: tuple[str, ...]
+    rows_after: tuple[str, ...]
+    steps: list[tuple[str, str, float]] = field(default_factory=list)
+
+
+class RevisionFailed(CannotCheck):
+    """A revision failed part-way; the database rolled it back as far as it could."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        revision: str,
+        doc: str,
+        cause: BaseException,
+        lock_timeout: bool,
+        statement: str | None,
+        blockers: tuple[SessionInfo, ...],
+        rows_before: tuple[str, ...],
+    ) -> None:
+        super().__init__(message)
+        self.revision = revision
+        self.doc = doc
+        self.cause = cause
+        self.lock_timeout = lock_timeout
+        self.statement = statement
+        self.blockers = blockers
+        self.rows_before = rows_before
+
+
+def run_migration(
+    project: ProjectFacts,
+    direction: str,
+    destination: str | tuple[str, ...],
+    *,
+    lock_timeout: float,
+    events: MigrationEvents | None = None,
+    expected_rows: tuple[str, ...] | None = None,
+    touched_tables: dict[str, set[TableRef]] | None = None,
+    tag: str | None = None,
+    purge: bool = False,
+) -> MigrationResult:
+    """Run the steps from wherever the database is (``expected_rows``: refuse if it moved)."""
+    from migdoctor.database.capture import read_version_rows
+    from migdoctor.database.environment import run_environment
+
+    events = events or MigrationEvents()
+    state: dict[str, Any] = {
+        "running": None,
+        "before": (),
+        "engine": None,
+        "steps": [],
+        "locked": False,
+    }
+
+    def lock_once_configured(environment: Any, env_py: Any) -> None:
+        """Take the lock as soon as env.py has configured its connection: before alembic reads
+        the version table, so a run that waited starts from what the other one left."""
+        configure = environment.configure
+
+        def configure_then_lock(*args: Any, **kw: Any) -> None:
+            configure(*args, **kw)
+            context = environment.get_context()
+            if context.connection is None or context.as_sql or state["locked"]:
+                return
+            held.enter_context(
+                migration_lock(
+                    context.connection,
+                    context.version_table,
+                    context.version_table_schema,
+                    lock_timeout,
+                    on_wait=events.lock_wait,
+                )
+            )
+            state["locked"] = True
+
+        environment.configure = configure_then_lock
+
+    def work(context: MigrationContext, script: Any) -> Iterable[Any]:
+        connection = context.connection
+        assert connection is not None
+        state["engine"] = connection.engine
+        state["version_table"] = (context.version_table, context.version_table_schema)
+        heads = tuple(context.get_current_heads())
+        state["before"] = heads
+        if expected_rows is not None and sorted(heads) != sorted(expected_rows):
+            raise CannotCheck(
+                "The version table changed since the plan was made "
+                f"(now: {', '.join(heads) or 'empty'}); nothing was run."
+            )
+        limit_lock_waits(connection, lock_timeout)
+        if direction == UPGRADE:
+            steps = script._upgrade_revs(destination, heads)
+        elif direction == DOWNGRADE:
+            steps = script._downgrade_revs(destination, heads)
+        else:
+            if purge:
+                context._ensure_version_table(purge=True)
+                heads = ()
+            steps = script._stamp_revs(destination, heads)
+        return [
+            _observed(step, index, len(steps), state, events) for index, step in enumerate(steps, 1)
+        ]
+
+    context_options: dict[str, Any] = {"tag": tag} if tag else {}
+    with ExitStack() as held:
+        held.callback(events.ended)
+        try:
+            run_environment(
+                project,
+                work,
+                read_only=False,
+                action=f"The {direction}",
+                prepare=lock_once_configured,
+                **context_options,
+            )
+        except CannotCheck as error:
+            running = state["running"]
+            if running is None:
+                raise
+            raise _revision_failed(error, running, state, touched_tables or {}) from error.__cause__
+    engine: Engine | None = state["engine"]
+    rows_after: tuple[str, ...] = ()
+    if engine is not None:
+        table, schema = state["version_table"]
+        with engine.connect() as connection:
+            from sqlalchemy import inspect
+
+            if inspect(connection).has_table(table, schema=schema):
+                rows_after = read_version_rows(connection, table, schema)
+    return MigrationResult(state["before"], rows_after, state["steps"])
+
+
+def limit_lock_waits(connection: Any, seconds: float) -> None:
+    """Make a statement give up after ``seconds`` waiting for a lock (0: wait for ever)."""
+    from sqlalchemy import text
+
+    if seconds <= 0:
+        return
+    dialect = connection.dialect.name
+    whole = max(1, round(seconds))
+    if dialect in ("mysql", "mariadb"):
+        connection.execute(text(f"SET SESSION lock_wait_timeout = {whole}"))
+        connection.execute(text(f"SET SESSION innodb_lock_wait_timeout = {whole}"))
+    elif dialect == "postgresql":
+        connection.execute(text(f"SET lock_timeout = '{int(seconds * 1000)}ms'"))
+
+
+def _observed(
+    step: Any, index: int, total: int, state: dict[str, Any], events: MigrationEvents
+) -> Any:
+    """The same alembic step, reporting when it starts and ends."""
+    run = step.migration_fn
+    revision = _revision_id(step)
+    doc = _doc(step)
+
+    @functools.wraps(run)
+    def migration_fn(**kw: Any) -> Any:
+        state["running"] = (revision, doc)
+        events.started(index, total, revision, doc)
+        started = time.monotonic()
+        result = run(**kw)
+        seconds = time.monotonic() - started
+        state["steps"].append((revision, doc, seconds))
+        state["running"] = None
+        events.finished(index, total, revision, doc, seconds)
+        return result
+
+    step.migration_fn = migration_fn
+    return step
+
+
+def _revision_id(step: Any) -> str:
+    script = getattr(step, "revision", None)
+    if script is not None:
+        return str(script.revision)
+    return ", ".join(getattr(step, "to_revisions", ())) or str(step)  # a stamp step
+
+
+def _doc(step: Any) -> str:
+    revision = getattr(step, "revision", None)
+    return str(getattr(revision, "doc", "") or "")
+
+
+def _original(error: BaseException) -> BaseException:
+    """The driver's own error inside SQLAlchemy's wrapper: its message is the one users know."""
+    return getattr(error, "orig", None) or error
+
+
+def is_lock_timeout(error: BaseException | None) -> bool:
+    """MySQL 1205 (lock wait timeout) or PostgreSQL 55P03 (lock_not_available)."""
+    original = getattr(error, "orig", error)
+    if original is None:
+        return False
+    if (
+        getattr(original, "sqlstate", None) == "55P03"
+        or getattr(original, "pgcode", None) == "55P03"
+    ):
+        return True
+    arguments: tuple[Any, ...] = tuple(getattr(original, "args", ()))
+    return bool(arguments) and arguments[0] == 1205
+
+
+def _revision_failed(
+    error: CannotCheck,
+    running: tuple[str, str],
+    state: dict[str, Any],
+    touched_tables: dict[str, set[TableRef]],
+) -> RevisionFailed:
+    revision, doc = running
+    cause = error.__cause__ or error
+    lock_timeout = is_lock_timeout(cause)
+    statement = getattr(cause, "statement", None)
+    blockers: tuple[SessionInfo, ...] = ()
+    engine: Engine | None = state["engine"]
+    if lock_timeout and engine is not None:
+        try:
+            with engine.connect() as session:
+                blockers = sessions_on_tables(session, touched_tables.get(revision, set()) or None)
+        except Exception:  # noqa: BLE001 - the report goes on without the sessions
+            blockers = ()
+    reason = "waited too long for a lock" if lock_timeout else describe_exception(_original(cause))
+    return RevisionFailed(
+        f"Revision {revision}{f' ({doc})' if doc else ''} failed: {reason}",
+        revision=revision,
+        doc=doc,
+        cause=cause,
+        lock_timeout=lock_timeout,
+        statement=statement,
+        blockers=blockers,
+        rows_before=state["before"],
+    )

@@ -1,0 +1,193 @@
+"""Other sessions of the database: who holds locks or open transactions on given tables.
+
+PostgreSQL says exactly which backend holds which lock (``pg_locks``). MySQL says it through
+``performance_schema.metadata_locks`` when performance_schema is on; MariaDB's default build
+keeps it off, and then the sessions with an open transaction (``information_schema.INNODB_TRX``)
+are the candidates: an open transaction is what holds a metadata lock. ``SessionInfo.evidence``
+says which of the two a report rests on.
+
+All queries read catalog views only: they never wait on a lock themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from migdoctor.facts import OPEN_TRANSACTION, SessionInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+def end_session_command(dialect: str, session_id: str) -> str:
+    """The SQL that ends a session (rolling back its transaction)."""
+    if dialect == "postgresql":
+        return f"SELECT pg_terminate_backend({session_id})"
+    return f"KILL {session_id}"
+
+
+def own_session_id(connection: Connection) -> str | None:
+    from sqlalchemy import text
+
+    dialect = connection.dialect.name
+    if dialect in ("mysql", "mariadb"):
+        return str(connection.execute(text("SELECT CONNECTION_ID()")).scalar())
+    if dialect == "postgresql":
+        return str(connection.execute(text("SELECT pg_backend_pid()")).scalar())
+    return None
+
+
+def sessions_on_tables(
+    connection: Connection,
+    tables: Iterable[tuple[str | None, str]] | None,
+    exclude: Sequence[str] = (),
+) -> tuple[SessionInfo, ...]:
+    """Sessions other than ours (and ``exclude``) holding locks or open transactions on
+    ``tables`` ((schema, name); None for the default schema; ``tables`` None: any table)."""
+    wanted = None if tables is None else sorted({(schema, name) for schema, name in tables})
+    if wanted == []:
+        return ()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return _postgres_table_lockers(connection, wanted, exclude)
+    if dialect in ("mysql", "mariadb"):
+        return _mysql_table_lockers(connection, wanted, exclude)
+    return ()
+
+
+def _postgres_table_lockers(
+    connection: Connection, tables: list[tuple[str | None, str]] | None, exclude: Sequence[str]
+) -> tuple[SessionInfo, ...]:
+    from sqlalchemy import text
+
+    rows = connection.execute(
+        text(
+            "SELECT DISTINCT l.pid, n.nspname, c.relname, "
+            "n.nspname = ANY(current_schemas(false)) FROM pg_locks l "
+            "JOIN pg_class c ON c.oid = l.relation "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE l.granted AND l.pid <> pg_backend_pid() AND c.relkind IN ('r', 'p') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        )
+    ).all()
+    wanted = None if tables is None else set(tables)
+    tables_by_pid: dict[str, list[str]] = {}
+    for pid, schema, name, on_search_path in rows:
+        named = (
+            wanted is None
+            or (schema, name) in wanted
+            or ((None, name) in wanted and on_search_path)
+        )
+        if named and str(pid) not in exclude:
+            tables_by_pid.setdefault(str(pid), []).append(name)
+    return tuple(
+        replace(found, tables=tuple(sorted(set(tables_by_pid[found.session_id]))))
+        for found in postgres_sessions(connection, list(tables_by_pid))
+    )
+
+
+def _mysql_table_lockers(
+    connection: Connection, tables: list[tuple[str | None, str]] | None, exclude: Sequence[str]
+) -> tuple[SessionInfo, ...]:
+    from sqlalchemy import text
+
+    own = own_session_id(connection)
+    skip = {own, *exclude}
+    if _performance_schema_on(connection):
+        rows = connection.execute(
+            text(
+                "SELECT DISTINCT t.PROCESSLIST_ID, m.OBJECT_NAME "
+                "FROM performance_schema.metadata_locks m "
+                "JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID "
+                "WHERE m.OBJECT_TYPE = 'TABLE' AND m.LOCK_STATUS = 'GRANTED' "
+                "AND m.OBJECT_SCHEMA = COALESCE(:schema, DATABASE())"
+            ),
+            {"schema": tables[0][0] if tables else None},
+        ).all()
+        names = None if tables is None else {name for _, name in tables}
+        rows = [row for row in rows if names is None or row[1] in names]
+        tables_by_id: dict[str, list[str]] = {}
+        for session_id, name in rows:
+            if session_id is not None and str(session_id) not in skip:
+                tables_by_id.setdefault(str(session_id), []).append(name)
+        return tuple(
+            replace(found, tables=tuple(sorted(set(tables_by_id[found.session_id]))))
+            for found in mysql_sessions(connection, list(tables_by_id))
+        )
+    ids = [
+        str(row[0])
+        for row in connection.execute(
+            text("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX")
+        ).all()
+        if row[0] is not None and str(row[0]) not in skip
+    ]
+    return tuple(
+        replace(found, evidence=OPEN_TRANSACTION) for found in mysql_sessions(connection, ids)
+    )
+
+
+def _performance_schema_on(connection: Connection) -> bool:
+    from sqlalchemy import text
+
+    try:
+        return bool(connection.execute(text("SELECT @@performance_schema")).scalar())
+    except Exception:  # noqa: BLE001 - a server without the variable has no performance_schema
+        return False
+
+
+def mysql_sessions(session: Connection, ids: list[Any]) -> tuple[SessionInfo, ...]:
+    """Process list rows (and open transactions) of MySQL/MariaDB sessions ``ids``."""
+    from sqlalchemy import bindparam, text
+
+    if not ids:
+        return ()
+    rows = session.execute(
+        text(
+            "SELECT p.ID, p.USER, p.HOST, p.COMMAND, p.STATE, p.INFO, "
+            "TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) "
+            "FROM information_schema.PROCESSLIST p "
+            "LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID "
+            "WHERE p.ID IN :ids"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"ids": [int(i) for i in ids]},
+    ).all()
+    return tuple(
+        SessionInfo(
+            session_id=str(row[0]),
+            user=row[1],
+            client=row[2],
+            state=" ".join(str(part) for part in (row[3], row[4]) if part) or None,
+            transaction_seconds=None if row[6] is None else int(row[6]),
+            statement=row[5],
+        )
+        for row in rows
+    )
+
+
+def postgres_sessions(session: Connection, pids: list[Any]) -> tuple[SessionInfo, ...]:
+    """``pg_stat_activity`` rows of PostgreSQL backends ``pids``."""
+    from sqlalchemy import bindparam, text
+
+    if not pids:
+        return ()
+    rows = session.execute(
+        text(
+            "SELECT pid, usename, client_addr, application_name, state, query, "
+            "EXTRACT(EPOCH FROM now() - xact_start) "
+            "FROM pg_stat_activity WHERE pid IN :pids"
+        ).bindparams(bindparam("pids", expanding=True)),
+        {"pids": [int(p) for p in pids]},
+    ).all()
+    return tuple(
+        SessionInfo(
+            session_id=str(row[0]),
+            user=row[1],
+            client=" ".join(str(part) for part in (row[2], row[3]) if part) or None,
+            state=row[4],
+            transaction_seconds=None if row[6] is None else int(row[6]),
+            statement=row[5],
+        )
+        for row in rows
+    )

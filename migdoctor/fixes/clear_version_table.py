@@ -1,0 +1,58 @@
+"""clear-version-table: empty the version table (the classic forum advice, with its warning).
+
+The next upgrade then runs every migration from the start; where the project's tables still
+exist that fails on the first of them, so stamping is usually the better repair.
+"""
+
+from __future__ import annotations
+
+from migdoctor.effects import applied_prefix, creation_conflicts
+from migdoctor.facts import Facts
+from migdoctor.findings import Risk
+from migdoctor.fixes.plan import FixRequest, Plan, VersionTableChange, refused
+from migdoctor.fixes.version_table import with_statements
+
+FIX_ID = "clear-version-table"
+NEEDS_DATABASE = True
+RISK = Risk.CAUTION
+
+
+def plan(facts: Facts, request: FixRequest) -> Plan:
+    database = facts.database
+    title = "Empty the version table"
+    if database is None:
+        return refused(FIX_ID, title, RISK, "clear-version-table needs the database.")
+    if not database.version_rows:
+        return refused(FIX_ID, title, RISK, f"{database.qualified_version_table} is already empty.")
+    graph = facts.project.graph
+    title = f"Empty {database.qualified_version_table}"
+    warnings = [
+        "The next upgrade re-runs every migration from the first one.",
+    ]
+    everything = list(reversed(graph.history()))
+    conflicts = creation_conflicts(facts.recorded(everything), database)
+    if conflicts:
+        tables = ", ".join(dict.fromkeys(c.table for c in conflicts))
+        warnings.append(
+            f"Tables of this project exist ({tables}): that upgrade would fail on them."
+        )
+        verified, _ = applied_prefix(facts.recorded(everything), database)
+        if verified:
+            warnings.append(
+                f"Recommended instead: {facts.fix_command('stamp', '--revision', verified)} "
+                "(the schema shows everything up to it)."
+            )
+    change = VersionTableChange(
+        table=database.version_table,
+        schema=database.version_table_schema,
+        rows_before=database.version_rows,
+        rows_after=(),
+        statements=(),
+    )
+    return Plan(
+        fix=FIX_ID,
+        title=title,
+        risk=RISK,
+        version_table=with_statements(change, database.dialect),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,77 @@
+"""delete-ancestor-rows: delete version-table rows that are ancestors of other rows.
+
+alembic reads the newest rows as the current revision already and refuses to migrate while the
+redundant ancestors are there; deleting them changes no schema and no belief of alembic's, only
+the rows. The live schema is compared with everything up to the newer rows first: when it does
+not show their tables and columns, the plan warns that the newer row may be the wrong one.
+"""
+
+from __future__ import annotations
+
+from migdoctor.effects import schema_mismatches
+from migdoctor.facts import Facts
+from migdoctor.findings import Risk
+from migdoctor.fixes.plan import FixRequest, Plan, VersionTableChange, refused
+from migdoctor.fixes.version_table import with_statements
+
+FIX_ID = "delete-ancestor-rows"
+NEEDS_DATABASE = True
+RISK = Risk.CAUTION
+
+
+def plan(facts: Facts, request: FixRequest) -> Plan:
+    database = facts.database
+    title = "Delete version-table rows that are ancestors of other rows"
+    if database is None:
+        return refused(FIX_ID, title, RISK, "delete-ancestor-rows needs the database.")
+    overlaps = facts.version_overlaps
+    if not overlaps:
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"No row of {database.qualified_version_table} is an ancestor of another: "
+            "nothing to delete.",
+        )
+    graph = facts.project.graph
+    redundant = list(dict.fromkeys(ancestor for ancestor, _ in overlaps))
+    kept = tuple(row for row in database.version_rows if row not in redundant)
+    title = f"Delete {', '.join(redundant)} from {database.qualified_version_table}"
+
+    oldest_first = list(reversed(graph.history()))
+    applied = graph.ancestors(row for row in kept if row in graph)
+    missing = schema_mismatches(facts.recorded(r for r in oldest_first if r in applied), database)
+    warnings = [
+        "No migration runs and no table changes: only the redundant rows are deleted; "
+        f"alembic then reads {', '.join(kept)} as current, as it does already."
+    ]
+    if missing:
+        newer = ", ".join(dict.fromkeys(d for _, d in overlaps))
+        older = overlaps[0][0]
+        warnings.append(
+            f"The schema does not show everything up to {newer}: "
+            + ", ".join(missing[:8])
+            + (" …" if len(missing) > 8 else "")
+            + f". The database may really be at {older}; then "
+            f"{facts.fix_command('stamp', '--revision', older)} is the repair."
+        )
+    unrecorded = [r for r in applied if r not in facts.operations]
+    if unrecorded:
+        warnings.append(
+            f"{len(unrecorded)} revision(s) could not be compared with the schema "
+            "(their operations are unknown)."
+        )
+    change = VersionTableChange(
+        table=database.version_table,
+        schema=database.version_table_schema,
+        rows_before=database.version_rows,
+        rows_after=kept,
+        statements=(),
+    )
+    return Plan(
+        fix=FIX_ID,
+        title=title,
+        risk=RISK,
+        version_table=with_statements(change, database.dialect),
+        warnings=tuple(warnings),
+    )

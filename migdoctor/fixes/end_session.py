@@ -1,0 +1,53 @@
+"""end-session: end another database session that holds locks the upgrade waits for.
+
+The last resort against lock contention: ``KILL`` on MySQL/MariaDB, ``pg_terminate_backend`` on
+PostgreSQL. The session's open transaction is rolled back and whoever uses it sees an error. It
+cannot be undone, and it runs only with consent.
+"""
+
+from __future__ import annotations
+
+from migdoctor.database.sessions import end_session_command
+from migdoctor.facts import Facts
+from migdoctor.findings import Risk
+from migdoctor.fixes.plan import FixRequest, Plan, SessionEnd, refused
+
+FIX_ID = "end-session"
+NEEDS_DATABASE = True
+RISK = Risk.DANGEROUS
+
+
+def plan(facts: Facts, request: FixRequest) -> Plan:
+    database = facts.database
+    title = f"End database session {request.session}"
+    if database is None:
+        return refused(FIX_ID, title, RISK, "end-session needs the database.")
+    if database.dialect not in ("mysql", "mariadb", "postgresql"):
+        return refused(FIX_ID, title, RISK, f"{database.dialect} has no sessions to end.")
+    if not request.session or not request.session.isdigit():
+        return refused(FIX_ID, title, RISK, "end-session needs --session ID (a number).")
+    known = {session.session_id: session for session in database.blocking_sessions}
+    session = known.get(request.session)
+    if session is None:
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"Session {request.session} holds no lock or transaction that the pending revisions "
+            "wait for (migdoctor check lists the ones that do): nothing to end.",
+        )
+    return Plan(
+        fix=FIX_ID,
+        title=title,
+        risk=RISK,
+        end_session=SessionEnd(
+            session_id=session.session_id,
+            statement=end_session_command(database.dialect, session.session_id),
+            described_as=session.describe(),
+        ),
+        warnings=(
+            "Its open transaction is rolled back, and the application or person using it gets "
+            "an error. This cannot be undone.",
+        ),
+        arguments={"session": session.session_id},
+    )

@@ -1,0 +1,276 @@
+"""The journal: every fix, written down before anything changes, with what it replaces.
+
+JSON lines in ``.migdoctor/journal.jsonl`` beside the Alembic config. A fix appends a
+``started`` record (the plan, the version rows before, the original bytes of files it edits)
+before touching anything, then one ``applied`` / ``failed`` / ``interrupted`` record saying
+which state it left; ``undo`` appends ``undone``. Records are appended and flushed to disk one
+line at a time, so a crash loses at most the line being written, and a torn last line is
+skipped when reading.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from migdoctor import __version__
+from migdoctor.fixes.plan import (
+    FileChange,
+    MigrationRun,
+    Plan,
+    RevisionCompletion,
+    VersionTableChange,
+)
+from migdoctor.redact import redact
+
+JOURNAL_FOLDER = ".migdoctor"
+JOURNAL_FILE = "journal.jsonl"
+FINAL_EVENTS = ("applied", "failed", "interrupted")
+
+
+def sha256(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class JournalEntry:
+    """One fix as the journal tells it: the ``started`` record and what happened after."""
+
+    record: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+    @property
+    def fix(self) -> str:
+        return str(self.record["fix"])
+
+    @property
+    def status(self) -> str:
+        final = [e["event"] for e in self.events if e["event"] in FINAL_EVENTS]
+        if not final:
+            return "unfinished"
+        if any(e["event"] == "undone" for e in self.events):
+            return "undone"
+        return str(final[-1])
+
+    @property
+    def state(self) -> str | None:
+        """``old`` or ``new``: which state a failed fix left (the journal's own words)."""
+        for event in reversed(self.events):
+            if "state" in event:
+                return str(event["state"])
+        return None
+
+    @property
+    def after(self) -> dict[str, Any]:
+        for event in reversed(self.events):
+            if event["event"] == "applied":
+                return dict(event.get("after", {}))
+        return {}
+
+    @property
+    def is_undo(self) -> bool:
+        return self.record.get("undoes") is not None
+
+
+class Journal:
+    def __init__(self, base_directory: Path) -> None:
+        self.path = base_directory / JOURNAL_FOLDER / JOURNAL_FILE
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(_redacted(record), sort_keys=True) + "\n"
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def start(
+        self,
+        plan: Plan,
+        database: dict[str, Any] | None,
+        undoes: str | None = None,
+    ) -> str:
+        """Write the ``started`` record: the plan and the state before. Returns the entry id."""
+        entry_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self._append(
+            {
+                "id": entry_id,
+                "event": "started",
+                "time": _now(),
+                "migdoctor_version": __version__,
+                "fix": plan.fix,
+                "risk": plan.risk.value,
+                "title": plan.title,
+                "arguments": plan.arguments,
+                "undoes": undoes,
+                "database": database,
+                "plan": plan_record(plan),
+            }
+        )
+        return entry_id
+
+    def finish(self, entry_id: str, event: str, **details: Any) -> None:
+        self._append({"id": entry_id, "event": event, "time": _now(), **details})
+
+    def entries(self) -> list[JournalEntry]:
+        """Every entry, oldest first; lines that cannot be read are skipped."""
+        if not self.path.exists():
+            return []
+        entries: dict[str, JournalEntry] = {}
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(record, dict) or "id" not in record or "event" not in record:
+                continue
+            if record["event"] == "started":
+                entries[record["id"]] = JournalEntry(record)
+            elif record["id"] in entries:
+                entries[record["id"]].events.append(record)
+        return list(entries.values())
+
+    def last_to_undo(self) -> JournalEntry | None:
+        """The newest applied fix that has not been undone (undo entries themselves excluded)."""
+        for entry in reversed(self.entries()):
+            if entry.is_undo:
+                continue
+            if entry.status == "applied":
+                return entry
+        return None
+
+
+def _redacted(value: Any, key: str = "") -> Any:
+    """Every string masked for passwords, except file bytes (which must come back exact)."""
+    if key.endswith("_base64"):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, key) for item in value]
+    return value
+
+
+def plan_record(plan: Plan) -> dict[str, Any]:
+    """Everything needed to show the plan again and to reverse it."""
+    return {
+        "version_table": None
+        if plan.version_table is None
+        else _version_table_record(plan.version_table),
+        "files": [_file_record(change) for change in plan.files],
+        "migration": None if plan.migration is None else _migration_record(plan.migration),
+        "merge": None
+        if plan.merge is None
+        else {"heads": list(plan.merge.heads), "revision_id": plan.merge.revision_id},
+        "end_session": None
+        if plan.end_session is None
+        else {"session": plan.end_session.session_id, "statement": plan.end_session.statement},
+        "autogenerated": None
+        if plan.autogenerated is None
+        else {
+            "revision_id": plan.autogenerated.revision_id,
+            "message": plan.autogenerated.message,
+            "differences": list(plan.autogenerated.differences),
+        },
+        "completion": None if plan.completion is None else _completion_record(plan.completion),
+        "warnings": list(plan.warnings),
+        "blockers": list(plan.blockers),
+    }
+
+
+def _version_table_record(change: VersionTableChange) -> dict[str, Any]:
+    return {
+        "table": change.table,
+        "schema": change.schema,
+        "rows_before": list(change.rows_before),
+        "rows_after": list(change.rows_after),
+        "create_table": change.create_table,
+        "drop_table": change.drop_table,
+        "statements": list(change.statements),
+    }
+
+
+def _file_record(change: FileChange) -> dict[str, Any]:
+    return {
+        "path": str(change.path),
+        "before_sha256": sha256(change.before),
+        "before_base64": None
+        if change.before is None
+        else base64.b64encode(change.before).decode(),
+        "after_sha256": sha256(change.after),
+        "diff": change.diff,
+    }
+
+
+def _migration_record(run: MigrationRun) -> dict[str, Any]:
+    return {
+        "direction": run.direction,
+        "destination": run.destination,
+        "steps": [list(step) for step in run.steps],
+        "rows_before": list(run.rows_before),
+    }
+
+
+def _completion_record(completion: RevisionCompletion) -> dict[str, Any]:
+    return {
+        "revision": completion.revision,
+        "path": str(completion.path),
+        "file_sha256": completion.file_sha256,
+        "run": [list(step) for step in completion.run],
+        "skip": [list(step) for step in completion.skip],
+        "version_table": _version_table_record(completion.version_table),
+        "reverse": completion.reverse,
+        "undo_refusal": completion.undo_refusal,
+    }
+
+
+def completion_from(record: dict[str, Any]) -> RevisionCompletion:
+    return RevisionCompletion(
+        revision=record["revision"],
+        path=Path(record["path"]),
+        file_sha256=record["file_sha256"],
+        run=tuple((int(index), str(words)) for index, words in record["run"]),
+        skip=tuple((int(index), str(words)) for index, words in record["skip"]),
+        version_table=version_change_from(record["version_table"]),
+        reverse=bool(record.get("reverse")),
+        undo_refusal=record.get("undo_refusal"),
+    )
+
+
+def version_change_from(record: dict[str, Any]) -> VersionTableChange:
+    return VersionTableChange(
+        table=record["table"],
+        schema=record["schema"],
+        rows_before=tuple(record["rows_before"]),
+        rows_after=tuple(record["rows_after"]),
+        statements=tuple(record.get("statements", ())),
+        create_table=bool(record.get("create_table")),
+        drop_table=bool(record.get("drop_table")),
+    )
+
+
+def file_change_from(record: dict[str, Any]) -> FileChange:
+    before = record.get("before_base64")
+    return FileChange(
+        path=Path(record["path"]),
+        before=None if before is None else base64.b64decode(before),
+        after=None,  # only its digest is kept: the file on disk must match it
+        diff=record.get("diff", ""),
+    )

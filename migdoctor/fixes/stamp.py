@@ -1,0 +1,96 @@
+"""stamp: set the version table to a revision without running migrations.
+
+Before stamping, what the revisions up to that revision create is compared with the live schema
+(from their recorded operations): missing tables or columns, or tables that later revisions
+would create but that already exist, block the stamp unless ``--force`` is given — a blind
+``alembic stamp head`` is how migrations silently never run.
+"""
+
+from __future__ import annotations
+
+from migdoctor.effects import creation_conflicts, schema_mismatches
+from migdoctor.facts import Facts
+from migdoctor.findings import Risk
+from migdoctor.fixes.plan import FixRequest, Plan, VersionTableChange, refused
+from migdoctor.fixes.version_table import with_statements
+
+FIX_ID = "stamp"
+NEEDS_DATABASE = True
+RISK = Risk.CAUTION
+
+
+def plan(facts: Facts, request: FixRequest) -> Plan:
+    database = facts.database
+    graph = facts.project.graph
+    title = f"Record {request.revision} in the version table without running migrations"
+    if database is None:
+        return refused(FIX_ID, title, RISK, "stamp needs the database (not --offline).")
+    if not request.revision:
+        return refused(FIX_ID, title, RISK, "stamp needs --revision REV (the revision to record).")
+    try:
+        targets = graph.resolve(request.revision)
+    except LookupError as error:
+        return refused(FIX_ID, title, RISK, f"{error}: stamp only records known revisions.")
+
+    known_current = [row for row in database.version_rows if row in graph]
+    related = graph.ancestors(targets) | graph.descendants(targets)
+    rows_after = tuple(
+        dict.fromkeys([r for r in known_current if r not in related] + list(targets))
+    )
+    title = f"Record {', '.join(targets) or 'base (no revision)'} without running migrations"
+
+    oldest_first = list(reversed(graph.history()))
+    applied = graph.ancestors(rows_after)
+    missing = schema_mismatches(facts.recorded(r for r in oldest_first if r in applied), database)
+    pending_after = graph.pending(rows_after)
+    conflicts = creation_conflicts(facts.recorded(pending_after), database)
+    blockers = []
+    if missing:
+        blockers.append(
+            "The schema does not show what the revisions up to it create: "
+            + ", ".join(missing[:8])
+            + (" …" if len(missing) > 8 else "")
+            + ". Stamping would hide migrations that never ran."
+        )
+    for conflict in conflicts:
+        blockers.append(
+            f"Table {conflict.table}, which later revision {conflict.revision} creates, already "
+            "exists: the next upgrade would fail on it."
+        )
+    unrecorded = [r for r in applied if r not in facts.operations]
+    warnings = [
+        "No migration runs: only the version table changes. The schema must already be in "
+        "the state this revision describes."
+    ]
+    if unrecorded:
+        warnings.append(
+            f"{len(unrecorded)} revision(s) could not be compared with the schema "
+            "(their operations are unknown)."
+        )
+    dropped = [row for row in database.version_rows if row not in rows_after]
+    unknown_dropped = [row for row in dropped if row not in graph]
+    if unknown_dropped:
+        warnings.append(
+            f"Replaces {', '.join(unknown_dropped)}, which no script defines (undo puts it back)."
+        )
+    change = VersionTableChange(
+        table=database.version_table,
+        schema=database.version_table_schema,
+        rows_before=database.version_rows,
+        rows_after=rows_after,
+        statements=(),
+        create_table=not database.version_table_exists,
+    )
+    if change.rows_before == change.rows_after and database.version_table_exists:
+        return refused(
+            FIX_ID, title, RISK, f"The version table already holds {', '.join(rows_after)}."
+        )
+    return Plan(
+        fix=FIX_ID,
+        title=title,
+        risk=RISK,
+        version_table=with_statements(change, database.dialect),
+        warnings=tuple(warnings),
+        blockers=tuple(blockers),
+        arguments={"revision": request.revision},
+    )

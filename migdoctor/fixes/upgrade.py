@@ -1,0 +1,104 @@
+"""upgrade: apply the pending revisions, exactly as ``alembic upgrade heads`` would.
+
+It refuses when the checks predict the upgrade will fail: an unknown revision in the version
+table, a revision next to its ancestor there, a pending revision applied half way, or one that
+creates a table that already exists.
+"""
+
+from __future__ import annotations
+
+from migdoctor.effects import creation_conflicts, next_revision_partly_applied
+from migdoctor.facts import Facts
+from migdoctor.findings import Risk
+from migdoctor.fixes.plan import FixRequest, MigrationRun, Plan, refused
+
+FIX_ID = "upgrade"
+NEEDS_DATABASE = True
+RISK = Risk.SAFE
+
+
+def plan(facts: Facts, request: FixRequest) -> Plan:
+    database = facts.database
+    title = "Apply the pending revisions"
+    if database is None:
+        return refused(FIX_ID, title, RISK, "upgrade needs the database.")
+    if facts.unknown_current:
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"The version table names {', '.join(facts.unknown_current)}, which no script "
+            "defines: alembic cannot upgrade from there (see unknown-revision).",
+        )
+    broken = facts.project.history_problems()
+    if broken:
+        return refused(
+            FIX_ID, title, RISK, "alembic cannot load the history: " + "; ".join(broken) + "."
+        )
+    if facts.version_overlaps:
+        ancestor, descendant = facts.version_overlaps[0]
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"alembic refuses to upgrade: the version table holds {descendant} together with "
+            f"its ancestor {ancestor} (see version-table-overlap).",
+        )
+    pending = facts.pending or ()
+    if not pending:
+        return refused(FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head.")
+    partial = next_revision_partly_applied(facts)
+    if partial is not None:
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"The upgrade would fail: revision {partial.revision} was applied half way "
+            "(see partial-migration).",
+        )
+    conflicts = creation_conflicts(facts.recorded(pending), database)
+    if conflicts:
+        first = conflicts[0]
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"The upgrade would fail: revision {first.revision} creates table {first.table}, "
+            "which already exists (see table-exists).",
+        )
+    graph = facts.project.graph
+    steps = tuple(
+        (revision, _what_it_does(facts, revision) or graph.scripts[revision].doc)
+        for revision in pending
+    )
+    return Plan(
+        fix=FIX_ID,
+        title=f"Apply {len(pending)} pending revision{'s' if len(pending) != 1 else ''}",
+        risk=RISK,
+        migration=MigrationRun(
+            direction="upgrade",
+            destination="heads",
+            steps=steps,
+            rows_before=database.version_rows,
+        ),
+        warnings=_warnings(facts, pending),
+    )
+
+
+def _what_it_does(facts: Facts, revision: str) -> str:
+    recorded = facts.operations.get(revision)
+    message = facts.project.graph.scripts[revision].doc
+    if recorded is None or not recorded.operations:
+        return message
+    operations = "; ".join(op.describe() for op in recorded.operations[:4])
+    more = " …" if len(recorded.operations) > 4 else ""
+    return f"{message}: {operations}{more}" if message else operations + more
+
+
+def _warnings(facts: Facts, pending: tuple[str, ...]) -> tuple[str, ...]:
+    if facts.database is not None and facts.database.dialect in ("mysql", "mariadb"):
+        return (
+            "MySQL cannot roll back DDL: a revision that fails half way leaves its first "
+            "statements applied (migdoctor check then reports what is missing).",
+        )
+    return ()

@@ -1,0 +1,162 @@
+"""Talking with the user during a repair: findings, choices, plans and consent, on a terminal."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+from rich.prompt import Confirm, Prompt
+
+from migdoctor.database.migrations import MigrationEvents, RevisionFailed
+from migdoctor.findings import Finding, FixOption
+from migdoctor.fixes.plan import Plan
+from migdoctor.redact import redact
+from migdoctor.render.plans import plan_renderable
+from migdoctor.render.text import RISK_STYLE, SEVERITY_MARK, SEVERITY_STYLE, finding_panel
+
+
+class Quit(Exception):
+    """The user asked to stop."""
+
+
+class TerminalInteraction:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    @property
+    def is_terminal(self) -> bool:
+        return sys.stdin.isatty()
+
+    def say(self, markup: str) -> None:
+        self.console.print(markup)
+
+    def text(self, text: str) -> None:
+        self.console.print(escape(redact(text)))
+
+    def error(self, text: str) -> None:
+        self.console.print(f"[bold red]{escape(redact(text))}[/]")
+
+    def show_finding(self, finding: Finding) -> None:
+        self.console.print(finding_panel(finding))
+
+    def still_found(self, finding: Finding) -> None:
+        """One line for a finding left after a repair, with the command to try next."""
+        style, mark = SEVERITY_STYLE[finding.severity], SEVERITY_MARK[finding.severity]
+        self.console.print(
+            f"  [{style}]{mark}[/] [bold]{finding.check}[/] {escape(redact(finding.title))}"
+        )
+        recommended = finding.recommended_fix
+        if recommended is not None:
+            self.console.print(f"      next: [cyan]{escape(redact(recommended.command))}[/]")
+
+    def show_plan(self, plan: Plan, command: str | None = None) -> None:
+        self.console.print(plan_renderable(plan, command))
+
+    def events(self, plan: Plan) -> MigrationEvents:
+        """Progress of the migrations a plan runs (revision k of n, with its time)."""
+        from migdoctor.render.progress import MigrationProgress
+
+        verb = plan.migration.direction if plan.migration is not None else plan.fix
+        return MigrationProgress(self.console, verb).events()
+
+    def choose_fix(self, finding: Finding) -> FixOption | None:
+        """A fix option (the recommended one on Enter), None to skip; Quit to stop."""
+        self.console.print("[bold]How do you want to repair it?[/]")
+        for number, fix in enumerate(finding.fixes, 1):
+            mark = " [bold](recommended)[/]" if fix is finding.recommended_fix else ""
+            self.console.print(
+                f"  {number}. [bold]{escape(fix.id)}[/] · "
+                f"[{RISK_STYLE[fix.risk]}]{fix.risk.value}[/]"
+                f"{mark} — {escape(redact(fix.title))}"
+            )
+        self.console.print("  s. skip this finding    q. quit")
+        recommended = finding.recommended_fix
+        default = str(finding.fixes.index(recommended) + 1) if recommended else "s"
+        choices = [str(n) for n in range(1, len(finding.fixes) + 1)] + ["s", "q"]
+        answer = Prompt.ask("Choose", choices=choices, default=default, console=self.console)
+        if answer == "q":
+            raise Quit
+        if answer == "s":
+            return None
+        return finding.fixes[int(answer) - 1]
+
+    def refuse(self, findings: list[Finding], reason: str) -> None:
+        """A preflight refusal: the findings that predict failure, then what to do."""
+        for finding in findings:
+            self.console.print(finding_panel(finding))
+        self.console.print(f"[bold red]{escape(redact(reason))}[/]")
+        if findings:
+            self.console.print(
+                "Repair first with the commands above, or run again with --no-preflight "
+                "to let alembic try anyway."
+            )
+
+    def migrated(
+        self,
+        direction: str,
+        steps: list[tuple[str, str, float]],
+        rows_before: tuple[str, ...],
+        rows_after: tuple[str, ...],
+    ) -> None:
+        now = ", ".join(rows_after) or "no revision"
+        if not steps and direction != "stamp":
+            self.console.print(f"Nothing to {direction}: the database is at {escape(now)}.")
+            return
+        seconds = sum(step[2] for step in steps)
+        if direction == "stamp":
+            self.console.print(f"Stamped: the version table now holds {escape(now)}.")
+            return
+        count = len(steps)
+        self.console.print(
+            f"[green]{'Upgraded' if direction == 'upgrade' else 'Downgraded'}[/] {count} "
+            f"revision{'s' if count != 1 else ''} in {seconds:.1f}s; the database is now at "
+            f"{escape(now)}."
+        )
+
+    def revision_failed(
+        self,
+        failure: RevisionFailed,
+        dialect: str,
+        lock_timeout: float,
+        visible: list[str],
+        missing: list[str],
+    ) -> None:
+        """Which revision failed, why, who was in the way, and what is left."""
+        from migdoctor.database.sessions import end_session_command
+
+        self.console.print(f"[bold red]✗ {escape(redact(failure.message))}[/]")
+        if failure.statement:
+            statement = " ".join(failure.statement.split())
+            self.console.print(f"  while running: {escape(redact(statement))}")
+        if failure.lock_timeout:
+            self.console.print(
+                f"  It waited {lock_timeout:g}s (--lock-timeout) for a lock another session holds."
+            )
+            for blocker in failure.blockers:
+                ending = escape(end_session_command(dialect, blocker.session_id))
+                self.console.print(f"  in the way: {escape(redact(blocker.describe()))}")
+                self.console.print(
+                    f"    to end it (dangerous: its transaction is rolled back): "
+                    f"[cyan]migdoctor fix end-session --session {blocker.session_id}[/] "
+                    f"or in SQL: [cyan]{ending}[/]"
+                )
+            if not failure.blockers:
+                self.console.print("  The session in the way has ended since; try again.")
+        before = ", ".join(failure.rows_before) or "no revision"
+        if visible:
+            self.console.print(
+                f"  The database did not roll back its DDL: {failure.revision} is half applied. "
+                f"Already in the schema: {escape('; '.join(visible))}. "
+                f"Not applied: {escape('; '.join(missing) or 'nothing else')}."
+            )
+            self.console.print(
+                "  migdoctor check (partial-migration) diagnoses it and offers repairs."
+            )
+        else:
+            self.console.print(
+                f"  The version table is as before this revision (it started at {escape(before)})."
+            )
+
+    def confirm(self, question: str, default: bool) -> bool:
+        return Confirm.ask(question, default=default, console=self.console)

@@ -1,0 +1,277 @@
+"""``migdoctor upgrade``, ``downgrade`` and ``stamp``: alembic's commands, made safe to run.
+
+Before an upgrade or downgrade a preflight runs the checks that predict failure (an unknown
+revision, a table that already exists, a half-applied revision, an ambiguous ``head``, a history
+alembic cannot load) and refuses, changing nothing, when one fires. The run itself holds the
+database's migration lock, gives up waiting for a table lock after ``--lock-timeout`` seconds and
+then names the session in the way, shows each revision as it runs, and, when a revision fails on
+a database without transactional DDL (MySQL), says which of its operations are already in the
+schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from migdoctor.checks import run_checks
+from migdoctor.database.migrations import (
+    DOWNGRADE,
+    STAMP,
+    UPGRADE,
+    MigrationEvents,
+    RevisionFailed,
+    TableRef,
+    run_migration,
+)
+from migdoctor.effects import operation_visibility
+from migdoctor.errors import DatabaseMissing
+from migdoctor.facts import Facts, ProjectFacts
+from migdoctor.findings import Finding, Severity
+from migdoctor.gather import gather_facts, load_project
+from migdoctor.migrate import run_alembic_command
+from migdoctor.project.config import ConfigOptions
+
+if TYPE_CHECKING:
+    from migdoctor.render.interaction import TerminalInteraction
+
+EXIT_DONE, EXIT_REFUSED = 0, 1
+PREFLIGHT = {
+    UPGRADE: (
+        "unknown-revision",
+        "version-table-overlap",
+        "table-exists",
+        "partial-migration",
+        "multiple-heads",
+        "script-load-error",
+        "missing-down-revision",
+        "revision-cycle",
+        "branch-label-clash",
+    ),
+    DOWNGRADE: (
+        "unknown-revision",
+        "version-table-overlap",
+        "script-load-error",
+        "missing-down-revision",
+        "revision-cycle",
+        "branch-label-clash",
+    ),
+}
+RELATIVE = re.compile(r"[+-]\d+$")
+
+
+def migrate(
+    options: ConfigOptions,
+    direction: str,
+    revision: str,
+    *,
+    invocation: tuple[str, ...],
+    sql: bool,
+    tag: str | None,
+    preflight: bool,
+    lock_timeout: float,
+    ui: TerminalInteraction,
+) -> int:
+    """Upgrade or downgrade to ``revision`` (alembic's syntax), guarded."""
+    if sql:  # offline: SQL to stdout, no database, nothing to guard
+        return run_alembic_command(options, direction, revision, sql=True, tag=tag)
+    facts: Facts | None = None
+    if preflight:
+        try:
+            facts = gather_facts(options, invocation=invocation)
+        except DatabaseMissing:
+            # a new SQLite database: the upgrade creates it; only the scripts can be checked
+            facts = gather_facts(options, offline=True, invocation=invocation)
+    if facts is not None:
+        refusal = preflight_refusal(facts, direction, revision)
+        if refusal is not None:
+            findings, reason = refusal
+            ui.refuse(findings, reason)
+            return EXIT_REFUSED
+    project = facts.project if facts is not None else load_project(options)
+    return _run(options, project, facts, direction, revision, tag, lock_timeout, ui, invocation)
+
+
+def _run(
+    options: ConfigOptions,
+    project: ProjectFacts,
+    facts: Facts | None,
+    direction: str,
+    revision: str,
+    tag: str | None,
+    lock_timeout: float,
+    ui: TerminalInteraction,
+    invocation: tuple[str, ...],
+    retried: bool = False,
+) -> int:
+    from migdoctor.render.progress import MigrationProgress
+
+    progress = MigrationProgress(ui.console, direction)
+    try:
+        result = run_migration(
+            project,
+            direction,
+            revision,
+            lock_timeout=lock_timeout,
+            events=progress.events(),
+            touched_tables=_touched_tables(facts),
+            tag=tag,
+        )
+    except RevisionFailed as failure:
+        progress.stop()
+        visible, missing = _what_is_applied(options, facts, failure)
+        ui.revision_failed(failure, _dialect(facts), lock_timeout, visible, missing)
+        if (
+            not retried
+            and failure.blockers
+            and _end_blockers_with_consent(options, invocation, failure, ui)
+        ):
+            return _run(
+                options, project, None, direction, revision, tag, lock_timeout, ui, invocation, True
+            )
+        return EXIT_REFUSED
+    finally:
+        progress.stop()
+    ui.migrated(direction, result.steps, result.rows_before, result.rows_after)
+    return EXIT_DONE
+
+
+def stamp(
+    options: ConfigOptions,
+    revisions: Sequence[str],
+    *,
+    sql: bool,
+    tag: str | None,
+    purge: bool,
+    lock_timeout: float,
+    ui: TerminalInteraction,
+) -> int:
+    """alembic's stamp under the migration lock."""
+    if sql:
+        return run_alembic_command(
+            options, "stamp", list(revisions), sql=True, tag=tag, purge=purge
+        )
+    from migdoctor.render.progress import MigrationProgress
+
+    project = load_project(options)
+    progress = MigrationProgress(ui.console, STAMP)
+    result = run_migration(
+        project,
+        STAMP,
+        tuple(revisions),
+        lock_timeout=lock_timeout,
+        events=MigrationEvents(lock_wait=progress.lock_wait),  # a stamp runs nothing to follow
+        tag=tag,
+        purge=purge,
+    )
+    ui.migrated(STAMP, result.steps, result.rows_before, result.rows_after)
+    return EXIT_DONE
+
+
+def preflight_refusal(
+    facts: Facts, direction: str, target: str
+) -> tuple[list[Finding], str] | None:
+    """The findings that say this run would fail (and why), or None when it may go ahead."""
+    graph = facts.project.graph
+    planned: set[str] | None = None
+    if not RELATIVE.search(target) and not facts.unknown_current and not graph.cycle:
+        try:
+            targets = graph.resolve(target)
+        except LookupError as error:
+            findings = [f for f in _errors(facts, ("multiple-heads",)) if target == "head"]
+            return findings, f"Cannot {direction} to '{target}': {error}."
+        if direction == UPGRADE and facts.database is not None:
+            planned = set(graph.pending(facts.database.version_rows, targets))
+    relevant = [
+        finding
+        for finding in _errors(facts, PREFLIGHT[direction])
+        if _concerns_this_run(finding, planned, target)
+    ]
+    if not relevant:
+        return None
+    return relevant, f"The {direction} would fail: nothing was changed."
+
+
+def _errors(facts: Facts, slugs: Sequence[str]) -> list[Finding]:
+    return [
+        finding
+        for outcome in run_checks(facts, select=slugs)
+        for finding in outcome.findings
+        if finding.severity == Severity.ERROR
+    ]
+
+
+def _concerns_this_run(finding: Finding, planned: set[str] | None, target: str) -> bool:
+    if finding.check == "multiple-heads":
+        return target == "head"
+    revision = finding.evidence.get("revision")
+    if planned is not None and finding.check in ("table-exists", "partial-migration") and revision:
+        return revision in planned
+    return True
+
+
+def _touched_tables(facts: Facts | None) -> dict[str, set[TableRef]]:
+    if facts is None:
+        return {}
+    return {
+        revision: {(op.schema, op.table) for op in recorded.operations if op.table}
+        for revision, recorded in facts.operations.items()
+    }
+
+
+def _dialect(facts: Facts | None) -> str:
+    return facts.database.dialect if facts is not None and facts.database is not None else ""
+
+
+def _what_is_applied(
+    options: ConfigOptions, facts: Facts | None, failure: RevisionFailed
+) -> tuple[list[str], list[str]]:
+    """Which operations of the failed revision the schema now shows (where the database did not
+    roll its DDL back, as MySQL cannot, the revision is then half applied) and which not."""
+    if facts is None or facts.database is None:
+        return [], []
+    recorded = facts.operations.get(failure.revision)
+    if recorded is None or len(recorded.operations) < 2:
+        return [], []
+    try:
+        after = gather_facts(options, record="none").database
+    except Exception:  # noqa: BLE001 - the failure report goes on without it
+        return [], []
+    assert after is not None
+    visible, missing = [], []
+    for operation in recorded.operations:
+        state = operation_visibility(operation, after)
+        if state.value == "visible":
+            visible.append(operation.describe())
+        elif state.value == "missing":
+            missing.append(operation.describe())
+    return visible, missing
+
+
+def _end_blockers_with_consent(
+    options: ConfigOptions,
+    invocation: tuple[str, ...],
+    failure: RevisionFailed,
+    ui: TerminalInteraction,
+) -> bool:
+    """On a terminal, offer to end the blocking sessions (dangerous; default no); True when
+    they were ended and the run should be tried again."""
+    if not ui.is_terminal:
+        return False
+    if not ui.confirm("End the session(s) in the way and try again?", default=False):
+        return False
+    from migdoctor.fixes import plan_fix
+    from migdoctor.fixes.apply import apply_plan
+    from migdoctor.fixes.journal import Journal
+    from migdoctor.fixes.plan import FixRequest
+
+    facts = gather_facts(options, invocation=invocation)
+    journal = Journal(facts.project.config.base_directory)
+    for blocker in failure.blockers:
+        plan = plan_fix(facts, FixRequest("end-session", session=blocker.session_id))
+        ui.show_plan(plan)
+        if plan.refusal:
+            continue
+        apply_plan(facts, plan, journal)
+    return True

@@ -1,0 +1,58 @@
+"""A Flask-Migrate project, as `flask db init/migrate` leaves it: alembic.ini inside migrations/
+without script_location, and an env.py that needs the Flask application."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tests.conftest import Database
+from tests.helpers import copy_project, finding, migdoctor_command, run
+
+USERS = "ff2152a90c3c"
+
+
+def flask_db(root: Path, url: str, *args: str) -> None:
+    result = run(
+        [sys.executable, "-m", "flask", "db", *args],
+        root,
+        env={"FLASK_APP": "app", "DATABASE_URL": url},
+    )
+    assert result.exit_code == 0, result
+
+
+def test_checks_and_repairs_a_flask_migrate_project(tmp_path: Path, database: Database) -> None:
+    project = copy_project("flask_app", tmp_path / "app", None)
+    flask_db(project.root, database.url, "upgrade")
+    environment = {"DATABASE_URL": database.url}
+
+    healthy = project.migdoctor("check", "--format", "json", env=environment)
+
+    assert healthy.exit_code == 0, healthy
+    assert healthy.json()["project"]["config_file"] == str(
+        project.root / "migrations" / "alembic.ini"
+    )
+    assert healthy.json()["database"]["current"] == [USERS]
+    database.execute("DELETE FROM alembic_version")
+    broken = project.migdoctor("check", "--format", "json", env=environment)
+    assert broken.exit_code == 1
+    assert finding(broken.json(), "table-exists")["evidence"]["verified_applied"] == USERS
+    fixed = project.migdoctor("fix", "stamp", "--yes", env=environment)
+    assert fixed.exit_code == 0, fixed
+    assert database.version_rows() == [USERS]
+
+
+def test_without_the_application_says_how_to_find_it(tmp_path: Path) -> None:
+    project = copy_project("flask_app", tmp_path / "app", None)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    result = run(
+        [*migdoctor_command(), "-c", str(project.root / "migrations" / "alembic.ini"), "check"],
+        elsewhere,
+    )
+
+    assert result.exit_code == 2, result
+    assert "needs the Flask application (Flask-Migrate)" in result.stderr
+    assert "FLASK_APP" in result.stderr
+    assert "Traceback" not in result.output

@@ -1,0 +1,276 @@
+"""migdoctor upgrade / downgrade: a preflight that refuses what would fail, a lock timeout that
+names the session in the way, one run at a time, progress, and honest failure reports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import Database
+from tests.helpers import Project, add_revision, copy_project, finding, migdoctor_command
+
+USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
+BIO = "4d5e6f708192"
+
+
+def test_upgrade_shows_progress_and_lands_at_head(blog: Project, database: Database) -> None:
+    result = blog.migdoctor("upgrade")
+
+    assert result.exit_code == 0, result
+    assert "[1/3] 1a2b3c4d5e6f create user table …" in result.stdout
+    assert "✓ [3/3] 3c4d5e6f7081 add comment table" in result.stdout
+    assert "Upgraded 3 revisions" in result.stdout
+    assert database.version_rows() == [COMMENT]
+    again = blog.migdoctor("upgrade", "head")
+    assert again.exit_code == 0
+    assert "Nothing to upgrade" in again.stdout
+
+
+def test_preflight_refuses_a_table_exists_upgrade_with_nothing_changed(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade(USER)
+    database.execute("CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(10))")
+    tables_before = database.table_names()
+
+    refused = blog.migdoctor("upgrade", "head")
+
+    assert refused.exit_code == 1, refused
+    assert "table-exists" in refused.stdout
+    assert "The upgrade would fail: nothing was changed." in refused.stdout
+    assert database.version_rows() == [USER]
+    assert database.table_names() == tables_before
+    # upgrading only as far as the revision before the conflict is fine
+    assert blog.migdoctor("upgrade", USER).exit_code == 0
+    # without the preflight alembic runs into the wall, and says so in one line
+    forced = blog.migdoctor("upgrade", "--no-preflight")
+    assert forced.exit_code == 1
+    assert "Traceback" not in forced.output
+    assert "failed" in forced.output
+    assert database.version_rows() == [USER]
+
+
+def test_preflight_refuses_an_unknown_revision(blog: Project, database: Database) -> None:
+    blog.upgrade(ARTICLE)
+    database.execute("UPDATE alembic_version SET version_num = '77525ee61b5b'")
+
+    for command in (["upgrade"], ["downgrade", "-1"]):
+        result = blog.migdoctor(*command)
+        assert result.exit_code == 1, result
+        assert "unknown-revision" in result.stdout
+    assert database.version_rows() == ["77525ee61b5b"]
+
+
+def test_ambiguous_head_is_refused_and_heads_works(blog: Project, database: Database) -> None:
+    blog.upgrade(USER)
+    add_revision(
+        blog,
+        "5e5e5e5e5e5e",
+        USER,
+        "op.create_table('side', sa.Column('id', sa.Integer))",
+        message="side",
+    )
+
+    refused = blog.migdoctor("upgrade", "head")
+
+    assert refused.exit_code == 1, refused
+    assert "Multiple head revisions are present" in refused.stdout
+    assert database.version_rows() == [USER]
+    accepted = blog.migdoctor("upgrade", "heads")
+    assert accepted.exit_code == 0, accepted
+    assert database.version_rows() == sorted([COMMENT, "5e5e5e5e5e5e"])
+
+
+def test_sql_mode_passes_through_to_alembic(blog_offline: Project) -> None:
+    result = blog_offline.migdoctor("upgrade", "head", "--sql")
+
+    assert result.exit_code == 0, result
+    assert "CREATE TABLE article" in result.stdout
+    assert not (blog_offline.root / "blog.db").exists()
+
+
+def test_a_failed_revision_is_named_and_the_version_table_kept(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade("head")
+    add_revision(
+        blog,
+        "6f6f6f6f6f6f",
+        COMMENT,
+        "op.create_table('tag', sa.Column('id', sa.Integer, primary_key=True),\n"
+        "                sa.Column('name', sa.String(20)))\n"
+        "op.create_index('ix_missing', 'no_such_table', ['name'])",
+        downgrade="op.drop_table('tag')",
+        message="create tag",
+    )
+
+    result = blog.migdoctor("upgrade")
+
+    assert result.exit_code == 1, result
+    assert "Traceback" not in result.output
+    assert "✗ Revision 6f6f6f6f6f6f (create tag) failed" in result.stdout
+    assert database.version_rows() == [COMMENT]
+    if database.backend in ("mysql", "sqlite"):
+        # neither rolled the DDL back (MySQL cannot; pysqlite runs DDL outside the
+        # transaction): the table stays, and migdoctor says so
+        assert "half applied" in result.stdout
+        assert "Already in the schema: create table tag (id, name)" in result.stdout
+        assert "Not applied: create index ix_missing on no_such_table (name)" in result.stdout
+        assert "tag" in database.table_names()
+    else:
+        assert "tag" not in database.table_names()
+
+
+def blog_with_bio(tmp_path: Path, database: Database) -> Project:
+    project = copy_project("blog", tmp_path / "project", database)
+    project.upgrade("head")
+    add_revision(
+        project,
+        BIO,
+        COMMENT,
+        "op.add_column('user', sa.Column('bio', sa.Text(), nullable=True))",
+        downgrade="op.drop_column('user', 'bio')",
+        message="add bio",
+    )
+    return project
+
+
+def hold_user_table(database: Database):  # type: ignore[no-untyped-def]
+    """Another session reads "user" inside an open transaction: its lock blocks ALTER TABLE."""
+    connection = database.engine().connect()
+    quoted = '"user"' if database.backend == "postgresql" else "`user`"
+    connection.execute(text(f"SELECT * FROM {quoted}"))  # the transaction stays open
+    if database.backend == "mysql":
+        session = connection.execute(text("SELECT CONNECTION_ID()")).scalar()
+    else:
+        session = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    return connection, str(session)
+
+
+@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
+def test_lock_timeout_names_the_blocking_session(tmp_path: Path, server_database: Database) -> None:
+    project = blog_with_bio(tmp_path, server_database)
+    blocker, session = hold_user_table(server_database)
+    try:
+        _, report = project.check_json()
+        started = time.monotonic()
+        result = project.migdoctor("upgrade", "--lock-timeout", "5")
+        waited = time.monotonic() - started
+    finally:
+        blocker.close()
+
+    contention = finding(report, "lock-contention")
+    assert session in [s["session"] for s in contention["evidence"]["sessions"]]
+    assert contention["fixes"][0]["command"].endswith(f"fix end-session --session {session}")
+    assert result.exit_code == 1, result
+    assert waited < 30
+    assert "✗ Revision 4d5e6f708192 (add bio) failed: waited too long for a lock" in result.stdout
+    assert f"in the way: session {session}" in result.stdout
+    assert f"migdoctor fix end-session --session {session}" in result.stdout
+    assert server_database.version_rows() == [COMMENT]
+    assert "bio" not in server_database.column_names("user")
+    # once the other session is gone the same command goes through
+    done = project.migdoctor("upgrade", "--lock-timeout", "5")
+    assert done.exit_code == 0, done
+    assert server_database.version_rows() == [BIO]
+
+
+@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
+def test_end_session_fix_ends_the_blocker(tmp_path: Path, server_database: Database) -> None:
+    project = blog_with_bio(tmp_path, server_database)
+    blocker, session = hold_user_table(server_database)
+    try:
+        refused = project.migdoctor("fix", "end-session", "--session", session)
+        ended = project.migdoctor("fix", "end-session", "--session", session, "--yes")
+        gone = session not in [
+            str(s)
+            for s in server_database.scalars(
+                "SELECT ID FROM information_schema.PROCESSLIST"
+                if server_database.backend == "mysql"
+                else "SELECT pid FROM pg_stat_activity"
+            )
+        ]
+    finally:
+        # its server session was ended: closing reports that
+        with contextlib.suppress(Exception):
+            blocker.close()
+
+    assert refused.exit_code == 2  # no consent without a terminal
+    assert ended.exit_code == 0, ended
+    assert gone
+    undo = project.migdoctor("undo", "--yes")
+    assert undo.exit_code == 1
+    assert "cannot be brought back" in undo.stdout
+
+
+def test_two_upgrades_at_once_run_one_after_the_other(blog: Project, database: Database) -> None:
+    blog.upgrade("head")
+    database.execute("CREATE TABLE upgrade_log (id INTEGER)")
+    add_revision(
+        blog,
+        "7a7a7a7a7a7a",
+        COMMENT,
+        "time.sleep(3)\nop.execute('INSERT INTO upgrade_log (id) VALUES (1)')",
+        message="slow data migration",
+        imports="import time",
+    )
+    command = [*migdoctor_command(), "upgrade", "--lock-timeout", "60"]
+    environment = {**os.environ, "COLUMNS": "200"}
+    first = subprocess.Popen(
+        command,
+        cwd=blog.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    time.sleep(1.0)
+    second = subprocess.Popen(
+        command,
+        cwd=blog.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    outputs = [process.communicate(timeout=120) for process in (first, second)]
+
+    assert first.returncode == 0 and second.returncode == 0, outputs
+    assert database.scalars("SELECT COUNT(*) FROM upgrade_log") == [1]
+    assert database.version_rows() == ["7a7a7a7a7a7a"]
+    second_output = outputs[1][0]
+    assert "Waiting for the migration lock" in second_output
+    assert "Nothing to upgrade" in second_output
+
+
+@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
+def test_on_a_terminal_the_blocker_is_ended_only_with_consent(
+    tmp_path: Path, server_database: Database
+) -> None:
+    from tests.helpers import run_in_terminal
+
+    project = blog_with_bio(tmp_path, server_database)
+    blocker, session = hold_user_table(server_database)
+    command = [*migdoctor_command(), "upgrade", "--lock-timeout", "3"]
+    try:
+        declined = run_in_terminal(command, project.root)  # Enter: the default is no
+        rows_after_declining = server_database.version_rows()
+        accepted = run_in_terminal(command, project.root, answers=["y"])
+    finally:
+        # its server session was ended: closing reports that
+        with contextlib.suppress(Exception):
+            blocker.close()
+
+    assert declined.exit_code == 1, declined
+    assert "End the session(s) in the way and try again? [y/n] (n)" in declined.stdout
+    assert rows_after_declining == [COMMENT]
+    assert accepted.exit_code == 0, accepted
+    assert f"Ends session {session}" in accepted.stdout
+    assert "Upgraded 1 revision" in accepted.stdout
+    assert server_database.version_rows() == [BIO]
