@@ -22,15 +22,23 @@ import json, sys
 from migdoctor.gather import gather_facts
 from migdoctor.project.config import ConfigOptions
 facts = gather_facts(ConfigOptions(config=("alembic.ini",)), tables=sys.argv[1])
-print(json.dumps([facts.database.tables_read, sorted(t.name for t in facts.database.tables)]))
+database = facts.database
+reflected = sorted(t.name for t in database.tables)
+print(json.dumps([database.tables_read, reflected, database.table_names]))
 """
 
 
 def reflected(project: Project, tables: str) -> tuple[str, list[str]]:
+    """Which tables were reflected; every live table is named either way."""
+    read, names, _ = probe(project, tables)
+    return read, names
+
+
+def probe(project: Project, tables: str) -> tuple[str, list[str], list[str]]:
     result = run([sys.executable, "-c", PROBE, tables], project.root)
     assert result.exit_code == 0, result
-    read, names = json.loads(result.stdout.strip().splitlines()[-1])
-    return read, names
+    read, names, every_name = json.loads(result.stdout.strip().splitlines()[-1])
+    return read, names, every_name
 
 
 def test_only_tables_the_pending_operations_name(blog: Project, database: Database) -> None:
@@ -42,12 +50,13 @@ def test_only_tables_the_pending_operations_name(blog: Project, database: Databa
         "CREATE TABLE unrelated (id INTEGER PRIMARY KEY)",
     )
 
-    read, narrow = reflected(blog, OPERATION_TABLES)
-    _, everything = reflected(blog, ALL_TABLES)
+    read, narrow, named = probe(blog, OPERATION_TABLES)
+    _, everything, all_named = probe(blog, ALL_TABLES)
 
     assert read == OPERATION_TABLES
     assert [name.lower() for name in narrow] == ["article"]
     assert sorted(name.lower() for name in everything) == ["article", "unrelated", "user"]
+    assert named == all_named == everything  # no-target-metadata counts the same tables
 
 
 def test_nothing_reflected_at_head(blog: Project) -> None:
