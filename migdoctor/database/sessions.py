@@ -2,8 +2,9 @@
 
 PostgreSQL says exactly which backend holds which lock (``pg_locks``). MySQL says it through
 ``performance_schema.metadata_locks`` when performance_schema is on; MariaDB's default build
-keeps it off, and then the sessions with an open transaction (``information_schema.INNODB_TRX``)
-are the candidates: an open transaction is what holds a metadata lock. ``SessionInfo.evidence``
+keeps it off, and then the sessions using the same database with an open transaction
+(``information_schema.INNODB_TRX``) are the candidates: an open transaction is what holds a
+metadata lock. ``SessionInfo.evidence``
 says which of the two a report rests on.
 
 All queries read catalog views only: they never wait on a lock themselves.
@@ -116,10 +117,18 @@ def _mysql_table_lockers(
             replace(found, tables=tuple(sorted(set(tables_by_id[found.session_id]))))
             for found in mysql_sessions(connection, list(tables_by_id))
         )
+    # transactions of sessions using this database: on a shared server, the others' are not
+    # ours to report
+    schema = tables[0][0] if tables else None
     ids = [
         str(row[0])
         for row in connection.execute(
-            text("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX")
+            text(
+                "SELECT t.trx_mysql_thread_id FROM information_schema.INNODB_TRX t "
+                "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+                "WHERE p.DB = COALESCE(:schema, DATABASE())"
+            ),
+            {"schema": schema},
         ).all()
         if row[0] is not None and str(row[0]) not in skip
     ]
