@@ -3,6 +3,8 @@ database, diagnosed and repaired through the installed CLI, and the repair undon
 
 from __future__ import annotations
 
+import re
+
 import json
 import shutil
 from pathlib import Path
@@ -178,7 +180,7 @@ def test_schema_drift_honours_include_object_and_survives_a_broken_hook(tmp_path
     configure_with("def include_object(obj, name, type_, reflected, compare_to):\n    1 / 0\n")
     result = blog.migdoctor("check")
     assert result.exit_code == 0, result
-    assert "schema-drift           skipped: the comparison with the models failed" in result.stdout
+    assert re.search(r"schema-drift +skipped: the comparison with the models failed", result.stdout)
     assert "Traceback" not in result.output
 
 
