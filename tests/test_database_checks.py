@@ -3,9 +3,8 @@ database, diagnosed and repaired through the installed CLI, and the repair undon
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import shutil
 from pathlib import Path
 
