@@ -34,5 +34,5 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("mypy", "-e", ".[postgres]")
+    session.install("mypy", "-e", ".[postgres,test]")
     session.run("mypy")

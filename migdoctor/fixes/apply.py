@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,19 @@ def change_version_table(
     project: ProjectFacts, change: VersionTableChange, lock_timeout: float
 ) -> tuple[str, ...]:
     """Change the rows in one transaction, under the lock; returns the rows now there."""
+    return _in_one_transaction(project, change, lock_timeout, "Changing the version table")
+
+
+def _in_one_transaction(
+    project: ProjectFacts,
+    change: VersionTableChange,
+    lock_timeout: float,
+    action: str,
+    prepare: Callable[[MigrationContext], Callable[[], None]] | None = None,
+) -> tuple[str, ...]:
+    """Under the migration lock, check the version table still holds ``change.rows_before``,
+    then, in one transaction, run what ``prepare`` returned (if anything) and move the rows.
+    ``prepare`` runs first, under the lock but outside the transaction. Returns the rows now."""
     from migdoctor.database.capture import read_version_rows
     from migdoctor.database.environment import run_environment
 
@@ -143,12 +157,11 @@ def change_version_table(
                 f"env.py now names the version table {context.version_table}, "
                 f"not {change.table}: nothing was changed."
             )
-        held.enter_context(
-            migration_lock(connection, change.table, context.version_table_schema, lock_timeout)
-        )
+        schema = context.version_table_schema
+        held.enter_context(migration_lock(connection, change.table, schema, lock_timeout))
+        run_first = prepare(context) if prepare is not None else None
         with context.begin_transaction(_per_migration=True):
             begin_immediate(connection, lock_timeout)
-            schema = context.version_table_schema
             exists = inspect(connection).has_table(change.table, schema=schema)
             rows = read_version_rows(connection, change.table, schema) if exists else ()
             if sorted(rows) != sorted(change.rows_before) or (
@@ -158,6 +171,8 @@ def change_version_table(
                     "The version table changed since the plan was made "
                     f"(now: {', '.join(rows) or 'empty'}); nothing was changed. Run it again."
                 )
+            if run_first is not None:
+                run_first()
             if change.create_table and not exists:
                 context._version.create(connection)
             for statement in row_statements(change):
@@ -173,7 +188,7 @@ def change_version_table(
 
     with ExitStack() as held:
         # the lock is released only after env.py has committed
-        run_environment(project, work, read_only=True, action="Changing the version table")
+        run_environment(project, work, read_only=True, action=action)
     return tuple(rows_now)
 
 
@@ -190,30 +205,15 @@ def complete_revision(
     one the plan was made from, and must describe themselves as the plan does."""
     from alembic.operations import Operations
 
-    from migdoctor.database.capture import read_version_rows
-    from migdoctor.database.environment import run_environment
     from migdoctor.operations.recorder import (
         CannotRecord,
         operation_fact,
         record_migrate_operations,
     )
 
-    change = completion.version_table
-    rows_now: list[str] = []
-
-    def work(context: MigrationContext, script: Any) -> list[Any]:
-        from sqlalchemy import inspect
-
+    def prepare(context: MigrationContext) -> Callable[[], None]:
         connection = context.connection
         assert connection is not None
-        if context.version_table != change.table:
-            raise CannotCheck(
-                f"env.py now names the version table {context.version_table}, "
-                f"not {change.table}: nothing was changed."
-            )
-        held.enter_context(
-            migration_lock(connection, change.table, context.version_table_schema, lock_timeout)
-        )
         source = completion.path.read_bytes() if completion.path.exists() else None
         if sha256(source) != completion.file_sha256:
             raise CannotCheck(
@@ -238,37 +238,18 @@ def complete_revision(
                 raise CannotCheck(
                     f"An operation has no inverse ({describe_exception(error)}); nothing was run."
                 ) from None
-        with context.begin_transaction(_per_migration=True):
-            begin_immediate(connection, lock_timeout)
-            schema = context.version_table_schema
-            exists = inspect(connection).has_table(change.table, schema=schema)
-            rows = read_version_rows(connection, change.table, schema) if exists else ()
-            if sorted(rows) != sorted(change.rows_before):
-                raise CannotCheck(
-                    "The version table changed since the plan was made "
-                    f"(now: {', '.join(rows) or 'empty'}); nothing was run. Run it again."
-                )
+
+        def invoke_selected() -> None:
             operations = Operations(context)
             for operation in selected:
                 operations.invoke(operation)
-            if change.create_table and not exists:
-                context._version.create(connection)
-            for statement in row_statements(change):
-                result = connection.execute(statement)
-                if getattr(result, "rowcount", 1) not in (1, -1):
-                    raise CannotCheck("The version table changed during the fix; rolled back.")
-            if change.drop_table:
-                context._version.drop(connection)
-                rows_now.clear()
-            else:
-                rows_now[:] = read_version_rows(connection, change.table, schema)
-        return []
+
+        return invoke_selected
 
     action = f"{'Undoing the completion of' if completion.reverse else 'Completing'} revision "
-    with ExitStack() as held:
-        # the lock is released only after env.py has committed
-        run_environment(project, work, read_only=True, action=action + completion.revision)
-    return tuple(rows_now)
+    return _in_one_transaction(
+        project, completion.version_table, lock_timeout, action + completion.revision, prepare
+    )
 
 
 # -- other sessions --------------------------------------------------------------------------------
