@@ -335,7 +335,7 @@ def fix(
     fix_id: Annotated[
         Optional[str],  # noqa: UP045
         typer.Argument(
-            metavar="[FIX-ID]",
+            metavar="FIX-ID",
             help="upgrade, stamp, clear-version-table, neuter-upgrade, merge-heads, "
             "delete-ancestor-rows, complete-revision, autogenerate-revision or end-session. "
             "Without it: show the plan of every fix, change nothing.",
