@@ -20,6 +20,13 @@ from migdoctor.project.config import ConfigOptions
 from migdoctor.project.listing import RevisionListing, history_revisions
 from migdoctor.redact import redact
 
+# alembic's messages for states migdoctor check diagnoses
+KNOWN_WALLS = (
+    "Target database is not up to date",
+    "Can't locate revision identified by",
+    "Multiple head revisions are present",
+    "overlaps with other requested revisions",
+)
 EXIT_OK = 0
 EXIT_FAILED = 1
 
@@ -45,6 +52,8 @@ def run_alembic_command(
             getattr(command, name)(config, *args, **kwargs)
     except CommandError as error:
         print(redact(f"FAILED: {error}"), file=sys.stderr)
+        if any(wall in str(error) for wall in KNOWN_WALLS):
+            print("migdoctor check names what is wrong and how to repair it.", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         raise

@@ -158,3 +158,13 @@ def test_init_creates_an_environment(tmp_path: Path) -> None:
     assert (tmp_path / "alembic.ini").exists()
     check = run([*migdoctor_command(), "check", "--offline"], tmp_path)
     assert check.exit_code == 0, check
+
+
+def test_alembic_refusal_points_to_check(blog: Project) -> None:
+    blog.upgrade(USER)
+
+    result = blog.migdoctor("revision", "--autogenerate", "-m", "too early")
+
+    assert result.exit_code == 1
+    assert "FAILED: Target database is not up to date." in result.stderr
+    assert "migdoctor check names what is wrong" in result.stderr
