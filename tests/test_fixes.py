@@ -373,3 +373,11 @@ def test_no_upgrade_over_a_history_alembic_cannot_load(blog: Project, database: 
     assert refused.exit_code == 1
     assert "missing-down-revision" in refused.stdout
     assert database.version_rows() == [USER]
+
+
+def test_the_journal_stays_out_of_version_control(blog: Project, database: Database) -> None:
+    article_by_hand(blog, database)
+
+    assert blog.migdoctor("fix", "stamp", "--yes").exit_code == 0
+
+    assert (blog.root / ".migdoctor" / ".gitignore").read_text().splitlines()[-1] == "*"

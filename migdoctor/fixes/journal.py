@@ -92,7 +92,12 @@ class Journal:
         self.path = base_directory / JOURNAL_FOLDER / JOURNAL_FILE
 
     def _append(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.path.parent / ".gitignore"
+            if not ignore.exists():
+                # local state of this copy of the project: not for version control
+                ignore.write_text("# written by migdoctor\n*\n")
         line = json.dumps(_redacted(record), sort_keys=True) + "\n"
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line)
