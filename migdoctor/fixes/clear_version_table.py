@@ -9,8 +9,8 @@ from __future__ import annotations
 from migdoctor.effects import applied_prefix, creation_conflicts
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, Plan, VersionTableChange, refused
-from migdoctor.fixes.version_table import with_statements
+from migdoctor.fixes.plan import FixRequest, Plan, refused
+from migdoctor.fixes.version_table import change_rows
 
 FIX_ID = "clear-version-table"
 NEEDS_DATABASE = True
@@ -42,17 +42,11 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
                 f"Recommended instead: {facts.fix_command('stamp', '--revision', verified)} "
                 "(the schema shows everything up to it)."
             )
-    change = VersionTableChange(
-        table=database.version_table,
-        schema=database.version_table_schema,
-        rows_before=database.version_rows,
-        rows_after=(),
-        statements=(),
-    )
+    change = change_rows(database, ())
     return Plan(
         fix=FIX_ID,
         title=title,
         risk=RISK,
-        version_table=with_statements(change, database.dialect),
+        version_table=change,
         warnings=tuple(warnings),
     )

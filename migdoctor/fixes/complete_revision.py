@@ -19,8 +19,8 @@ from migdoctor.effects import PartialApplication, next_revision_partly_applied
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
 from migdoctor.fixes.journal import sha256
-from migdoctor.fixes.plan import FixRequest, Plan, RevisionCompletion, VersionTableChange, refused
-from migdoctor.fixes.version_table import with_statements
+from migdoctor.fixes.plan import FixRequest, Plan, RevisionCompletion, refused
+from migdoctor.fixes.version_table import change_rows
 from migdoctor.operations.model import RECORDED, Operation
 
 FIX_ID = "complete-revision"
@@ -103,21 +103,14 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     rows_after = tuple(
         dict.fromkeys([row for row in known_current if row not in ancestors] + [revision])
     )
-    change = VersionTableChange(
-        table=database.version_table,
-        schema=database.version_table_schema,
-        rows_before=database.version_rows,
-        rows_after=rows_after,
-        statements=(),
-        create_table=not database.version_table_exists,
-    )
+    change = change_rows(database, rows_after)
     completion = RevisionCompletion(
         revision=revision,
         path=script.path,
         file_sha256=sha256(script.path.read_bytes()) or "",
         run=tuple((s.index, s.operation.describe()) for s in partial.missing),
         skip=tuple((s.index, s.operation.describe()) for s in partial.applied),
-        version_table=with_statements(change, database.dialect),
+        version_table=change,
         undo_refusal=undo_refusal([state.operation for state in partial.missing]),
     )
     return Plan(

@@ -11,8 +11,8 @@ from __future__ import annotations
 from migdoctor.effects import schema_mismatches
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, Plan, VersionTableChange, refused
-from migdoctor.fixes.version_table import with_statements
+from migdoctor.fixes.plan import FixRequest, Plan, refused
+from migdoctor.fixes.version_table import change_rows
 
 FIX_ID = "delete-ancestor-rows"
 NEEDS_DATABASE = True
@@ -61,17 +61,11 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             f"{len(unrecorded)} revision(s) could not be compared with the schema "
             "(their operations are unknown)."
         )
-    change = VersionTableChange(
-        table=database.version_table,
-        schema=database.version_table_schema,
-        rows_before=database.version_rows,
-        rows_after=kept,
-        statements=(),
-    )
+    change = change_rows(database, kept)
     return Plan(
         fix=FIX_ID,
         title=title,
         risk=RISK,
-        version_table=with_statements(change, database.dialect),
+        version_table=change,
         warnings=tuple(warnings),
     )

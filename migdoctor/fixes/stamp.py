@@ -11,8 +11,8 @@ from __future__ import annotations
 from migdoctor.effects import creation_conflicts, schema_mismatches
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, Plan, VersionTableChange, refused
-from migdoctor.fixes.version_table import with_statements
+from migdoctor.fixes.plan import FixRequest, Plan, refused
+from migdoctor.fixes.version_table import change_rows
 
 FIX_ID = "stamp"
 NEEDS_DATABASE = True
@@ -73,14 +73,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         warnings.append(
             f"Replaces {', '.join(unknown_dropped)}, which no script defines (undo puts it back)."
         )
-    change = VersionTableChange(
-        table=database.version_table,
-        schema=database.version_table_schema,
-        rows_before=database.version_rows,
-        rows_after=rows_after,
-        statements=(),
-        create_table=not database.version_table_exists,
-    )
+    change = change_rows(database, rows_after)
     if change.rows_before == change.rows_after and database.version_table_exists:
         return refused(
             FIX_ID, title, RISK, f"The version table already holds {', '.join(rows_after)}."
@@ -89,7 +82,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         fix=FIX_ID,
         title=title,
         risk=RISK,
-        version_table=with_statements(change, database.dialect),
+        version_table=change,
         warnings=tuple(warnings),
         blockers=tuple(blockers),
         arguments={"revision": request.revision},

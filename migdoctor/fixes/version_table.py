@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.facts import DatabaseFacts
 from migdoctor.fixes.plan import VersionTableChange
 
 if TYPE_CHECKING:
@@ -67,6 +68,20 @@ def display_statements(change: VersionTableChange, dialect_name: str) -> tuple[s
         definition = version_table_definition(change.table, change.schema, dialect)
         shown.append(str(DropTable(definition).compile(dialect=dialect)).strip())
     return tuple(shown)
+
+
+def change_rows(database: DatabaseFacts, rows_after: tuple[str, ...]) -> VersionTableChange:
+    """The change from the rows the database holds now to ``rows_after``, with its SQL (and the
+    version table's creation when there is none yet)."""
+    change = VersionTableChange(
+        table=database.version_table,
+        schema=database.version_table_schema,
+        rows_before=database.version_rows,
+        rows_after=rows_after,
+        statements=(),
+        create_table=not database.version_table_exists,
+    )
+    return with_statements(change, database.dialect)
 
 
 def with_statements(change: VersionTableChange, dialect_name: str) -> VersionTableChange:
