@@ -14,7 +14,7 @@ from migdoctor.checks import run_checks
 from migdoctor.database.capture import RECORD_ALL, RECORD_NONE
 from migdoctor.errors import CannotCheck
 from migdoctor.facts import Facts
-from migdoctor.findings import Finding, Risk
+from migdoctor.findings import Finding, FixOption, Risk
 from migdoctor.fixes import FIX_MODULES, needs_database, plan_fix
 from migdoctor.fixes.apply import apply_plan
 from migdoctor.fixes.journal import Journal
@@ -74,10 +74,10 @@ def fix_one(
     if request.fix not in FIX_MODULES:
         raise CannotCheck(f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}.")
     facts = _facts(options, invocation, offline=not needs_database(request.fix))
-    if request.revision is None and request.fix in ("stamp", "neuter-upgrade"):
-        request = FixRequest(
-            request.fix, _recommended_revision(facts, request.fix), request.force, request.session
-        )
+    recommended = _recommended_option(facts, request.fix)
+    if request.revision is None and recommended is not None:
+        # the revision the findings recommend; a session to end is never picked for the user
+        request = FixRequest(request.fix, recommended.revision, request.force, request.session)
     plan = plan_fix(facts, request)
     ui.show_plan(plan)
     if plan.refusal:
@@ -96,11 +96,12 @@ def fix_one(
     return _apply(facts, plan, lock_timeout, ui, options, invocation)
 
 
-def _recommended_revision(facts: Facts, fix_id: str) -> str | None:
+def _recommended_option(facts: Facts, fix_id: str) -> FixOption | None:
+    """The first fix option of that id the findings offer."""
     for finding in _findings(facts):
         for option in finding.fixes:
-            if option.id == fix_id and option.revision:
-                return option.revision
+            if option.id == fix_id:
+                return option
     return None
 
 
@@ -140,14 +141,21 @@ def _apply(
     return EXIT_DONE
 
 
-def _recheck(options: ConfigOptions, invocation: tuple[str, ...], ui: TerminalInteraction) -> None:
-    try:
-        facts = gather_facts(options, invocation=invocation)
-    except CannotCheck as error:
-        # a fix of the scripts alone does not need the database: check what can be checked
-        ui.text(f"The database could not be checked again ({error.message}).")
-        facts = gather_facts(options, offline=True, invocation=invocation)
-    findings = _findings(facts)
+def _recheck(
+    options: ConfigOptions,
+    invocation: tuple[str, ...],
+    ui: TerminalInteraction,
+    findings: list[Finding] | None = None,
+) -> None:
+    """Show what the checks find now (``findings``: already found on the current state)."""
+    if findings is None:
+        try:
+            facts = gather_facts(options, invocation=invocation)
+        except CannotCheck as error:
+            # a fix of the scripts alone does not need the database: check what can be checked
+            ui.text(f"The database could not be checked again ({error.message}).")
+            facts = gather_facts(options, offline=True, invocation=invocation)
+        findings = _findings(facts)
     if not findings:
         ui.say("[green]Checked again: no problems found.[/]")
         return
@@ -178,9 +186,12 @@ def interactive(
         return EXIT_CANNOT
     passed: set[tuple[str, str]] = set()
     applied = 0
+    findings: list[Finding] | None = None
     while True:
-        facts = _facts(options, invocation)
-        waiting = [f for f in _findings(facts) if f.fixes and (f.check, f.message) not in passed]
+        if findings is None:  # the first time, and after each repair
+            facts = _facts(options, invocation)
+            findings = _findings(facts)
+        waiting = [f for f in findings if f.fixes and (f.check, f.message) not in passed]
         if not waiting:
             break
         finding = waiting[0]
@@ -209,9 +220,10 @@ def interactive(
         journal = Journal(facts.project.config.base_directory)
         entry = apply_plan(facts, plan, journal, lock_timeout, events=ui.events(plan))
         applied += 1
+        findings = None
         ui.say(f"[green]Applied[/] {plan.fix} (journal entry {entry.entry_id}).")
     ui.say(f"\n{applied} fix{'es' if applied != 1 else ''} applied.")
-    _recheck(options, invocation, ui)
+    _recheck(options, invocation, ui, findings)
     return EXIT_DONE
 
 
