@@ -49,6 +49,18 @@ class MigrationEvents:
 
 
 @dataclass
+class _RunState:
+    """What a run learns as it goes: read back when it ends, or fails."""
+
+    locked: bool = False
+    engine: Engine | None = None
+    version_table: tuple[str, str | None] = ("alembic_version", None)
+    before: tuple[str, ...] = ()
+    running: tuple[str, str] | None = None  # (revision, message) of the step under way
+    steps: list[tuple[str, str, float]] = field(default_factory=list)
+
+
+@dataclass
 class MigrationResult:
     rows_before: tuple[str, ...]
     rows_after: tuple[str, ...]
@@ -98,13 +110,7 @@ def run_migration(
     from migdoctor.database.environment import run_environment
 
     events = events or MigrationEvents()
-    state: dict[str, Any] = {
-        "running": None,
-        "before": (),
-        "engine": None,
-        "steps": [],
-        "locked": False,
-    }
+    state = _RunState()
 
     def lock_once_configured(environment: Any, env_py: Any) -> None:
         """Take the lock as soon as env.py has configured its connection: before alembic reads
@@ -114,7 +120,7 @@ def run_migration(
         def configure_then_lock(*args: Any, **kw: Any) -> None:
             configure(*args, **kw)
             context = environment.get_context()
-            if context.connection is None or context.as_sql or state["locked"]:
+            if context.connection is None or context.as_sql or state.locked:
                 return
             held.enter_context(
                 migration_lock(
@@ -125,17 +131,17 @@ def run_migration(
                     on_wait=events.lock_wait,
                 )
             )
-            state["locked"] = True
+            state.locked = True
 
         environment.configure = configure_then_lock
 
     def work(context: MigrationContext, script: Any) -> Iterable[Any]:
         connection = context.connection
         assert connection is not None
-        state["engine"] = connection.engine
-        state["version_table"] = (context.version_table, context.version_table_schema)
+        state.engine = connection.engine
+        state.version_table = (context.version_table, context.version_table_schema)
         heads = tuple(context.get_current_heads())
-        state["before"] = heads
+        state.before = heads
         if expected_rows is not None and sorted(heads) != sorted(expected_rows):
             raise CannotCheck(
                 "The version table changed since the plan was made "
@@ -168,20 +174,20 @@ def run_migration(
                 **context_options,
             )
         except CannotCheck as error:
-            running = state["running"]
+            running = state.running
             if running is None:
                 raise
             raise _revision_failed(error, running, state, touched_tables or {}) from error.__cause__
-    engine: Engine | None = state["engine"]
+    engine = state.engine
     rows_after: tuple[str, ...] = ()
     if engine is not None:
-        table, schema = state["version_table"]
+        table, schema = state.version_table
         with engine.connect() as connection:
             from sqlalchemy import inspect
 
             if inspect(connection).has_table(table, schema=schema):
                 rows_after = read_version_rows(connection, table, schema)
-    return MigrationResult(state["before"], rows_after, state["steps"])
+    return MigrationResult(state.before, rows_after, state.steps)
 
 
 def limit_lock_waits(connection: Any, seconds: float) -> None:
@@ -199,9 +205,7 @@ def limit_lock_waits(connection: Any, seconds: float) -> None:
         connection.execute(text(f"SET lock_timeout = '{int(seconds * 1000)}ms'"))
 
 
-def _observed(
-    step: Any, index: int, total: int, state: dict[str, Any], events: MigrationEvents
-) -> Any:
+def _observed(step: Any, index: int, total: int, state: _RunState, events: MigrationEvents) -> Any:
     """The same alembic step, reporting when it starts and ends."""
     run = step.migration_fn
     revision = _revision_id(step)
@@ -209,13 +213,13 @@ def _observed(
 
     @functools.wraps(run)
     def migration_fn(**kw: Any) -> Any:
-        state["running"] = (revision, doc)
+        state.running = (revision, doc)
         events.started(index, total, revision, doc)
         started = time.monotonic()
         result = run(**kw)
         seconds = time.monotonic() - started
-        state["steps"].append((revision, doc, seconds))
-        state["running"] = None
+        state.steps.append((revision, doc, seconds))
+        state.running = None
         events.finished(index, total, revision, doc, seconds)
         return result
 
@@ -257,7 +261,7 @@ def is_lock_timeout(error: BaseException | None) -> bool:
 def _revision_failed(
     error: CannotCheck,
     running: tuple[str, str],
-    state: dict[str, Any],
+    state: _RunState,
     touched_tables: dict[str, set[TableRef]],
 ) -> RevisionFailed:
     revision, doc = running
@@ -265,7 +269,7 @@ def _revision_failed(
     lock_timeout = is_lock_timeout(cause)
     statement = getattr(cause, "statement", None)
     blockers: tuple[SessionInfo, ...] = ()
-    engine: Engine | None = state["engine"]
+    engine = state.engine
     if lock_timeout and engine is not None:
         try:
             with engine.connect() as session:
@@ -281,5 +285,5 @@ def _revision_failed(
         lock_timeout=lock_timeout,
         statement=statement,
         blockers=blockers,
-        rows_before=state["before"],
+        rows_before=state.before,
     )
