@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,16 @@ def _drop_server_database(backend: str, name: str) -> None:
     engine.dispose()
 
 
+@contextmanager
+def _fresh_server_database(backend: str) -> Iterator[Database]:
+    _unavailable(backend)
+    name, url = _create_server_database(backend)
+    try:
+        yield Database(backend, url)
+    finally:
+        _drop_server_database(backend, name)
+
+
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A fresh, empty database on each backend, dropped after the test."""
@@ -144,24 +155,15 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     if backend == "sqlite":
         yield Database("sqlite", f"sqlite:///{tmp_path / 'app.db'}")
         return
-    _unavailable(backend)
-    name, url = _create_server_database(backend)
-    try:
-        yield Database(backend, url)
-    finally:
-        _drop_server_database(backend, name)
+    with _fresh_server_database(backend) as fresh:
+        yield fresh
 
 
 @pytest.fixture
 def server_database(request: pytest.FixtureRequest) -> Iterator[Database]:
     """A fresh database on the server named by the test's parameter (mysql or postgresql)."""
-    backend = request.param
-    _unavailable(backend)
-    name, url = _create_server_database(backend)
-    try:
-        yield Database(backend, url)
-    finally:
-        _drop_server_database(backend, name)
+    with _fresh_server_database(request.param) as fresh:
+        yield fresh
 
 
 @pytest.fixture
