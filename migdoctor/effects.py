@@ -8,6 +8,8 @@ repair needs before it touches the version table:
   revision it is safe to stamp? (``applied_prefix``)
 - which of one revision's operations are visible, which are not? (``operation_visibility``)
 - was the next pending revision applied half way? (``next_revision_partly_applied``)
+- which revisions' schema does the live one equal? (``matching_revisions``, from the schema at
+  every revision that the capture measured with alembic's comparison)
 
 Effects are net: a column a revision adds and a later one drops is expected absent, and a
 renamed table is expected under its new name. Operations whose effect the schema cannot show
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from migdoctor.facts import DatabaseFacts, Facts
+from migdoctor.facts import DatabaseFacts, Facts, RevisionSchemaComparison
 from migdoctor.operations.model import Operation, RevisionOperations
 
 TableKey = tuple[str | None, str]
@@ -295,6 +297,9 @@ class PartialApplication:
 
     revision: str
     states: tuple[OperationState, ...]
+    # False where a failed run is rolled back whole (PostgreSQL without autocommit_block): what
+    # shows was then created outside the migrations
+    half_applied_possible: bool = True
 
     def _indexes(self, visibility: Visibility) -> list[int]:
         return [s.index for s in self.states if s.visibility == visibility]
@@ -348,17 +353,133 @@ def partial_application(
     )
     seen = {state.visibility for state in states}
     if Visibility.VISIBLE in seen and Visibility.MISSING in seen:
-        return PartialApplication(recorded.revision, states)
+        return PartialApplication(recorded.revision, states, can_stop_half_way(recorded, database))
     return None
+
+
+def can_stop_half_way(recorded: RevisionOperations, database: DatabaseFacts) -> bool:
+    """Whether a failed run of this revision can leave part of it behind: where DDL is not
+    transactional (MySQL, MariaDB, SQLite as alembic drives it), or inside an
+    ``autocommit_block()``. Elsewhere (PostgreSQL) a failed revision is rolled back whole."""
+    return not database.transactional_ddl or recorded.autocommit
 
 
 def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
     """The next revision ``upgrade`` would run, when the live schema shows part of it: what a
-    failed upgrade leaves where DDL is not transactional (MySQL, MariaDB)."""
+    failed upgrade leaves where DDL is not transactional (MySQL, MariaDB), or what was created
+    outside the migrations.
+
+    Visibility alone is name-deep (a rename looks done when the old name is taken again), so a
+    database whose schema alembic's comparison finds equal to the current revision's, or to the
+    next one's, is never partly applied; nor is one whose differences from the current revision
+    lie outside the tables the next revision touches."""
     pending = facts.pending
-    if facts.database is None or not pending:
+    database = facts.database
+    if database is None or not pending:
         return None
     recorded = facts.operations.get(pending[0])
     if recorded is None:
         return None
-    return partial_application(recorded, facts.database)
+    partial = partial_application(recorded, database)
+    if partial is None:
+        return None
+    current = comparison_with(facts, database.version_rows)
+    following = comparison_with(facts, (pending[0],))
+    if (current is not None and current.matches) or (following is not None and following.matches):
+        return None
+    if current is not None and current.error is None:
+        touched = {
+            table_key(database, op.schema, name)
+            for op in recorded.operations
+            for name in (op.table, op.name if op.kind == "rename_table" else None)
+            if name
+        }
+        differing = {
+            table_key(database, *_split(difference.table)) for difference in current.differences
+        }
+        if not differing & touched:
+            return None
+    return partial
+
+
+def _split(qualified: str) -> tuple[str | None, str]:
+    schema, _, name = qualified.rpartition(".")
+    return (schema or None, name)
+
+
+# -- the schema at a revision -------------------------------------------------------------------
+
+
+def comparison_with(facts: Facts, revisions: Sequence[str]) -> RevisionSchemaComparison | None:
+    """alembic's comparison of the live schema with the schema at ``revisions``, when the
+    capture made it."""
+    database = facts.database
+    if database is None or database.schema_history is None:
+        return None
+    return database.schema_history.comparison(revisions)
+
+
+def matching_revisions(facts: Facts) -> tuple[str, ...]:
+    """The revisions whose schema the live one equals (alembic's comparison), newest first."""
+    database = facts.database
+    if database is None or database.schema_history is None:
+        return ()
+    return database.schema_history.matching
+
+
+@dataclass(frozen=True)
+class SchemaPosition:
+    """Which revision the live schema is at, for the report's header and JSON."""
+
+    matches: tuple[str, ...]
+    current_matches: bool
+    closest: str | None = None
+    differences: int = 0
+    unknown: str | None = None
+
+    def words(self) -> str:
+        if self.unknown:
+            return f"cannot tell which revision it is at ({self.unknown})"
+        if self.matches:
+            listed = ", ".join(self.matches)
+            note = " (the version table's)" if self.current_matches else ""
+            plural = "s" if len(self.matches) > 1 else ""
+            return f"matches revision{plural} {listed}{note}"
+        if self.closest:
+            return (
+                f"matches no revision; closest {self.closest} "
+                f"({self.differences} difference{'s' if self.differences != 1 else ''})"
+            )
+        return "matches no revision"
+
+    def as_evidence(self) -> dict[str, object]:
+        return {
+            "matches": list(self.matches),
+            "current_matches": self.current_matches,
+            "closest": self.closest,
+            "differences": self.differences,
+            "unknown": self.unknown,
+        }
+
+
+def schema_position(facts: Facts) -> SchemaPosition | None:
+    """Where the live schema stands in the history; None when it was not measured."""
+    database = facts.database
+    history = database.schema_history if database is not None else None
+    if database is None or history is None:
+        return None
+    if history.unknown:
+        return SchemaPosition((), False, unknown=history.unknown)
+    current = history.comparison(database.version_rows)
+    current_matches = current is not None and current.matches and bool(database.version_rows)
+    matches = history.matching
+    if current_matches and not matches:
+        matches = tuple(database.version_rows)
+    closest = next(iter(history.closest()), None)
+    comparison = history.comparison((closest,)) if closest else None
+    return SchemaPosition(
+        matches=matches,
+        current_matches=current_matches,
+        closest=closest,
+        differences=len(comparison.differences) if comparison is not None else 0,
+    )

@@ -183,6 +183,59 @@ class SchemaDriftFacts:
 
 
 @dataclass(frozen=True)
+class RevisionSchemaComparison:
+    """The live schema compared, by alembic's autogenerate comparison, with the schema the
+    history describes at ``revisions`` (every revision up to them applied; ``()`` is the empty
+    schema before the first revision).
+
+    ``differences`` leave out what the history cannot know: ``untracked_tables`` (live tables no
+    revision ever names) and ``uncertain_tables`` (tables raw SQL or a database-dependent
+    ``upgrade()`` touches). ``error`` says why the comparison failed.
+    """
+
+    revisions: tuple[str, ...]
+    differences: tuple[SchemaDifference, ...] = ()
+    untracked_tables: tuple[str, ...] = ()
+    uncertain_tables: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def matches(self) -> bool:
+        return self.error is None and not self.differences
+
+
+@dataclass(frozen=True)
+class SchemaHistoryFacts:
+    """Which revision the live schema really is at, from the schema at every revision.
+
+    ``distances`` ranks every revision by how far its schema is from the live one (tables,
+    columns, types by the dialect's own comparison, nullability, named indexes); ``compared``
+    holds alembic's full comparison for the revisions that matter (the current one, the
+    closest ones, the heads, the next pending one, any asked for). ``unknown`` says why nothing
+    could be inferred.
+    """
+
+    compared: tuple[RevisionSchemaComparison, ...] = ()
+    distances: Mapping[str, int] = field(default_factory=dict)
+    # revisions whose schema the live one equals by alembic's comparison, newest first
+    matching: tuple[str, ...] = ()
+    # the live tables no revision names (qualified when not in the default schema)
+    untracked_tables: tuple[str, ...] = ()
+    unknown: str | None = None
+
+    def comparison(self, revisions: Iterable[str]) -> RevisionSchemaComparison | None:
+        wanted = tuple(sorted(revisions))
+        return next((c for c in self.compared if tuple(sorted(c.revisions)) == wanted), None)
+
+    def closest(self) -> tuple[str, ...]:
+        """The revisions at the smallest distance, newest first (as ``distances`` lists them)."""
+        if not self.distances:
+            return ()
+        best = min(self.distances.values())
+        return tuple(r for r, distance in self.distances.items() if distance == best)
+
+
+@dataclass(frozen=True)
 class DatabaseFacts:
     """The live database as env.py connects to it."""
 
@@ -208,6 +261,10 @@ class DatabaseFacts:
     # the names of every live table (qualified when not in the default schema), reflected or
     # not: in the default schema, the version table's and the operations' schemas
     table_names: tuple[str, ...] = ()
+    # which revision the schema is at (None: not inferred, e.g. only pending revisions recorded)
+    schema_history: SchemaHistoryFacts | None = None
+    # alembic's impl.transactional_ddl for this connection: a failed revision is rolled back
+    transactional_ddl: bool = False
 
     @property
     def qualified_version_table(self) -> str:

@@ -41,17 +41,22 @@ def gather_facts(
     options: ConfigOptions,
     offline: bool = False,
     invocation: tuple[str, ...] = ("migdoctor",),
-    record: str = "pending",
+    record: str = "all",
     tables: str = ALL_TABLES,
+    compare_revisions: tuple[str, ...] = (),
 ) -> Facts:
     """Everything the checks read. Offline, the database is not touched. ``tables``: which
-    live tables to reflect (see ``facts.OPERATION_TABLES``)."""
+    live tables to reflect (see ``facts.OPERATION_TABLES``); ``record``: which revisions to
+    record (``all`` measures the schema at every revision against the live one, and gives
+    ``compare_revisions`` alembic's full comparison)."""
     project = load_project(options)
     if offline:
         return Facts(project=project, database=None, invocation=invocation)
     from migdoctor.database.capture import capture_database
 
-    captured = capture_database(project, record=record, tables=tables)
+    captured = capture_database(
+        project, record=record, tables=tables, compare_revisions=compare_revisions
+    )
     return Facts(
         project=project,
         database=captured.database,

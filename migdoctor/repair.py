@@ -32,9 +32,20 @@ EXIT_REFUSED = 1
 EXIT_CANNOT = 2
 
 
-def _facts(options: ConfigOptions, invocation: tuple[str, ...], offline: bool = False) -> Facts:
-    # a stamp is verified against every revision's operations
-    return gather_facts(options, offline=offline, invocation=invocation, record=RECORD_ALL)
+def _facts(
+    options: ConfigOptions,
+    invocation: tuple[str, ...],
+    offline: bool = False,
+    compare_revisions: tuple[str, ...] = (),
+) -> Facts:
+    # a stamp is verified against the schema at its revision
+    return gather_facts(
+        options,
+        offline=offline,
+        invocation=invocation,
+        record=RECORD_ALL,
+        compare_revisions=compare_revisions,
+    )
 
 
 def _findings(facts: Facts) -> list[Finding]:
@@ -73,7 +84,12 @@ def fix_one(
     """``migdoctor fix FIX-ID``: one fix, for scripts and CI (consent: --yes or a terminal)."""
     if request.fix not in FIX_MODULES:
         raise CannotCheck(f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}.")
-    facts = _facts(options, invocation, offline=not needs_database(request.fix))
+    facts = _facts(
+        options,
+        invocation,
+        offline=not needs_database(request.fix),
+        compare_revisions=(request.revision,) if request.revision else (),
+    )
     recommended = _recommended_option(facts, request.fix)
     if request.revision is None and recommended is not None:
         # the revision the findings recommend; a session to end is never picked for the user

@@ -28,6 +28,7 @@ CHECK_MODULES = (
     "stale_current",
     "lock_contention",
     "schema_drift",
+    "untracked_schema",
     "script_load_error",
     "multiple_heads",
     "missing_down_revision",

@@ -5,10 +5,16 @@ What it detects
 The revision ``alembic upgrade`` would run next is partly visible in the live schema: some of
 its operations have taken effect (a table it creates exists, a column it adds is there) while
 others have not (an index it creates is missing), and the version table still names the
-revision before it. Each operation is compared with the schema on its own; operations whose
-effect a schema cannot show (raw SQL, foreign keys, data) are placed by their order, since a
-failed run stops at one operation: those before a visible one ran, those after a missing one
-did not.
+revision before it. Only where a failed run can leave part of a revision behind: MySQL,
+MariaDB and SQLite (alembic runs their DDL outside a transaction), or operations inside
+``op.get_context().autocommit_block()``. On PostgreSQL a failed revision is rolled back whole,
+so a revision partly visible there is reported by ``table-exists`` (created outside the
+migrations). A live schema that alembic's comparison finds equal to the current revision's
+schema (or to the next one's) is never called half applied, whatever names it shares with the
+next revision (a rename back to an old name, say). Each operation is compared with the schema
+on its own; operations whose effect a schema cannot show (raw SQL, foreign keys, data) are
+placed by their order, since a failed run stops at one operation: those before a visible one
+ran, those after a missing one did not.
 
 Why it matters
 --------------
@@ -68,7 +74,9 @@ def revision_applied_half_way(facts: Facts) -> list[Finding]:
     require_known_current(facts)
     database = facts.database
     partial = next_revision_partly_applied(facts)
-    if database is None or partial is None:
+    if database is None or partial is None or not partial.half_applied_possible:
+        # where a failed revision is rolled back whole, what shows was made outside the
+        # migrations: table-exists tells that story
         return []
     graph = facts.project.graph
     revision = partial.revision
@@ -82,8 +90,9 @@ def revision_applied_half_way(facts: Facts) -> list[Finding]:
         f"{_operations_phrase(applied)} {'has' if len(applied) == 1 else 'have'} taken effect, "
         f"{_operations_phrase(missing)} {'has' if len(missing) == 1 else 'have'} not, and the "
         f"version table still says {where}. A failed upgrade leaves this where DDL cannot be "
-        f"rolled back (MySQL, MariaDB); a retry stops on {first_visible.describe()} "
-        f"({retry_error})."
+        f"rolled back ({database.dialect} here); a retry stops on {first_visible.describe()} "
+        f"({retry_error}). The other reading: these objects were created outside the "
+        "migrations (by hand, or by metadata.create_all()); the repair is the same."
     )
     if ambiguous:
         message += (
@@ -97,7 +106,7 @@ def revision_applied_half_way(facts: Facts) -> list[Finding]:
         "message": script.doc,
         "path": facts.project.relative(script.path),
         "current": list(database.version_rows),
-        "operations": [_state_evidence(state, partial) for state in partial.states],
+        "operations": [state_evidence(state, partial) for state in partial.states],
         "operations_read": recorded.method,
     }
     if recorded.note:
@@ -110,12 +119,12 @@ def revision_applied_half_way(facts: Facts) -> list[Finding]:
             title="A pending revision was applied half way",
             message=message,
             evidence=evidence,
-            fixes=tuple(_fixes(facts, partial, recorded.method == RECORDED)),
+            fixes=tuple(partial_fixes(facts, partial, recorded.method == RECORDED)),
         )
     ]
 
 
-def _fixes(facts: Facts, partial: PartialApplication, re_runnable: bool) -> list[FixOption]:
+def partial_fixes(facts: Facts, partial: PartialApplication, re_runnable: bool) -> list[FixOption]:
     revision = partial.revision
     missing = partial.missing
     fixes = []
@@ -153,7 +162,7 @@ def _fixes(facts: Facts, partial: PartialApplication, re_runnable: bool) -> list
     return fixes
 
 
-def _state_evidence(state: OperationState, partial: PartialApplication) -> dict[str, str]:
+def state_evidence(state: OperationState, partial: PartialApplication) -> dict[str, str]:
     if state in partial.applied:
         words = "applied" if state.visibility == Visibility.VISIBLE else "ran (by its order)"
     elif state in partial.missing:

@@ -83,10 +83,15 @@ def database_behind_head(facts: Facts) -> list[Finding]:
             f" alembic refuses to upgrade while the version table holds {descendant} together "
             f"with its ancestor {ancestor}: see version-table-overlap."
         )
-    elif partial is not None:
+    elif partial is not None and partial.half_applied_possible:
         message += (
             f" Upgrading would fail: revision {partial.revision} was applied half way "
             "(see partial-migration)."
+        )
+    elif partial is not None:
+        message += (
+            f" Upgrading would fail: part of revision {partial.revision} already exists "
+            "(see table-exists)."
         )
     elif creation_conflicts(facts.recorded(pending), database):
         message += (

@@ -29,14 +29,17 @@ reports that revision instead, with a repair that runs only the missing half.
 from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current
+from migdoctor.checks.partial_migration import partial_fixes, state_evidence
 from migdoctor.effects import (
+    PartialApplication,
     TableConflict,
-    applied_prefix,
     creation_conflicts,
+    matching_revisions,
     next_revision_partly_applied,
 )
 from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.operations.model import RECORDED
 
 SLUG = "table-exists"
 CODE = "MD103"
@@ -56,10 +59,13 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     pending = facts.pending
     if database is None or not pending:
         return []
-    if next_revision_partly_applied(facts) is not None:
-        # the upgrade stops at a revision applied half way first: partial-migration says which
-        # of its operations ran; the revisions after it are judged once it is complete
-        return []
+    partial = next_revision_partly_applied(facts)
+    if partial is not None:
+        if partial.half_applied_possible:
+            # the upgrade stops at a revision applied half way first: partial-migration says
+            # which of its operations ran; the revisions after it are judged once it is complete
+            return []
+        return [_made_outside_migrations(facts, partial)]
     recorded = facts.recorded(pending)
     conflicts = creation_conflicts(recorded, database)
     if not conflicts:
@@ -67,11 +73,9 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     graph = facts.project.graph
     first = conflicts[0].revision
     first_tables = [c.table for c in conflicts if c.revision == first]
-    verified, per_revision = applied_prefix(recorded, database)
-    # the evidence ends with the first revision whose effects the schema does not show
-    shown_until = next((i for i, item in enumerate(per_revision) if item.not_shown), None)
-    if shown_until is not None:
-        per_revision = per_revision[: shown_until + 1]
+    matching = matching_revisions(facts)
+    # the newest revision on the upgrade path whose whole schema the live one is
+    verified = next((r for r in reversed(pending) if r in matching), None)
 
     by_revision: dict[str, list[TableConflict]] = {}
     for conflict in conflicts:
@@ -98,15 +102,7 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
             for revision, items in by_revision.items()
         ],
         "verified_applied": verified,
-        "schema_evidence": [
-            {
-                "revision": item.revision,
-                "shown": list(item.shown),
-                "not_shown": list(item.not_shown),
-                "unverifiable": list(item.unverifiable),
-            }
-            for item in per_revision
-        ],
+        **schema_evidence(facts),
     }
     message = (
         f"{_situation_sentence(facts)} Pending revision {first} "
@@ -125,6 +121,10 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
             )
             + "."
         )
+    if verified is not None:
+        message += f" The live schema is exactly the schema at revision {verified}."
+    else:
+        message += " " + no_match_sentence(facts)
     return [
         Finding(
             check=SLUG,
@@ -138,6 +138,93 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     ]
 
 
+def schema_evidence(facts: Facts) -> dict[str, object]:
+    """Which revisions the live schema equals, and how it differs from the closest ones."""
+    database = facts.database
+    history = database.schema_history if database is not None else None
+    if history is None:
+        return {}
+    if history.unknown:
+        return {"schema_matches": None, "schema_unknown": history.unknown}
+    closest = [
+        {
+            "revision": revision,
+            "differences": [d.words for d in comparison.differences],
+            **(
+                {"uncertain_tables": list(comparison.uncertain_tables)}
+                if comparison.uncertain_tables
+                else {}
+            ),
+        }
+        for revision in history.closest()[:3]
+        if (comparison := history.comparison((revision,))) is not None and not comparison.matches
+    ]
+    evidence: dict[str, object] = {"schema_matches": list(history.matching)}
+    if closest:
+        evidence["schema_closest"] = closest
+    return evidence
+
+
+def no_match_sentence(facts: Facts) -> str:
+    """Why no stamp is offered: the live schema is not any revision's schema."""
+    database = facts.database
+    history = database.schema_history if database is not None else None
+    if history is None or history.unknown:
+        why = history.unknown if history is not None else "not measured"
+        return f"Which revision the schema is at cannot be told ({why}), so no stamp is offered."
+    closest = history.closest()
+    if not closest:
+        return "The live schema is not the schema of any revision, so no stamp is offered."
+    comparison = history.comparison((closest[0],))
+    shown = ""
+    if comparison is not None and comparison.differences:
+        words = [d.words for d in comparison.differences[:3]]
+        more = len(comparison.differences) - len(words)
+        shown = ": " + "; ".join(words) + (f"; {more} more" if more > 0 else "")
+    return (
+        f"The live schema is not the schema of any revision (closest: {closest[0]}{shown}), so "
+        "no stamp is offered: stamping would skip or repeat real migrations."
+    )
+
+
+def _made_outside_migrations(facts: Facts, partial: PartialApplication) -> Finding:
+    """A pending revision partly visible where a failed run is rolled back whole."""
+    database = facts.database
+    assert database is not None
+    revision = partial.revision
+    script = facts.project.graph.scripts[revision]
+    applied = [s.operation.describe() for s in partial.applied]
+    missing = [s.operation.describe() for s in partial.missing]
+    recorded = facts.operations[revision]
+    message = (
+        f"{_situation_sentence(facts)} Part of pending revision {revision} "
+        f"({script.doc or 'no message'}) is already in the schema: {'; '.join(applied[:3])}"
+        f"{' …' if len(applied) > 3 else ''}; not yet: {'; '.join(missing[:3])}"
+        f"{' …' if len(missing) > 3 else ''}. {database.dialect} rolls back a failed revision "
+        "whole, so these objects were created outside the migrations (by hand, by "
+        "metadata.create_all() or another tool); alembic upgrade would fail on the first of them."
+    )
+    evidence = {
+        "revision": revision,
+        "message": script.doc,
+        "path": facts.project.relative(script.path),
+        "situation": _situation(facts),
+        "current": list(database.version_rows),
+        "operations": [state_evidence(state, partial) for state in partial.states],
+        "operations_read": recorded.method,
+        **schema_evidence(facts),
+    }
+    return Finding(
+        check=SLUG,
+        code=CODE,
+        severity=Severity.ERROR,
+        title="Part of a pending revision already exists",
+        message=message,
+        evidence=evidence,
+        fixes=tuple(partial_fixes(facts, partial, recorded.method == RECORDED)),
+    )
+
+
 def _fixes(facts: Facts, first: str, verified: str | None) -> list[FixOption]:
     fixes = []
     if verified is not None:
@@ -148,7 +235,10 @@ def _fixes(facts: Facts, first: str, verified: str | None) -> list[FixOption]:
                 risk=Risk.CAUTION,
                 command=facts.fix_command("stamp", "--revision", verified),
                 revision=verified,
-                why="every table and column the pending revisions up to it create already exists",
+                why=(
+                    "alembic's comparison finds the live schema equal to the schema at this "
+                    "revision: tables, columns, types, indexes and constraints"
+                ),
                 recommended=True,
             )
         )

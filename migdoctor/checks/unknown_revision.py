@@ -18,15 +18,19 @@ How to fix
 ----------
 First look for the missing file: ``git log --all -- '*<id>*'`` finds a deleted or unmerged
 revision, and restoring it is the best repair. Otherwise ``migdoctor fix stamp --revision REV``
-records the known revision whose tables and columns the database really has: migdoctor
-recommends the newest such revision and shows the candidates. ``clear-version-table`` empties
+records the known revision whose schema the database really has: migdoctor replays every
+revision's operations into the schema at that revision and compares it with the live one by
+alembic's own autogenerate comparison (tables, columns, types, nullability, indexes,
+constraints, renames and drops), recommends the newest revision it finds equal, and otherwise
+shows the closest ones with their differences and offers no stamp. ``clear-version-table`` empties
 the table instead, which is only right when the database holds no tables of this project.
 """
 
 from __future__ import annotations
 
 from migdoctor.checks import check
-from migdoctor.effects import applied_prefix
+from migdoctor.checks.table_exists import no_match_sentence, schema_evidence
+from migdoctor.effects import matching_revisions
 from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
@@ -57,6 +61,7 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
         "heads": list(graph.heads),
         "similar": {rev: ids for rev, ids in similar.items() if ids},
         "stamp_candidates": candidates,
+        **schema_evidence(facts),
     }
     hints = [f"{rev} looks like {', '.join(ids)}" for rev, ids in similar.items() if ids]
     listed = ", ".join(f"'{rev}'" for rev in unknown)
@@ -69,17 +74,24 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
     )
     if hints:
         message += " Possible typo: " + "; ".join(hints) + "."
+    if candidates:
+        message += f" The live schema is exactly the schema at revision {candidates[0]}."
+    else:
+        message += " " + no_match_sentence(facts)
     fixes = []
     if candidates:
         best = candidates[0]
         fixes.append(
             FixOption(
                 id="stamp",
-                title=f"Record {best} in the version table (the newest revision the schema shows)",
+                title=f"Record {best} in the version table (the revision the schema is at)",
                 risk=Risk.CAUTION,
                 command=facts.fix_command("stamp", "--revision", best),
                 revision=best,
-                why="the live tables and columns match everything up to this revision",
+                why=(
+                    "alembic's comparison finds the live schema equal to the schema at this "
+                    "revision: tables, columns, types, indexes and constraints"
+                ),
                 recommended=True,
             )
         )
@@ -109,20 +121,7 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
 
 
 def stamp_candidates(facts: Facts) -> list[str]:
-    """Known revisions whose whole history the live schema shows: for each head, the newest
-    revision up to which every table and column created (net of later drops) exists."""
-    graph = facts.project.graph
-    newest_first = graph.history()
-    if facts.database is None or len(facts.recorded(newest_first)) != len(newest_first):
-        return []
-    oldest_first = list(reversed(newest_first))
-    candidates = []
-    for head in graph.heads:
-        lineage = graph.ancestors([head])
-        last, _ = applied_prefix(
-            facts.recorded(r for r in oldest_first if r in lineage), facts.database
-        )
-        if last is not None and last not in candidates:
-            candidates.append(last)
-    rank = {revision: index for index, revision in enumerate(newest_first)}
-    return sorted(candidates, key=rank.__getitem__)
+    """Known revisions whose schema the live one is, by alembic's comparison of the live
+    database with the schema at each revision (types, renames and drops included), newest
+    first."""
+    return list(matching_revisions(facts))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
+from migdoctor.database.schema_history import read_schema_history
 from migdoctor.facts import (
     ALL_TABLES,
     CASE_INSENSITIVE_TABLE_NAMES,
@@ -48,16 +49,23 @@ class Capture:
 
 
 def capture_database(
-    project: ProjectFacts, record: str = RECORD_PENDING, tables: str = ALL_TABLES
+    project: ProjectFacts,
+    record: str = RECORD_ALL,
+    tables: str = ALL_TABLES,
+    compare_revisions: tuple[str, ...] = (),
 ) -> Capture:
     """Run env.py once and return what it connected to; raise CannotCheck in one line if not.
-    ``tables``: which live tables to reflect (``facts.ALL_TABLES`` or ``OPERATION_TABLES``)."""
+    ``tables``: which live tables to reflect (``facts.ALL_TABLES`` or ``OPERATION_TABLES``).
+    With ``record`` RECORD_ALL every revision is recorded and the schema at every revision
+    measured against the live one; ``compare_revisions`` get alembic's full comparison too."""
     captured: list[Capture] = []
     configure_calls: list[str] = []
 
     def capture(context: MigrationContext, script: Any) -> list[Any]:
         configured_at = configure_calls[-1] if configure_calls else None
-        captured.append(_read_database(context, project, record, configured_at, tables))
+        captured.append(
+            _read_database(context, project, record, configured_at, tables, compare_revisions)
+        )
         return []
 
     def note_configure_calls(environment: Any, env_py: Path) -> None:
@@ -79,6 +87,7 @@ def _read_database(
     record: str,
     configured_at: str | None,
     tables_read: str = ALL_TABLES,
+    compare_revisions: tuple[str, ...] = (),
 ) -> Capture:
     from sqlalchemy import inspect
 
@@ -102,7 +111,7 @@ def _read_database(
         to_record = [graph.scripts[r] for r in graph.scripts]
     else:
         to_record = [graph.scripts[r] for r in pending]
-    operations = record_upgrades(to_record, dialect)
+    operations = record_upgrades(to_record, dialect, live=context)
 
     from migdoctor.database.schema import read_tables
 
@@ -144,6 +153,12 @@ def _read_database(
         sessions_unreadable=sessions_unreadable,
         schema_drift=None if record == RECORD_NONE else read_schema_drift(context, graph, rows),
         tables_read=tables_read,
+        schema_history=(
+            read_schema_history(context, inspector, graph, operations, rows, compare_revisions)
+            if record == RECORD_ALL
+            else None
+        ),
+        transactional_ddl=bool(context.impl.transactional_ddl),
     )
     return Capture(facts, operations)
 

@@ -24,8 +24,7 @@ from migdoctor.project.scripts import describe_exception
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
 
-IN_MODELS_ONLY = "is in the models but not in the database"
-IN_DATABASE_ONLY = "is in the database but not in the models"
+MODELS = "the models"
 
 
 def read_schema_drift(
@@ -49,27 +48,30 @@ def read_schema_drift(
     return SchemaDriftFacts(differences=differences)
 
 
-def describe_diffs(diffs: Sequence[Any]) -> Iterator[SchemaDifference]:
-    """alembic's diff tuples (a list groups the changes of one column) in words."""
+def describe_diffs(diffs: Sequence[Any], expected: str = MODELS) -> Iterator[SchemaDifference]:
+    """alembic's diff tuples (a list groups the changes of one column) in words; ``expected``
+    names the side the database is compared with."""
     for diff in diffs:
         if isinstance(diff, list):
-            yield from describe_diffs(diff)
+            yield from describe_diffs(diff, expected)
         else:
-            yield _difference(diff)
+            yield _difference(diff, expected)
 
 
-def _difference(diff: tuple[Any, ...]) -> SchemaDifference:
+def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
+    in_expected_only = f"is in {expected} but not in the database"
+    in_database_only = f"is in the database but not in {expected}"
     operation = str(diff[0])
     if operation in ("add_table", "remove_table"):
         table = diff[1]
-        where = IN_MODELS_ONLY if operation == "add_table" else IN_DATABASE_ONLY
+        where = in_expected_only if operation == "add_table" else in_database_only
         return SchemaDifference(
             operation, _table_name(table), "", f"table {_table_name(table)} {where}"
         )
     if operation in ("add_column", "remove_column"):
         _, schema, table_name, column = diff
         table = _qualified(schema, table_name)
-        where = IN_MODELS_ONLY if operation == "add_column" else IN_DATABASE_ONLY
+        where = in_expected_only if operation == "add_column" else in_database_only
         return SchemaDifference(
             operation,
             table,
@@ -81,7 +83,7 @@ def _difference(diff: tuple[Any, ...]) -> SchemaDifference:
         table = _table_name(index.table) if index.table is not None else ""
         columns = ", ".join(_expression(e) for e in index.expressions)
         unique = "unique index" if index.unique else "index"
-        where = IN_MODELS_ONLY if operation == "add_index" else IN_DATABASE_ONLY
+        where = in_expected_only if operation == "add_index" else in_database_only
         return SchemaDifference(
             operation,
             table,
@@ -91,7 +93,7 @@ def _difference(diff: tuple[Any, ...]) -> SchemaDifference:
     if operation in ("add_constraint", "remove_constraint", "add_fk", "remove_fk"):
         constraint = diff[1]
         table = _table_name(constraint.table) if constraint.table is not None else ""
-        where = IN_MODELS_ONLY if operation.startswith("add") else IN_DATABASE_ONLY
+        where = in_expected_only if operation.startswith("add") else in_database_only
         name = str(constraint.name) if constraint.name else ""
         return SchemaDifference(
             operation, table, name, f"{_constraint_words(constraint, table)} {where}"
@@ -101,13 +103,13 @@ def _difference(diff: tuple[Any, ...]) -> SchemaDifference:
         table = _qualified(schema, table_name)
         what = operation.removeprefix("modify_").replace("_", " ")
         if operation == "modify_type":
-            values = f"{_type(in_database)} in the database, {_type(in_models)} in the models"
+            values = f"{_type(in_database)} in the database, {_type(in_models)} in {expected}"
         elif operation == "modify_nullable":
             values = (
-                f"{_nullable(in_database)} in the database, {_nullable(in_models)} in the models"
+                f"{_nullable(in_database)} in the database, {_nullable(in_models)} in {expected}"
             )
         else:
-            values = f"{_value(in_database)} in the database, {_value(in_models)} in the models"
+            values = f"{_value(in_database)} in the database, {_value(in_models)} in {expected}"
         return SchemaDifference(
             operation, table, column_name, f"column {table}.{column_name}: {what} {values}"
         )

@@ -6,7 +6,7 @@ exist that fails on the first of them, so stamping is usually the better repair.
 
 from __future__ import annotations
 
-from migdoctor.effects import applied_prefix, creation_conflicts
+from migdoctor.effects import creation_conflicts, matching_revisions
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
 from migdoctor.fixes.plan import FixRequest, Plan, refused
@@ -36,11 +36,11 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         warnings.append(
             f"Tables of this project exist ({tables}): that upgrade would fail on them."
         )
-        verified, _ = applied_prefix(facts.recorded(everything), database)
-        if verified:
+        matching = matching_revisions(facts)
+        if matching:
             warnings.append(
-                f"Recommended instead: {facts.fix_command('stamp', '--revision', verified)} "
-                "(the schema shows everything up to it)."
+                f"Recommended instead: {facts.fix_command('stamp', '--revision', matching[0])} "
+                "(the live schema is exactly the schema at that revision)."
             )
     change = change_rows(database, ())
     return Plan(

@@ -1,14 +1,16 @@
 """stamp: set the version table to a revision without running migrations.
 
-Before stamping, what the revisions up to that revision create is compared with the live schema
-(from their recorded operations): missing tables or columns, or tables that later revisions
-would create but that already exist, block the stamp unless ``--force`` is given — a blind
+Before stamping, the live schema is compared with the schema the history describes at that
+revision (every revision's recorded operations replayed, then alembic's own autogenerate
+comparison): any difference — a missing or extra table or column, a column type, nullability,
+an index or constraint, a rename or drop not done — or a table that a later revision would
+create but that already exists, blocks the stamp unless ``--force`` is given: a blind
 ``alembic stamp head`` is how migrations silently never run.
 """
 
 from __future__ import annotations
 
-from migdoctor.effects import creation_conflicts, schema_mismatches
+from migdoctor.effects import comparison_with, creation_conflicts, schema_mismatches
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
 from migdoctor.fixes.plan import FixRequest, Plan, refused
@@ -39,29 +41,55 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     )
     title = f"Record {', '.join(targets) or 'base (no revision)'} without running migrations"
 
-    oldest_first = list(reversed(graph.history()))
     applied = graph.ancestors(rows_after)
-    missing = schema_mismatches(facts.recorded(r for r in oldest_first if r in applied), database)
     pending_after = graph.pending(rows_after)
     conflicts = creation_conflicts(facts.recorded(pending_after), database)
     blockers = []
-    if missing:
-        blockers.append(
-            "The schema does not show what the revisions up to it create: "
-            + ", ".join(missing[:8])
-            + (" …" if len(missing) > 8 else "")
-            + ". Stamping would hide migrations that never ran."
+    warnings = [
+        "No migration runs: only the version table changes. The schema must already be in "
+        "the state this revision describes."
+    ]
+    comparison = comparison_with(facts, rows_after)
+    if comparison is not None and comparison.error is None:
+        differences = [d.words for d in comparison.differences]
+        if differences:
+            blockers.append(
+                f"The live schema is not the schema at {', '.join(rows_after) or 'base'} "
+                "(alembic's comparison of the live database with the schema the history "
+                "describes there): "
+                + "; ".join(differences[:8])
+                + (f"; {len(differences) - 8} more" if len(differences) > 8 else "")
+                + ". Stamping would skip or repeat real migrations."
+            )
+        if comparison.uncertain_tables:
+            warnings.append(
+                "Not compared, since raw SQL or a database-dependent upgrade() shapes them: "
+                + ", ".join(comparison.uncertain_tables)
+                + "."
+            )
+    else:
+        why = comparison.error if comparison is not None else _not_measured(facts)
+        warnings.append(
+            f"Column types and renames could not be compared ({why}): only the names of "
+            "tables and columns were."
         )
+        oldest_first = list(reversed(graph.history()))
+        missing = schema_mismatches(
+            facts.recorded(r for r in oldest_first if r in applied), database
+        )
+        if missing:
+            blockers.append(
+                "The schema does not show what the revisions up to it create: "
+                + ", ".join(missing[:8])
+                + (" …" if len(missing) > 8 else "")
+                + ". Stamping would hide migrations that never ran."
+            )
     for conflict in conflicts:
         blockers.append(
             f"Table {conflict.table}, which later revision {conflict.revision} creates, already "
             "exists: the next upgrade would fail on it."
         )
     unrecorded = [r for r in applied if r not in facts.operations]
-    warnings = [
-        "No migration runs: only the version table changes. The schema must already be in "
-        "the state this revision describes."
-    ]
     if unrecorded:
         warnings.append(
             f"{len(unrecorded)} revision(s) could not be compared with the schema "
@@ -87,3 +115,11 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         blockers=tuple(blockers),
         arguments={"revision": request.revision},
     )
+
+
+def _not_measured(facts: Facts) -> str:
+    database = facts.database
+    history = database.schema_history if database is not None else None
+    if history is not None and history.unknown:
+        return history.unknown
+    return "the schema at that revision was not measured"

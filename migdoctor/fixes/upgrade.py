@@ -54,7 +54,10 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             title,
             RISK,
             f"The upgrade would fail: revision {partial.revision} was applied half way "
-            "(see partial-migration).",
+            "(see partial-migration)."
+            if partial.half_applied_possible
+            else f"The upgrade would fail: part of revision {partial.revision} already exists "
+            "(see table-exists).",
         )
     conflicts = creation_conflicts(facts.recorded(pending), database)
     if conflicts:

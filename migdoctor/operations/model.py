@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 RECORDED = "recorded"
 STATIC = "static"
@@ -67,6 +68,18 @@ class RevisionOperations:
     operations: tuple[Operation, ...]
     method: str
     note: str | None = None
+    # alembic's own operation objects, in order, for replaying the schema (None when read
+    # statically): they carry the types, nullability and defaults the facts above leave out
+    migrate_operations: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
+    # tables whose shape this revision makes unknowable: named by raw SQL, or touched by a
+    # branch of upgrade() that asked the database (as (schema, table))
+    uncertain_tables: tuple[tuple[str | None, str], ...] = ()
+    # upgrade() asked the live database something (get_bind(), an inspector): what it does
+    # depends on the database it runs on
+    consulted_database: bool = False
+    # upgrade() runs operations inside op.get_context().autocommit_block(): they commit one by
+    # one even where DDL is transactional
+    autocommit: bool = False
 
     def tables_created(self) -> tuple[Operation, ...]:
         return tuple(op for op in self.operations if op.kind == "create_table")

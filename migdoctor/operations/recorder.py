@@ -1,15 +1,20 @@
 """Record what a revision's ``upgrade()`` would do by running it against a recorder.
 
 The function runs with ``alembic.op`` bound to an ``Operations`` whose ``invoke`` keeps each
-``MigrateOperation`` instead of executing it, over an offline (``as_sql``) migration context, so
-``op.get_bind()`` is a mock that reaches no database. As a second guard, any SQL that the code
-sends through a real SQLAlchemy connection while it is recorded is refused. When a revision
-cannot be imported or run, its literal operations are read from the source instead.
+``MigrateOperation`` instead of executing it. Inside a capture the migration context looks like
+alembic's (env.py's config and opts, its dialect, ``op.get_bind()`` the live connection) so that
+a revision guarded by ``if table_exists(...)`` or reading ``op.get_context().config`` records
+what it would really do on this database; only questions reach the database (SELECT, an
+inspector), a change sent through ``get_bind()`` is recorded as raw SQL instead of run, and SQL on
+any other connection is refused. Elsewhere the context is offline (``as_sql``) and ``get_bind()``
+a mock. ``autocommit_block()`` is noted, never entered. When a revision cannot be imported or
+run, its literal operations are read from the source instead.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +26,7 @@ from migdoctor.project.scripts import RevisionScript, describe_exception, load_m
 
 if TYPE_CHECKING:
     from alembic.operations import MigrateOperation
+    from alembic.runtime.migration import MigrationContext
     from sqlalchemy.engine import Dialect
 
 
@@ -33,13 +39,19 @@ class CannotRecord(Exception):
 
 
 def record_upgrades(
-    scripts: list[RevisionScript], dialect: Dialect
+    scripts: list[RevisionScript], dialect: Dialect, live: MigrationContext | None = None
 ) -> dict[str, RevisionOperations]:
-    """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id."""
-    return {script.revision: record_upgrade(script, dialect) for script in scripts}
+    """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id.
+
+    With ``live`` (the migration context env.py configured), ``upgrade()`` sees a context like
+    alembic's: its config, its dialect, and ``op.get_bind()`` answering read-only questions
+    (an inspector, a SELECT) from the live database; anything else it sends is refused."""
+    return {script.revision: record_upgrade(script, dialect, live) for script in scripts}
 
 
-def record_upgrade(script: RevisionScript, dialect: Dialect) -> RevisionOperations:
+def record_upgrade(
+    script: RevisionScript, dialect: Dialect, live: MigrationContext | None = None
+) -> RevisionOperations:
     try:
         module = load_module(script.path)
     except BaseException as error:  # a user's file may raise anything, even SystemExit
@@ -49,13 +61,35 @@ def record_upgrade(script: RevisionScript, dialect: Dialect) -> RevisionOperatio
         return read_operations_statically(script.path, script.revision, why)
     upgrade = getattr(module, "upgrade", None)
     if not callable(upgrade):
-        return RevisionOperations(script.revision, (), RECORDED, "the file has no upgrade()")
+        return RevisionOperations(
+            script.revision, (), RECORDED, "the file has no upgrade()", migrate_operations=()
+        )
 
+    recording = _Recording(dialect, live)
     try:
-        recorded = _record(upgrade, dialect)
+        recorded = _record(upgrade, recording)
     except CannotRecord as why:
         return read_operations_statically(script.path, script.revision, str(why))
-    return RevisionOperations(script.revision, tuple(_operation_facts(recorded)), RECORDED)
+    uncertain: tuple[tuple[str | None, str], ...] = ()
+    note = None
+    if recording.consulted_database:
+        # the other branch of upgrade() may touch other tables: what its source names is
+        # uncertain for the schema at this revision
+        static = read_operations_statically(script.path, script.revision, "")
+        uncertain = tuple(
+            dict.fromkeys((op.schema, op.table) for op in static.operations if op.table)
+        )
+        note = "upgrade() asks the database what to do: what it does depends on the database"
+    return RevisionOperations(
+        script.revision,
+        tuple(_operation_facts(recorded)),
+        RECORDED,
+        note,
+        migrate_operations=tuple(recorded),
+        uncertain_tables=uncertain,
+        consulted_database=recording.consulted_database,
+        autocommit=recording.autocommit,
+    )
 
 
 def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOperation]:
@@ -73,17 +107,30 @@ def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOpera
     upgrade = getattr(module, "upgrade", None)
     if not callable(upgrade):
         raise CannotRecord("the file has no upgrade()")
-    return _record(upgrade, dialect)
+    return _record(upgrade, _Recording(dialect, None))
 
 
-def _record(upgrade: Any, dialect: Dialect) -> list[MigrateOperation]:
+class _Recording:
+    """One recording of an ``upgrade()``: the context it sees and what it did with it."""
+
+    def __init__(self, dialect: Dialect, live: MigrationContext | None) -> None:
+        self.dialect = dialect
+        self.live = live
+        self.consulted_database = False
+        self.autocommit = False
+
+
+def _record(upgrade: Any, recording: _Recording) -> list[MigrateOperation]:
     recorded: list[MigrateOperation] = []
     try:
-        with _recording_operations(dialect, recorded), _live_sql_refused():
+        with (
+            _recording_operations(recording, recorded),
+            _live_sql_refused(recording, recorded),
+        ):
             upgrade()
-    except _LiveSQLRefused:
+    except _LiveSQLRefused as refused:
         raise CannotRecord(
-            "upgrade() runs SQL through its own connection, which migdoctor does not run"
+            f"upgrade() sends SQL that migdoctor does not run while reading it ({refused})"
         ) from None
     except BaseException as error:  # so may its upgrade()
         if isinstance(error, KeyboardInterrupt):
@@ -95,7 +142,7 @@ def _record(upgrade: Any, dialect: Dialect) -> list[MigrateOperation]:
 
 
 @contextmanager
-def _recording_operations(dialect: Dialect, recorded: list[Any]) -> Iterator[None]:
+def _recording_operations(recording: _Recording, recorded: list[Any]) -> Iterator[None]:
     """Bind ``alembic.op`` to a recorder for the duration, then restore what was bound."""
     from alembic import op as op_module
     from alembic.operations import Operations
@@ -103,10 +150,29 @@ def _recording_operations(dialect: Dialect, recorded: list[Any]) -> Iterator[Non
     from alembic.operations.batch import BatchOperationsImpl
     from alembic.runtime.migration import MigrationContext
 
-    context = MigrationContext.configure(
-        dialect=dialect,
-        opts={"as_sql": True, "output_buffer": io.StringIO(), "literal_binds": True},
-    )
+    live = recording.live
+    if live is not None and live.connection is not None:
+        # alembic's own context over the live connection: config, opts and get_bind() are the
+        # real ones; operations are recorded by ``invoke`` below, never executed
+        context = MigrationContext(
+            live.dialect,
+            live.connection,
+            {**live.opts, "as_sql": False, "fn": None},
+            live.environment_context,
+        )
+    else:
+        context = MigrationContext.configure(
+            dialect=recording.dialect,
+            opts={"as_sql": True, "output_buffer": io.StringIO(), "literal_binds": True},
+        )
+
+    @contextmanager
+    def autocommit_block() -> Iterator[None]:
+        # recorded, not run: nothing may commit env.py's transaction while reading
+        recording.autocommit = True
+        yield
+
+    context.autocommit_block = autocommit_block  # type: ignore[method-assign]
     operations = Operations(context)
 
     def record(operation: Any) -> Any:
@@ -149,19 +215,60 @@ def _recording_operations(dialect: Dialect, recorded: list[Any]) -> Iterator[Non
             operations._remove_proxy()
 
 
+# what a recorded upgrade() may ask the live database: questions, never changes
+_QUESTION = re.compile(r"^\s*(select|show|with|describe|desc|explain|pragma)\b", re.IGNORECASE)
+# what a change is replaced with while recording: a query that answers no rows, everywhere
+_NOTHING = "SELECT 1 FROM (SELECT 1 AS nothing) AS nothing WHERE 1 = 0"
+
+
+def _is_question(statement: str) -> bool:
+    if not _QUESTION.match(statement):
+        return False
+    lowered = statement.lower()
+    # SELECT ... FOR UPDATE locks; a PRAGMA with a value sets it
+    return not (
+        " for update" in lowered
+        or " for share" in lowered
+        or (lowered.lstrip().startswith("pragma") and "=" in lowered)
+    )
+
+
 @contextmanager
-def _live_sql_refused() -> Iterator[None]:
+def _live_sql_refused(recording: _Recording, recorded: list[Any]) -> Iterator[None]:
+    """While recording, SQL reaches a database only as a question on env.py's own connection
+    (which marks the revision as consulting the database). A change sent on that connection
+    (a data migration through ``op.get_bind()``) is recorded as raw SQL and replaced by a query
+    that answers nothing; SQL on any other connection is refused."""
+    from alembic.operations import ops
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise _LiveSQLRefused()
+    live_connection = recording.live.connection if recording.live is not None else None
 
-    event.listen(Engine, "before_cursor_execute", refuse)
+    def guard(
+        connection: Any,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> tuple[str, Any]:
+        text = str(statement or "")
+        if live_connection is None or connection is not live_connection:
+            raise _LiveSQLRefused(" ".join(text.split())[:80])
+        if _is_question(text):
+            recording.consulted_database = True
+            return statement, parameters
+        if executemany:
+            raise _LiveSQLRefused(" ".join(text.split())[:80])
+        recorded.append(ops.ExecuteSQLOp(text))
+        return _NOTHING, {} if isinstance(parameters, dict) else ()
+
+    event.listen(Engine, "before_cursor_execute", guard, retval=True)
     try:
         yield
     finally:
-        event.remove(Engine, "before_cursor_execute", refuse)
+        event.remove(Engine, "before_cursor_execute", guard)
 
 
 def _operation_facts(recorded: list[Any]) -> Iterator[Operation]:

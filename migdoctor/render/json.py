@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from migdoctor.effects import schema_position
 from migdoctor.findings import Finding, Severity
 from migdoctor.redact import redact
 from migdoctor.report import Report
@@ -17,6 +18,7 @@ def report_document(report: Report) -> dict[str, Any]:
     project = facts.project
     database = facts.database
     config_file = project.config.config_file
+    position = schema_position(facts)
     return {
         "schema_version": SCHEMA_VERSION,
         "migdoctor_version": report.version,
@@ -32,6 +34,7 @@ def report_document(report: Report) -> dict[str, Any]:
             "dialect": database.dialect,
             "version_table": database.qualified_version_table,
             "current": list(database.version_rows),
+            "schema": None if position is None else position.as_evidence(),
         },
         "findings": [finding_document(finding) for finding in report.findings],
         "summary": {

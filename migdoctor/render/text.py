@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from migdoctor.effects import schema_position
 from migdoctor.findings import Finding, Risk, Severity
 from migdoctor.redact import redact
 from migdoctor.report import Report
@@ -77,6 +78,9 @@ def _header(report: Report, console: Console) -> None:
     console.print(
         f"  database  {_t(database.url)} · {database.dialect}{_t(server)} · {_t(current)}"
     )
+    position = schema_position(facts)
+    if position is not None:
+        console.print(f"  schema    {_t(position.words())}")
 
 
 def finding_panel(finding: Finding) -> Panel:

@@ -1,0 +1,103 @@
+"""untracked-schema: the database has tables that no revision accounts for.
+
+What it detects
+---------------
+Live tables (the version table aside, and as env.py's ``include_object`` / ``include_name``
+filter them) that no revision of the history creates, renames or names at all. An error when
+the history is empty — every file of the versions folder deleted, ``alembic_version`` dropped,
+the common way to "start over" — while application tables are still there; a warning when the
+history exists but leaves some live tables out.
+
+Why it matters
+--------------
+A database built from the history (a colleague's, CI's, a new production server) will not have
+these tables. And the next ``alembic revision --autogenerate`` compares the models with *this*
+database, where the tables already exist: it finds nothing to do and writes an empty baseline,
+so the gap is never closed. After a "start over", ``alembic upgrade head`` on a fresh database
+then creates nothing at all.
+
+How to fix
+----------
+Write a first (baseline) revision that creates these tables, then record it here without
+running it. Until migdoctor writes it for you: point ``sqlalchemy.url`` (or ``-x``/the
+environment variable your env.py reads) at a new, empty database, run ``alembic revision
+--autogenerate -m baseline``, read the revision (it must create exactly these tables), then
+``migdoctor fix stamp --revision <it>`` on this database, which verifies that the live schema is
+the baseline's before recording it. Tables that belong to another application sharing the
+database are better left out of autogenerate with ``include_object`` in env.py.
+"""
+
+from __future__ import annotations
+
+from migdoctor.checks import check, require_known_current
+from migdoctor.effects import comparison_with
+from migdoctor.facts import Facts
+from migdoctor.findings import Finding, Severity
+
+SLUG = "untracked-schema"
+CODE = "MD108"
+
+
+@check(
+    SLUG,
+    CODE,
+    Severity.ERROR,
+    needs_database=True,
+    healthy="every table of the database is accounted for by the history",
+)
+def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
+    require_known_current(facts)
+    database = facts.database
+    if database is None:
+        return []
+    comparison = comparison_with(facts, database.version_rows)
+    if comparison is None or comparison.error is not None or not comparison.untracked_tables:
+        return []
+    tables = list(comparison.untracked_tables)
+    listed = ", ".join(tables[:8]) + (f" and {len(tables) - 8} more" if len(tables) > 8 else "")
+    empty_history = not facts.project.scripts
+    if empty_history:
+        severity = Severity.ERROR
+        title = "The database has tables but the project has no revision"
+        message = (
+            f"The database holds {len(tables)} table{'s' if len(tables) != 1 else ''} "
+            f"({listed}) while the project has no revision at all (the versions folder was "
+            "emptied or never written) and "
+            + (
+                f"{database.qualified_version_table} "
+                + ("is empty." if database.version_table_exists else "does not exist.")
+            )
+            + " A database built from the history would get none of them, and the next "
+            "alembic revision --autogenerate, comparing the models with this database, would "
+            "write an empty baseline."
+        )
+    else:
+        severity = Severity.WARNING
+        title = "Tables that no revision accounts for"
+        message = (
+            f"No revision creates {listed}: a database built from the history lacks "
+            f"{'them' if len(tables) != 1 else 'it'}, and autogenerate, comparing the models "
+            "with this database, will not write the revision that would create "
+            f"{'them' if len(tables) != 1 else 'it'}."
+        )
+    message += (
+        " Write a baseline revision that creates them (autogenerate against an empty "
+        "database), then record it here with migdoctor fix stamp --revision REV: see "
+        "migdoctor explain untracked-schema."
+    )
+    return [
+        Finding(
+            check=SLUG,
+            code=CODE,
+            severity=severity,
+            title=title,
+            message=message,
+            evidence={
+                "tables": tables,
+                "revisions": len(facts.project.scripts),
+                "version_table": database.qualified_version_table,
+                "version_table_exists": database.version_table_exists,
+                "current": list(database.version_rows),
+            },
+        )
+    ]

@@ -1,0 +1,346 @@
+"""Which revision is the live schema really at? The schema at every revision, measured.
+
+Called inside the capture while env.py's connection is live. Every revision's recorded
+operations are replayed (``operations.replay``) in history order, and each revision's schema is
+measured against the live one: tables, columns, column types (by the dialect's own type
+comparison, alembic's ``impl.compare_type``), nullability and named indexes. That distance only
+ranks the revisions: for the few that matter (the current one, the closest ones, the heads, the
+next pending one, any a fix asks about) alembic's autogenerate comparison itself is run against
+the replayed schema, with env.py's ``include_*`` and ``compare_*`` settings, and its differences,
+in words, are the evidence. Nothing of SQLAlchemy's schema objects leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from migdoctor.database.drift import describe_diffs
+from migdoctor.facts import (
+    CASE_INSENSITIVE_TABLE_NAMES,
+    RevisionSchemaComparison,
+    SchemaHistoryFacts,
+)
+from migdoctor.operations.model import RevisionOperations
+from migdoctor.operations.replay import ReplayedSchema
+from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.scripts import describe_exception
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import Column, Table
+    from sqlalchemy.engine import Inspector
+
+# how many revisions get alembic's full comparison besides the current one and those asked for
+CLOSEST_COMPARED = 3
+
+TableKey = tuple[str | None, str]
+
+
+class _LiveTable:
+    """A live table as the distance needs it."""
+
+    def __init__(self, columns: dict[str, Column[Any]], indexes: set[str]) -> None:
+        self.columns = columns
+        self.indexes = indexes
+
+
+def read_schema_history(
+    context: MigrationContext,
+    inspector: Inspector,
+    graph: RevisionGraph,
+    operations: Mapping[str, RevisionOperations],
+    rows: Sequence[str],
+    asked: Iterable[str] = (),
+) -> SchemaHistoryFacts:
+    """The distance of every revision's schema from the live one, and alembic's comparison for
+    the revisions that matter."""
+    missing = [r for r in graph.scripts if r not in operations]
+    if missing:
+        return SchemaHistoryFacts(
+            unknown=f"{len(missing)} revision(s) could not be read (e.g. {missing[0]})"
+        )
+    try:
+        return _infer(context, inspector, graph, operations, rows, asked)
+    except Exception as error:  # noqa: BLE001 - a user's type or hook may raise anything
+        return SchemaHistoryFacts(unknown=f"the comparison failed: {describe_exception(error)}")
+
+
+def _infer(
+    context: MigrationContext,
+    inspector: Inspector,
+    graph: RevisionGraph,
+    operations: Mapping[str, RevisionOperations],
+    rows: Sequence[str],
+    asked: Iterable[str],
+) -> SchemaHistoryFacts:
+    oldest_first = list(reversed(graph.history()))
+    default_schema = inspector.default_schema_name
+    case_insensitive = inspector.dialect.name in CASE_INSENSITIVE_TABLE_NAMES
+    measure = _Measure(
+        context, inspector, default_schema, case_insensitive, replayed_names(graph, operations)
+    )
+
+    distances: dict[str, int] = {}
+    replayed = ReplayedSchema.empty()
+    frontier: set[str] = set()
+    for revision in oldest_first:
+        parents = set(graph.parents(revision))
+        if parents == frontier:
+            replayed.apply_revision(operations[revision])
+            schema = replayed
+            frontier = {revision}
+        else:
+            # another branch was replayed in between: this revision's schema is its own
+            schema = schema_at(graph, operations, [revision], oldest_first)
+            replayed.apply_revision(operations[revision])
+            frontier = (frontier - parents) | {revision}
+        distances[revision] = measure.distance(schema)
+    position = {revision: index for index, revision in enumerate(oldest_first)}
+    newest_first = sorted(distances, key=position.__getitem__, reverse=True)
+    ranked = {revision: distances[revision] for revision in newest_first}
+
+    known_rows = tuple(row for row in rows if row in graph)
+    wanted: list[tuple[str, ...]] = []
+    if len(known_rows) == len(rows):
+        wanted.append(tuple(sorted(known_rows)))
+    for identifier in asked:
+        try:
+            targets = graph.resolve(identifier)
+        except LookupError:
+            continue
+        wanted.append(tuple(sorted(targets)))
+    closest = sorted(newest_first, key=lambda r: ranked[r])[:CLOSEST_COMPARED]
+    wanted += [(r,) for r in closest]
+    if len(known_rows) == len(rows):
+        pending = graph.pending(known_rows)
+        if pending:
+            wanted.append((pending[0],))
+    wanted += [(head,) for head in graph.heads]
+
+    compared: list[RevisionSchemaComparison] = []
+    for revisions in dict.fromkeys(wanted):
+        schema = schema_at(graph, operations, revisions, oldest_first)
+        compared.append(measure.compare(revisions, schema))
+    matching = tuple(
+        c.revisions[0]
+        for c in sorted(
+            (c for c in compared if len(c.revisions) == 1 and c.matches),
+            key=lambda c: position[c.revisions[0]],
+            reverse=True,
+        )
+    )
+    return SchemaHistoryFacts(
+        compared=tuple(compared),
+        distances=ranked,
+        matching=tuple(dict.fromkeys(matching)),
+        untracked_tables=measure.untracked(),
+    )
+
+
+def schema_at(
+    graph: RevisionGraph,
+    operations: Mapping[str, RevisionOperations],
+    revisions: Iterable[str],
+    oldest_first: Sequence[str] | None = None,
+) -> ReplayedSchema:
+    """The schema the history describes once ``revisions`` and all their ancestors ran."""
+    order = oldest_first if oldest_first is not None else list(reversed(graph.history()))
+    needed = graph.ancestors(revisions)
+    return ReplayedSchema.empty().replay(operations[r] for r in order if r in needed)
+
+
+def replayed_names(
+    graph: RevisionGraph, operations: Mapping[str, RevisionOperations]
+) -> set[TableKey]:
+    """Every table any revision names."""
+    every = ReplayedSchema.empty()
+    for revision in graph.scripts:
+        recorded = operations[revision]
+        for operation in recorded.operations:
+            if operation.table:
+                every.named.add((operation.schema, operation.table))
+            if operation.kind == "rename_table" and operation.name:
+                every.named.add((operation.schema, operation.name))
+        every.named.update(recorded.uncertain_tables)
+    return every.named
+
+
+class _Measure:
+    """The live schema, reflected once, and the two ways of measuring a revision against it."""
+
+    def __init__(
+        self,
+        context: MigrationContext,
+        inspector: Inspector,
+        default_schema: str | None,
+        case_insensitive: bool,
+        history_tables: set[TableKey],
+    ) -> None:
+        self.context = context
+        self.inspector = inspector
+        self.default_schema = default_schema
+        self.case_insensitive = case_insensitive
+        self.version_table = (
+            self._schema(context.version_table_schema),
+            self._name(context.version_table),
+        )
+        # every table some revision names (as this database matches names): a live table
+        # outside them is untracked, not a difference
+        self.history_tables = {(self._schema(s), self._name(n)) for s, n in history_tables}
+        self._live: dict[str | None, dict[str, _LiveTable]] = {}
+        self._table_distance: dict[Table, int] = {}
+
+    def _schema(self, schema: str | None) -> str | None:
+        return None if schema is None or schema == self.default_schema else schema
+
+    def _name(self, name: str) -> str:
+        return name.lower() if self.case_insensitive else name
+
+    def live(self, schema: str | None) -> dict[str, _LiveTable]:
+        """The live tables of ``schema``, reflected once (columns and index names)."""
+        schema = self._schema(schema)
+        if schema not in self._live:
+            from sqlalchemy import Column
+
+            tables: dict[str, _LiveTable] = {}
+            if schema is None or schema in self.inspector.get_schema_names():
+                columns = self.inspector.get_multi_columns(schema=schema)
+                indexes = self.inspector.get_multi_indexes(schema=schema)
+                for (_, name), rows in columns.items():
+                    if (schema, self._name(name)) == self.version_table:
+                        continue
+                    tables[self._name(name)] = _LiveTable(
+                        {
+                            self._name(row["name"]): Column(
+                                row["name"], row["type"], nullable=row.get("nullable", True)
+                            )
+                            for row in rows
+                        },
+                        {
+                            str(index["name"])
+                            for index in indexes.get((schema, name), ())
+                            if index.get("name")
+                        },
+                    )
+            self._live[schema] = tables
+        return self._live[schema]
+
+    def distance(self, schema: ReplayedSchema) -> int:
+        """How many tables, columns, types, nullabilities and named indexes differ."""
+        total = 0
+        expected: set[TableKey] = set()
+        for table in schema.metadata.tables.values():
+            key = (self._schema(table.schema), self._name(table.name))
+            expected.add(key)
+            if (table.schema, table.name) in schema.uncertain:
+                continue
+            if table not in self._table_distance:
+                self._table_distance[table] = self._distance_of_table(table, schema.index_names)
+            total += self._table_distance[table]
+        uncertain = {(self._schema(s), self._name(n)) for s, n in schema.uncertain}
+        for key in self.history_tables:
+            live = self.live(key[0]).get(key[1])
+            if key not in expected and key not in uncertain and live is not None:
+                # a table the history drops (or has not created yet) is live
+                total += 1 + len(live.columns)
+        return total
+
+    def _distance_of_table(self, table: Table, index_names: set[str]) -> int:
+        live = self.live(table.schema).get(self._name(table.name))
+        if live is None:
+            return 1 + len(table.columns)
+        impl = self.context.impl
+        total = 0
+        wanted = {self._name(column.name) for column in table.columns}
+        for column in table.columns:
+            live_column = live.columns.get(self._name(column.name))
+            if live_column is None:
+                total += 1
+                continue
+            try:
+                if impl.compare_type(live_column, column):
+                    total += 1
+            except Exception:  # noqa: BLE001 - a user's type may not compare
+                pass
+            if not column.primary_key and bool(live_column.nullable) != bool(column.nullable):
+                total += 1
+        total += sum(1 for name in live.columns if name not in wanted)
+        expected_indexes = {str(index.name) for index in table.indexes if index.name}
+        total += len(expected_indexes - live.indexes)
+        total += len((live.indexes & index_names) - expected_indexes)
+        return total
+
+    def untracked(self) -> tuple[str, ...]:
+        tracked = self.history_tables
+        schemas = {None} | {key[0] for key in tracked}
+        untracked = []
+        for schema in sorted(schemas, key=lambda s: (s is not None, s or "")):
+            for name in sorted(self.live(schema)):
+                if (schema, name) not in tracked:
+                    untracked.append(f"{schema}.{name}" if schema else name)
+        return tuple(untracked)
+
+    def compare(
+        self, revisions: tuple[str, ...], schema: ReplayedSchema
+    ) -> RevisionSchemaComparison:
+        """alembic's autogenerate comparison of the live database with ``schema``."""
+        uncertain = {(self._schema(s), self._name(n)) for s, n in schema.uncertain}
+        where = f"revision {', '.join(revisions)}" if revisions else "the empty schema"
+        try:
+            diffs = self._alembic_diffs(schema)
+        except Exception as error:  # noqa: BLE001 - a user's hook or type may raise anything
+            return RevisionSchemaComparison(revisions, error=describe_exception(error))
+        differences = []
+        untracked: list[str] = []
+        for difference, table_key in zip(
+            describe_diffs(diffs, expected=f"the history at {where}"),
+            _flattened_tables(diffs),
+            strict=True,
+        ):
+            key = (self._schema(table_key[0]), self._name(table_key[1]))
+            if key in uncertain:
+                continue
+            if difference.operation == "remove_table" and key not in self.history_tables:
+                untracked.append(difference.table)
+                continue
+            differences.append(difference)
+        return RevisionSchemaComparison(
+            revisions,
+            differences=tuple(differences),
+            untracked_tables=tuple(untracked),
+            uncertain_tables=tuple(sorted(f"{s}.{n}" if s else n for s, n in schema.uncertain)),
+        )
+
+    def _alembic_diffs(self, schema: ReplayedSchema) -> list[Any]:
+        from alembic.autogenerate import compare as alembic_compare
+        from alembic.autogenerate.api import AutogenContext
+        from alembic.operations import ops
+
+        autogen = AutogenContext(self.context, metadata=schema.metadata)
+        # one reflection for every comparison: the inspector keeps what it read
+        autogen.inspector = self.inspector
+        script = ops.MigrationScript(
+            rev_id=None, upgrade_ops=ops.UpgradeOps([]), downgrade_ops=ops.DowngradeOps([])
+        )
+        alembic_compare._populate_migration_script(autogen, script)
+        assert script.upgrade_ops is not None
+        return list(script.upgrade_ops.as_diffs())
+
+
+def _flattened_tables(diffs: Sequence[Any]) -> Iterable[TableKey]:
+    """The (schema, table) each diff is about, in the order ``describe_diffs`` yields them."""
+    for diff in diffs:
+        if isinstance(diff, list):
+            yield from _flattened_tables(diff)
+            continue
+        operation = str(diff[0])
+        if operation in ("add_table", "remove_table"):
+            yield (diff[1].schema, diff[1].name)
+        elif operation in ("add_column", "remove_column") or operation.startswith("modify_"):
+            yield (diff[1], diff[2])
+        else:
+            table = next((part for part in diff[1:] if hasattr(part, "fullname")), None)
+            if table is None:
+                table = getattr(diff[1], "table", None)
+            yield (getattr(table, "schema", None), str(getattr(table, "name", "")))
