@@ -250,3 +250,28 @@ def add_revision(
         f"def upgrade():\n{body}\n\n\ndef downgrade():\n{down_body}\n"
     )
     return path
+
+
+def create_article_outside_migrations(database: Database, foreign_key: bool = True) -> None:
+    """The article table made outside the migrations (metadata.create_all(), say)."""
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    engine = database.engine()
+    if foreign_key:
+        sa.Table("user", metadata, autoload_with=engine)
+    sa.Table(
+        "article",
+        metadata,
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("title", sa.String(100), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer(),
+            *([sa.ForeignKey("user.id")] if foreign_key else []),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(), server_default=sa.text("CURRENT_TIMESTAMP")),
+    ).create(engine)
+    engine.dispose()

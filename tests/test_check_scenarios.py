@@ -4,7 +4,13 @@ the installed CLI, as a user meets them."""
 from __future__ import annotations
 
 from tests.conftest import Database
-from tests.helpers import Project, checks_found, finding, load_module_from
+from tests.helpers import (
+    Project,
+    checks_found,
+    create_article_outside_migrations,
+    finding,
+    load_module_from,
+)
 
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
 
@@ -87,10 +93,7 @@ def test_unknown_revision_suggests_the_id_it_looks_like(blog: Project, database:
 
 def test_table_created_by_hand_is_table_exists(blog: Project, database: Database) -> None:
     blog.upgrade(USER)
-    database.execute(
-        "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100) NOT NULL, "
-        "body TEXT NOT NULL, user_id INTEGER NOT NULL, created_at TIMESTAMP NULL)"
-    )
+    create_article_outside_migrations(database)
 
     result = blog.migdoctor("check")
     _, document = blog.check_json()
@@ -109,6 +112,27 @@ def test_table_created_by_hand_is_table_exists(blog: Project, database: Database
     assert exists["fixes"][0]["command"] == f"migdoctor fix stamp --revision {ARTICLE}"
     # the upgrade would fail, so stale-current does not offer it
     assert finding(document, "stale-current")["fixes"] == []
+
+
+def test_table_without_the_foreign_key_is_not_stamped(blog: Project, database: Database) -> None:
+    """Names alone would say the table is the revision's; alembic's comparison sees the
+    foreign key the revision creates and the hand-made table lacks."""
+    blog.upgrade(USER)
+    create_article_outside_migrations(database, foreign_key=False)
+
+    _, document = blog.check_json()
+
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["verified_applied"] is None
+    assert [fix["id"] for fix in exists["fixes"]] == ["neuter-upgrade"]
+    closest = exists["evidence"]["schema_closest"][0]
+    assert closest["revision"] == ARTICLE
+    assert any("foreign key" in words for words in closest["differences"])
+    assert "no stamp is offered" in exists["message"]
+    refused = blog.migdoctor("fix", "stamp", "--revision", ARTICLE, "--yes")
+    assert refused.exit_code == 1, refused
+    assert "foreign key" in refused.output
+    assert database.version_rows() == [USER]
 
 
 def test_table_with_other_columns_is_not_stamped_blindly(blog: Project, database: Database) -> None:

@@ -15,7 +15,12 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Database
-from tests.helpers import Project, copy_project, migdoctor_command
+from tests.helpers import (
+    Project,
+    copy_project,
+    create_article_outside_migrations,
+    migdoctor_command,
+)
 
 USER, ARTICLE = "1a2b3c4d5e6f", "2b3c4d5e6f70"
 
@@ -23,10 +28,7 @@ USER, ARTICLE = "1a2b3c4d5e6f", "2b3c4d5e6f70"
 def blog_with_hand_made_article(tmp_path: Path, database: Database) -> Project:
     project = copy_project("blog", tmp_path / "project", database)
     project.upgrade(USER)
-    database.execute(
-        "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100) NOT NULL, "
-        "body TEXT NOT NULL, user_id INTEGER NOT NULL, created_at TIMESTAMP NULL)"
-    )
+    create_article_outside_migrations(database)
     return project
 
 

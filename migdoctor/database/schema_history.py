@@ -75,28 +75,43 @@ def _infer(
     asked: Iterable[str],
 ) -> SchemaHistoryFacts:
     oldest_first = list(reversed(graph.history()))
-    default_schema = inspector.default_schema_name
-    case_insensitive = inspector.dialect.name in CASE_INSENSITIVE_TABLE_NAMES
+    position = {revision: index for index, revision in enumerate(oldest_first)}
     measure = _Measure(
-        context, inspector, default_schema, case_insensitive, replayed_names(graph, operations)
+        context,
+        inspector,
+        inspector.default_schema_name,
+        inspector.dialect.name in CASE_INSENSITIVE_TABLE_NAMES,
+        history_tables(operations.values()),
+        history_indexes(operations.values()),
     )
 
+    # one replay in history order; a revision whose parents are not exactly what was replayed
+    # before it (a branch) starts from a copy of its parent's schema, kept for that purpose
     distances: dict[str, int] = {}
-    replayed = ReplayedSchema.empty()
+    schemas: dict[str, _Measured] = {}
+    branching = {r for r in oldest_first if len(graph.all_children[r]) > 1}
+    replayed = _Measured(ReplayedSchema(), measure.initial_distance(), {})
     frontier: set[str] = set()
     for revision in oldest_first:
-        parents = set(graph.parents(revision))
-        if parents == frontier:
-            replayed.apply_revision(operations[revision])
-            schema = replayed
-            frontier = {revision}
+        parents = graph.parents(revision)
+        if set(parents) == frontier:
+            own = replayed
+        elif len(parents) == 1 and parents[0] in schemas:
+            own = schemas[parents[0]].copy()
         else:
-            # another branch was replayed in between: this revision's schema is its own
-            schema = schema_at(graph, operations, [revision], oldest_first)
-            replayed.apply_revision(operations[revision])
-            frontier = (frontier - parents) | {revision}
-        distances[revision] = measure.distance(schema)
-    position = {revision: index for index, revision in enumerate(oldest_first)}
+            own = _Measured(ReplayedSchema(), measure.initial_distance(), {})
+            own.schema.replay(operations[r] for r in oldest_first if r in graph.ancestors(parents))
+            measure.update(own)
+        own.schema.apply_revision(operations[revision])
+        measure.update(own)
+        if own is not replayed:
+            # the union of the branches, for the merge that joins them
+            replayed.schema.apply_revision(operations[revision])
+            measure.update(replayed)
+        frontier = (frontier - set(parents)) | {revision}
+        distances[revision] = own.distance
+        if revision in branching:
+            schemas[revision] = own.copy()
     newest_first = sorted(distances, key=position.__getitem__, reverse=True)
     ranked = {revision: distances[revision] for revision in newest_first}
 
@@ -111,7 +126,7 @@ def _infer(
             continue
         wanted.append(tuple(sorted(targets)))
     closest = sorted(newest_first, key=lambda r: ranked[r])[:CLOSEST_COMPARED]
-    wanted += [(r,) for r in closest]
+    wanted += [(r,) for r in closest if ranked[r] == ranked[closest[0]]]
     if len(known_rows) == len(rows):
         pending = graph.pending(known_rows)
         if pending:
@@ -138,6 +153,21 @@ def _infer(
     )
 
 
+class _Measured:
+    """A replayed schema with its distance from the live one, kept up to date table by
+    table: ``contributions`` holds what each table changed so far adds to the distance."""
+
+    def __init__(
+        self, schema: ReplayedSchema, distance: int, contributions: dict[TableKey, int]
+    ) -> None:
+        self.schema = schema
+        self.distance = distance
+        self.contributions = contributions
+
+    def copy(self) -> _Measured:
+        return _Measured(self.schema.copy(), self.distance, dict(self.contributions))
+
+
 def schema_at(
     graph: RevisionGraph,
     operations: Mapping[str, RevisionOperations],
@@ -147,23 +177,37 @@ def schema_at(
     """The schema the history describes once ``revisions`` and all their ancestors ran."""
     order = oldest_first if oldest_first is not None else list(reversed(graph.history()))
     needed = graph.ancestors(revisions)
-    return ReplayedSchema.empty().replay(operations[r] for r in order if r in needed)
+    return ReplayedSchema().replay(operations[r] for r in order if r in needed)
 
 
-def replayed_names(
-    graph: RevisionGraph, operations: Mapping[str, RevisionOperations]
-) -> set[TableKey]:
+def history_tables(operations: Iterable[RevisionOperations]) -> set[TableKey]:
     """Every table any revision names."""
-    every = ReplayedSchema.empty()
-    for revision in graph.scripts:
-        recorded = operations[revision]
+    named: set[TableKey] = set()
+    for recorded in operations:
         for operation in recorded.operations:
             if operation.table:
-                every.named.add((operation.schema, operation.table))
+                named.add((operation.schema, operation.table))
             if operation.kind == "rename_table" and operation.name:
-                every.named.add((operation.schema, operation.name))
-        every.named.update(recorded.uncertain_tables)
-    return every.named
+                named.add((operation.schema, operation.name))
+        named.update(recorded.uncertain_tables)
+    return named
+
+
+def history_indexes(operations: Iterable[RevisionOperations]) -> set[str]:
+    """Every index name any revision creates (a live index outside them is not counted)."""
+    return {
+        operation.name
+        for recorded in operations
+        for operation in recorded.operations
+        if operation.kind == "create_index" and operation.name
+    } | {
+        str(index.name)
+        for recorded in operations
+        for migrate_operation in recorded.migrate_operations or ()
+        for column in getattr(migrate_operation, "columns", ())[:1]
+        for index in getattr(getattr(column, "table", None), "indexes", ())
+        if index.name
+    }
 
 
 class _Measure:
@@ -176,6 +220,7 @@ class _Measure:
         default_schema: str | None,
         case_insensitive: bool,
         history_tables: set[TableKey],
+        history_indexes: set[str],
     ) -> None:
         self.context = context
         self.inspector = inspector
@@ -188,6 +233,7 @@ class _Measure:
         # every table some revision names (as this database matches names): a live table
         # outside them is untracked, not a difference
         self.history_tables = {(self._schema(s), self._name(n)) for s, n in history_tables}
+        self.history_indexes = history_indexes
         self._live: dict[str | None, dict[str, _LiveTable]] = {}
         self._table_distance: dict[Table, int] = {}
 
@@ -226,27 +272,43 @@ class _Measure:
             self._live[schema] = tables
         return self._live[schema]
 
-    def distance(self, schema: ReplayedSchema) -> int:
-        """How many tables, columns, types, nullabilities and named indexes differ."""
-        total = 0
-        expected: set[TableKey] = set()
-        for table in schema.metadata.tables.values():
-            key = (self._schema(table.schema), self._name(table.name))
-            expected.add(key)
-            if (table.schema, table.name) in schema.uncertain:
-                continue
-            if table not in self._table_distance:
-                self._table_distance[table] = self._distance_of_table(table, schema.index_names)
-            total += self._table_distance[table]
-        uncertain = {(self._schema(s), self._name(n)) for s, n in schema.uncertain}
-        for key in self.history_tables:
-            live = self.live(key[0]).get(key[1])
-            if key not in expected and key not in uncertain and live is not None:
-                # a table the history drops (or has not created yet) is live
-                total += 1 + len(live.columns)
-        return total
+    def initial_distance(self) -> int:
+        """The distance of the empty schema: every live table the history names."""
+        return sum(self._absent(key) for key in self.history_tables)
 
-    def _distance_of_table(self, table: Table, index_names: set[str]) -> int:
+    def update(self, measured: _Measured) -> None:
+        """Bring the distance up to date with the tables changed since the last update."""
+        schema = measured.schema
+        for raw_key in schema.touched:
+            key = (self._schema(raw_key[0]), self._name(raw_key[1]))
+            old = measured.contributions.get(key)
+            if old is None:
+                old = self._absent(key)
+            new = self._contribution(schema, raw_key, key)
+            measured.contributions[key] = new
+            measured.distance += new - old
+        schema.touched.clear()
+
+    def _absent(self, key: TableKey) -> int:
+        """What a table the schema does not have adds: a live table the history names (one it
+        drops, or has not created yet) differs whole."""
+        live = self.live(key[0]).get(key[1])
+        if live is not None and key in self.history_tables:
+            return 1 + len(live.columns)
+        return 0
+
+    def _contribution(self, schema: ReplayedSchema, raw_key: TableKey, key: TableKey) -> int:
+        """What one table adds to the distance between ``schema`` and the live one."""
+        if raw_key in schema.uncertain:
+            return 0
+        table = schema.tables.get(raw_key)
+        if table is None:
+            return self._absent(key)
+        if table not in self._table_distance:
+            self._table_distance[table] = self._distance_of_table(table)
+        return self._table_distance[table]
+
+    def _distance_of_table(self, table: Table) -> int:
         live = self.live(table.schema).get(self._name(table.name))
         if live is None:
             return 1 + len(table.columns)
@@ -268,7 +330,7 @@ class _Measure:
         total += sum(1 for name in live.columns if name not in wanted)
         expected_indexes = {str(index.name) for index in table.indexes if index.name}
         total += len(expected_indexes - live.indexes)
-        total += len((live.indexes & index_names) - expected_indexes)
+        total += len((live.indexes & self.history_indexes) - expected_indexes)
         return total
 
     def untracked(self) -> tuple[str, ...]:
@@ -317,7 +379,7 @@ class _Measure:
         from alembic.autogenerate.api import AutogenContext
         from alembic.operations import ops
 
-        autogen = AutogenContext(self.context, metadata=schema.metadata)
+        autogen = AutogenContext(self.context, metadata=schema.to_metadata())
         # one reflection for every comparison: the inspector keeps what it read
         autogen.inspector = self.inspector
         script = ops.MigrationScript(

@@ -1,15 +1,20 @@
-"""The schema at a revision: the recorded operations of its history replayed onto a MetaData.
+"""The schema at a revision: the recorded operations of its history replayed, table by table.
 
 Each revision's ``upgrade()`` was recorded as alembic ``MigrateOperation`` objects (see
-``recorder``). Applying them, oldest first, to an empty SQLAlchemy ``MetaData`` gives the schema
-the history describes at any revision: tables, columns with their types, nullability and server
-defaults, indexes, and unique, foreign-key and check constraints, with renames and drops
-followed. alembic's own comparison (``compare_metadata``) then measures a live database against
-it.
+``recorder``). Applying them, oldest first, to an empty schema gives the schema the history
+describes at any revision: tables, columns with their types, nullability and server defaults,
+indexes, and unique, foreign-key and check constraints, with renames and drops followed.
+alembic's own comparison (``compare_metadata``) then measures a live database against it
+(``ReplayedSchema.to_metadata``).
 
-What cannot be known is never guessed: a table that raw SQL (``op.execute``) names, a table of a
-revision read only statically, or one an operation migdoctor does not understand touches, is
-marked *uncertain*, and comparisons leave it out rather than calling it different.
+Tables are never changed in place: an operation replaces the table it touches by a new one. A
+copy of the whole schema is then a copy of a dictionary, so the schema of every revision of a
+branched history costs what one replay costs.
+
+What cannot be known is never guessed: a table that schema-changing raw SQL (``op.execute``)
+names, a table of a revision read only statically, or one an operation migdoctor does not
+understand touches, is marked *uncertain*, and comparisons leave it out rather than calling it
+different.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from migdoctor.operations.model import Operation, RevisionOperations
 
 if TYPE_CHECKING:
-    from sqlalchemy import Column, MetaData, Table
+    from sqlalchemy import Column, Index, MetaData, Table
 
 TableKey = tuple[str | None, str]
 
@@ -56,32 +61,33 @@ _TABLE_STATEMENT = re.compile(
 )
 
 
-def _key(schema: str | None, name: str) -> TableKey:
-    return (schema, name)
-
-
 @dataclass
 class ReplayedSchema:
     """The schema a history describes, built one operation at a time.
 
-    ``uncertain`` holds the tables whose shape cannot be known from the recorded operations;
-    ``named`` every table any replayed operation named (the tables the history is about), so
-    that a live table outside it is untracked rather than different.
+    ``tables`` maps (schema, name) to a table that is never modified; ``uncertain`` holds the
+    tables whose shape cannot be known from the recorded operations; ``touched`` the tables
+    changed since it was last emptied (for measuring revision by revision).
     """
 
-    metadata: MetaData
+    tables: dict[TableKey, Table] = field(default_factory=dict)
     uncertain: set[TableKey] = field(default_factory=set)
-    named: set[TableKey] = field(default_factory=set)
-    index_names: set[str] = field(default_factory=set)
+    touched: set[TableKey] = field(default_factory=set)
 
-    @classmethod
-    def empty(cls) -> ReplayedSchema:
-        from sqlalchemy import MetaData
-
-        return cls(MetaData())
+    def copy(self) -> ReplayedSchema:
+        return ReplayedSchema(dict(self.tables), set(self.uncertain), set())
 
     def table(self, schema: str | None, name: str) -> Table | None:
-        return self.metadata.tables.get(f"{schema}.{name}" if schema else name)
+        return self.tables.get((schema, name))
+
+    def to_metadata(self) -> MetaData:
+        """One ``MetaData`` holding a copy of every table (foreign keys resolved across them)."""
+        from sqlalchemy import MetaData
+
+        metadata = MetaData()
+        for table in self.tables.values():
+            table.to_metadata(metadata)
+        return metadata
 
     def replay(self, revisions: Iterable[RevisionOperations]) -> ReplayedSchema:
         for recorded in revisions:
@@ -101,9 +107,8 @@ class ReplayedSchema:
                 table = getattr(migrate_operation, "table_name", None)
                 if table:
                     self._uncertain(getattr(migrate_operation, "schema", None), table)
-        for key in recorded.uncertain_tables:
-            self.uncertain.add(key)
-            self.named.add(key)
+        for schema, name in recorded.uncertain_tables:
+            self._uncertain(schema, name)
 
     # -- operations ------------------------------------------------------------------------------
 
@@ -111,44 +116,49 @@ class ReplayedSchema:
         from alembic.operations import ops
 
         schema = getattr(operation, "schema", None)
-        table_name = getattr(operation, "table_name", None)
-        if table_name:
-            self.named.add(_key(schema, table_name))
         if isinstance(operation, ops.CreateTableOp):
             self._create_table(operation)
         elif isinstance(operation, ops.DropTableOp):
-            self._drop_table(schema, operation.table_name)
+            self._set(schema, operation.table_name, None)
         elif isinstance(operation, ops.RenameTableOp):
-            self.named.add(_key(schema, operation.new_table_name))
             self._rename_table(schema, operation.table_name, operation.new_table_name)
         elif isinstance(operation, ops.AddColumnOp):
             self._add_column(schema, operation.table_name, operation.column)
         elif isinstance(operation, ops.DropColumnOp):
-            self._drop_column(schema, operation.table_name, operation.column_name)
+            self._change(
+                schema, operation.table_name, drop_columns=frozenset({operation.column_name})
+            )
         elif isinstance(operation, ops.AlterColumnOp):
             self._alter_column(operation)
         elif isinstance(operation, ops.CreateIndexOp):
             self._create_index(operation)
         elif isinstance(operation, ops.DropIndexOp):
-            self._drop_index(schema, table_name, str(operation.index_name))
+            self._drop_index(schema, operation.table_name, str(operation.index_name))
         elif isinstance(operation, ops.AddConstraintOp):
             self._add_constraint(operation)
         elif isinstance(operation, ops.DropConstraintOp):
             self._drop_constraint(schema, operation.table_name, operation.constraint_name)
         elif isinstance(operation, ops.ExecuteSQLOp):
             self._execute(operation)
-        elif isinstance(operation, (ops.BulkInsertOp,)) or "Comment" in type(operation).__name__:
+        elif isinstance(operation, ops.BulkInsertOp) or "Comment" in type(operation).__name__:
             return  # data and comments: nothing the comparison weighs
-        elif table_name:
+        elif getattr(operation, "table_name", None):
             # an operation migdoctor does not know (a custom or third-party op)
-            self._uncertain(schema, table_name)
+            self._uncertain(schema, operation.table_name)
+
+    def _set(self, schema: str | None, name: str, table: Table | None) -> None:
+        key = (schema, name)
+        self.touched.add(key)
+        if table is None:
+            self.tables.pop(key, None)
+        else:
+            self.tables[key] = table
 
     def _create_table(self, operation: Any) -> None:
         from sqlalchemy import Table
 
         schema, name = operation.schema, operation.table_name
-        self._drop_table(schema, name)
-        self.uncertain.discard(_key(schema, name))
+        self.uncertain.discard((schema, name))
         # while recording, create_table() already built its Table (its columns belong to it);
         # building another from the same columns would lose their foreign keys
         built = next(
@@ -159,54 +169,40 @@ class ReplayedSchema:
             ),
             None,
         )
-        if built is None:
-            built = operation.to_table()
-        copied = built.to_metadata(self.metadata)
-        for index in copied.indexes:
-            if index.name:
-                self.index_names.add(str(index.name))
-
-    def _drop_table(self, schema: str | None, name: str) -> None:
-        table = self.table(schema, name)
-        if table is not None:
-            self.metadata.remove(table)
+        self._set(schema, name, built if built is not None else operation.to_table())
 
     def _rename_table(self, schema: str | None, old: str, new: str) -> None:
         table = self.table(schema, old)
-        if table is None:
+        was_uncertain = (schema, old) in self.uncertain
+        self._set(schema, old, None)
+        self.uncertain.discard((schema, old))
+        if table is None or was_uncertain:
             self._uncertain(schema, new)
             return
-        self._rebuild(table, name=new)
-        if _key(schema, old) in self.uncertain:
-            self.uncertain.discard(_key(schema, old))
-            self.uncertain.add(_key(schema, new))
+        self._set(schema, new, _rebuild(table, name=new))
+
+    def _change(self, schema: str | None, name: str, **changes: Any) -> None:
+        """Replace the table by a copy with ``changes`` (see ``_rebuild``)."""
+        table = self.table(schema, name)
+        if table is None:
+            self._uncertain(schema, name)
+            return
+        self._set(schema, name, _rebuild(table, **changes))
 
     def _add_column(self, schema: str | None, name: str, column: Column[Any]) -> None:
-        table = self.table(schema, name)
-        if table is None:
-            self._uncertain(schema, name)
-            return
         from sqlalchemy import ForeignKeyConstraint
 
-        columns = [c for c in table.columns if c.name != column.name]
-        rebuilt = self._rebuild(table, columns=[*columns, column])
-        for foreign_key in column.foreign_keys:
-            rebuilt.append_constraint(
-                ForeignKeyConstraint(
-                    [column.name],
-                    [foreign_key._colspec],
-                    name=foreign_key.name,
-                    ondelete=foreign_key.ondelete,
-                    onupdate=foreign_key.onupdate,
-                )
+        foreign_keys = tuple(
+            ForeignKeyConstraint(
+                [column.name],
+                [foreign_key._colspec],
+                name=foreign_key.name,
+                ondelete=foreign_key.ondelete,
+                onupdate=foreign_key.onupdate,
             )
-
-    def _drop_column(self, schema: str | None, name: str, column_name: str) -> None:
-        table = self.table(schema, name)
-        if table is None:
-            self._uncertain(schema, name)
-            return
-        self._rebuild(table, columns=[c for c in table.columns if c.name != column_name])
+            for foreign_key in column.foreign_keys
+        )
+        self._change(schema, name, add_columns=(column,), add_constraints=foreign_keys)
 
     def _alter_column(self, operation: Any) -> None:
         from sqlalchemy import Column, DefaultClause
@@ -217,7 +213,6 @@ class ReplayedSchema:
             self._uncertain(schema, name)
             return
         old = table.columns[operation.column_name]
-        new_name = operation.modify_name or old.name
         server_default: Any = old.server_default
         if operation.modify_server_default is not False:
             value = operation.modify_server_default
@@ -230,7 +225,7 @@ class ReplayedSchema:
             )
         nullable = old.nullable if operation.modify_nullable is None else operation.modify_nullable
         replacement = Column(
-            new_name,
+            operation.modify_name or old.name,
             operation.modify_type if operation.modify_type is not None else old.type,
             primary_key=old.primary_key,
             nullable=nullable,
@@ -238,43 +233,33 @@ class ReplayedSchema:
             autoincrement=old.autoincrement,
             comment=old.comment,
         )
-        columns = [replacement if c is old else c for c in table.columns]
-        renamed = {old.name: new_name} if new_name != old.name else {}
-        self._rebuild(table, columns=columns, renamed_columns=renamed)
+        self._set(schema, name, _rebuild(table, replace_column=(old.name, replacement)))
 
     def _create_index(self, operation: Any) -> None:
-        from sqlalchemy import Index
-
         schema, name = operation.schema, operation.table_name
         table = self.table(schema, name)
         if table is None:
             self._uncertain(schema, name)
             return
-        index_name = str(operation.index_name) if operation.index_name else None
-        if index_name:
-            self.index_names.add(index_name)
-            self._drop_index(schema, name, index_name)
-        expressions: list[Any] = []
+        columns: list[str] = []
         for column in operation.columns:
             column_name = column if isinstance(column, str) else getattr(column, "name", None)
             if column_name is None or column_name not in table.columns:
                 # an expression index: its shape is not compared
                 self._uncertain(schema, name)
                 return
-            expressions.append(table.columns[column_name])
-        Index(index_name, *expressions, unique=bool(operation.unique), **operation.kw)
+            columns.append(column_name)
+        index_name = str(operation.index_name) if operation.index_name else None
+        spec = (index_name, tuple(columns), bool(operation.unique), dict(operation.kw))
+        self._set(schema, name, _rebuild(table, drop_index=index_name, add_indexes=(spec,)))
 
     def _drop_index(self, schema: str | None, table_name: str | None, index_name: str) -> None:
-        tables = (
-            [self.table(schema, table_name)] if table_name else list(self.metadata.tables.values())
-        )
-        for table in tables:
-            if table is None:
-                continue
-            for index in list(table.indexes):
-                if index.name == index_name:
-                    table.indexes.discard(index)
-                    return
+        keys = [(schema, table_name)] if table_name else list(self.tables)
+        for key in keys:
+            table = self.tables.get(key)
+            if table is not None and any(index.name == index_name for index in table.indexes):
+                self._set(key[0], key[1], _rebuild(table, drop_index=index_name))
+                return
 
     def _add_constraint(self, operation: Any) -> None:
         from alembic.operations import ops
@@ -290,11 +275,6 @@ class ReplayedSchema:
             operation, "source_table", None
         )
         if not table_name:
-            return
-        self.named.add(_key(schema, table_name))
-        table = self.table(schema, table_name)
-        if table is None:
-            self._uncertain(schema, table_name)
             return
         name = operation.constraint_name
         if isinstance(operation, ops.CreateForeignKeyOp):
@@ -319,21 +299,18 @@ class ReplayedSchema:
         else:
             self._uncertain(schema, table_name)
             return
-        table.append_constraint(constraint)
+        self._change(schema, table_name, add_constraints=(constraint,))
 
     def _drop_constraint(self, schema: str | None, table_name: str, name: Any) -> None:
         table = self.table(schema, table_name)
         if table is None:
             self._uncertain(schema, table_name)
             return
-        for constraint in list(table.constraints):
-            if constraint.name is not None and str(constraint.name) == str(name):
-                table.constraints.discard(constraint)
-                for column in table.columns:
-                    column.foreign_keys -= set(getattr(constraint, "elements", ()))
-                return
-        # MySQL keeps a unique constraint as an index of the same name
-        self._drop_index(schema, table_name, str(name))
+        if any(c.name is not None and str(c.name) == str(name) for c in table.constraints):
+            self._set(schema, table_name, _rebuild(table, drop_constraint=str(name)))
+        else:
+            # MySQL keeps a unique constraint as an index of the same name
+            self._drop_index(schema, table_name, str(name))
 
     def _execute(self, operation: Any) -> None:
         """Raw SQL. Data statements (UPDATE, INSERT, ...) leave the schema as it is; anything
@@ -345,9 +322,9 @@ class ReplayedSchema:
             if not words or words[0].lower() in _DATA_STATEMENTS:
                 continue
             named = {word.lower() for word in words}
-            for table in list(self.metadata.tables.values()):
-                if table.name.lower() in named:
-                    self._uncertain(table.schema, table.name)
+            for schema, name in list(self.tables):
+                if name.lower() in named:
+                    self._uncertain(schema, name)
             for match in _TABLE_STATEMENT.finditer(statement):
                 first, second = match.group(1), match.group(2)
                 schema, name = (first, second) if second else (None, first)
@@ -357,78 +334,101 @@ class ReplayedSchema:
         """A statically read operation: its names are known, its types are not."""
         if operation.table is None:
             return
-        schema = operation.schema
-        self._uncertain(schema, operation.table)
+        self._uncertain(operation.schema, operation.table)
         if operation.kind == "rename_table" and operation.name:
-            self._uncertain(schema, operation.name)
+            self._uncertain(operation.schema, operation.name)
 
     def _uncertain(self, schema: str | None, name: str) -> None:
-        self.uncertain.add(_key(schema, name))
-        self.named.add(_key(schema, name))
+        self.uncertain.add((schema, name))
+        self.touched.add((schema, name))
 
-    def _rebuild(
-        self,
-        table: Table,
-        *,
-        name: str | None = None,
-        columns: list[Column[Any]] | None = None,
-        renamed_columns: dict[str, str] | None = None,
-    ) -> Table:
-        """Replace ``table`` by a copy with another name or other columns, keeping the indexes
-        and constraints whose columns all remain (renamed columns followed)."""
-        from sqlalchemy import (
-            CheckConstraint,
-            ForeignKeyConstraint,
-            Index,
-            PrimaryKeyConstraint,
-            Table,
-            UniqueConstraint,
-        )
 
-        renamed = renamed_columns or {}
-        kept = list(table.columns) if columns is None else columns
-        names = {column.name for column in kept}
-        new_columns = [_column_copy(column) for column in kept]
-        constraints: list[Any] = []
-        for constraint in table.constraints:
-            if isinstance(constraint, PrimaryKeyConstraint):
-                continue  # primary_key flags on the columns carry it
-            if isinstance(constraint, CheckConstraint):
-                constraints.append(CheckConstraint(constraint.sqltext, name=constraint.name))
-                continue
-            constraint_columns = [
-                renamed.get(c.name, c.name) for c in getattr(constraint, "columns", ())
-            ]
-            if isinstance(constraint, ForeignKeyConstraint):
-                local = [renamed.get(n, n) for n in constraint.column_keys]
-                if not all(n in names for n in local):
-                    continue
+IndexSpec = tuple[str | None, tuple[str, ...], bool, dict[str, Any]]
+
+
+def _rebuild(
+    table: Table,
+    *,
+    name: str | None = None,
+    add_columns: tuple[Column[Any], ...] = (),
+    drop_columns: frozenset[str] = frozenset(),
+    replace_column: tuple[str, Column[Any]] | None = None,
+    add_indexes: tuple[IndexSpec, ...] = (),
+    drop_index: str | None = None,
+    add_constraints: tuple[Any, ...] = (),
+    drop_constraint: str | None = None,
+) -> Table:
+    """A new table like ``table`` with the changes: indexes and constraints whose columns all
+    remain are kept (a renamed column followed)."""
+    from sqlalchemy import (
+        CheckConstraint,
+        ForeignKeyConstraint,
+        MetaData,
+        PrimaryKeyConstraint,
+        Table,
+        UniqueConstraint,
+    )
+
+    renamed: dict[str, str] = {}
+    columns: list[Column[Any]] = []
+    added = {column.name for column in add_columns}
+    for column in table.columns:
+        if column.name in drop_columns or column.name in added:
+            continue
+        if replace_column is not None and column.name == replace_column[0]:
+            renamed[column.name] = replace_column[1].name
+            columns.append(_column_copy(replace_column[1]))
+        else:
+            columns.append(_column_copy(column))
+    columns += [_column_copy(column) for column in add_columns]
+    names = {column.name for column in columns}
+
+    constraints: list[Any] = []
+    for constraint in table.constraints:
+        if isinstance(constraint, PrimaryKeyConstraint):
+            continue  # primary_key flags on the columns carry it
+        if drop_constraint is not None and str(constraint.name) == drop_constraint:
+            continue
+        if isinstance(constraint, CheckConstraint):
+            constraints.append(CheckConstraint(constraint.sqltext, name=constraint.name))
+        elif isinstance(constraint, ForeignKeyConstraint):
+            local = [renamed.get(key, key) for key in constraint.column_keys]
+            if all(key in names for key in local):
                 constraints.append(
                     ForeignKeyConstraint(
                         local,
-                        [element.target_fullname for element in constraint.elements],
+                        [element._get_colspec() for element in constraint.elements],
                         name=constraint.name,
                         ondelete=constraint.ondelete,
                         onupdate=constraint.onupdate,
                     )
                 )
-            elif isinstance(constraint, UniqueConstraint) and all(
-                n in names for n in constraint_columns
-            ):
-                constraints.append(UniqueConstraint(*constraint_columns, name=constraint.name))
-        indexes = []
-        for index in table.indexes:
-            index_columns = [renamed.get(c.name, c.name) for c in index.columns]
-            if index_columns and all(n in names for n in index_columns):
-                indexes.append((index.name, index_columns, index.unique, dict(index.kwargs)))
-        schema = table.schema
-        self.metadata.remove(table)
-        rebuilt = Table(
-            name or table.name, self.metadata, *new_columns, *constraints, schema=schema
-        )
-        for index_name, index_columns, unique, kwargs in indexes:
-            Index(index_name, *[rebuilt.columns[n] for n in index_columns], unique=unique, **kwargs)
-        return rebuilt
+        elif isinstance(constraint, UniqueConstraint):
+            unique_columns = [renamed.get(c.name, c.name) for c in constraint.columns]
+            if all(key in names for key in unique_columns):
+                constraints.append(UniqueConstraint(*unique_columns, name=constraint.name))
+    constraints += list(add_constraints)
+
+    indexes: list[IndexSpec] = []
+    for index in table.indexes:
+        if drop_index is not None and index.name == drop_index:
+            continue
+        kept = tuple(renamed.get(c.name, c.name) for c in index.columns)
+        if kept and all(key in names for key in kept):
+            index_name = None if index.name is None else str(index.name)
+            indexes.append((index_name, kept, bool(index.unique), dict(index.kwargs)))
+    indexes += list(add_indexes)
+
+    rebuilt = Table(name or table.name, MetaData(), *columns, *constraints, schema=table.schema)
+    for index_name, index_columns, unique, options in indexes:
+        _index(index_name, [rebuilt.columns[c] for c in index_columns], unique, options)
+    return rebuilt
+
+
+def _index(name: str | None, columns: list[Any], unique: bool, options: dict[str, Any]) -> Index:
+    from sqlalchemy import Index
+
+    return Index(name, *columns, unique=unique, **options)
 
 
 def _column_copy(column: Column[Any]) -> Column[Any]:
@@ -436,12 +436,14 @@ def _column_copy(column: Column[Any]) -> Column[Any]:
     them)."""
     from sqlalchemy import Column
 
+    default = column.server_default
+    copy_default = getattr(default, "_copy", None)
     return Column(
         column.name,
         column.type,
         primary_key=column.primary_key,
         nullable=column.nullable,
-        server_default=column.server_default,
+        server_default=copy_default() if copy_default is not None else default,
         autoincrement=column.autoincrement,
         comment=column.comment,
     )

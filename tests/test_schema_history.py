@@ -1,0 +1,209 @@
+"""Which revision is the live schema at? The schema at every revision, compared by alembic.
+
+The ledger fixture is a 10-revision history with what name-deep comparisons miss: a type change
+(integer to numeric), a column rename, a column drop, a table rename, a table created and later
+dropped, and the integer-to-UUID conversion of a real project (add ``new_id``, drop ``id``,
+rename ``new_id`` to ``id``: the pattern that made an earlier migdoctor recommend a stamp that
+skipped it). Every scenario drives the installed CLI on SQLite, MySQL/MariaDB and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Database
+from tests.helpers import Project, add_revision, checks_found, copy_project, finding
+
+LEDGER = (
+    "r01account",
+    "r02entry",
+    "r03email",
+    "r04amount",
+    "r05rename",
+    "r06member",
+    "r07dropcode",
+    "r08renametable",
+    "r09memberuuid",
+    "r10tighten",
+)
+BEFORE_UUID = "r08renametable"
+UUID_CONVERSION = "r09memberuuid"
+HEAD = LEDGER[-1]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, database: Database) -> Project:
+    return copy_project("ledger", tmp_path / "project", database)
+
+
+def _empty_version_table(database: Database) -> None:
+    database.execute("DELETE FROM alembic_version")
+
+
+def _column_type(database: Database, table: str, column: str) -> str:
+    from sqlalchemy import inspect
+
+    engine = database.engine()
+    with engine.connect() as connection:
+        columns = {c["name"]: c for c in inspect(connection).get_columns(table)}
+    engine.dispose()
+    return str(columns[column]["type"]).upper()
+
+
+def test_the_inferred_revision_is_the_true_one_at_every_revision(
+    ledger: Project, database: Database
+) -> None:
+    for revision in LEDGER:
+        ledger.upgrade(revision)
+        _empty_version_table(database)
+
+        _, document = ledger.check_json()
+
+        schema = document["database"]["schema"]
+        assert schema["matches"] == [revision], (revision, schema)
+        exists = finding(document, "table-exists")
+        assert exists["evidence"]["verified_applied"] == revision
+        assert exists["fixes"][0]["command"].endswith(f"fix stamp --revision {revision}")
+        database.execute(f"INSERT INTO alembic_version (version_num) VALUES ('{revision}')")
+
+
+def test_stamp_over_a_type_change_and_rename_is_refused(
+    ledger: Project, database: Database
+) -> None:
+    ledger.upgrade(BEFORE_UUID)
+    _empty_version_table(database)
+
+    _, document = ledger.check_json()
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["verified_applied"] == BEFORE_UUID
+    assert document["database"]["schema"]["matches"] == [BEFORE_UUID]
+
+    refused = ledger.migdoctor("fix", "stamp", "--revision", UUID_CONVERSION, "--yes")
+    assert refused.exit_code == 1, refused
+    assert "member.id" in refused.output
+    assert "Refused" in refused.output
+    assert database.version_rows() == []
+
+    stamped = ledger.migdoctor("fix", "stamp", "--yes")
+    assert stamped.exit_code == 0, stamped
+    assert database.version_rows() == [BEFORE_UUID]
+
+    upgraded = ledger.migdoctor("upgrade", "head")
+    assert upgraded.exit_code == 0, upgraded
+    assert database.version_rows() == [HEAD]
+    assert "INT" not in _column_type(database, "member", "id")
+
+    after = ledger.migdoctor("check", "--format", "json")
+    assert after.exit_code == 0, after
+    assert after.json()["database"]["schema"]["matches"] == [HEAD]
+    assert after.json()["database"]["schema"]["current_matches"] is True
+
+
+def test_a_clean_database_before_a_rename_is_not_half_applied(
+    ledger: Project, database: Database
+) -> None:
+    ledger.upgrade(BEFORE_UUID)
+
+    _, document = ledger.check_json()
+
+    assert checks_found(document) == {"stale-current"}, document["findings"]
+    stale = finding(document, "stale-current")
+    assert [fix["id"] for fix in stale["fixes"]] == ["upgrade"]
+    assert document["database"]["schema"]["current_matches"] is True
+    upgraded = ledger.migdoctor("upgrade", "head")
+    assert upgraded.exit_code == 0, upgraded
+    assert database.version_rows() == [HEAD]
+
+
+def test_a_table_a_later_revision_drops_is_not_missing(ledger: Project, database: Database) -> None:
+    """audit_log is created by r06, renamed by r08 and dropped by r10: at the head it is gone,
+    and the head is what the emptied version table should be stamped with."""
+    ledger.upgrade(HEAD)
+    _empty_version_table(database)
+
+    _, document = ledger.check_json()
+
+    assert "partial-migration" not in checks_found(document)
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["verified_applied"] == HEAD
+    stamped = ledger.migdoctor("fix", "stamp", "--yes")
+    assert stamped.exit_code == 0, stamped
+    assert database.version_rows() == [HEAD]
+    healthy = ledger.migdoctor("check")
+    assert healthy.exit_code == 0, healthy
+    assert f"schema    matches revision {HEAD} (the version table's)" in healthy.stdout
+
+
+GUARDED = """
+def table_exists(name):
+    # a helper of a real project: reads the config through the migration context
+    config = op.get_context().config
+    assert config.get_section(config.config_ini_section) is not None
+    return sa.inspect(op.get_bind()).has_table(name)
+
+if table_exists("setting"):
+    return
+op.create_table(
+    "setting",
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=True),
+)"""
+
+
+UNGUARDED = 'op.drop_table("setting")'
+
+
+def test_a_guarded_revision_is_recorded_with_the_migration_context(
+    ledger: Project, database: Database
+) -> None:
+    add_revision(
+        ledger, "r11setting", HEAD, GUARDED, UNGUARDED, message="create setting if missing"
+    )
+    ledger.upgrade(HEAD)
+    database.execute("CREATE TABLE setting (name VARCHAR(40) PRIMARY KEY, value TEXT)")
+
+    _, document = ledger.check_json()
+
+    # the guard sees the table and skips: the upgrade will not fail, nothing to repair
+    assert checks_found(document) == {"stale-current"}, document["findings"]
+    assert [fix["id"] for fix in finding(document, "stale-current")["fixes"]] == ["upgrade"]
+    upgraded = ledger.migdoctor("upgrade", "head")
+    assert upgraded.exit_code == 0, upgraded
+    assert database.version_rows() == ["r11setting"]
+
+
+def test_a_guarded_revision_without_its_table_creates_it(
+    ledger: Project, database: Database
+) -> None:
+    add_revision(
+        ledger, "r11setting", HEAD, GUARDED, UNGUARDED, message="create setting if missing"
+    )
+    ledger.upgrade(HEAD)
+    database.execute("DELETE FROM alembic_version")
+
+    _, document = ledger.check_json()
+
+    # the emptied version table over the head: stamp the head, whose guarded revision has not
+    # created its table yet
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["verified_applied"] == HEAD
+
+
+def test_start_over_over_a_populated_database_is_untracked_schema(
+    ledger: Project, database: Database
+) -> None:
+    ledger.upgrade(HEAD)
+    for path in ledger.versions.glob("*.py"):
+        path.unlink()
+    database.execute("DROP TABLE alembic_version")
+
+    result = ledger.migdoctor("check")
+    _, document = ledger.check_json()
+
+    assert result.exit_code == 1, result
+    untracked = finding(document, "untracked-schema")
+    assert (untracked["code"], untracked["severity"]) == ("MD108", "error")
+    assert sorted(untracked["evidence"]["tables"]) == ["account", "entry", "member"]
+    assert "empty baseline" in untracked["message"]
