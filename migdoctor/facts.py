@@ -198,6 +198,9 @@ class RevisionSchemaComparison:
     untracked_tables: tuple[str, ...] = ()
     uncertain_tables: tuple[str, ...] = ()
     error: str | None = None
+    # "alembic" (autogenerate's comparison), or "structure": tables, columns, types,
+    # nullability and indexes only, where nothing is to be decided (at the head)
+    method: str = "alembic"
 
     @property
     def matches(self) -> bool:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current
 from migdoctor.effects import comparison_with
-from migdoctor.facts import Facts
+from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
 
 SLUG = "untracked-schema"
@@ -44,6 +44,7 @@ CODE = "MD108"
     Severity.ERROR,
     needs_database=True,
     healthy="every table of the database is accounted for by the history",
+    reads_tables=OPERATION_TABLES,
 )
 def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
     require_known_current(facts)

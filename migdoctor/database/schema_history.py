@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 # how many revisions get alembic's full comparison besides the current one and those asked for
 CLOSEST_COMPARED = 3
+STRUCTURE = "structure"
 
 TableKey = tuple[str | None, str]
 
@@ -134,6 +135,19 @@ def _infer(
     wanted += [(head,) for head in graph.heads]
 
     compared: list[RevisionSchemaComparison] = []
+    at_head = bool(known_rows) and len(known_rows) == len(rows) and not graph.pending(known_rows)
+    if at_head and not asked and all(ranked.get(row) == 0 for row in known_rows):
+        # the usual case, nothing to decide: tables, columns, types, nullability and indexes
+        # are the head's, and schema-drift compares the rest with the models; a second full
+        # comparison of a large schema would double what check costs
+        compared.append(
+            RevisionSchemaComparison(
+                tuple(sorted(known_rows)),
+                untracked_tables=measure.untracked(),
+                method=STRUCTURE,
+            )
+        )
+        wanted = []
     for revisions in dict.fromkeys(wanted):
         schema = schema_at(graph, operations, revisions, oldest_first)
         compared.append(measure.compare(revisions, schema))
@@ -334,13 +348,25 @@ class _Measure:
         return total
 
     def untracked(self) -> tuple[str, ...]:
+        """Live tables no revision names, as env.py's include_name / include_object let
+        autogenerate see them."""
+        from alembic.autogenerate.api import AutogenContext
+        from sqlalchemy import MetaData, Table
+
+        autogen = AutogenContext(self.context, metadata=MetaData())
         tracked = self.history_tables
         schemas = {None} | {key[0] for key in tracked}
         untracked = []
         for schema in sorted(schemas, key=lambda s: (s is not None, s or "")):
             for name in sorted(self.live(schema)):
-                if (schema, name) not in tracked:
-                    untracked.append(f"{schema}.{name}" if schema else name)
+                if (schema, name) in tracked:
+                    continue
+                if not autogen.run_name_filters(name, "table", {"schema_name": schema}):
+                    continue
+                stub = Table(name, MetaData(), schema=schema)
+                if not autogen.run_object_filters(stub, name, "table", True, None):
+                    continue
+                untracked.append(f"{schema}.{name}" if schema else name)
         return tuple(untracked)
 
     def compare(

@@ -46,12 +46,21 @@ def record_upgrades(
     With ``live`` (the migration context env.py configured), ``upgrade()`` sees a context like
     alembic's: its config, its dialect, and ``op.get_bind()`` answering read-only questions
     (an inspector, a SELECT) from the live database; anything else it sends is refused."""
-    return {script.revision: record_upgrade(script, dialect, live) for script in scripts}
+    recording = _Recording(dialect, live)
+    # one recording context for them all: building alembic's context per revision would cost
+    # more than running the revisions
+    with _recording_operations(recording), _live_sql_refused(recording):
+        return {script.revision: _record_upgrade(script, recording) for script in scripts}
 
 
 def record_upgrade(
     script: RevisionScript, dialect: Dialect, live: MigrationContext | None = None
 ) -> RevisionOperations:
+    """What one revision's ``upgrade()`` would do (see ``record_upgrades``)."""
+    return record_upgrades([script], dialect, live)[script.revision]
+
+
+def _record_upgrade(script: RevisionScript, recording: _Recording) -> RevisionOperations:
     try:
         module = load_module(script.path)
     except BaseException as error:  # a user's file may raise anything, even SystemExit
@@ -65,7 +74,6 @@ def record_upgrade(
             script.revision, (), RECORDED, "the file has no upgrade()", migrate_operations=()
         )
 
-    recording = _Recording(dialect, live)
     try:
         recorded = _record(upgrade, recording)
     except CannotRecord as why:
@@ -107,27 +115,29 @@ def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOpera
     upgrade = getattr(module, "upgrade", None)
     if not callable(upgrade):
         raise CannotRecord("the file has no upgrade()")
-    return _record(upgrade, _Recording(dialect, None))
+    recording = _Recording(dialect, None)
+    with _recording_operations(recording), _live_sql_refused(recording):
+        return _record(upgrade, recording)
 
 
 class _Recording:
-    """One recording of an ``upgrade()``: the context it sees and what it did with it."""
+    """Recordings of ``upgrade()`` functions: the context they see and, for the one being
+    recorded, what it did with it."""
 
     def __init__(self, dialect: Dialect, live: MigrationContext | None) -> None:
         self.dialect = dialect
         self.live = live
+        self.recorded: list[MigrateOperation] = []
         self.consulted_database = False
         self.autocommit = False
 
 
 def _record(upgrade: Any, recording: _Recording) -> list[MigrateOperation]:
     recorded: list[MigrateOperation] = []
+    recording.recorded = recorded
+    recording.consulted_database = recording.autocommit = False
     try:
-        with (
-            _recording_operations(recording, recorded),
-            _live_sql_refused(recording, recorded),
-        ):
-            upgrade()
+        upgrade()
     except _LiveSQLRefused as refused:
         raise CannotRecord(
             f"upgrade() sends SQL that migdoctor does not run while reading it ({refused})"
@@ -142,7 +152,7 @@ def _record(upgrade: Any, recording: _Recording) -> list[MigrateOperation]:
 
 
 @contextmanager
-def _recording_operations(recording: _Recording, recorded: list[Any]) -> Iterator[None]:
+def _recording_operations(recording: _Recording) -> Iterator[None]:
     """Bind ``alembic.op`` to a recorder for the duration, then restore what was bound."""
     from alembic import op as op_module
     from alembic.operations import Operations
@@ -176,7 +186,7 @@ def _recording_operations(recording: _Recording, recorded: list[Any]) -> Iterato
     operations = Operations(context)
 
     def record(operation: Any) -> Any:
-        recorded.append(operation)
+        recording.recorded.append(operation)
         # code that keeps create_table()'s result (for bulk_insert) gets a real Table
         to_table = getattr(operation, "to_table", None)
         if operation.__class__.__name__ == "CreateTableOp" and to_table is not None:
@@ -234,7 +244,7 @@ def _is_question(statement: str) -> bool:
 
 
 @contextmanager
-def _live_sql_refused(recording: _Recording, recorded: list[Any]) -> Iterator[None]:
+def _live_sql_refused(recording: _Recording) -> Iterator[None]:
     """While recording, SQL reaches a database only as a question on env.py's own connection
     (which marks the revision as consulting the database). A change sent on that connection
     (a data migration through ``op.get_bind()``) is recorded as raw SQL and replaced by a query
@@ -261,7 +271,7 @@ def _live_sql_refused(recording: _Recording, recorded: list[Any]) -> Iterator[No
             return statement, parameters
         if executemany:
             raise _LiveSQLRefused(" ".join(text.split())[:80])
-        recorded.append(ops.ExecuteSQLOp(text))
+        recording.recorded.append(ops.ExecuteSQLOp(text))
         return _NOTHING, {} if isinstance(parameters, dict) else ()
 
     event.listen(Engine, "before_cursor_execute", guard, retval=True)
