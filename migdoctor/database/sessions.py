@@ -13,7 +13,7 @@ All queries read catalog views only: they never wait on a lock themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.facts import OPEN_TRANSACTION, SessionInfo
@@ -200,3 +200,115 @@ def postgres_sessions(session: Connection, pids: list[Any]) -> tuple[SessionInfo
         )
         for row in rows
     )
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """A session in the way of a read: it holds a lock on ``table``, or waits for one there
+    (a waiting ALTER makes every later reader of the table queue behind it)."""
+
+    session: SessionInfo
+    table: str
+    waiting: bool = False
+
+    def describe(self) -> str:
+        head, _, rest = self.session.describe().partition(", ")
+        who = f"{head} ({rest})" if rest else head
+        if self.waiting:
+            return f"table {self.table}: {who} waits for a lock on it, and reads queue behind it"
+        if self.session.evidence == OPEN_TRANSACTION:
+            return f"table {self.table}: {who} has an open transaction"
+        return f"table {self.table}: {who} holds a lock on it"
+
+
+def sessions_in_the_way(
+    connection: Connection, table: str | None, exclude: Sequence[str] = ()
+) -> tuple[Obstacle, ...]:
+    """The sessions that make a read wait: on ``table`` when it is known (the version table),
+    else on any table of the database. Read from catalog views on a session of its own."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return _postgres_obstacles(connection, table, exclude)
+    if dialect in ("mysql", "mariadb"):
+        return _mysql_obstacles(connection, table, exclude)
+    return ()
+
+
+def _postgres_obstacles(
+    connection: Connection, table: str | None, exclude: Sequence[str]
+) -> tuple[Obstacle, ...]:
+    """Only ACCESS EXCLUSIVE conflicts with a reader's ACCESS SHARE: the sessions holding it, or
+    waiting for it (then also the sessions they wait for)."""
+    from sqlalchemy import text
+
+    rows = connection.execute(
+        text(
+            "SELECT l.pid, CASE WHEN n.nspname = ANY(current_schemas(false)) THEN c.relname "
+            "ELSE n.nspname || '.' || c.relname END, l.granted, "
+            "CASE WHEN l.granted THEN '{}'::int[] ELSE pg_blocking_pids(l.pid) END "
+            "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.pid <> pg_backend_pid() AND l.mode = 'AccessExclusiveLock' "
+            "AND c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "ORDER BY l.granted DESC, l.pid"
+        )
+    ).all()
+    if table is not None and any(_same_table(name, table) for _, name, _, _ in rows):
+        rows = [row for row in rows if _same_table(row[1], table)]
+    found: dict[tuple[str, str], bool] = {}
+    for pid, name, granted, blocked_by in rows:
+        found.setdefault((str(pid), name), not granted)
+        for holder in blocked_by or ():
+            found.setdefault((str(holder), name), False)
+    wanted = {key: waiting for key, waiting in found.items() if key[0] not in exclude}
+    sessions = {s.session_id: s for s in postgres_sessions(connection, [p for p, _ in wanted])}
+    return tuple(
+        Obstacle(sessions[pid], name, waiting)
+        for (pid, name), waiting in sorted(wanted.items(), key=lambda item: item[1])
+        if pid in sessions
+    )
+
+
+def _same_table(qualified: str, name: str) -> bool:
+    return qualified == name or qualified.rpartition(".")[2] == name
+
+
+def _mysql_obstacles(
+    connection: Connection, table: str | None, exclude: Sequence[str]
+) -> tuple[Obstacle, ...]:
+    """The sessions waiting for a table lock in this database (an ALTER queued behind a
+    transaction), and those holding one: exactly with performance_schema, else the sessions
+    with an open transaction (which is what holds a metadata lock, or a LOCK TABLES)."""
+    from sqlalchemy import text
+
+    own = own_session_id(connection)
+    skip = {own, *exclude}
+    database = connection.execute(text("SELECT DATABASE()")).scalar()
+    in_use = sorted(
+        str(row[1])
+        for row in connection.execute(text("SHOW OPEN TABLES WHERE In_use > 0")).all()
+        if row[0] == database
+    )
+    if table is not None and (not in_use or table in in_use):
+        named = table
+    else:
+        named = ", ".join(in_use) or "?"
+    waiting_ids = [
+        str(row[0])
+        for row in connection.execute(
+            text(
+                "SELECT ID FROM information_schema.PROCESSLIST "
+                "WHERE DB = DATABASE() AND STATE LIKE 'Waiting for%lock%'"
+            )
+        ).all()
+        if str(row[0]) not in skip
+    ]
+    waiting = tuple(Obstacle(s, named, True) for s in mysql_sessions(connection, waiting_ids))
+    tables: list[tuple[str | None, str]] | None = None if table is None else [(None, table)]
+    holding = tuple(
+        Obstacle(s, ", ".join(s.tables) or named)
+        for s in _mysql_table_lockers(connection, tables, [*exclude, *waiting_ids])
+    )
+    return holding + waiting
