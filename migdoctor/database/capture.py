@@ -217,8 +217,10 @@ def _blocking_sessions(
     refused query cannot spoil env.py's transaction), or why they could not be read."""
     from sqlalchemy.exc import DBAPIError
 
-    from migdoctor.database.sessions import own_session_id, sessions_on_tables
+    from migdoctor.database.sessions import own_session_id, sessions_on_tables, sqlite_write_lock
 
+    if touched and connection.dialect.name == "sqlite":
+        return sqlite_write_lock(connection), None
     if not touched or connection.dialect.name not in ("mysql", "mariadb", "postgresql"):
         return (), None
     try:

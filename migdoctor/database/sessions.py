@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.facts import OPEN_TRANSACTION, SessionInfo
+from migdoctor.facts import OPEN_TRANSACTION, SQLITE_WRITE_LOCK, SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -312,3 +312,27 @@ def _mysql_obstacles(
         for s in _mysql_table_lockers(connection, tables, [*exclude, *waiting_ids])
     )
     return holding + waiting
+
+
+def sqlite_write_lock(connection: Connection) -> tuple[SessionInfo, ...]:
+    """Another connection holding SQLite's write lock (an open transaction that wrote, or a
+    ``BEGIN IMMEDIATE``/``EXCLUSIVE``), which any DDL of an upgrade waits for. Tried on a
+    connection of its own with ``BEGIN IMMEDIATE`` and no wait, rolled back at once (nothing is
+    written); SQLite cannot say which process holds it."""
+    from sqlalchemy.exc import OperationalError
+
+    from migdoctor.database.locking import sqlite_file
+
+    path = sqlite_file(connection)
+    if path is None:  # in memory: no other connection sees this database
+        return ()
+    with connection.engine.connect() as probe:
+        probe.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            probe.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as error:
+            if "locked" not in str(error.orig):
+                raise
+            return (SessionInfo(session_id="?", client=path, evidence=SQLITE_WRITE_LOCK),)
+        probe.exec_driver_sql("ROLLBACK")
+    return ()
