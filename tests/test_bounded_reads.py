@@ -274,6 +274,7 @@ def test_sqlite_write_lock_is_reported_and_upgrade_honours_lock_timeout(tmp_path
         upgrade, elapsed = timed(project, "upgrade", "--lock-timeout", "8")
         assert state(database) == before
 
+    assert exit_code == 1  # stale-current: the database is behind
     contention = [f for f in report["findings"] if f["check"] == "lock-contention"]
     assert len(contention) == 1, report["findings"]
     assert "SQLite cannot say which process" in contention[0]["message"]
