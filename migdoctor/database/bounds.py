@@ -237,6 +237,7 @@ def gave_up(
 
     from migdoctor.database.failures import first_line
     from migdoctor.database.sessions import end_session_command, sessions_in_the_way
+    from migdoctor.facts import OPEN_TRANSACTION
 
     dialect = engine.dialect.name
     waited = f"Gave up reading {what} after {seconds:g}s"
@@ -268,6 +269,11 @@ def gave_up(
             obstacles=(),
         )
     words = "; ".join(obstacle.describe() for obstacle in obstacles)
+    if any(obstacle.session.evidence == OPEN_TRANSACTION for obstacle in obstacles):
+        words += (
+            " (performance_schema is off: which of the sessions with an open transaction holds "
+            "the lock cannot be told)"
+        )
     to_end = [o for o in obstacles if not o.waiting] or list(obstacles)
     ending = " or ".join(
         dict.fromkeys(end_session_command(dialect, o.session.session_id) for o in to_end)

@@ -327,6 +327,7 @@ def sqlite_write_lock(connection: Connection) -> tuple[SessionInfo, ...]:
     if path is None:  # in memory: no other connection sees this database
         return ()
     with connection.engine.connect() as probe:
+        busy_ms = probe.exec_driver_sql("PRAGMA busy_timeout").scalar()
         probe.exec_driver_sql("PRAGMA busy_timeout = 0")
         try:
             probe.exec_driver_sql("BEGIN IMMEDIATE")
@@ -334,5 +335,8 @@ def sqlite_write_lock(connection: Connection) -> tuple[SessionInfo, ...]:
             if "locked" not in str(error.orig):
                 raise
             return (SessionInfo(session_id="?", client=path, evidence=SQLITE_WRITE_LOCK),)
-        probe.exec_driver_sql("ROLLBACK")
+        else:
+            probe.exec_driver_sql("ROLLBACK")
+        finally:  # the connection may go back to a pool
+            probe.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_ms or 0)}")
     return ()
