@@ -219,11 +219,11 @@ def _blocking_sessions(
 
     from migdoctor.database.sessions import own_session_id, sessions_on_tables, sqlite_write_lock
 
-    if touched and connection.dialect.name == "sqlite":
-        return sqlite_write_lock(connection), None
-    if not touched or connection.dialect.name not in ("mysql", "mariadb", "postgresql"):
+    if not touched or connection.dialect.name not in ("mysql", "mariadb", "postgresql", "sqlite"):
         return (), None
     try:
+        if connection.dialect.name == "sqlite":
+            return sqlite_write_lock(connection), None
         own = own_session_id(connection)
         with bounded_session(connection) as other:
             return sessions_on_tables(other, touched, exclude=[own] if own else []), None

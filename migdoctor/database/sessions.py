@@ -7,7 +7,9 @@ keeps it off, and then the sessions using the same database with an open transac
 metadata lock. ``SessionInfo.evidence``
 says which of the two a report rests on.
 
-All queries read catalog views only: they never wait on a lock themselves.
+All queries read catalog views only: they never wait on a lock themselves (and run on sessions
+bounded by ``database.bounds`` all the same). SQLite keeps no list of its connections: whether
+another one holds its write lock is tried, without waiting, and who it is cannot be said.
 """
 
 from __future__ import annotations
