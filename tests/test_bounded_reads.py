@@ -247,6 +247,27 @@ def test_the_preflight_of_upgrade_is_bounded_by_its_lock_timeout(
     assert state(server_database) == before
 
 
+@pytest.mark.parametrize(
+    ("server_database", "lock"),
+    [
+        ("postgresql", "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"),
+        ("mysql", "LOCK TABLES alembic_version WRITE"),
+    ],
+    indirect=["server_database"],
+)
+def test_without_preflight_the_upgrade_s_own_version_read_gives_up(
+    tmp_path: Path, server_database: Database, lock: str
+) -> None:
+    project = blog_at(tmp_path, server_database, USER)
+    before = state(server_database)
+
+    with holding(server_database, lock) as session:
+        result, elapsed = timed(project, "upgrade", "--no-preflight", "--lock-timeout", "2")
+
+    assert_gave_up(result, elapsed, 2, "alembic_version", [session])
+    assert state(server_database) == before
+
+
 def test_check_gives_up_on_a_sqlite_lock(tmp_path: Path) -> None:
     database = Database("sqlite", f"sqlite:///{tmp_path / 'app.db'}")
     project = blog_at(tmp_path, database, ARTICLE)

@@ -21,7 +21,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded
+from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up
 from migdoctor.database.locking import migration_lock
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import CannotCheck
@@ -135,6 +135,8 @@ def run_migration(
             state.locked = True
             # before alembic reads the version table: a lock on it must not hang the run either
             limit_lock_waits(context.connection, lock_timeout)
+            state.engine = context.connection.engine
+            state.version_table = (context.version_table, context.version_table_schema)
 
         environment.configure = configure_then_lock
 
@@ -177,6 +179,11 @@ def run_migration(
             )
         except CannotCheck as error:
             running = state.running
+            if running is None and state.engine is not None and is_lock_timeout(error.__cause__):
+                # no revision ran yet: alembic was reading (or creating) the version table
+                table = state.version_table[0]
+                what = f"the version table {table}"
+                raise gave_up(state.engine, lock_timeout, what, table, []) from error.__cause__
             if running is None:
                 raise
             raise _revision_failed(error, running, state, touched_tables or {}) from error.__cause__
