@@ -212,15 +212,17 @@ class Obstacle:
     session: SessionInfo
     table: str
     waiting: bool = False
+    kind: str = "table"  # or "index", "sequence", "view"
 
     def describe(self) -> str:
         head, _, rest = self.session.describe().partition(", ")
         who = f"{head} ({rest})" if rest else head
+        what = f"{self.kind} {self.table}"
         if self.waiting:
-            return f"table {self.table}: {who} waits for a lock on it, and reads queue behind it"
+            return f"{what}: {who} waits for a lock on it, and reads queue behind it"
         if self.session.evidence == OPEN_TRANSACTION:
-            return f"table {self.table}: {who} has an open transaction"
-        return f"table {self.table}: {who} holds a lock on it"
+            return f"{what}: {who} has an open transaction"
+        return f"{what}: {who} holds a lock on it"
 
 
 def sessions_in_the_way(
@@ -247,30 +249,35 @@ def _postgres_obstacles(
         text(
             "SELECT l.pid, CASE WHEN n.nspname = ANY(current_schemas(false)) THEN c.relname "
             "ELSE n.nspname || '.' || c.relname END, l.granted, "
-            "CASE WHEN l.granted THEN '{}'::int[] ELSE pg_blocking_pids(l.pid) END "
+            "CASE WHEN l.granted THEN '{}'::int[] ELSE pg_blocking_pids(l.pid) END, c.relkind "
             "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND l.pid <> pg_backend_pid() AND l.mode = 'AccessExclusiveLock' "
-            "AND c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f') "
+            "AND c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f', 'i', 'I') "
             "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
             "ORDER BY l.granted DESC, l.pid"
         )
     ).all()
-    if table is not None and any(_same_table(name, table) for _, name, _, _ in rows):
+    if table is not None and any(_same_table(row[1], table) for row in rows):
         rows = [row for row in rows if _same_table(row[1], table)]
     found: dict[tuple[str, str], bool] = {}
-    for pid, name, granted, blocked_by in rows:
+    kinds: dict[str, str] = {}
+    for pid, name, granted, blocked_by, relkind in rows:
+        kinds[name] = _POSTGRES_KINDS.get(str(relkind), "table")
         found.setdefault((str(pid), name), not granted)
         for holder in blocked_by or ():
             found.setdefault((str(holder), name), False)
     wanted = {key: waiting for key, waiting in found.items() if key[0] not in exclude}
     sessions = {s.session_id: s for s in postgres_sessions(connection, [p for p, _ in wanted])}
     return tuple(
-        Obstacle(sessions[pid], name, waiting)
+        Obstacle(sessions[pid], name, waiting, kinds[name])
         for (pid, name), waiting in sorted(wanted.items(), key=lambda item: item[1])
         if pid in sessions
     )
+
+
+_POSTGRES_KINDS = {"i": "index", "I": "index", "S": "sequence", "v": "view", "m": "view"}
 
 
 def _same_table(qualified: str, name: str) -> bool:
