@@ -210,22 +210,12 @@ class ReadBounds:
         if self.engine is None or not gave_up_waiting(error):
             return None
         statement = str(getattr(error, "statement", None) or "")
+        exclude = [self.own_session] if self.own_session else []
         table = self.version_table
         if table and re.search(rf"\b{re.escape(table)}\b", statement):
-            return gave_up(
-                self.engine,
-                self.seconds,
-                f"the version table {table}",
-                table,
-                [self.own_session] if self.own_session else [],
-            )
-        return gave_up(
-            self.engine,
-            self.seconds,
-            "the schema",
-            None,
-            [self.own_session] if self.own_session else [],
-        )
+            what = f"the version table {table}"
+            return gave_up(self.engine, self.seconds, what, table, exclude)
+        return gave_up(self.engine, self.seconds, "the schema", None, exclude)
 
 
 def gave_up(
