@@ -103,7 +103,8 @@ class GlobalOptions:
             debug=debug or self.debug,
         )
 
-    def config_options(self) -> ConfigOptions:
+    def config_options(self, lock_timeout: float | None = None) -> ConfigOptions:
+        """``lock_timeout``: ``--lock-timeout`` when given, which also bounds every read."""
         from migdoctor.project.config import ConfigOptions
 
         return ConfigOptions(
@@ -111,6 +112,7 @@ class GlobalOptions:
             name=self.name or "alembic",
             x_arguments=self.x_arguments,
             url=self.url,
+            lock_timeout=lock_timeout,
         )
 
     def invocation(self) -> tuple[str, ...]:
@@ -168,6 +170,46 @@ def main_options(
     ctx.obj = GlobalOptions().merged(config, name, x, url, debug)
 
 
+def _seconds(value: float | None) -> float | None:
+    """A number of seconds to wait: 0 or more (0: for ever)."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise typer.BadParameter(f"{value:g} is not a number of seconds (0 or more; 0: for ever).")
+    return value
+
+
+LockTimeoutOption = Annotated[
+    Optional[float],  # noqa: UP045
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        callback=_seconds,
+        help="How long to wait for a lock: each read gives up after SECONDS (default 5), "
+        "the migration lock and the run's statements after SECONDS (default 60); 0: for ever.",
+        show_default=False,
+    ),
+]
+ReadTimeoutOption = Annotated[
+    Optional[float],  # noqa: UP045
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        callback=_seconds,
+        help="How long each read may wait for a lock before giving up, naming the session in "
+        "the way (default 5; 0: for ever).",
+        show_default=False,
+    ),
+]
+
+
+def _writer_timeout(given: float | None) -> float:
+    """How long a writer waits for the migration lock and table locks."""
+    from migdoctor.fixes.apply import DEFAULT_LOCK_TIMEOUT
+
+    return DEFAULT_LOCK_TIMEOUT if given is None else given
+
+
 @contextmanager
 def user_errors(options: GlobalOptions) -> Iterator[None]:
     """Errors a user can cause end in one line on stderr and exit code 2, never a traceback."""
@@ -217,6 +259,7 @@ def check(
         Optional[list[str]],  # noqa: UP045
         typer.Option("--ignore", metavar="SLUG", help="Skip these checks.", show_default=False),
     ] = None,
+    lock_timeout: ReadTimeoutOption = None,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -237,7 +280,7 @@ def check(
         _known_slugs(select or [])
         _known_slugs(ignore or [])
         report = diagnose(
-            options.config_options(),
+            options.config_options(lock_timeout),
             offline=offline,
             select=select or (),
             ignore=ignore or (),
@@ -319,15 +362,6 @@ def demo(
 # ---------------------------------------------------------------------------------------------
 # fix and undo
 
-LockTimeoutOption = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        metavar="SECONDS",
-        help="How long to wait for the database's migration lock (0: for ever).",
-    ),
-]
-
 
 @app.command()
 def fix(
@@ -360,7 +394,7 @@ def fix(
     interactive: Annotated[
         bool, typer.Option("--interactive", "-i", help="Walk through each finding and its fixes.")
     ] = False,
-    lock_timeout: LockTimeoutOption = 60.0,
+    lock_timeout: LockTimeoutOption = None,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -376,9 +410,10 @@ def fix(
         from migdoctor.render.interaction import TerminalInteraction
 
         ui = TerminalInteraction(stdout_console())
-        config_options, invocation = options.config_options(), options.invocation()
+        config_options, invocation = options.config_options(lock_timeout), options.invocation()
+        waits = _writer_timeout(lock_timeout)
         if interactive:
-            code = repair.interactive(config_options, invocation, lock_timeout=lock_timeout, ui=ui)
+            code = repair.interactive(config_options, invocation, lock_timeout=waits, ui=ui)
         elif fix_id is None:
             code = repair.show_plans(config_options, invocation, ui)
         else:
@@ -388,7 +423,7 @@ def fix(
                 FixRequest(fix_id, revision, force, session),
                 yes=yes,
                 dry_run=dry_run,
-                lock_timeout=lock_timeout,
+                lock_timeout=waits,
                 ui=ui,
             )
     raise typer.Exit(code)
@@ -402,7 +437,7 @@ def undo(
     list_entries: Annotated[
         bool, typer.Option("--list", help="Show the journal of fixes.")
     ] = False,
-    lock_timeout: LockTimeoutOption = 60.0,
+    lock_timeout: LockTimeoutOption = None,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -417,12 +452,12 @@ def undo(
         from migdoctor.render.interaction import TerminalInteraction
 
         code = repair.undo(
-            options.config_options(),
+            options.config_options(lock_timeout),
             options.invocation(),
             yes=yes,
             dry_run=dry_run,
             list_entries=list_entries,
-            lock_timeout=lock_timeout,
+            lock_timeout=_writer_timeout(lock_timeout),
             ui=TerminalInteraction(stdout_console()),
         )
     raise typer.Exit(code)
@@ -479,7 +514,7 @@ def upgrade(
     ] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
     preflight: PreflightOption = True,
-    lock_timeout: LockTimeoutOption = 60.0,
+    lock_timeout: LockTimeoutOption = None,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -500,7 +535,7 @@ def downgrade(
     ] = False,
     tag: Annotated[Optional[str], typer.Option("--tag", help="Passed to env.py.")] = None,  # noqa: UP045
     preflight: PreflightOption = True,
-    lock_timeout: LockTimeoutOption = 60.0,
+    lock_timeout: LockTimeoutOption = None,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -519,7 +554,7 @@ def _guarded(
     sql: bool,
     tag: str | None,
     preflight: bool,
-    lock_timeout: float,
+    lock_timeout: float | None,
 ) -> None:
     with user_errors(options):
         from migdoctor.render import stdout_console
@@ -527,14 +562,14 @@ def _guarded(
         from migdoctor.safe_migrate import migrate
 
         code = migrate(
-            options.config_options(),
+            options.config_options(lock_timeout),
             direction,
             revision,
             invocation=options.invocation(),
             sql=sql,
             tag=tag,
             preflight=preflight,
-            lock_timeout=lock_timeout,
+            lock_timeout=_writer_timeout(lock_timeout),
             ui=TerminalInteraction(stdout_console()),
         )
     raise typer.Exit(code)
@@ -655,7 +690,7 @@ def stamp(
     purge: Annotated[
         bool, typer.Option("--purge", help="Empty the version table before stamping.")
     ] = False,
-    lock_timeout: LockTimeoutOption = 60.0,
+    lock_timeout: LockTimeoutOption = None,
     config: ConfigOption = None,
     name: NameOption = None,
     x: XOption = None,
@@ -670,12 +705,12 @@ def stamp(
         from migdoctor.render.interaction import TerminalInteraction
 
         code = safe_migrate.stamp(
-            options.config_options(),
+            options.config_options(lock_timeout),
             revisions,
             sql=sql,
             tag=tag,
             purge=purge,
-            lock_timeout=lock_timeout,
+            lock_timeout=_writer_timeout(lock_timeout),
             ui=TerminalInteraction(stdout_console()),
         )
     raise typer.Exit(code)

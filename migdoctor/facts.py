@@ -105,6 +105,8 @@ EXACT = "holds a lock on the table"
 OPEN_TRANSACTION = (
     "has an open transaction (performance_schema is off: the tables it locks are unknown)"
 )
+# SQLite keeps no list of its connections: who holds its write lock cannot be known
+SQLITE_WRITE_LOCK = "holds SQLite's write lock (SQLite cannot say which process)"
 
 
 @dataclass(frozen=True)

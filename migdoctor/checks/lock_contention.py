@@ -6,8 +6,15 @@ Sessions other than migdoctor's own that hold a lock, or an open transaction, on
 pending revision creates, alters or drops: an application worker inside a transaction, a long
 query, a database console left open. On PostgreSQL the locks are read from ``pg_locks``; on
 MySQL from ``performance_schema.metadata_locks``, or, where performance_schema is off (MariaDB's
-default), every session with an open transaction is listed as a candidate. Reading them waits
-on no lock.
+default), every session with an open transaction is listed as a candidate. On SQLite another
+connection holding the database's write lock (an open write transaction, ``BEGIN IMMEDIATE``) is
+reported, without a name: SQLite cannot say which process holds it. Reading them waits on no
+lock.
+
+``check`` itself never waits for ever: every read it makes gives up after a few seconds (5 by
+default, ``--lock-timeout SECONDS``), and when a lock is in the way of the check's own reads
+(the version table, a table it reflects) it stops with exit code 2 and one line naming the table
+and the session holding or queued on it.
 
 Why it matters
 --------------
@@ -20,14 +27,21 @@ How to fix
 ----------
 Let the other session finish (commit or roll back its transaction, close the console), then
 upgrade. ``migdoctor upgrade --lock-timeout SECONDS`` gives up after that long and names the
-session in the way. As a last resort ``migdoctor fix end-session --session ID`` ends that one
-session (its transaction is rolled back), and only with your consent.
+session in the way (on SQLite it is the busy timeout, instead of the driver's 5 s). As a last
+resort ``migdoctor fix end-session --session ID`` ends that one session (its transaction is
+rolled back), and only with your consent; on SQLite, end the program that has the file open.
 """
 
 from __future__ import annotations
 
 from migdoctor.checks import NotApplicable, check, require_known_current
-from migdoctor.facts import OPEN_TRANSACTION, OPERATION_TABLES, Facts
+from migdoctor.facts import (
+    OPEN_TRANSACTION,
+    OPERATION_TABLES,
+    SQLITE_WRITE_LOCK,
+    Facts,
+    SessionInfo,
+)
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
 SLUG = "lock-contention"
@@ -58,6 +72,8 @@ def sessions_block_pending_revisions(facts: Facts) -> list[Finding]:
             if op.qualified_table
         }
     )
+    if all(session.evidence == SQLITE_WRITE_LOCK for session in sessions):
+        return [_sqlite_write_lock(facts, sessions[0], tables)]
     probable = all(session.evidence == OPEN_TRANSACTION for session in sessions)
     holds = "have open transactions" if probable else "hold locks"
     message = (
@@ -95,3 +111,20 @@ def sessions_block_pending_revisions(facts: Facts) -> list[Finding]:
             ),
         )
     ]
+
+
+def _sqlite_write_lock(facts: Facts, holder: SessionInfo, tables: list[str]) -> Finding:
+    return Finding(
+        check=SLUG,
+        code=CODE,
+        severity=Severity.WARNING,
+        title="Another connection holds SQLite's write lock the upgrade would wait for",
+        message=(
+            f"Another connection holds the write lock of {holder.client} (an open write "
+            f"transaction, or BEGIN IMMEDIATE/EXCLUSIVE): the pending revisions "
+            f"({', '.join(tables)}) would wait for it, then fail with 'database is locked'. "
+            "SQLite cannot say which process holds it: look for a program or console that has "
+            "this file open."
+        ),
+        evidence={"tables": tables, "sessions": [holder.as_evidence()]},
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.bounds import bounded_session, read_timeout
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
 from migdoctor.database.schema_history import read_schema_history
@@ -77,6 +78,7 @@ def capture_database(
         read_only=True,
         action="Reading the database",
         prepare=note_configure_calls,
+        read_timeout=read_timeout(project.config.options),
     )
     return captured[0]
 
@@ -213,7 +215,13 @@ def read_version_state(project: ProjectFacts) -> VersionState:
         )
         return []
 
-    run_environment(project, read, read_only=True, action="Reading the version table")
+    run_environment(
+        project,
+        read,
+        read_only=True,
+        action="Reading the version table",
+        read_timeout=read_timeout(project.config.options),
+    )
     return states[0]
 
 
@@ -224,13 +232,15 @@ def _blocking_sessions(
     refused query cannot spoil env.py's transaction), or why they could not be read."""
     from sqlalchemy.exc import DBAPIError
 
-    from migdoctor.database.sessions import own_session_id, sessions_on_tables
+    from migdoctor.database.sessions import own_session_id, sessions_on_tables, sqlite_write_lock
 
-    if not touched or connection.dialect.name not in ("mysql", "mariadb", "postgresql"):
+    if not touched or connection.dialect.name not in ("mysql", "mariadb", "postgresql", "sqlite"):
         return (), None
     try:
+        if connection.dialect.name == "sqlite":
+            return sqlite_write_lock(connection), None
         own = own_session_id(connection)
-        with connection.engine.connect() as other:
+        with bounded_session(connection) as other:
             return sessions_on_tables(other, touched, exclude=[own] if own else []), None
     except DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)

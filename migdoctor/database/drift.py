@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.bounds import gave_up_waiting
 from migdoctor.facts import SchemaDifference, SchemaDriftFacts
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.scripts import describe_exception
@@ -43,7 +44,9 @@ def read_schema_drift(
         # a list of MetaData is what env.py may pass too: alembic's comparison takes both
         diffs = compare_metadata(context, metadata)  # type: ignore[arg-type]
         differences = tuple(describe_diffs(diffs))
-    except Exception as error:  # noqa: BLE001 - a user's hook or type may raise anything
+    except Exception as error:
+        if gave_up_waiting(error):  # a lock in the way is the run's failure, not a drift fact
+            raise
         return SchemaDriftFacts(differences=(), error=describe_exception(error))
     return SchemaDriftFacts(differences=differences)
 

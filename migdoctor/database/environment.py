@@ -48,6 +48,7 @@ def run_environment(
     quiet: bool = True,
     cmd_opts: dict[str, Any] | None = None,
     prepare: Callable[[Any, Path], None] | None = None,
+    read_timeout: float | None = None,
     **context_options: Any,
 ) -> None:
     """Run env.py once, calling ``work`` with the live migration context.
@@ -56,10 +57,15 @@ def run_environment(
     create a missing SQLite file. ``action`` names what was being done in error messages.
     ``quiet`` silences alembic's INFO lines and warnings (a report has its own words).
     ``prepare`` may wrap the ``EnvironmentContext`` (given with env.py's path) before it runs.
+    ``read_timeout``: every statement on env.py's connection, alembic's own read of the version
+    table included, gives up after that many seconds (see ``database.bounds``), and then the
+    error names what was being read and the session in the way.
     """
     from alembic.runtime.environment import EnvironmentContext
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
+
+    from migdoctor.database.bounds import ReadBounds
 
     config = project.config.alembic_config(**(cmd_opts or {}))
     try:
@@ -96,6 +102,9 @@ def run_environment(
         targets: list[str] = []
         if prepare is not None:
             prepare(environment, env_py)
+        bounds = ReadBounds(read_timeout) if read_timeout is not None else None
+        if bounds is not None:
+            bounds.install(environment)
         try:
             with (
                 _quiet() if quiet else nullcontext(),
@@ -108,6 +117,9 @@ def run_environment(
             original = failure.original
             if isinstance(original, CannotCheck):
                 raise original from None
+            gave_up = bounds.gave_up(original) if bounds is not None else None
+            if gave_up is not None:
+                raise gave_up from original
             raise CannotCheck(
                 redact(f"{action} failed: {describe_exception(_original(original))}"),
                 hint="Run with --debug to see where.",
@@ -117,6 +129,9 @@ def run_environment(
         except CannotCheck:
             raise
         except BaseException as error:  # whatever env.py raises (even SystemExit): one line
+            gave_up = bounds.gave_up(error) if bounds is not None else None
+            if gave_up is not None:
+                raise gave_up from error
             if not inside_flask_app and needs_flask_application(error):
                 continue
             raise explain_failure(error, env_py, project, targets, action="env.py") from error

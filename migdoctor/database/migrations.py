@@ -21,6 +21,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up
 from migdoctor.database.locking import migration_lock
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import CannotCheck
@@ -132,6 +133,10 @@ def run_migration(
                 )
             )
             state.locked = True
+            # before alembic reads the version table: a lock on it must not hang the run either
+            limit_lock_waits(context.connection, lock_timeout)
+            state.engine = context.connection.engine
+            state.version_table = (context.version_table, context.version_table_schema)
 
         environment.configure = configure_then_lock
 
@@ -147,7 +152,6 @@ def run_migration(
                 "The version table changed since the plan was made "
                 f"(now: {', '.join(heads) or 'empty'}); nothing was run."
             )
-        limit_lock_waits(connection, lock_timeout)
         if direction == UPGRADE:
             steps = script._upgrade_revs(destination, heads)
         elif direction == DOWNGRADE:
@@ -175,6 +179,11 @@ def run_migration(
             )
         except CannotCheck as error:
             running = state.running
+            if running is None and state.engine is not None and is_lock_timeout(error.__cause__):
+                # no revision ran yet: alembic was reading (or creating) the version table
+                table = state.version_table[0]
+                what = f"the version table {table}"
+                raise gave_up(state.engine, lock_timeout, what, table, []) from error.__cause__
             if running is None:
                 raise
             raise _revision_failed(error, running, state, touched_tables or {}) from error.__cause__
@@ -182,7 +191,7 @@ def run_migration(
     rows_after: tuple[str, ...] = ()
     if engine is not None:
         table, schema = state.version_table
-        with engine.connect() as connection:
+        with engine.connect() as connection, bounded(connection, READ_TIMEOUT_SECONDS):
             from sqlalchemy import inspect
 
             if inspect(connection).has_table(table, schema=schema):
@@ -191,12 +200,18 @@ def run_migration(
 
 
 def limit_lock_waits(connection: Any, seconds: float) -> None:
-    """Make a statement give up after ``seconds`` waiting for a lock (0: wait for ever)."""
+    """Make a statement give up after ``seconds`` waiting for a lock (0: wait for ever); on
+    SQLite the busy timeout, which replaces the driver's own 5 s."""
     from sqlalchemy import text
 
+    from migdoctor.database.bounds import sqlite_busy_ms
+
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {sqlite_busy_ms(seconds)}")
+        return
     if seconds <= 0:
         return
-    dialect = connection.dialect.name
     whole = max(1, round(seconds))
     if dialect in ("mysql", "mariadb"):
         connection.execute(text(f"SET SESSION lock_wait_timeout = {whole}"))
@@ -245,10 +260,13 @@ def _original(error: BaseException) -> BaseException:
 
 
 def is_lock_timeout(error: BaseException | None) -> bool:
-    """MySQL 1205 (lock wait timeout) or PostgreSQL 55P03 (lock_not_available)."""
+    """MySQL 1205 (lock wait timeout), PostgreSQL 55P03 (lock_not_available) or SQLite's
+    "database is locked" (the busy timeout ran out)."""
     original = getattr(error, "orig", error)
     if original is None:
         return False
+    if type(original).__name__ == "OperationalError" and "database is locked" in str(original):
+        return True
     if (
         getattr(original, "sqlstate", None) == "55P03"
         or getattr(original, "pgcode", None) == "55P03"
@@ -272,7 +290,7 @@ def _revision_failed(
     engine = state.engine
     if lock_timeout and engine is not None:
         try:
-            with engine.connect() as session:
+            with engine.connect() as session, bounded(session, READ_TIMEOUT_SECONDS):
                 blockers = sessions_on_tables(session, touched_tables.get(revision, set()) or None)
         except Exception:  # noqa: BLE001 - the report goes on without the sessions
             blockers = ()

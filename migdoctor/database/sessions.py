@@ -7,16 +7,18 @@ keeps it off, and then the sessions using the same database with an open transac
 metadata lock. ``SessionInfo.evidence``
 says which of the two a report rests on.
 
-All queries read catalog views only: they never wait on a lock themselves.
+All queries read catalog views only: they never wait on a lock themselves (and run on sessions
+bounded by ``database.bounds`` all the same). SQLite keeps no list of its connections: whether
+another one holds its write lock is tried, without waiting, and who it is cannot be said.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.facts import OPEN_TRANSACTION, SessionInfo
+from migdoctor.facts import OPEN_TRANSACTION, SQLITE_WRITE_LOCK, SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -200,3 +202,150 @@ def postgres_sessions(session: Connection, pids: list[Any]) -> tuple[SessionInfo
         )
         for row in rows
     )
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """A session in the way of a read: it holds a lock on ``table``, or waits for one there
+    (a waiting ALTER makes every later reader of the table queue behind it)."""
+
+    session: SessionInfo
+    table: str
+    waiting: bool = False
+    kind: str = "table"  # or "index", "sequence", "view"
+
+    def describe(self) -> str:
+        head, _, rest = self.session.describe().partition(", ")
+        who = f"{head} ({rest})" if rest else head
+        what = f"{self.kind} {self.table}"
+        if self.waiting:
+            return f"{what}: {who} waits for a lock on it, and reads queue behind it"
+        if self.session.evidence == OPEN_TRANSACTION:
+            return f"{what}: {who} has an open transaction"
+        return f"{what}: {who} holds a lock on it"
+
+
+def sessions_in_the_way(
+    connection: Connection, table: str | None, exclude: Sequence[str] = ()
+) -> tuple[Obstacle, ...]:
+    """The sessions that make a read wait: on ``table`` when it is known (the version table),
+    else on any table of the database. Read from catalog views on a session of its own."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return _postgres_obstacles(connection, table, exclude)
+    if dialect in ("mysql", "mariadb"):
+        return _mysql_obstacles(connection, table, exclude)
+    return ()
+
+
+def _postgres_obstacles(
+    connection: Connection, table: str | None, exclude: Sequence[str]
+) -> tuple[Obstacle, ...]:
+    """Only ACCESS EXCLUSIVE conflicts with a reader's ACCESS SHARE: the sessions holding it, or
+    waiting for it (then also the sessions they wait for)."""
+    from sqlalchemy import text
+
+    rows = connection.execute(
+        text(
+            "SELECT l.pid, CASE WHEN n.nspname = ANY(current_schemas(false)) THEN c.relname "
+            "ELSE n.nspname || '.' || c.relname END, l.granted, "
+            "CASE WHEN l.granted THEN '{}'::int[] ELSE pg_blocking_pids(l.pid) END, c.relkind "
+            "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.pid <> pg_backend_pid() AND l.mode = 'AccessExclusiveLock' "
+            "AND c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f', 'i', 'I') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "ORDER BY l.granted DESC, l.pid"
+        )
+    ).all()
+    if table is not None and any(_same_table(row[1], table) for row in rows):
+        rows = [row for row in rows if _same_table(row[1], table)]
+    found: dict[tuple[str, str], bool] = {}
+    kinds: dict[str, str] = {}
+    for pid, name, granted, blocked_by, relkind in rows:
+        kinds[name] = _POSTGRES_KINDS.get(str(relkind), "table")
+        found.setdefault((str(pid), name), not granted)
+        for holder in blocked_by or ():
+            found.setdefault((str(holder), name), False)
+    wanted = {key: waiting for key, waiting in found.items() if key[0] not in exclude}
+    sessions = {s.session_id: s for s in postgres_sessions(connection, [p for p, _ in wanted])}
+    return tuple(
+        Obstacle(sessions[pid], name, waiting, kinds[name])
+        for (pid, name), waiting in sorted(wanted.items(), key=lambda item: item[1])
+        if pid in sessions
+    )
+
+
+_POSTGRES_KINDS = {"i": "index", "I": "index", "S": "sequence", "v": "view", "m": "view"}
+
+
+def _same_table(qualified: str, name: str) -> bool:
+    return qualified == name or qualified.rpartition(".")[2] == name
+
+
+def _mysql_obstacles(
+    connection: Connection, table: str | None, exclude: Sequence[str]
+) -> tuple[Obstacle, ...]:
+    """The sessions waiting for a table lock in this database (an ALTER queued behind a
+    transaction), and those holding one: exactly with performance_schema, else the sessions
+    with an open transaction (which is what holds a metadata lock, or a LOCK TABLES)."""
+    from sqlalchemy import text
+
+    own = own_session_id(connection)
+    skip = {own, *exclude}
+    database = connection.execute(text("SELECT DATABASE()")).scalar()
+    in_use = sorted(
+        str(row[1])
+        for row in connection.execute(text("SHOW OPEN TABLES WHERE In_use > 0")).all()
+        if row[0] == database
+    )
+    if table is not None and (not in_use or table in in_use):
+        named = table
+    else:
+        named = ", ".join(in_use) or "?"
+    waiting_ids = [
+        str(row[0])
+        for row in connection.execute(
+            text(
+                "SELECT ID FROM information_schema.PROCESSLIST "
+                "WHERE DB = DATABASE() AND STATE LIKE 'Waiting for%lock%'"
+            )
+        ).all()
+        if str(row[0]) not in skip
+    ]
+    waiting = tuple(Obstacle(s, named, True) for s in mysql_sessions(connection, waiting_ids))
+    tables: list[tuple[str | None, str]] | None = None if table is None else [(None, table)]
+    holding = tuple(
+        Obstacle(s, ", ".join(s.tables) or named)
+        for s in _mysql_table_lockers(connection, tables, [*exclude, *waiting_ids])
+    )
+    return holding + waiting
+
+
+def sqlite_write_lock(connection: Connection) -> tuple[SessionInfo, ...]:
+    """Another connection holding SQLite's write lock (an open transaction that wrote, or a
+    ``BEGIN IMMEDIATE``/``EXCLUSIVE``), which any DDL of an upgrade waits for. Tried on a
+    connection of its own with ``BEGIN IMMEDIATE`` and no wait, rolled back at once (nothing is
+    written); SQLite cannot say which process holds it."""
+    from sqlalchemy.exc import OperationalError
+
+    from migdoctor.database.locking import sqlite_file
+
+    path = sqlite_file(connection)
+    if path is None:  # in memory: no other connection sees this database
+        return ()
+    with connection.engine.connect() as probe:
+        busy_ms = probe.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        probe.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            probe.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as error:
+            if "locked" not in str(error.orig):
+                raise
+            return (SessionInfo(session_id="?", client=path, evidence=SQLITE_WRITE_LOCK),)
+        else:
+            probe.exec_driver_sql("ROLLBACK")
+        finally:  # the connection may go back to a pool
+            probe.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_ms or 0)}")
+    return ()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.locking import begin_immediate, migration_lock
-from migdoctor.database.migrations import MigrationEvents, run_migration
+from migdoctor.database.migrations import MigrationEvents, limit_lock_waits, run_migration
 from migdoctor.errors import CannotCheck
 from migdoctor.facts import Facts, ProjectFacts
 from migdoctor.fixes.journal import Journal, sha256
@@ -159,6 +159,8 @@ def _in_one_transaction(
             )
         schema = context.version_table_schema
         held.enter_context(migration_lock(connection, change.table, schema, lock_timeout))
+        # a lock on the version table must not hang the fix: it gives up as an upgrade does
+        limit_lock_waits(connection, lock_timeout)
         run_first = prepare(context) if prepare is not None else None
         with context.begin_transaction(_per_migration=True):
             begin_immediate(connection, lock_timeout)

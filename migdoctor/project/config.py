@@ -47,6 +47,8 @@ class ConfigOptions:
     name: str = "alembic"
     x_arguments: tuple[str, ...] = ()
     url: str | None = None
+    # --lock-timeout when given: also how long each read of the database may wait
+    lock_timeout: float | None = None
 
 
 @dataclass(frozen=True)

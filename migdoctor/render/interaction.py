@@ -141,7 +141,12 @@ class TerminalInteraction:
                     f"[cyan]migdoctor fix end-session --session {blocker.session_id}[/] "
                     f"or in SQL: [cyan]{ending}[/]"
                 )
-            if not failure.blockers:
+            if not failure.blockers and dialect == "sqlite":
+                self.console.print(
+                    "  Another connection holds SQLite's write lock (SQLite cannot say which "
+                    "process): end that program's transaction, then try again."
+                )
+            elif not failure.blockers:
                 self.console.print("  The session in the way has ended since; try again.")
         before = ", ".join(failure.rows_before) or "no revision"
         if visible:
