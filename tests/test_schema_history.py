@@ -207,3 +207,41 @@ def test_start_over_over_a_populated_database_is_untracked_schema(
     assert (untracked["code"], untracked["severity"]) == ("MD108", "error")
     assert sorted(untracked["evidence"]["tables"]) == ["account", "entry", "member"]
     assert "empty baseline" in untracked["message"]
+
+
+DATA_THROUGH_THE_BIND = """
+bind = op.get_bind()
+try:
+    # a question that fails: on PostgreSQL it must not spoil what migdoctor reads after it
+    bind.execute(sa.text("SELECT count(*) FROM not_a_table"))
+except sa.exc.DBAPIError:
+    pass
+op.add_column("account", sa.Column("nickname", sa.String(40), nullable=True))
+bind.execute(sa.text("UPDATE account SET email = 'changed@example.com'"))"""
+
+
+def test_a_data_change_through_get_bind_is_recorded_not_run(
+    ledger: Project, database: Database
+) -> None:
+    add_revision(
+        ledger,
+        "r11nickname",
+        HEAD,
+        DATA_THROUGH_THE_BIND,
+        'op.drop_column("account", "nickname")',
+        message="nicknames",
+    )
+    ledger.upgrade(HEAD)
+    database.execute(
+        "INSERT INTO account (id, display_name, email) VALUES (1, 'Ada', 'ada@example.com')"
+    )
+
+    result = ledger.migdoctor("check", "--format", "json")
+
+    assert result.exit_code == 1, result
+    document = result.json()
+    assert checks_found(document) == {"stale-current"}, document["findings"]
+    assert document["database"]["schema"]["current_matches"] is True
+    # recorded, never run: the row is as it was
+    assert database.scalars("SELECT email FROM account") == ["ada@example.com"]
+    assert "nickname" not in database.column_names("account")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.bounds import bounded_session, read_timeout
+from migdoctor.database.bounds import bounded_session, gave_up_waiting, read_timeout
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
 from migdoctor.database.schema_history import read_schema_history
@@ -113,7 +113,7 @@ def _read_database(
         to_record = [graph.scripts[r] for r in graph.scripts]
     else:
         to_record = [graph.scripts[r] for r in pending]
-    operations = record_upgrades(to_record, dialect, live=context)
+    operations = record_upgrades(to_record, dialect, live=context, fatal=gave_up_waiting)
 
     from migdoctor.database.schema import read_tables
 

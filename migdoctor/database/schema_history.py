@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.bounds import gave_up_waiting
 from migdoctor.database.drift import describe_diffs
 from migdoctor.facts import (
     CASE_INSENSITIVE_TABLE_NAMES,
@@ -63,7 +64,9 @@ def read_schema_history(
         )
     try:
         return _infer(context, inspector, graph, operations, rows, asked)
-    except Exception as error:  # noqa: BLE001 - a user's type or hook may raise anything
+    except Exception as error:
+        if gave_up_waiting(error):  # a lock in the way is the run's failure, not a fact
+            raise
         return SchemaHistoryFacts(unknown=f"the comparison failed: {describe_exception(error)}")
 
 
@@ -377,7 +380,9 @@ class _Measure:
         where = f"revision {', '.join(revisions)}" if revisions else "the empty schema"
         try:
             diffs = self._alembic_diffs(schema)
-        except Exception as error:  # noqa: BLE001 - a user's hook or type may raise anything
+        except Exception as error:
+            if gave_up_waiting(error):
+                raise
             return RevisionSchemaComparison(revisions, error=describe_exception(error))
         differences = []
         untracked: list[str] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,14 +39,19 @@ class CannotRecord(Exception):
 
 
 def record_upgrades(
-    scripts: list[RevisionScript], dialect: Dialect, live: MigrationContext | None = None
+    scripts: list[RevisionScript],
+    dialect: Dialect,
+    live: MigrationContext | None = None,
+    fatal: Callable[[BaseException], bool] | None = None,
 ) -> dict[str, RevisionOperations]:
     """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id.
 
     With ``live`` (the migration context env.py configured), ``upgrade()`` sees a context like
     alembic's: its config, its dialect, and ``op.get_bind()`` answering read-only questions
-    (an inspector, a SELECT) from the live database; anything else it sends is refused."""
-    recording = _Recording(dialect, live)
+    (an inspector, a SELECT) from the live database; anything else it sends is refused. An
+    error ``fatal`` accepts (a read that gave up waiting on a lock) ends the whole run instead
+    of making one revision unrecordable."""
+    recording = _Recording(dialect, live, fatal)
     # one recording context for them all: building alembic's context per revision would cost
     # more than running the revisions
     with _recording_operations(recording), _live_sql_refused(recording):
@@ -80,17 +85,23 @@ def _record_upgrade(script: RevisionScript, recording: _Recording) -> RevisionOp
         return read_operations_statically(script.path, script.revision, str(why))
     uncertain: tuple[tuple[str | None, str], ...] = ()
     note = None
+    facts = tuple(_operation_facts(recorded))
     if recording.consulted_database:
-        # the other branch of upgrade() may touch other tables: what its source names is
-        # uncertain for the schema at this revision
+        # what it did here is recorded; the tables only its other branch names (what its
+        # source names beyond that) are uncertain for the schema at this revision
         static = read_operations_statically(script.path, script.revision, "")
+        done = {(op.schema, op.table) for op in facts if op.table}
         uncertain = tuple(
-            dict.fromkeys((op.schema, op.table) for op in static.operations if op.table)
+            dict.fromkeys(
+                (op.schema, op.table)
+                for op in static.operations
+                if op.table and (op.schema, op.table) not in done
+            )
         )
         note = "upgrade() asks the database what to do: what it does depends on the database"
     return RevisionOperations(
         script.revision,
-        tuple(_operation_facts(recorded)),
+        facts,
         RECORDED,
         note,
         migrate_operations=tuple(recorded),
@@ -124,9 +135,15 @@ class _Recording:
     """Recordings of ``upgrade()`` functions: the context they see and, for the one being
     recorded, what it did with it."""
 
-    def __init__(self, dialect: Dialect, live: MigrationContext | None) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        live: MigrationContext | None,
+        fatal: Callable[[BaseException], bool] | None = None,
+    ) -> None:
         self.dialect = dialect
         self.live = live
+        self.fatal = fatal
         self.recorded: list[MigrateOperation] = []
         self.consulted_database = False
         self.autocommit = False
@@ -136,8 +153,29 @@ def _record(upgrade: Any, recording: _Recording) -> list[MigrateOperation]:
     recorded: list[MigrateOperation] = []
     recording.recorded = recorded
     recording.consulted_database = recording.autocommit = False
+    connection = recording.live.connection if recording.live is not None else None
+    # a question upgrade() asks may fail (a table not there yet): on PostgreSQL that would
+    # spoil env.py's transaction for every read after it, so each recording has a savepoint
+    savepoint = (
+        connection.begin_nested()
+        if connection is not None and connection.in_transaction()
+        else None
+    )
     try:
         upgrade()
+    except BaseException:  # noqa: BLE001 - turned into CannotRecord (or re-raised) below
+        if savepoint is not None and savepoint.is_active:
+            savepoint.rollback()
+        raise_recording_failure(recording)
+    if savepoint is not None and savepoint.is_active:
+        savepoint.commit()
+    return recorded
+
+
+def raise_recording_failure(recording: _Recording) -> None:
+    """Turn the exception being handled into CannotRecord (or let it through)."""
+    try:
+        raise
     except _LiveSQLRefused as refused:
         raise CannotRecord(
             f"upgrade() sends SQL that migdoctor does not run while reading it ({refused})"
@@ -145,10 +183,11 @@ def _record(upgrade: Any, recording: _Recording) -> list[MigrateOperation]:
     except BaseException as error:  # so may its upgrade()
         if isinstance(error, KeyboardInterrupt):
             raise
+        if recording.fatal is not None and recording.fatal(error):
+            raise
         raise CannotRecord(
             f"upgrade() could not be recorded ({describe_exception(error)})"
         ) from None
-    return recorded
 
 
 @contextmanager
@@ -228,7 +267,9 @@ def _recording_operations(recording: _Recording) -> Iterator[None]:
 # what a recorded upgrade() may ask the live database: questions, never changes
 _QUESTION = re.compile(r"^\s*(select|show|with|describe|desc|explain|pragma)\b", re.IGNORECASE)
 # what a change is replaced with while recording: a query that answers no rows, everywhere
-_NOTHING = "SELECT 1 FROM (SELECT 1 AS nothing) AS nothing WHERE 1 = 0"
+_NOTHING = "SELECT 1 FROM (SELECT 1 AS migdoctor_row) AS migdoctor_recorded WHERE 1 = 0"
+# migdoctor's own savepoint around each recording
+_SAVEPOINT = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b", re.IGNORECASE)
 
 
 def _is_question(statement: str) -> bool:
@@ -266,6 +307,8 @@ def _live_sql_refused(recording: _Recording) -> Iterator[None]:
         text = str(statement or "")
         if live_connection is None or connection is not live_connection:
             raise _LiveSQLRefused(" ".join(text.split())[:80])
+        if _SAVEPOINT.match(text):
+            return statement, parameters
         if _is_question(text):
             recording.consulted_database = True
             return statement, parameters
