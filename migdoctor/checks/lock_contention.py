@@ -26,7 +26,7 @@ session (its transaction is rolled back), and only with your consent.
 
 from __future__ import annotations
 
-from migdoctor.checks import NotApplicable, check, require_known_current
+from migdoctor.checks import NotApplicable, check, require_known_current, require_no_run_in_progress
 from migdoctor.facts import OPEN_TRANSACTION, OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
@@ -44,6 +44,7 @@ CODE = "MD104"
 )
 def sessions_block_pending_revisions(facts: Facts) -> list[Finding]:
     require_known_current(facts)
+    require_no_run_in_progress(facts)
     database = facts.database
     if database is not None and database.sessions_unreadable and facts.pending:
         raise NotApplicable(database.sessions_unreadable)

@@ -28,7 +28,7 @@ reports that revision instead, with a repair that runs only the missing half.
 
 from __future__ import annotations
 
-from migdoctor.checks import check, require_known_current
+from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.effects import (
     TableConflict,
     applied_prefix,
@@ -52,6 +52,7 @@ CODE = "MD103"
 )
 def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     require_known_current(facts)
+    require_no_run_in_progress(facts)
     database = facts.database
     pending = facts.pending
     if database is None or not pending:

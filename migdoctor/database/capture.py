@@ -23,6 +23,7 @@ from migdoctor.facts import (
     OPERATION_TABLES,
     DatabaseFacts,
     ProjectFacts,
+    RunInProgress,
     SessionInfo,
     TargetMetadataFacts,
 )
@@ -127,6 +128,7 @@ def _read_database(
         if op.table
     }
     blocking, sessions_unreadable = _blocking_sessions(connection, touched)
+    in_progress = _run_in_progress(connection, version_table, version_schema, [*pending, *rows])
     facts = DatabaseFacts(
         url=url.render_as_string(hide_password=True),
         dialect=dialect.name,
@@ -144,6 +146,7 @@ def _read_database(
         sessions_unreadable=sessions_unreadable,
         schema_drift=None if record == RECORD_NONE else read_schema_drift(context, graph, rows),
         tables_read=tables_read,
+        run_in_progress=in_progress,
     )
     return Capture(facts, operations)
 
@@ -220,6 +223,24 @@ def _blocking_sessions(
     except DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         return (), f"other sessions could not be read ({reason})"
+
+
+def _run_in_progress(
+    connection: Connection, version_table: str, schema: str | None, revisions: list[str]
+) -> RunInProgress | None:
+    """Another run holding the migration lock, read on a session of its own (lock views only:
+    it waits on nothing)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from migdoctor.database.locking import run_in_progress
+
+    if connection.dialect.name == "sqlite":
+        return run_in_progress(connection, version_table, schema, revisions)
+    try:
+        with connection.engine.connect() as other:
+            return run_in_progress(other, version_table, schema, revisions)
+    except DBAPIError:  # lock views refused (a privilege): nothing can be said
+        return None
 
 
 def read_version_rows(

@@ -62,11 +62,22 @@ class MigrationProgress:
             self.console.print(f"{escape(label)} …", highlight=False)
 
     def finished(self, index: int, total: int, revision: str, doc: str, seconds: float) -> None:
-        self.stop()
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
         label = escape(redact(self._label(index, total, revision, doc)))
         self.console.print(f"  [green]✓[/] {label} ({seconds:.1f}s)")
 
     def stop(self) -> None:
+        """End the live line; a revision still running (the run stopped in it) keeps its line,
+        so what follows is read beside it, never in its place."""
         if self.live is not None:
+            running = self.live.renderable
             self.live.stop()
             self.live = None
+            if isinstance(running, _Running):
+                seconds = time.monotonic() - running.started
+                self.console.print(
+                    f"  [red]✗[/] {escape(running.text)} (stopped after {seconds:.1f}s)",
+                    highlight=False,
+                )
