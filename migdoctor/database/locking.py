@@ -27,7 +27,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 POSTGRES_LOCK_CLASS = 0x6D64  # "md"
 POSTGRES_MARK_CLASS = 0x6D65  # the marks beside the lock
 POLL_SECONDS = 0.2
+HOLDS = "holds the migration lock"
 # what a run holding the lock may be doing (one mark each, read back by check)
 PURPOSES = ("upgrade", "downgrade", "stamp", "fix", "undo")
 
@@ -480,7 +481,7 @@ def _mysql_run(connection: Connection, name: str, revisions: Sequence[str]) -> R
         text("SELECT TIME FROM information_schema.PROCESSLIST WHERE ID = :id"), {"id": holder}
     ).scalar()
     return RunInProgress(
-        holder=sessions[0] if sessions else SessionInfo(str(holder)),
+        holder=replace(sessions[0] if sessions else SessionInfo(str(holder)), evidence=HOLDS),
         purpose=found.get("purpose"),
         seconds=None if idle is None else int(idle),
         revision=found.get("revision"),
@@ -519,7 +520,7 @@ def _postgres_run(
         {"pid": int(holders[0].session_id)},
     ).scalar()
     return RunInProgress(
-        holder=holders[0],
+        holder=replace(holders[0], evidence=HOLDS),
         purpose=purpose,
         seconds=None if since is None else int(since),
         revision=running[-1] if running else None,
