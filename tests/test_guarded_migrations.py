@@ -120,8 +120,12 @@ def test_a_failed_revision_is_named_and_the_version_table_kept(
         # neither rolled the DDL back (MySQL cannot; pysqlite runs DDL outside the
         # transaction): the table stays, and migdoctor says so
         assert "half applied" in result.stdout
-        assert "Already in the schema: create table tag (id, name)" in result.stdout
-        assert "Not applied: create index ix_missing on no_such_table (name)" in result.stdout
+        assert "Of revision 6f6f6f6f6f6f, in the schema: create table tag (id, name)." in (
+            result.stdout
+        )
+        assert "Not in the schema: create index ix_missing on no_such_table (name)." in (
+            result.stdout
+        )
         assert "tag" in database.table_names()
     else:
         assert "tag" not in database.table_names()

@@ -367,7 +367,8 @@ def _sqlite_lock(
                     told = True
                 if deadline is not None and time.monotonic() >= deadline:
                     raise LockNotGranted(
-                        f"Another migdoctor ({holder}) is changing {path}; waited {timeout:g}s.",
+                        f"Another migdoctor ({holder}) is changing {path}; waited "
+                        f"{timeout:g}s. Nothing was changed.",
                         (),
                     ) from None
                 time.sleep(POLL_SECONDS)
@@ -384,16 +385,20 @@ def _sqlite_lock(
 
 def _sqlite_marks(lock_path: Path) -> dict[str, Any]:
     try:
-        marks = json.loads(lock_path.read_text() or "{}")
-    except (OSError, ValueError):
+        text = lock_path.read_text().strip()
+    except OSError:
         return {}
+    try:
+        marks = json.loads(text or "{}")
+    except ValueError:  # an older migdoctor wrote plain words
+        return {"words": text}
     return marks if isinstance(marks, dict) else {}
 
 
 def _sqlite_holder(lock_path: Path) -> str:
     marks = _sqlite_marks(lock_path)
     if "process" not in marks:
-        return "another process"
+        return str(marks.get("words") or "another process")
     return f"process {marks['process']}, {marks.get('purpose') or 'a run'}"
 
 
@@ -417,7 +422,8 @@ def _describe(holders: tuple[SessionInfo, ...]) -> str:
 def _not_granted(name: str, timeout: float, holders: tuple[SessionInfo, ...]) -> LockNotGranted:
     who = _describe(holders)
     return LockNotGranted(
-        f"The migration lock of this database ({name}) is held by {who}; waited {timeout:g}s.",
+        f"The migration lock of this database ({name}) is held by {who}; waited {timeout:g}s. "
+        "Nothing was changed.",
         holders,
     )
 
