@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +76,7 @@ class Pausing:
         OUTPUTS[process.pid] = output
         return process
 
-    def wait_until_paused(self, process: subprocess.Popen[str]) -> None:
+    def wait_until_paused(self, process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + 60
         while not self.started.exists():
             if process.poll() is not None:
@@ -244,7 +244,7 @@ def test_ctrl_c_on_a_terminal_keeps_the_progress_line_and_the_message(
 ) -> None:
     pausing = pausing_project(tmp_path, database)
     with terminal([*migdoctor_command(), "upgrade"], pausing) as (process, read):
-        pausing.wait_until_paused(process)  # type: ignore[arg-type]
+        pausing.wait_until_paused(process)
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
         output = read()
@@ -256,7 +256,9 @@ def test_ctrl_c_on_a_terminal_keeps_the_progress_line_and_the_message(
 
 
 @contextmanager
-def terminal(command: list[str], pausing: Pausing) -> Iterator[tuple[subprocess.Popen[bytes], object]]:
+def terminal(
+    command: list[str], pausing: Pausing
+) -> Iterator[tuple[subprocess.Popen[bytes], Callable[[], str]]]:
     """``command`` on a pseudo-terminal (rich then draws its live progress line)."""
     import pty
     import select
@@ -264,7 +266,11 @@ def terminal(command: list[str], pausing: Pausing) -> Iterator[tuple[subprocess.
     primary, secondary = pty.openpty()
     env = {**pausing.env, "TERM": "xterm", "COLUMNS": "200", "LINES": "50"}
     process = subprocess.Popen(
-        command, cwd=pausing.project.root, stdin=secondary, stdout=secondary, stderr=secondary,
+        command,
+        cwd=pausing.project.root,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
         env=env,
     )
     os.close(secondary)
@@ -367,8 +373,10 @@ def _migration_session(database: Database, lock_session: str) -> str:
 
 
 def _kill(database: Database, session: str) -> None:
-    statement = f"KILL {session}" if database.backend == "mysql" else (
-        f"SELECT pg_terminate_backend({session})"
+    statement = (
+        f"KILL {session}"
+        if database.backend == "mysql"
+        else (f"SELECT pg_terminate_backend({session})")
     )
     database.execute(statement)
 
@@ -411,3 +419,22 @@ def test_a_run_whose_own_session_is_killed_says_what_it_left(
     assert "Traceback" not in output
     assert "✗ Revision 8b8b8b8b8b8b (slow tag) failed" in output
     _what_is_left_is_said(output, server_database)
+
+
+@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
+def test_a_fix_that_completed_is_journaled_applied_though_its_lock_session_died(
+    tmp_path: Path, server_database: Database
+) -> None:
+    pausing = pausing_project(tmp_path, server_database)
+    run = pausing.start("fix", "upgrade", "--yes")
+    pausing.wait_until_paused(run)
+    _kill(server_database, _lock_session(server_database))
+    pausing.go_on()  # the last revision: nothing is left to stop before
+    code, output = finish(run)
+
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert server_database.version_rows() == [SLOW]
+    journal = pausing.project.root / ".migdoctor" / "journal.jsonl"
+    events = [json.loads(line)["event"] for line in journal.read_text().splitlines()]
+    assert events == ["started", "applied"], events
