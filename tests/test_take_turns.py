@@ -438,3 +438,38 @@ def test_a_fix_that_completed_is_journaled_applied_though_its_lock_session_died(
     journal = pausing.project.root / ".migdoctor" / "journal.jsonl"
     events = [json.loads(line)["event"] for line in journal.read_text().splitlines()]
     assert events == ["started", "applied"], events
+
+
+def test_check_does_not_wait_behind_the_locks_of_a_run_in_progress(
+    tmp_path: Path, database: Database
+) -> None:
+    """The run alters an existing table and pauses with its transaction open (PostgreSQL then
+    holds an ACCESS EXCLUSIVE lock on it): check must not reflect it, and answers at once."""
+    project = copy_project("blog", tmp_path / "project", database)
+    project.upgrade("head")
+    add_revision(
+        project,
+        SLOW,
+        COMMENT,
+        PAUSING_UPGRADE.replace(
+            "op.create_table('tag'",
+            "op.add_column('user', sa.Column('nickname', sa.String(20)))\nop.create_table('tag'",
+        ),
+        message="slow tag",
+        imports="import os\nimport pathlib\nimport time",
+    )
+    pausing = Pausing(project, tmp_path / "started", tmp_path / "release")
+    run = pausing.start("upgrade")
+    try:
+        pausing.wait_until_paused(run)
+        started = time.monotonic()
+        during = project.migdoctor("check", "--format", "json")
+        took = time.monotonic() - started
+    finally:
+        pausing.go_on()
+        code, output = finish(run)
+
+    assert code == 0, output
+    assert during.exit_code == 1, during
+    assert "migration-in-progress" in {f["check"] for f in during.json()["findings"]}
+    assert took < 20, took

@@ -104,6 +104,12 @@ def _read_database(
     else:
         to_record = [graph.scripts[r] for r in pending]
     operations = record_upgrades(to_record, dialect)
+    in_progress = _run_in_progress(connection, version_table, version_schema, [*pending, *rows])
+    if in_progress is not None:
+        # another run is changing the schema: reading it would wait behind that run's locks
+        # and show its half-done work (migration-in-progress says so instead)
+        tables_read = OPERATION_TABLES
+        operations = {}
 
     from migdoctor.database.schema import read_tables
 
@@ -128,7 +134,6 @@ def _read_database(
         if op.table
     }
     blocking, sessions_unreadable = _blocking_sessions(connection, touched)
-    in_progress = _run_in_progress(connection, version_table, version_schema, [*pending, *rows])
     facts = DatabaseFacts(
         url=url.render_as_string(hide_password=True),
         dialect=dialect.name,
@@ -144,7 +149,9 @@ def _read_database(
         target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
         blocking_sessions=blocking,
         sessions_unreadable=sessions_unreadable,
-        schema_drift=None if record == RECORD_NONE else read_schema_drift(context, graph, rows),
+        schema_drift=None
+        if record == RECORD_NONE or in_progress is not None
+        else read_schema_drift(context, graph, rows),
         tables_read=tables_read,
         run_in_progress=in_progress,
     )
