@@ -9,7 +9,7 @@ database).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 from migdoctor.checks import run_checks
@@ -89,11 +89,10 @@ def fix_one(
     """``migdoctor fix FIX-ID``: one fix, for scripts and CI (consent: --yes or a terminal)."""
     if request.fix not in FIX_MODULES:
         raise CannotCheck(f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}.")
-    with ExitStack() as held:
-        if needs_database(request.fix) and not dry_run:
-            held.enter_context(_migration_lock_first(options, lock_timeout, ui, "fix"))
+    # a dry run changes nothing: it reads without waiting for the lock
+    locked = needs_database(request.fix) and not dry_run
+    with _migration_lock_first(options, lock_timeout, ui, "fix") if locked else nullcontext():
         return _fix_one(options, invocation, request, yes, dry_run, lock_timeout, ui)
-    raise AssertionError("unreachable")  # pragma: no cover - mypy cannot see the with returns
 
 
 def _fix_one(
