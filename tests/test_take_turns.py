@@ -395,7 +395,7 @@ def test_a_run_whose_lock_session_is_killed_stops_before_its_next_revision(
 
     assert code == 1, output
     assert "Traceback" not in output
-    assert f"The session that held the migration lock (session {session}) has ended" in output
+    assert f"The session that held the migration lock (session {session}) is gone" in output
     assert "the upgrade stopped before revision 9c9c9c9c9c9c (create label)" in output
     assert "label" not in server_database.table_names()
     assert "Read back: the version table holds" in output

@@ -102,9 +102,9 @@ class HeldLock:
             )
         if not held:
             raise LockLost(
-                f"The session that held the migration lock (session {self.session_id}) has "
-                "ended, ended on the server or its connection lost: another run could start "
-                "alongside this one.",
+                f"The session that held the migration lock (session {self.session_id}) is "
+                "gone (ended on the server, or its connection lost), so another run could "
+                "start alongside this one.",
                 hint="migdoctor check shows the state left; run the command again.",
             )
 
