@@ -188,11 +188,12 @@ def test_check_during_a_run_says_an_upgrade_is_in_progress(
     assert progress["title"] == "An upgrade is in progress"
     assert progress["evidence"]["revision"] == SLOW
     assert progress["evidence"]["doing"] == "upgrade"
-    assert "seconds" in progress["evidence"]
+    assert progress["evidence"]["seconds_held"] >= 0
     if database.backend == "sqlite":
         assert progress["evidence"]["process"] == f"process {run.pid}"
     else:
-        assert progress["evidence"]["session"]["session"]
+        assert progress["evidence"]["session"]
+        assert f"session {progress['evidence']['session']}" in progress["evidence"]["holder"]
     assert "An upgrade is in progress" in text_report.stdout
     flat = " ".join(text_report.stdout.replace("│", " ").split())  # the panel wraps lines
     assert "running revision 8b8b8b8b8b8b (slow tag)" in flat, text_report

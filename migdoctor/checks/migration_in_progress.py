@@ -75,9 +75,10 @@ def another_run_holds_the_lock(facts: Facts) -> list[Finding]:
     )
     evidence = {
         "doing": run.purpose,
-        "session": run.holder.as_evidence() if run.holder else None,
+        "session": run.holder.session_id if run.holder else None,
+        "holder": run.holder.describe() if run.holder else None,
         "process": run.process,
-        "seconds": run.seconds,
+        "seconds_held": run.seconds,
         "revision": run.revision,
     }
     return [
