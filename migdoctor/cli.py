@@ -769,8 +769,20 @@ def _alembic(options: GlobalOptions, command: str, *args: object, **kwargs: Any)
 
 def main() -> None:
     """Console entry point."""
+    import signal
+
+    from migdoctor.errors import Terminated
+
+    def terminated(signum: int, frame: object) -> None:
+        # as Ctrl-C: a run says what it left instead of dying without a word
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         app(prog_name="migdoctor")
+    except Terminated:
+        typer.echo("migdoctor: terminated (SIGTERM).", err=True)
+        sys.exit(143)
     except KeyboardInterrupt:
         typer.echo("migdoctor: interrupted.", err=True)
         sys.exit(130)

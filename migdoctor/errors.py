@@ -38,3 +38,7 @@ class DatabaseMissing(DatabaseUnreachable):
 
 class EnvScriptFailed(CannotCheck):
     """The project's env.py raised before migdoctor could read the database."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stop as on Ctrl-C (say what was left, exit non-zero), not silently."""

@@ -151,6 +151,26 @@ class SessionInfo:
 
 
 @dataclass(frozen=True)
+class RunInProgress:
+    """Another run holds this database's migration lock: who, since when, doing what (each
+    where it can be told)."""
+
+    holder: SessionInfo | None = None  # the server session holding the lock
+    process: str | None = None  # "process 1234" (SQLite: the lock is a file of this machine)
+    purpose: str | None = None  # upgrade, downgrade, stamp, fix, undo
+    seconds: int | None = None  # how long the lock has been held
+    revision: str | None = None  # the revision it is running
+
+    def describe(self) -> str:
+        parts = [self.holder.describe() if self.holder else self.process or "another run"]
+        if self.seconds is not None:
+            parts.append(f"holding the lock for {self.seconds}s")
+        if self.revision:
+            parts.append(f"running revision {self.revision}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class TargetMetadataFacts:
     """What env.py passed as ``target_metadata`` to ``context.configure``."""
 
@@ -270,6 +290,8 @@ class DatabaseFacts:
     schema_history: SchemaHistoryFacts | None = None
     # alembic's impl.transactional_ddl for this connection: a failed revision is rolled back
     transactional_ddl: bool = False
+    # another run (upgrade, fix, ...) holds the migration lock: its half-done work is no finding
+    run_in_progress: RunInProgress | None = None
 
     @property
     def qualified_version_table(self) -> str:

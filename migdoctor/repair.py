@@ -8,6 +8,8 @@ database).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 from migdoctor.checks import run_checks
@@ -17,7 +19,7 @@ from migdoctor.facts import Facts
 from migdoctor.findings import Finding, FixOption, Risk
 from migdoctor.fixes import FIX_MODULES, needs_database, plan_fix
 from migdoctor.fixes.apply import apply_plan
-from migdoctor.fixes.journal import Journal
+from migdoctor.fixes.journal import Journal, JournalEntry
 from migdoctor.fixes.plan import FixRequest, Plan
 from migdoctor.fixes.undo import entry_needs_database, undo_plan
 from migdoctor.gather import gather_facts, load_project
@@ -46,6 +48,20 @@ def _facts(
         record=RECORD_ALL,
         compare_revisions=compare_revisions,
     )
+
+
+@contextmanager
+def _migration_lock_first(
+    options: ConfigOptions, lock_timeout: float, ui: TerminalInteraction, purpose: str
+) -> Iterator[None]:
+    """Every writer takes the database's migration lock before it reads anything: the facts a
+    fix is planned from are then not another run's half-done work, and nothing moves between
+    the plan and its application."""
+    from migdoctor.database.migrations import hold_migration_lock
+
+    project = load_project(options)
+    with hold_migration_lock(project, lock_timeout, purpose=purpose, on_wait=ui.lock_wait):
+        yield
 
 
 def _findings(facts: Facts) -> list[Finding]:
@@ -84,6 +100,21 @@ def fix_one(
     """``migdoctor fix FIX-ID``: one fix, for scripts and CI (consent: --yes or a terminal)."""
     if request.fix not in FIX_MODULES:
         raise CannotCheck(f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}.")
+    # a dry run changes nothing: it reads without waiting for the lock
+    locked = needs_database(request.fix) and not dry_run
+    with _migration_lock_first(options, lock_timeout, ui, "fix") if locked else nullcontext():
+        return _fix_one(options, invocation, request, yes, dry_run, lock_timeout, ui)
+
+
+def _fix_one(
+    options: ConfigOptions,
+    invocation: tuple[str, ...],
+    request: FixRequest,
+    yes: bool,
+    dry_run: bool,
+    lock_timeout: float,
+    ui: TerminalInteraction,
+) -> int:
     facts = _facts(
         options,
         invocation,
@@ -192,14 +223,24 @@ def interactive(
     Enter picks the recommended option, and answers "apply?" with yes only for safe fixes, so
     pressing Enter everywhere never applies a caution or dangerous fix.
     """
-    from migdoctor.render.interaction import Quit
-
     if not ui.is_terminal:
         ui.error(
             "fix --interactive needs a terminal to ask you; "
             "in scripts use migdoctor fix FIX-ID --yes."
         )
         return EXIT_CANNOT
+    with _migration_lock_first(options, lock_timeout, ui, "fix"):
+        return _interactive(options, invocation, lock_timeout, ui)
+
+
+def _interactive(
+    options: ConfigOptions,
+    invocation: tuple[str, ...],
+    lock_timeout: float,
+    ui: TerminalInteraction,
+) -> int:
+    from migdoctor.render.interaction import Quit
+
     passed: set[tuple[str, str]] = set()
     applied = 0
     findings: list[Finding] | None = None
@@ -265,12 +306,29 @@ def undo(
     if entry is None:
         ui.say("Nothing to undo: the journal holds no applied fix.")
         return EXIT_REFUSED
-    record = RECORD_NONE
-    facts = (
-        gather_facts(options, invocation=invocation, record=record)
-        if entry_needs_database(entry)
-        else Facts(project=project, database=None, invocation=invocation)
-    )
+    if not entry_needs_database(entry):
+        facts = Facts(project=project, database=None, invocation=invocation)
+        return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
+    with _migration_lock_first(options, lock_timeout, ui, "undo"):
+        # read again under the lock: the entry to undo may have changed while it waited
+        entry = journal.last_to_undo()
+        if entry is None:
+            ui.say("Nothing to undo: the journal holds no applied fix.")
+            return EXIT_REFUSED
+        facts = gather_facts(options, invocation=invocation, record=RECORD_NONE)
+        return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
+
+
+def _undo(
+    facts: Facts,
+    entry: JournalEntry,
+    yes: bool,
+    dry_run: bool,
+    lock_timeout: float,
+    ui: TerminalInteraction,
+    options: ConfigOptions,
+    invocation: tuple[str, ...],
+) -> int:
     plan = undo_plan(entry, facts)
     ui.show_plan(plan)
     if plan.refusal:

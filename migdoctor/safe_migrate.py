@@ -2,19 +2,22 @@
 
 Before an upgrade or downgrade a preflight runs the checks that predict failure (an unknown
 revision, a table that already exists, a half-applied revision, an ambiguous ``head``, a history
-alembic cannot load) and refuses, changing nothing, when one fires. The run itself holds the
-database's migration lock, gives up waiting for a table lock after ``--lock-timeout`` seconds and
-then names the session in the way, shows each revision as it runs, and, when a revision fails on
-a database without transactional DDL (MySQL), says which of its operations are already in the
-schema.
+alembic cannot load) and refuses, changing nothing, when one fires. The database's migration
+lock is taken first, so the preflight reads what another run left, never its half-done work. The
+run gives up waiting for a table lock after ``--lock-timeout`` seconds and then names the session
+in the way, shows each revision as it runs, and, when it stops early (a revision failed, Ctrl-C,
+SIGTERM, its lock session ended on the server), reads the database back and says which revision
+was running and which of its operations are in the schema.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING
 
+from migdoctor.aftermath import Aftermath, read_back
 from migdoctor.checks import run_checks
 from migdoctor.database.migrations import (
     DOWNGRADE,
@@ -23,9 +26,9 @@ from migdoctor.database.migrations import (
     MigrationEvents,
     RevisionFailed,
     TableRef,
+    hold_migration_lock,
     run_migration,
 )
-from migdoctor.effects import operation_visibility
 from migdoctor.errors import DatabaseMissing
 from migdoctor.facts import Facts, ProjectFacts
 from migdoctor.findings import Finding, Severity
@@ -73,24 +76,40 @@ def migrate(
     lock_timeout: float,
     ui: TerminalInteraction,
 ) -> int:
-    """Upgrade or downgrade to ``revision`` (alembic's syntax), guarded."""
+    """Upgrade or downgrade to ``revision`` (alembic's syntax), guarded: the migration lock
+    first, then the preflight (reading what another run left, not its half-done work), then
+    the run."""
     if sql:  # offline: SQL to stdout, no database, nothing to guard
         return run_alembic_command(options, direction, revision, sql=True, tag=tag)
-    facts: Facts | None = None
-    if preflight:
-        try:
-            facts = gather_facts(options, invocation=invocation)
-        except DatabaseMissing:
-            # a new SQLite database: the upgrade creates it; only the scripts can be checked
-            facts = gather_facts(options, offline=True, invocation=invocation)
-    if facts is not None:
-        refusal = preflight_refusal(facts, direction, revision)
-        if refusal is not None:
-            findings, reason = refusal
-            ui.refuse(findings, reason)
-            return EXIT_REFUSED
-    project = facts.project if facts is not None else load_project(options)
-    return _run(options, project, facts, direction, revision, tag, lock_timeout, ui, invocation)
+    from migdoctor.render.progress import MigrationProgress
+
+    project = load_project(options)
+    with ExitStack() as held:
+        # a new SQLite database: the run creates it, and takes the lock then
+        with suppress(DatabaseMissing):
+            held.enter_context(
+                hold_migration_lock(
+                    project,
+                    lock_timeout,
+                    purpose=direction,
+                    on_wait=MigrationProgress(ui.console, direction).lock_wait,
+                )
+            )
+        facts: Facts | None = None
+        if preflight:
+            try:
+                facts = gather_facts(options, invocation=invocation)
+            except DatabaseMissing:
+                # a new SQLite database: the upgrade creates it; only the scripts can be checked
+                facts = gather_facts(options, offline=True, invocation=invocation)
+        if facts is not None:
+            refusal = preflight_refusal(facts, direction, revision)
+            if refusal is not None:
+                findings, reason = refusal
+                ui.refuse(findings, reason)
+                return EXIT_REFUSED
+            project = facts.project
+        return _run(options, project, facts, direction, revision, tag, lock_timeout, ui, invocation)
 
 
 def _run(
@@ -120,17 +139,18 @@ def _run(
         )
     except RevisionFailed as failure:
         progress.stop()
-        visible, missing = _what_is_applied(options, facts, failure)
-        ui.revision_failed(failure, _dialect(facts), lock_timeout, visible, missing)
+        aftermath = _what_is_left(project, facts, failure)
+        ui.revision_failed(failure, _dialect(facts), lock_timeout, aftermath)
         if (
             not retried
             and failure.blockers
+            and failure.interrupted is None
             and _end_blockers_with_consent(options, invocation, failure, ui)
         ):
             return _run(
                 options, project, None, direction, revision, tag, lock_timeout, ui, invocation, True
             )
-        return EXIT_REFUSED
+        return failure.exit_code
     finally:
         progress.stop()
     ui.migrated(direction, result.steps, result.rows_before, result.rows_after)
@@ -224,29 +244,11 @@ def _dialect(facts: Facts | None) -> str:
     return facts.database.dialect if facts is not None and facts.database is not None else ""
 
 
-def _what_is_applied(
-    options: ConfigOptions, facts: Facts | None, failure: RevisionFailed
-) -> tuple[list[str], list[str]]:
-    """Which operations of the failed revision the schema now shows (where the database did not
-    roll its DDL back, as MySQL cannot, the revision is then half applied) and which not."""
-    if facts is None or facts.database is None:
-        return [], []
-    recorded = facts.operations.get(failure.revision)
-    if recorded is None or len(recorded.operations) < 2:
-        return [], []
-    try:
-        after = gather_facts(options, record="none").database
-    except Exception:  # noqa: BLE001 - the failure report goes on without it
-        return [], []
-    assert after is not None
-    visible, missing = [], []
-    for operation in recorded.operations:
-        state = operation_visibility(operation, after)
-        if state.value == "visible":
-            visible.append(operation.describe())
-        elif state.value == "missing":
-            missing.append(operation.describe())
-    return visible, missing
+def _what_is_left(project: ProjectFacts, facts: Facts | None, failure: RevisionFailed) -> Aftermath:
+    """The version table and which operations of the revision that was running the schema now
+    shows (where the database did not roll its DDL back, as MySQL cannot, it is half applied)."""
+    recorded = facts.operations.get(failure.revision) if facts is not None else None
+    return read_back(project, failure.revision, recorded)
 
 
 def _end_blockers_with_consent(

@@ -21,6 +21,7 @@ CheckFunction = Callable[[Facts], list[Finding]]
 # in the order a report lists them: the database's state first, then the revision graph,
 # then the environment (env.py and the configuration)
 CHECK_MODULES = (
+    "migration_in_progress",
     "unknown_revision",
     "version_table_overlap",
     "partial_migration",
@@ -209,3 +210,10 @@ def require_known_current(facts: Facts) -> None:
     unknown revision (unknown-revision reports that)."""
     if facts.unknown_current:
         raise NotApplicable("the version table names an unknown revision")
+
+
+def require_no_run_in_progress(facts: Facts) -> None:
+    """While another run holds the migration lock, the pending revisions' state is its
+    half-done work, not a problem (migration-in-progress reports the run)."""
+    if facts.database is not None and facts.database.run_in_progress is not None:
+        raise NotApplicable("another run is in progress (see migration-in-progress)")

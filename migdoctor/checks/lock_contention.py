@@ -34,7 +34,7 @@ rolled back), and only with your consent; on SQLite, end the program that has th
 
 from __future__ import annotations
 
-from migdoctor.checks import NotApplicable, check, require_known_current
+from migdoctor.checks import NotApplicable, check, require_known_current, require_no_run_in_progress
 from migdoctor.facts import (
     OPEN_TRANSACTION,
     OPERATION_TABLES,
@@ -58,6 +58,7 @@ CODE = "MD104"
 )
 def sessions_block_pending_revisions(facts: Facts) -> list[Finding]:
     require_known_current(facts)
+    require_no_run_in_progress(facts)
     database = facts.database
     if database is not None and database.sessions_unreadable and facts.pending:
         raise NotApplicable(database.sessions_unreadable)

@@ -37,7 +37,7 @@ diagnosis, and ``stale-current`` points here.
 
 from __future__ import annotations
 
-from migdoctor.checks import check, require_known_current
+from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.effects import (
     OperationState,
     PartialApplication,
@@ -72,6 +72,7 @@ RETRY_ERRORS = {
 )
 def revision_applied_half_way(facts: Facts) -> list[Finding]:
     require_known_current(facts)
+    require_no_run_in_progress(facts)
     database = facts.database
     partial = next_revision_partly_applied(facts)
     if database is None or partial is None or not partial.half_applied_possible:

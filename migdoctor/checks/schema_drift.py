@@ -31,7 +31,7 @@ models instead. Differences that must stay (tables of another application) belon
 
 from __future__ import annotations
 
-from migdoctor.checks import NotApplicable, check, require_known_current
+from migdoctor.checks import NotApplicable, check, require_known_current, require_no_run_in_progress
 from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
@@ -50,6 +50,7 @@ SHOWN_IN_MESSAGE = 3
 )
 def live_schema_differs_from_models(facts: Facts) -> list[Finding]:
     require_known_current(facts)
+    require_no_run_in_progress(facts)
     database = facts.database
     if database is None:
         return []

@@ -25,7 +25,7 @@ is repaired.
 
 from __future__ import annotations
 
-from migdoctor.checks import check, require_known_current
+from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.effects import creation_conflicts, next_revision_partly_applied
 from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
@@ -44,6 +44,7 @@ CODE = "MD101"
 )
 def database_behind_head(facts: Facts) -> list[Finding]:
     require_known_current(facts)
+    require_no_run_in_progress(facts)
     database = facts.database
     pending = facts.pending
     if database is None or not pending:

@@ -28,7 +28,7 @@ reports that revision instead, with a repair that runs only the missing half.
 
 from __future__ import annotations
 
-from migdoctor.checks import check, require_known_current
+from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.checks.partial_migration import partial_fixes, state_evidence
 from migdoctor.effects import (
     PartialApplication,
@@ -55,6 +55,7 @@ CODE = "MD103"
 )
 def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     require_known_current(facts)
+    require_no_run_in_progress(facts)
     database = facts.database
     pending = facts.pending
     if database is None or not pending:

@@ -29,7 +29,7 @@ database are better left out of autogenerate with ``include_object`` in env.py.
 
 from __future__ import annotations
 
-from migdoctor.checks import check, require_known_current
+from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.effects import comparison_with
 from migdoctor.facts import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
@@ -48,6 +48,7 @@ CODE = "MD108"
 )
 def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
     require_known_current(facts)
+    require_no_run_in_progress(facts)
     database = facts.database
     if database is None:
         return []

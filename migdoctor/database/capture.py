@@ -25,6 +25,7 @@ from migdoctor.facts import (
     OPERATION_TABLES,
     DatabaseFacts,
     ProjectFacts,
+    RunInProgress,
     SessionInfo,
     TargetMetadataFacts,
 )
@@ -113,6 +114,12 @@ def _read_database(
         to_record = [graph.scripts[r] for r in graph.scripts]
     else:
         to_record = [graph.scripts[r] for r in pending]
+    in_progress = _run_in_progress(connection, version_table, version_schema, [*pending, *rows])
+    if in_progress is not None:
+        # another run is changing the schema: reading it would wait behind that run's locks
+        # and show its half-done work (migration-in-progress says so instead)
+        tables_read = OPERATION_TABLES
+        to_record = []
     operations = record_upgrades(to_record, dialect, live=context, fatal=gave_up_waiting)
 
     from migdoctor.database.schema import read_tables
@@ -153,14 +160,17 @@ def _read_database(
         target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
         blocking_sessions=blocking,
         sessions_unreadable=sessions_unreadable,
-        schema_drift=None if record == RECORD_NONE else read_schema_drift(context, graph, rows),
+        schema_drift=None
+        if record == RECORD_NONE or in_progress is not None
+        else read_schema_drift(context, graph, rows),
         tables_read=tables_read,
         schema_history=(
             read_schema_history(context, inspector, graph, operations, rows, compare_revisions)
-            if record == RECORD_ALL
+            if record == RECORD_ALL and in_progress is None
             else None
         ),
         transactional_ddl=bool(context.impl.transactional_ddl),
+        run_in_progress=in_progress,
     )
     return Capture(facts, operations)
 
@@ -245,6 +255,24 @@ def _blocking_sessions(
     except DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         return (), f"other sessions could not be read ({reason})"
+
+
+def _run_in_progress(
+    connection: Connection, version_table: str, schema: str | None, revisions: list[str]
+) -> RunInProgress | None:
+    """Another run holding the migration lock, read on a session of its own (lock views only:
+    it waits on nothing)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from migdoctor.database.locking import run_in_progress
+
+    if connection.dialect.name == "sqlite":
+        return run_in_progress(connection, version_table, schema, revisions)
+    try:
+        with connection.engine.connect() as other:
+            return run_in_progress(other, version_table, schema, revisions)
+    except DBAPIError:  # lock views refused (a privilege): nothing can be said
+        return None
 
 
 def read_version_rows(

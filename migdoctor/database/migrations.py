@@ -5,26 +5,28 @@ The steps are alembic's (``ScriptDirectory._upgrade_revs`` / ``_downgrade_revs``
 ``_stamp_revs``, what ``alembic.command`` runs), inside the project's env.py. migdoctor adds:
 
 - the database's migration lock around the whole run (a second run waits, then proceeds from
-  wherever the first one left the database);
+  wherever the first one left the database), verified before each revision: a run whose lock
+  session was ended on the server stops before its next revision;
 - a limit on how long a statement waits for a lock (MySQL ``lock_wait_timeout`` and
   ``innodb_lock_wait_timeout``, PostgreSQL ``lock_timeout``);
 - events for each revision started and finished, for a progress display;
-- on failure, which revision failed, and, for a lock timeout, the sessions in the way.
+- on failure or interrupt, which revision was running, and, for a lock timeout, the sessions in
+  the way.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up
-from migdoctor.database.locking import migration_lock
+from migdoctor.database.locking import HeldLock, LockLost, migration_lock
 from migdoctor.database.sessions import sessions_on_tables
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import CannotCheck, Terminated
 from migdoctor.facts import ProjectFacts, SessionInfo
 from migdoctor.project.scripts import describe_exception
 
@@ -58,7 +60,10 @@ class _RunState:
     version_table: tuple[str, str | None] = ("alembic_version", None)
     before: tuple[str, ...] = ()
     running: tuple[str, str] | None = None  # (revision, message) of the step under way
+    upcoming: tuple[str, str] | None = None  # the step about to start
     steps: list[tuple[str, str, float]] = field(default_factory=list)
+    lock: HeldLock | None = None
+    connection: Any = None
 
 
 @dataclass
@@ -69,7 +74,9 @@ class MigrationResult:
 
 
 class RevisionFailed(CannotCheck):
-    """A revision failed part-way; the database rolled it back as far as it could."""
+    """A run stopped part-way: a revision failed, the run was interrupted (``interrupted``
+    says how), or it stopped before ``revision`` (``started`` False) because its lock was lost.
+    The database rolled back what it could."""
 
     exit_code = 1
 
@@ -83,6 +90,9 @@ class RevisionFailed(CannotCheck):
         statement: str | None,
         blockers: tuple[SessionInfo, ...],
         rows_before: tuple[str, ...],
+        interrupted: str | None = None,
+        started: bool = True,
+        completed: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.revision = revision
@@ -92,6 +102,51 @@ class RevisionFailed(CannotCheck):
         self.statement = statement
         self.blockers = blockers
         self.rows_before = rows_before
+        self.interrupted = interrupted
+        self.started = started
+        self.completed = completed
+        if interrupted is not None:
+            self.exit_code = 143 if isinstance(cause, Terminated) else 130
+
+
+@contextmanager
+def hold_migration_lock(
+    project: ProjectFacts,
+    lock_timeout: float,
+    *,
+    purpose: str,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Take the database's migration lock before anything is read, and hold it until the block
+    ends: the facts gathered, the plan made and what runs are then this run's alone (a second
+    run waits here, and then reads what the first one left). What runs inside finds the lock
+    already held.
+
+    An async env.py hands migdoctor a connection usable only inside its own run: then the lock
+    is taken inside each run instead, as before."""
+    from migdoctor.database.environment import run_environment
+
+    with ExitStack() as held:
+
+        def work(context: MigrationContext, script: Any) -> list[Any]:
+            connection = context.connection
+            assert connection is not None  # run_environment refuses offline mode
+            if getattr(connection.dialect, "is_async", False):
+                return []
+            held.enter_context(
+                migration_lock(
+                    connection,
+                    context.version_table,
+                    context.version_table_schema,
+                    lock_timeout,
+                    on_wait=on_wait,
+                    purpose=purpose,
+                )
+            )
+            return []
+
+        run_environment(project, work, read_only=True, action="Taking the migration lock")
+        yield
 
 
 def run_migration(
@@ -123,13 +178,14 @@ def run_migration(
             context = environment.get_context()
             if context.connection is None or context.as_sql or state.locked:
                 return
-            held.enter_context(
+            state.lock = held.enter_context(
                 migration_lock(
                     context.connection,
                     context.version_table,
                     context.version_table_schema,
                     lock_timeout,
                     on_wait=events.lock_wait,
+                    purpose=direction,
                 )
             )
             state.locked = True
@@ -144,6 +200,7 @@ def run_migration(
         connection = context.connection
         assert connection is not None
         state.engine = connection.engine
+        state.connection = connection
         state.version_table = (context.version_table, context.version_table_schema)
         heads = tuple(context.get_current_heads())
         state.before = heads
@@ -177,6 +234,11 @@ def run_migration(
                 prepare=lock_once_configured,
                 **context_options,
             )
+        except LockLost as error:
+            upcoming = state.upcoming
+            if upcoming is None:
+                raise
+            raise _stopped(error, upcoming, state, direction) from error
         except CannotCheck as error:
             running = state.running
             if running is None and state.engine is not None and is_lock_timeout(error.__cause__):
@@ -187,6 +249,11 @@ def run_migration(
             if running is None:
                 raise
             raise _revision_failed(error, running, state, touched_tables or {}) from error.__cause__
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated)
+            step = state.running or state.upcoming
+            if step is None:
+                raise
+            raise _interrupted(interrupt, step, state) from interrupt
     engine = state.engine
     rows_after: tuple[str, ...] = ()
     if engine is not None:
@@ -228,10 +295,18 @@ def _observed(step: Any, index: int, total: int, state: _RunState, events: Migra
 
     @functools.wraps(run)
     def migration_fn(**kw: Any) -> Any:
+        state.upcoming = (revision, doc)
+        lock = state.lock
+        if lock is not None:
+            lock.verify(state.connection)  # a run whose lock was lost stops here
         state.running = (revision, doc)
         events.started(index, total, revision, doc)
         started = time.monotonic()
-        result = run(**kw)
+        if lock is not None:
+            with lock.running(state.connection, revision):
+                result = run(**kw)
+        else:
+            result = run(**kw)
         seconds = time.monotonic() - started
         state.steps.append((revision, doc, seconds))
         state.running = None
@@ -304,4 +379,47 @@ def _revision_failed(
         statement=statement,
         blockers=blockers,
         rows_before=state.before,
+        completed=tuple(step[0] for step in state.steps),
+    )
+
+
+def _stopped(
+    error: LockLost, upcoming: tuple[str, str], state: _RunState, direction: str
+) -> RevisionFailed:
+    revision, doc = upcoming
+    done = len(state.steps)
+    return RevisionFailed(
+        f"{error.message.rstrip('.')}: the {direction} stopped before revision {revision}"
+        f"{f' ({doc})' if doc else ''}, after {done} revision{'s' if done != 1 else ''}.",
+        revision=revision,
+        doc=doc,
+        cause=error,
+        lock_timeout=False,
+        statement=None,
+        blockers=(),
+        rows_before=state.before,
+        started=False,
+        completed=tuple(step[0] for step in state.steps),
+    )
+
+
+def _interrupted(
+    interrupt: KeyboardInterrupt, step: tuple[str, str], state: _RunState
+) -> RevisionFailed:
+    revision, doc = step
+    how = "Terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "Interrupted (Ctrl-C)"
+    started = state.running is not None
+    where = "while revision" if started else "before revision"
+    return RevisionFailed(
+        f"{how} {where} {revision}{f' ({doc})' if doc else ''}{' was running' if started else ''}.",
+        revision=revision,
+        doc=doc,
+        cause=interrupt,
+        lock_timeout=False,
+        statement=None,
+        blockers=(),
+        rows_before=state.before,
+        interrupted=how,
+        started=started,
+        completed=tuple(s[0] for s in state.steps),
     )

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
+from migdoctor.aftermath import Aftermath
 from migdoctor.database.migrations import MigrationEvents, RevisionFailed
 from migdoctor.findings import Finding, FixOption
 from migdoctor.fixes.plan import Plan
@@ -36,6 +37,12 @@ class TerminalInteraction:
 
     def error(self, text: str) -> None:
         self.console.print(f"[bold red]{escape(redact(text))}[/]")
+
+    def lock_wait(self, holder: str) -> None:
+        """Another run holds the migration lock: say who, before waiting for it."""
+        from migdoctor.render.progress import MigrationProgress
+
+        MigrationProgress(self.console, "fix").lock_wait(holder)
 
     def show_finding(self, finding: Finding) -> None:
         self.console.print(finding_panel(finding))
@@ -119,10 +126,10 @@ class TerminalInteraction:
         failure: RevisionFailed,
         dialect: str,
         lock_timeout: float,
-        visible: list[str],
-        missing: list[str],
+        aftermath: Aftermath,
     ) -> None:
-        """Which revision failed, why, who was in the way, and what is left."""
+        """Which revision failed (or was running when the run stopped), why, who was in the
+        way, and what the database holds now, read back."""
         from migdoctor.database.sessions import end_session_command
 
         self.console.print(f"[bold red]✗ {escape(redact(failure.message))}[/]")
@@ -148,20 +155,29 @@ class TerminalInteraction:
                 )
             elif not failure.blockers:
                 self.console.print("  The session in the way has ended since; try again.")
-        before = ", ".join(failure.rows_before) or "no revision"
-        if visible:
+        if failure.completed:
             self.console.print(
-                f"  The database did not roll back its DDL: {failure.revision} is half applied. "
-                f"Already in the schema: {escape('; '.join(visible))}. "
-                f"Not applied: {escape('; '.join(missing) or 'nothing else')}."
+                f"  Completed before it: {escape(', '.join(failure.completed))} "
+                "(the version table below says what the database kept)."
             )
-            self.console.print(
-                "  migdoctor check (partial-migration) diagnoses it and offers repairs."
-            )
-        else:
-            self.console.print(
-                f"  The version table is as before this revision (it started at {escape(before)})."
-            )
+        self.console.print(f"  {escape(redact(aftermath.words()))}")
+        if aftermath.in_schema and aftermath.version_rows is not None:
+            if aftermath.half_applied:
+                self.console.print(
+                    f"  {escape(failure.revision)} is half applied: the database did not roll "
+                    "its DDL back. migdoctor check (partial-migration) diagnoses it and offers "
+                    "repairs."
+                )
+            else:
+                self.console.print(
+                    "  migdoctor check says what to do with it (table-exists, partial-migration)."
+                )
+        elif aftermath.version_rows is not None and failure.rows_before is not None:
+            before = ", ".join(failure.rows_before) or "no revision"
+            if sorted(aftermath.version_rows) == sorted(failure.rows_before):
+                self.console.print(
+                    f"  The version table is as before this run (it started at {escape(before)})."
+                )
 
     def confirm(self, question: str, default: bool) -> bool:
         return Confirm.ask(question, default=default, console=self.console)

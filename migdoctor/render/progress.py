@@ -37,6 +37,7 @@ class MigrationProgress:
         self.console = console
         self.verb = verb
         self.live: Live | None = None
+        self.running: _Running | None = None
 
     def events(self) -> MigrationEvents:
         return MigrationEvents(
@@ -54,19 +55,33 @@ class MigrationProgress:
     def started(self, index: int, total: int, revision: str, doc: str) -> None:
         label = redact(self._label(index, total, revision, doc))
         if self.console.is_terminal:
+            self.running = _Running(label)
             self.live = Live(
-                _Running(label), console=self.console, refresh_per_second=4, transient=True
+                self.running, console=self.console, refresh_per_second=4, transient=True
             )
             self.live.start()
         else:
             self.console.print(f"{escape(label)} …", highlight=False)
 
     def finished(self, index: int, total: int, revision: str, doc: str, seconds: float) -> None:
-        self.stop()
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+            self.running = None
         label = escape(redact(self._label(index, total, revision, doc)))
         self.console.print(f"  [green]✓[/] {label} ({seconds:.1f}s)")
 
     def stop(self) -> None:
+        """End the live line; a revision still running (the run stopped in it) keeps its line,
+        so what follows is read beside it, never in its place."""
         if self.live is not None:
+            running = self.running
             self.live.stop()
             self.live = None
+            self.running = None
+            if running is not None:
+                seconds = time.monotonic() - running.started
+                self.console.print(
+                    f"  [red]✗[/] {escape(running.text)} (stopped after {seconds:.1f}s)",
+                    highlight=False,
+                )
