@@ -15,15 +15,24 @@ The upgrade cannot get past this revision, and the usual forum fixes lose someth
 every version file loses the history, gutting the ``upgrade()`` body leaves a history that can no
 longer build a fresh database, and dropping the table loses its rows.
 
+On PostgreSQL, which rolls a failed revision back whole, a pending revision that is partly
+visible in the schema (some of its tables, columns or indexes exist, others do not) was
+created outside the migrations: this check reports it with each operation, applied or not.
+
 How to fix
 ----------
-When the tables and columns the pending revisions create are all there already, record that
-fact without running them: ``migdoctor fix stamp --revision REV`` with the revision migdoctor
-verified column by column (what Django calls a fake-initial). When the existing table differs
-from what the revision creates, compare them first; ``neuter-upgrade`` (dangerous) remains for
-the case where the revision must never run here. When the existing table is the first half of
-a revision that failed half way (its other operations are missing), ``partial-migration``
-reports that revision instead, with a repair that runs only the missing half.
+When the live schema *is* the schema of a pending revision, record that fact without running
+the revisions up to it: ``migdoctor fix stamp --revision REV`` (what Django calls a
+fake-initial). migdoctor finds REV by replaying every revision's operations into the schema at
+each revision and comparing it with the live database by alembic's own autogenerate
+comparison: tables, columns, types, nullability, indexes and constraints, with renames and
+drops followed. When no revision's schema is the live one, no stamp is offered: the evidence
+lists the closest revisions and how the live schema differs from them (a missing foreign key,
+a column of another type), to be repaired first. ``neuter-upgrade`` (dangerous) remains for
+the case where the revision must never run here. A revision partly visible in the schema is
+completed with ``complete-revision``, which runs only its missing operations; where a failed
+run can leave a revision half applied (MySQL, MariaDB, SQLite) ``partial-migration`` reports
+it instead.
 """
 
 from __future__ import annotations
