@@ -76,6 +76,8 @@ class ColumnFact:
     name: str
     type: str
     nullable: bool
+    # the reflected SQLAlchemy type, for the dialect's own type comparison
+    type_object: Any = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from migdoctor.facts import (
 )
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.recorder import record_upgrades
+from migdoctor.operations.recording_cache import recording_cache
 from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
@@ -120,7 +121,13 @@ def _read_database(
         # and show its half-done work (migration-in-progress says so instead)
         tables_read = OPERATION_TABLES
         to_record = []
-    operations = record_upgrades(to_record, dialect, live=context, fatal=gave_up_waiting)
+    operations = record_upgrades(
+        to_record,
+        dialect,
+        live=context,
+        fatal=gave_up_waiting,
+        cache=recording_cache(project.config.base_directory, dialect.name),
+    )
 
     from migdoctor.database.schema import read_tables
 
@@ -165,7 +172,16 @@ def _read_database(
         else read_schema_drift(context, graph, rows),
         tables_read=tables_read,
         schema_history=(
-            read_schema_history(context, inspector, graph, operations, rows, compare_revisions)
+            read_schema_history(
+                context,
+                inspector,
+                graph,
+                operations,
+                rows,
+                tables,
+                table_names,
+                compare_revisions,
+            )
             if record == RECORD_ALL and in_progress is None
             else None
         ),

@@ -70,4 +70,9 @@ def _column(row: dict[str, Any]) -> ColumnFact:
         type_text = str(row["type"])
     except Exception:  # noqa: BLE001 - a type that cannot compile is still a column
         type_text = type(row["type"]).__name__
-    return ColumnFact(name=row["name"], type=type_text, nullable=bool(row.get("nullable", True)))
+    return ColumnFact(
+        name=row["name"],
+        type=type_text,
+        nullable=bool(row.get("nullable", True)),
+        type_object=row["type"],
+    )

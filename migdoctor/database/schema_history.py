@@ -21,6 +21,7 @@ from migdoctor.facts import (
     CASE_INSENSITIVE_TABLE_NAMES,
     RevisionSchemaComparison,
     SchemaHistoryFacts,
+    TableFact,
 )
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.replay import ReplayedSchema
@@ -53,6 +54,8 @@ def read_schema_history(
     graph: RevisionGraph,
     operations: Mapping[str, RevisionOperations],
     rows: Sequence[str],
+    reflected: Sequence[TableFact],
+    live_names: Sequence[str],
     asked: Iterable[str] = (),
 ) -> SchemaHistoryFacts:
     """The distance of every revision's schema from the live one, and alembic's comparison for
@@ -63,7 +66,7 @@ def read_schema_history(
             unknown=f"{len(missing)} revision(s) could not be read (e.g. {missing[0]})"
         )
     try:
-        return _infer(context, inspector, graph, operations, rows, asked)
+        return _infer(context, inspector, graph, operations, rows, reflected, live_names, asked)
     except Exception as error:
         if gave_up_waiting(error):  # a lock in the way is the run's failure, not a fact
             raise
@@ -76,6 +79,8 @@ def _infer(
     graph: RevisionGraph,
     operations: Mapping[str, RevisionOperations],
     rows: Sequence[str],
+    reflected: Sequence[TableFact],
+    live_names: Sequence[str],
     asked: Iterable[str],
 ) -> SchemaHistoryFacts:
     oldest_first = list(reversed(graph.history()))
@@ -87,6 +92,8 @@ def _infer(
         inspector.dialect.name in CASE_INSENSITIVE_TABLE_NAMES,
         history_tables(operations.values()),
         history_indexes(operations.values()),
+        reflected,
+        live_names,
     )
 
     # one replay in history order; a revision whose parents are not exactly what was replayed
@@ -238,8 +245,12 @@ class _Measure:
         case_insensitive: bool,
         history_tables: set[TableKey],
         history_indexes: set[str],
+        reflected: Sequence[TableFact],
+        live_names: Sequence[str],
     ) -> None:
         self.context = context
+        self.reflected = reflected
+        self.live_names = live_names
         self.inspector = inspector
         self.default_schema = default_schema
         self.case_insensitive = case_insensitive
@@ -261,31 +272,29 @@ class _Measure:
         return name.lower() if self.case_insensitive else name
 
     def live(self, schema: str | None) -> dict[str, _LiveTable]:
-        """The live tables of ``schema``, reflected once (columns and index names)."""
+        """The live tables of ``schema``: columns and index names as the capture reflected
+        them (a table it did not reflect, outside the history, has its name only)."""
         schema = self._schema(schema)
         if schema not in self._live:
             from sqlalchemy import Column
 
             tables: dict[str, _LiveTable] = {}
-            if schema is None or schema in self.inspector.get_schema_names():
-                columns = self.inspector.get_multi_columns(schema=schema)
-                indexes = self.inspector.get_multi_indexes(schema=schema)
-                for (_, name), rows in columns.items():
-                    if (schema, self._name(name)) == self.version_table:
-                        continue
-                    tables[self._name(name)] = _LiveTable(
-                        {
-                            self._name(row["name"]): Column(
-                                row["name"], row["type"], nullable=row.get("nullable", True)
-                            )
-                            for row in rows
-                        },
-                        {
-                            str(index["name"])
-                            for index in indexes.get((schema, name), ())
-                            if index.get("name")
-                        },
-                    )
+            for qualified in self.live_names:
+                table_schema, _, name = qualified.rpartition(".")
+                if (table_schema or None) == schema:
+                    tables[self._name(name)] = _LiveTable({}, set())
+            for fact in self.reflected:
+                if self._schema(fact.schema) != schema:
+                    continue
+                tables[self._name(fact.name)] = _LiveTable(
+                    {
+                        self._name(column.name): Column(
+                            column.name, column.type_object, nullable=column.nullable
+                        )
+                        for column in fact.columns
+                    },
+                    set(fact.indexes),
+                )
             self._live[schema] = tables
         return self._live[schema]
 

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy.engine import Dialect
 
+    from migdoctor.operations.recording_cache import RecordingCache
+
 
 class _LiveSQLRefused(Exception):
     """upgrade() tried to run SQL on a real connection while being recorded."""
@@ -43,6 +45,7 @@ def record_upgrades(
     dialect: Dialect,
     live: MigrationContext | None = None,
     fatal: Callable[[BaseException], bool] | None = None,
+    cache: RecordingCache | None = None,
 ) -> dict[str, RevisionOperations]:
     """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id.
 
@@ -50,12 +53,28 @@ def record_upgrades(
     alembic's: its config, its dialect, and ``op.get_bind()`` answering read-only questions
     (an inspector, a SELECT) from the live database; anything else it sends is refused. An
     error ``fatal`` accepts (a read that gave up waiting on a lock) ends the whole run instead
-    of making one revision unrecordable."""
-    recording = _Recording(dialect, live, fatal)
-    # one recording context for them all: building alembic's context per revision would cost
-    # more than running the revisions
-    with _recording_operations(recording), _live_sql_refused(recording):
-        return {script.revision: _record_upgrade(script, recording) for script in scripts}
+    of making one revision unrecordable. With ``cache``, a self-contained revision whose file
+    is unchanged is not recorded again."""
+    results: dict[str, RevisionOperations] = {}
+    to_record = []
+    for script in scripts:
+        cached = cache.get(script) if cache is not None else None
+        if cached is not None:
+            results[script.revision] = cached
+        else:
+            to_record.append(script)
+    if to_record:
+        recording = _Recording(dialect, live, fatal)
+        # one recording context for them all: building alembic's context per revision would
+        # cost more than running the revisions
+        with _recording_operations(recording), _live_sql_refused(recording):
+            for script in to_record:
+                results[script.revision] = recorded = _record_upgrade(script, recording)
+                if cache is not None:
+                    cache.put(script, recorded)
+    if cache is not None:
+        cache.save()
+    return {script.revision: results[script.revision] for script in scripts}
 
 
 def record_upgrade(

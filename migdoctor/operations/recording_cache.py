@@ -1,0 +1,192 @@
+"""A cache of recorded operations, so that the schema at every revision costs little more than
+reading the history once it has been recorded.
+
+Recording a revision means importing its file and running its ``upgrade()``; for a history of a
+thousand revisions that is most of what inferring the schema's revision costs. A revision's
+recording only changes when its file does, *provided* that nothing else shapes it. So only
+self-contained revisions are cached: their file imports nothing but alembic, SQLAlchemy and the
+standard library (no application module whose models or constants could change under an
+unchanged file), and their ``upgrade()`` asked the database nothing (a guarded revision is
+recorded again on every run). Entries are keyed by the file's path, size, modification time and
+inode, and the cache file by the dialect and by migdoctor's, alembic's, SQLAlchemy's and
+Python's versions; a corrupt or foreign cache is ignored and rebuilt, never trusted.
+
+It lives beside the parse cache (``.migdoctor/cache/``, or the user's cache folder), and
+``MIGDOCTOR_NO_CACHE=1`` turns it off too.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import pickle
+import sys
+import time
+import zlib
+from pathlib import Path
+
+from migdoctor import __version__
+from migdoctor.operations.model import RECORDED, RevisionOperations
+from migdoctor.project.cache import (
+    PROJECT_FOLDER,
+    RACY_NANOSECONDS,
+    _write_atomically,
+    user_cache_directory,
+)
+from migdoctor.project.scripts import RevisionScript
+
+MAGIC = b"migdoctor recording cache\n"
+# bump when what a recording holds, or how it is made, changes
+CACHE_SCHEMA = 1
+# the packages a self-contained revision may import
+SELF_CONTAINED = frozenset({"alembic", "sqlalchemy"}) | frozenset(sys.stdlib_module_names)
+
+# path -> (size, mtime_ns, inode, pickled RevisionOperations)
+Entry = tuple[int, int, int, bytes]
+
+
+def _versions(dialect_name: str) -> str:
+    import alembic
+    import sqlalchemy
+
+    described = repr(
+        (
+            CACHE_SCHEMA,
+            __version__,
+            alembic.__version__,
+            sqlalchemy.__version__,
+            sys.version_info[:2],
+            pickle.HIGHEST_PROTOCOL,
+            dialect_name,
+        )
+    )
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+
+class RecordingCache:
+    """The cached recordings of one project's revisions on one dialect."""
+
+    def __init__(self, folders: tuple[Path, ...], name: str, dialect_name: str) -> None:
+        self.folders = folders
+        self.name = name
+        self.version = _versions(dialect_name)
+        self.now_ns = time.time_ns()
+        self.loaded: dict[str, Entry] = {}
+        for folder in folders:
+            entries = self._load(folder / name)
+            if entries is not None:
+                self.loaded = entries
+                break
+        self.kept: dict[str, Entry] = {}
+        self.changed = False
+
+    @classmethod
+    def for_project(cls, base_directory: Path, dialect_name: str) -> RecordingCache:
+        key = repr((str(base_directory), dialect_name))
+        name = f"recordings-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
+        return cls((base_directory / PROJECT_FOLDER, user_cache_directory()), name, dialect_name)
+
+    def _load(self, path: Path) -> dict[str, Entry] | None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        header = MAGIC + self.version.encode() + b"\n"
+        if not data.startswith(header):
+            return None
+        checksum, newline, payload = data[len(header) :].partition(b"\n")
+        if not newline or checksum != f"{zlib.crc32(payload):08x}".encode():
+            return None
+        try:
+            entries = pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - a cache that cannot be read is rebuilt
+            return None
+        return entries if isinstance(entries, dict) else None
+
+    def get(self, script: RevisionScript) -> RevisionOperations | None:
+        """The cached recording of ``script``'s revision, if its file is unchanged."""
+        key = str(script.path)
+        entry = self.loaded.get(key)
+        if entry is None:
+            return None
+        try:
+            stat = os.stat(script.path)
+        except OSError:
+            return None
+        if entry[:3] != (stat.st_size, stat.st_mtime_ns, stat.st_ino):
+            return None
+        try:
+            recorded = pickle.loads(entry[3])
+        except Exception:  # noqa: BLE001 - e.g. a type whose module is gone: record again
+            return None
+        if not isinstance(recorded, RevisionOperations) or recorded.revision != script.revision:
+            return None
+        self.kept[key] = entry
+        return recorded
+
+    def put(self, script: RevisionScript, recorded: RevisionOperations) -> None:
+        """Keep a recording when nothing but its file shapes it."""
+        if (
+            recorded.method != RECORDED
+            or recorded.consulted_database
+            or recorded.migrate_operations is None
+            or not self_contained(script.path)
+        ):
+            return
+        try:
+            stat = os.stat(script.path)
+            payload = pickle.dumps(recorded, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - an object pickle cannot keep: not cached
+            return
+        if self.now_ns - stat.st_mtime_ns < RACY_NANOSECONDS:
+            return  # a file just written could change again within one clock tick
+        self.kept[str(script.path)] = (stat.st_size, stat.st_mtime_ns, stat.st_ino, payload)
+        self.changed = True
+
+    def save(self) -> None:
+        if not self.changed and len(self.kept) == len(self.loaded):
+            return
+        payload = pickle.dumps(self.kept, protocol=pickle.HIGHEST_PROTOCOL)
+        data = (
+            MAGIC
+            + self.version.encode()
+            + b"\n"
+            + f"{zlib.crc32(payload):08x}".encode()
+            + b"\n"
+            + payload
+        )
+        for folder in self.folders:
+            try:
+                _write_atomically(folder, self.name, data)
+            except OSError:
+                continue
+            return
+
+
+def self_contained(path: Path) -> bool:
+    """Whether the file imports nothing but alembic, SQLAlchemy and the standard library."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # a relative import: the project's own code
+                return False
+            names = [node.module or ""]
+        else:
+            continue
+        if any(name.split(".")[0] not in SELF_CONTAINED for name in names):
+            return False
+    return True
+
+
+def recording_cache(base_directory: Path, dialect_name: str) -> RecordingCache | None:
+    from migdoctor.project.cache import cache_disabled
+
+    if cache_disabled():
+        return None
+    return RecordingCache.for_project(base_directory, dialect_name)
