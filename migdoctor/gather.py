@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
 from migdoctor.facts import ALL_TABLES, Facts, ProjectFacts
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.loading import LoadCheck, check_loading
 from migdoctor.project.scripts import list_version_files, read_revision_files
 
 
@@ -37,6 +43,20 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
     )
 
 
+def check_loading_of(project: ProjectFacts, sys_path: Sequence[str]) -> LoadCheck:
+    """Import every version file whose header was read, as alembic would (see
+    ``project.loading``)."""
+    return check_loading(
+        project.scripts, project.config.base_directory, sys_path, shown_from=Path.cwd()
+    )
+
+
+def with_loading(project: ProjectFacts, loading: LoadCheck) -> ProjectFacts:
+    return replace(
+        project, import_errors=loading.errors, imports_unchecked=loading.not_checked
+    )
+
+
 def gather_facts(
     options: ConfigOptions,
     offline: bool = False,
@@ -48,10 +68,16 @@ def gather_facts(
     live tables to reflect (see ``facts.OPERATION_TABLES``)."""
     project = load_project(options)
     if offline:
+        # no env.py offline: the files are imported with alembic's sys.path from the config
+        project = with_loading(project, check_loading_of(project, sys.path))
         return Facts(project=project, database=None, invocation=invocation)
     from migdoctor.database.capture import capture_database
 
+    # online the files are imported once env.py has run, with the sys.path it left, as
+    # alembic imports them
     captured = capture_database(project, record=record, tables=tables)
+    if captured.loading is not None:
+        project = with_loading(project, captured.loading)
     return Facts(
         project=project,
         database=captured.database,

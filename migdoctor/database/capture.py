@@ -9,6 +9,7 @@ revisions would do. Nothing is written.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from migdoctor.facts import (
 )
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.recorder import record_upgrades
+from migdoctor.project.loading import LoadCheck, check_loading
 from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ class Capture:
 
     database: DatabaseFacts
     operations: dict[str, RevisionOperations] = field(default_factory=dict)
+    # the version files imported as alembic imports them, once env.py had run
+    loading: LoadCheck | None = None
 
 
 def capture_database(
@@ -102,7 +106,13 @@ def _read_database(
         to_record = [graph.scripts[r] for r in graph.scripts]
     else:
         to_record = [graph.scripts[r] for r in pending]
-    operations = record_upgrades(to_record, dialect)
+    # every version file is imported in a child first (alembic loads them all): a file that
+    # fails, hangs or exits there is read statically instead of imported here
+    loading = check_loading(
+        project.scripts, project.config.base_directory, sys.path, shown_from=Path.cwd()
+    )
+    unloadable = {error.path: error.message for error in loading.errors}
+    operations = record_upgrades(to_record, dialect, unloadable)
 
     from migdoctor.database.schema import read_tables
 
@@ -145,7 +155,7 @@ def _read_database(
         schema_drift=None if record == RECORD_NONE else read_schema_drift(context, graph, rows),
         tables_read=tables_read,
     )
-    return Capture(facts, operations)
+    return Capture(facts, operations, loading)
 
 
 def _tables_named(

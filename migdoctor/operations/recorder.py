@@ -10,7 +10,7 @@ cannot be imported or run, its literal operations are read from the source inste
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,13 +33,26 @@ class CannotRecord(Exception):
 
 
 def record_upgrades(
-    scripts: list[RevisionScript], dialect: Dialect
+    scripts: list[RevisionScript],
+    dialect: Dialect,
+    unloadable: Mapping[Path, str] | None = None,
 ) -> dict[str, RevisionOperations]:
-    """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id."""
-    return {script.revision: record_upgrade(script, dialect) for script in scripts}
+    """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id.
+    ``unloadable``: files known to fail (or hang, or exit) when imported, with why; they are
+    read from their source instead of imported here."""
+    unloadable = unloadable or {}
+    return {
+        script.revision: record_upgrade(script, dialect, unloadable.get(script.path))
+        for script in scripts
+    }
 
 
-def record_upgrade(script: RevisionScript, dialect: Dialect) -> RevisionOperations:
+def record_upgrade(
+    script: RevisionScript, dialect: Dialect, fails_to_import: str | None = None
+) -> RevisionOperations:
+    if fails_to_import is not None:
+        why = f"the file could not be imported ({fails_to_import})"
+        return read_operations_statically(script.path, script.revision, why)
     try:
         module = load_module(script.path)
     except BaseException as error:  # a user's file may raise anything, even SystemExit

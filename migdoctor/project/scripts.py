@@ -69,6 +69,15 @@ class ScriptLoadError:
     path: Path
     message: str
     line: int | None = None
+    # the rest only for a file whose header was read but which fails when imported (as alembic
+    # imports every version file): the statement at ``line``, the module that could not be
+    # found, and where the project declares that module's package (``requirements.txt:3``);
+    # ``declarations_read``: the requirement files looked at (none: it cannot be told)
+    imported: bool = False
+    statement: str | None = None
+    missing_module: str | None = None
+    declared_in: tuple[str, ...] = ()
+    declarations_read: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:

@@ -1,0 +1,435 @@
+"""Load every version file as alembic will, before calling the history loadable.
+
+alembic imports every file of the version folders before it runs anything (its revision map),
+so a revision whose header reads fine but whose imports fail (a package that is not installed,
+a ``NameError`` or any exception at module level, ``sys.exit()``, an import that never ends)
+stops ``alembic upgrade`` for everyone. Reading headers from the syntax tree cannot see that;
+only importing the file can.
+
+The files are imported in one child process (:mod:`migdoctor.project.load_child`) with the
+``sys.path`` alembic's process would have, one after the other as alembic does, so that a file
+that hangs or ends the process can neither hang nor end migdoctor: each file has
+``MIGDOCTOR_IMPORT_TIMEOUT`` seconds (default 15), after which the child is killed and the
+remaining files are imported by a new one; a file that ends the child is named the same way.
+
+The answers are cached (``loads-*.bin`` beside the header cache), per Python environment (the
+interpreter, ``sys.path``, the working folder): an entry holds each file's answer with the
+file's size, modification time and inode, and the size and modification time of every module
+the imports loaded and of the folders they were found in (and of every folder on ``sys.path``,
+which an installed or removed package changes). When one of those changed, every file is
+imported again; otherwise only the files that changed are. ``MIGDOCTOR_NO_CACHE=1`` turns the
+cache off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migdoctor import __version__
+from migdoctor.project.cache import (
+    RACY_NANOSECONDS,
+    PROJECT_FOLDER,
+    _write_atomically,
+    cache_disabled,
+    user_cache_directory,
+)
+from migdoctor.project.requirements import find_declarations
+from migdoctor.project.scripts import RevisionScript, ScriptLoadError
+
+TIMEOUT_VARIABLE = "MIGDOCTOR_IMPORT_TIMEOUT"
+DEFAULT_TIMEOUT = 15.0
+CHILD = Path(__file__).with_name("load_child.py")
+MAGIC = b"migdoctor load cache 1\n"
+# environments kept per project (online and offline differ when env.py extends sys.path)
+KEPT_ENVIRONMENTS = 4
+
+# a file's answer: None when it imports, else
+# (type, message, line, statement, missing module)
+Answer = tuple[str, str, int | None, str | None, str | None] | None
+
+
+@dataclass(frozen=True)
+class LoadCheck:
+    """What importing the version files told: the files that fail, and, when the files could
+    not be imported at all, why (then nothing is known about them)."""
+
+    errors: tuple[ScriptLoadError, ...]
+    not_checked: str | None = None
+
+
+def import_timeout() -> float:
+    try:
+        value = float(os.environ.get(TIMEOUT_VARIABLE, "") or DEFAULT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if value > 0 else DEFAULT_TIMEOUT
+
+
+def check_loading(
+    scripts: Sequence[RevisionScript],
+    base_directory: Path,
+    sys_path: Sequence[str],
+    shown_from: Path | None = None,
+) -> LoadCheck:
+    """Import each script's file (through the cache); the files that fail, in file order."""
+    paths = [str(script.path) for script in scripts]
+    if not paths:
+        return LoadCheck(())
+    environment = _environment_key(sys_path)
+    cache = None if cache_disabled() else LoadCache.for_project(base_directory)
+    answers: dict[str, Answer] = {}
+    if cache is not None:
+        answers = cache.answers(environment, paths)
+    missing = [path for path in paths if path not in answers]
+    if missing:
+        imported, loaded, failure = import_in_child(missing, sys_path, import_timeout())
+        if failure is not None:
+            return LoadCheck((), failure)
+        answers.update(imported)
+        if cache is not None:
+            cache.store(environment, answers, loaded, sys_path)
+    errors = [
+        _load_error(Path(path), answer) for path in paths if (answer := answers[path]) is not None
+    ]
+    if any(error.missing_module for error in errors):
+        declarations = find_declarations(base_directory, shown_from)
+        read = tuple(_relative(path, shown_from) for path in declarations.files)
+        errors = [
+            error
+            if error.missing_module is None
+            else _with_declarations(error, declarations.where(error.missing_module), read)
+            for error in errors
+        ]
+    return LoadCheck(tuple(errors))
+
+
+def _with_declarations(
+    error: ScriptLoadError, where: tuple[str, ...], read: tuple[str, ...]
+) -> ScriptLoadError:
+    from dataclasses import replace
+
+    return replace(error, declared_in=where, declarations_read=read)
+
+
+def _relative(path: Path, base: Path | None) -> str:
+    if base is None:
+        return str(path)
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _load_error(path: Path, answer: tuple[str, str, int | None, str | None, str | None]) -> ScriptLoadError:
+    kind, message, line, statement, missing = answer
+    return ScriptLoadError(
+        path,
+        f"{kind}: {message}" if message else kind,
+        line,
+        imported=True,
+        statement=statement,
+        missing_module=missing,
+    )
+
+
+# the child process ----------------------------------------------------------------------
+
+
+def import_in_child(
+    files: Sequence[str], sys_path: Sequence[str], timeout: float
+) -> tuple[dict[str, Answer], list[str], str | None]:
+    """Import ``files`` in order in child processes: each file's answer, the module files the
+    imports loaded, and why nothing could be imported (None when the child ran)."""
+    answers: dict[str, Answer] = {}
+    loaded: list[str] = []
+    start = 0
+    while start < len(files):
+        batch = list(files[start:])
+        got, batch_loaded, stopped = _run_child(batch, sys_path, timeout)
+        if stopped is not None and stopped[0] == "start":
+            return answers, loaded, stopped[1]
+        for index, answer in got.items():
+            answers[batch[index]] = answer
+        loaded.extend(batch_loaded)
+        if stopped is None:
+            break
+        # the file after the last answer hung or ended the child: name it, go on after it
+        culprit = len(got)
+        answers[batch[culprit]] = (stopped[0], stopped[1], None, None, None)
+        start += culprit + 1
+    return answers, loaded, None
+
+
+def _run_child(
+    files: list[str], sys_path: Sequence[str], timeout: float
+) -> tuple[dict[int, Answer], list[str], tuple[str, str] | None]:
+    """One child over ``files``: the answers it gave, the modules it loaded, and how it stopped
+    early (None when it answered for every file): ("start", why) when it never got going, or
+    (exception type, message) for the file it was importing."""
+    request = json.dumps({"sys_path": list(sys_path), "files": files}).encode()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, str(CHILD)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C is migdoctor's; the child is ended below
+        )
+    except OSError as error:
+        return {}, [], ("start", f"the version files could not be imported ({error})")
+    answers: dict[int, Answer] = {}
+    loaded: list[str] = []
+    ready = False
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(request)
+            child.stdin.close()
+        except BrokenPipeError:
+            pass
+        for line in _lines(child.stdout, timeout):
+            message = json.loads(line)
+            if "ready" in message:
+                ready = True
+            elif "loaded" in message:
+                loaded = [str(f) for f in message["loaded"]]
+                return answers, loaded, None
+            else:
+                answers[int(message["index"])] = _answer(message)
+        status = child.poll()
+        if status is None:
+            stopped = (
+                "TimeoutError",
+                f"importing the file did not finish within {timeout:g} s (it may wait for a "
+                "lock, the network or input; alembic would wait as long)",
+            )
+        else:
+            status = child.wait()
+            stopped = (
+                "SystemExit",
+                f"the import ended the process ({_status(status)}); alembic would stop there "
+                "without a word",
+            )
+        if not ready:
+            return {}, [], ("start", "the version files could not be imported: " + stopped[1])
+        return answers, loaded, stopped
+    finally:
+        _end(child)
+
+
+def _answer(message: dict[str, Any]) -> Answer:
+    if "type" not in message:
+        return None
+    line = message.get("line")
+    statement = message.get("statement")
+    missing = message.get("missing")
+    return (
+        str(message["type"]),
+        str(message.get("message") or ""),
+        line if isinstance(line, int) else None,
+        statement if isinstance(statement, str) else None,
+        missing if isinstance(missing, str) else None,
+    )
+
+
+def _lines(stream: Any, timeout: float) -> Any:
+    """The child's answer lines; stops at end of file, or when no line came for ``timeout``
+    seconds."""
+    selector = selectors.DefaultSelector()
+    selector.register(stream, selectors.EVENT_READ)
+    pending = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                return
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                return
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            if complete:
+                deadline = time.monotonic() + timeout
+            yield from complete
+    finally:
+        selector.close()
+
+
+def _status(status: int) -> str:
+    if status < 0:
+        try:
+            return f"killed by signal {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    """End the child and whatever it started (its own process group)."""
+    if child.poll() is None:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            child.kill()
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
+
+
+# the cache ------------------------------------------------------------------------------
+
+Signature = tuple[int, int, int]
+
+
+def _environment_key(sys_path: Sequence[str]) -> str:
+    described = repr((sys.executable, sys.version, os.getcwd(), list(sys_path)))
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+
+def _signature(path: str) -> Signature | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+class LoadCache:
+    """The cached import answers of one project's version files."""
+
+    def __init__(self, folders: Sequence[Path], name: str) -> None:
+        self.folders = tuple(folders)
+        self.name = name
+        self.entries: dict[str, Any] = {}
+        for folder in self.folders:
+            entries = self._load(folder / name)
+            if entries is not None:
+                self.entries = entries
+                break
+
+    @classmethod
+    def for_project(cls, base_directory: Path) -> LoadCache:
+        key = repr((str(base_directory), __version__))
+        name = f"loads-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
+        return cls((base_directory / PROJECT_FOLDER, user_cache_directory()), name)
+
+    @staticmethod
+    def _load(path: Path) -> dict[str, Any] | None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if not data.startswith(MAGIC):
+            return None
+        checksum, newline, payload = data[len(MAGIC) :].partition(b"\n")
+        if not newline or checksum != f"{zlib.crc32(payload):08x}".encode():
+            return None
+        try:
+            entries = marshal.loads(payload)
+        except (ValueError, EOFError, TypeError):
+            return None
+        return entries if isinstance(entries, dict) else None
+
+    def answers(self, environment: str, paths: Sequence[str]) -> dict[str, Answer]:
+        """The cached answers still true for ``paths`` (files changed since are left out)."""
+        entry = self.entries.get(environment)
+        if not isinstance(entry, dict) or not self._still_true(entry):
+            return {}
+        files = entry.get("files", {})
+        found: dict[str, Answer] = {}
+        for path in paths:
+            cached = files.get(path)
+            if type(cached) is tuple and len(cached) == 2 and cached[0] == _signature(path):
+                found[path] = cached[1]
+        return found
+
+    @staticmethod
+    def _still_true(entry: dict[str, Any]) -> bool:
+        """Whether every module the imports loaded, and every folder where a module could
+        appear, is as it was."""
+        modules = entry.get("modules", {})
+        folders = entry.get("folders", {})
+        if not isinstance(modules, dict) or not isinstance(folders, dict):
+            return False
+        for path, signature in modules.items():
+            if _signature(path) != signature:
+                return False
+        for path, mtime in folders.items():
+            try:
+                if os.stat(path).st_mtime_ns != mtime:
+                    return False
+            except OSError:
+                if mtime is not None:
+                    return False
+        return True
+
+    def store(
+        self,
+        environment: str,
+        answers: dict[str, Answer],
+        loaded: Sequence[str],
+        sys_path: Sequence[str],
+    ) -> None:
+        """Keep ``answers`` for this environment, with what makes them true; a file or module
+        changed in the last two seconds is not kept (its time may not tell the next change)."""
+        racy = time.time_ns() - RACY_NANOSECONDS
+        previous = self.entries.get(environment)
+        modules: dict[str, Signature] = {}
+        if isinstance(previous, dict) and self._still_true(previous):
+            modules.update(previous.get("modules", {}))
+        for path in loaded:
+            signature = _signature(path)
+            if signature is not None:
+                modules[path] = signature
+        if any(signature[1] >= racy for signature in modules.values()):
+            return
+        folders: dict[str, int | None] = {}
+        for folder in {os.path.dirname(path) for path in modules} | {
+            os.path.abspath(entry or ".") for entry in sys_path
+        }:
+            try:
+                folders[folder] = os.stat(folder).st_mtime_ns
+            except OSError:
+                folders[folder] = None
+        files: dict[str, Any] = {}
+        for path, answer in answers.items():
+            signature = _signature(path)
+            if signature is not None and signature[1] < racy:
+                files[path] = (signature, answer)
+        entries = {
+            key: value
+            for key, value in self.entries.items()
+            if key != environment and isinstance(value, dict)
+        }
+        kept = sorted(entries, key=lambda key: entries[key].get("used", 0))[
+            -(KEPT_ENVIRONMENTS - 1) :
+        ]
+        new = {key: entries[key] for key in kept}
+        new[environment] = {
+            "modules": modules,
+            "folders": folders,
+            "files": files,
+            "used": time.time_ns(),
+        }
+        payload = marshal.dumps(new)
+        data = MAGIC + f"{zlib.crc32(payload):08x}".encode() + b"\n" + payload
+        for folder in self.folders:
+            try:
+                _write_atomically(folder, self.name, data)
+            except OSError:
+                continue
+            return
