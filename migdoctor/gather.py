@@ -52,9 +52,7 @@ def check_loading_of(project: ProjectFacts, sys_path: Sequence[str]) -> LoadChec
 
 
 def with_loading(project: ProjectFacts, loading: LoadCheck) -> ProjectFacts:
-    return replace(
-        project, import_errors=loading.errors, imports_unchecked=loading.not_checked
-    )
+    return replace(project, import_errors=loading.errors, imports_unchecked=loading.not_checked)
 
 
 def gather_facts(

@@ -14,10 +14,12 @@ that file never comes.
 
 from __future__ import annotations
 
+import faulthandler
 import importlib.util
 import json
 import os
 import re
+import signal
 import sys
 import traceback
 from typing import Any
@@ -84,6 +86,10 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
+    if request.get("dump"):
+        # on the parent's signal, where a file hangs: its line, for the report
+        dump = open(request["dump"], "w")  # noqa: SIM115 - open until the process ends
+        faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
     sys.path[:] = request["sys_path"]
     sys.dont_write_bytecode = True  # a check writes nothing into the project
     before = set(_loaded_files())
@@ -92,7 +98,7 @@ def main() -> None:
     for index, path in enumerate(request["files"]):
         try:
             _load(path)
-        except BaseException as error:  # noqa: BLE001 - whatever the file raises is the answer
+        except BaseException as error:  # whatever the file raises is the answer
             if isinstance(error, KeyboardInterrupt):
                 raise
             answer = _outcome(index, path, error)

@@ -27,10 +27,12 @@ import hashlib
 import json
 import marshal
 import os
+import re
 import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from collections.abc import Sequence
@@ -40,8 +42,8 @@ from typing import Any
 
 from migdoctor import __version__
 from migdoctor.project.cache import (
-    RACY_NANOSECONDS,
     PROJECT_FOLDER,
+    RACY_NANOSECONDS,
     _write_atomically,
     cache_disabled,
     user_cache_directory,
@@ -51,6 +53,7 @@ from migdoctor.project.scripts import RevisionScript, ScriptLoadError
 
 TIMEOUT_VARIABLE = "MIGDOCTOR_IMPORT_TIMEOUT"
 DEFAULT_TIMEOUT = 15.0
+HANG = "TimeoutError"
 CHILD = Path(__file__).with_name("load_child.py")
 MAGIC = b"migdoctor load cache 1\n"
 # environments kept per project (online and offline differ when env.py extends sys.path)
@@ -59,6 +62,9 @@ KEPT_ENVIRONMENTS = 4
 # a file's answer: None when it imports, else
 # (type, message, line, statement, missing module)
 Answer = tuple[str, str, int | None, str | None, str | None] | None
+
+# how a child stopped before answering for every file: (kind, why, line in the file)
+Stopped = tuple[str, str, int | None]
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,9 @@ def _relative(path: Path, base: Path | None) -> str:
         return str(path)
 
 
-def _load_error(path: Path, answer: tuple[str, str, int | None, str | None, str | None]) -> ScriptLoadError:
+def _load_error(
+    path: Path, answer: tuple[str, str, int | None, str | None, str | None]
+) -> ScriptLoadError:
     kind, message, line, statement, missing = answer
     return ScriptLoadError(
         path,
@@ -168,18 +176,30 @@ def import_in_child(
             break
         # the file after the last answer hung or ended the child: name it, go on after it
         culprit = len(got)
-        answers[batch[culprit]] = (stopped[0], stopped[1], None, None, None)
+        kind, why, line = stopped
+        answers[batch[culprit]] = (kind, why, line, _source_line(batch[culprit], line), None)
         start += culprit + 1
     return answers, loaded, None
 
 
 def _run_child(
     files: list[str], sys_path: Sequence[str], timeout: float
-) -> tuple[dict[int, Answer], list[str], tuple[str, str] | None]:
+) -> tuple[dict[int, Answer], list[str], Stopped | None]:
     """One child over ``files``: the answers it gave, the modules it loaded, and how it stopped
     early (None when it answered for every file): ("start", why) when it never got going, or
     (exception type, message) for the file it was importing."""
-    request = json.dumps({"sys_path": list(sys_path), "files": files}).encode()
+    handle, dump = tempfile.mkstemp(prefix="migdoctor-load-", suffix=".txt")
+    os.close(handle)
+    try:
+        return _run_child_dumping(files, sys_path, timeout, Path(dump))
+    finally:
+        Path(dump).unlink(missing_ok=True)
+
+
+def _run_child_dumping(
+    files: list[str], sys_path: Sequence[str], timeout: float, dump: Path
+) -> tuple[dict[int, Answer], list[str], Stopped | None]:
+    request = json.dumps({"sys_path": list(sys_path), "files": files, "dump": str(dump)}).encode()
     try:
         child = subprocess.Popen(
             [sys.executable, str(CHILD)],
@@ -189,7 +209,7 @@ def _run_child(
             start_new_session=True,  # a Ctrl-C is migdoctor's; the child is ended below
         )
     except OSError as error:
-        return {}, [], ("start", f"the version files could not be imported ({error})")
+        return {}, [], ("start", f"the version files could not be imported ({error})", None)
     answers: dict[int, Answer] = {}
     loaded: list[str] = []
     ready = False
@@ -211,23 +231,65 @@ def _run_child(
                 answers[int(message["index"])] = _answer(message)
         status = child.poll()
         if status is None:
-            stopped = (
-                "TimeoutError",
+            line = _where_it_hangs(child, dump, files[len(answers)] if ready else None)
+            stopped: Stopped = (
+                HANG,
                 f"importing the file did not finish within {timeout:g} s (it may wait for a "
                 "lock, the network or input; alembic would wait as long)",
+                line,
             )
         else:
             status = child.wait()
             stopped = (
-                "SystemExit",
+                "ProcessExit",
                 f"the import ended the process ({_status(status)}); alembic would stop there "
                 "without a word",
+                None,
             )
         if not ready:
-            return {}, [], ("start", "the version files could not be imported: " + stopped[1])
+            return {}, [], ("start", "the version files could not be imported: " + stopped[1], None)
         return answers, loaded, stopped
     finally:
         _end(child)
+
+
+def _where_it_hangs(child: subprocess.Popen[bytes], dump: Path, path: str | None) -> int | None:
+    """The line of ``path`` where the child is, from the traceback it dumps on SIGUSR1."""
+    if path is None or child.poll() is not None:
+        return None
+    try:
+        os.kill(child.pid, signal.SIGUSR1)
+    except OSError:
+        return None
+    deadline = time.monotonic() + 1.0
+    text = ""
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            text = dump.read_text(errors="replace")
+        except OSError:
+            return None
+        if "File " in text:
+            break
+    line = None
+    for match in re.finditer(r'File "(.*)", line (\d+)', text):
+        if match.group(1) == path:
+            line = int(match.group(2))
+            break  # faulthandler lists the innermost frame first
+    return line
+
+
+def _source_line(path: str, line: int | None) -> str | None:
+    if line is None:
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as source:
+            for number, text in enumerate(source, 1):
+                if number == line:
+                    return text.strip()
+    except OSError:
+        pass
+    return None
 
 
 def _answer(message: dict[str, Any]) -> Answer:
@@ -407,6 +469,8 @@ class LoadCache:
                 folders[folder] = None
         files: dict[str, Any] = {}
         for path, answer in answers.items():
+            if answer is not None and answer[0] == HANG:
+                continue  # a lock or the network may be gone next time: try again
             signature = _signature(path)
             if signature is not None and signature[1] < racy:
                 files[path] = (signature, answer)
@@ -427,9 +491,9 @@ class LoadCache:
         }
         payload = marshal.dumps(new)
         data = MAGIC + f"{zlib.crc32(payload):08x}".encode() + b"\n" + payload
-        for folder in self.folders:
+        for place in self.folders:
             try:
-                _write_atomically(folder, self.name, data)
+                _write_atomically(place, self.name, data)
             except OSError:
                 continue
             return

@@ -11,11 +11,16 @@ so "not listed" is said with that caveat.
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # how far above the Alembic config a project's requirements may be (a monorepo's app folder)
@@ -52,9 +57,7 @@ def find_declarations(base_directory: Path, shown: Path | None = None) -> Declar
         where = _shown(path, shown)
         for name, line in names:
             declared.setdefault(normalize(name), []).append(f"{where}:{line}")
-    return Declarations(
-        tuple(files), {name: tuple(places) for name, places in declared.items()}
-    )
+    return Declarations(tuple(files), {name: tuple(places) for name, places in declared.items()})
 
 
 def _shown(path: Path, shown: Path | None) -> str:
