@@ -38,6 +38,9 @@ class ProjectFacts:
     # at all when that is so
     import_errors: tuple[ScriptLoadError, ...] = ()
     imports_unchecked: str | None = None
+    # each version file's (size, mtime_ns, inode) when its header was read (empty without the
+    # header cache)
+    file_signatures: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def heads(self) -> tuple[str, ...]:

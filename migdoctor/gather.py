@@ -27,6 +27,7 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
     paths = list_version_files(
         config.version_locations, config.recursive_version_locations, config.sourceless
     )
+    signatures: dict[str, tuple[int, int, int]] = {}
     if cache_disabled():
         scripts, errors = read_revision_files(paths)
     else:
@@ -35,11 +36,13 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
         )
         scripts, errors = read_revision_files(paths, cache.read)
         cache.save()
+        signatures = cache.signatures
     return ProjectFacts(
         config=config,
         scripts=tuple(scripts),
         load_errors=tuple(errors),
         graph=RevisionGraph(scripts),
+        file_signatures=signatures,
     )
 
 
@@ -47,7 +50,11 @@ def check_loading_of(project: ProjectFacts, sys_path: Sequence[str]) -> LoadChec
     """Import every version file whose header was read, as alembic would (see
     ``project.loading``)."""
     return check_loading(
-        project.scripts, project.config.base_directory, sys_path, shown_from=Path.cwd()
+        project.scripts,
+        project.config.base_directory,
+        sys_path,
+        shown_from=Path.cwd(),
+        signatures=project.file_signatures,
     )
 
 

@@ -109,7 +109,11 @@ def _read_database(
     # every version file is imported in a child first (alembic loads them all): a file that
     # fails, hangs or exits there is read statically instead of imported here
     loading = check_loading(
-        project.scripts, project.config.base_directory, sys.path, shown_from=Path.cwd()
+        project.scripts,
+        project.config.base_directory,
+        sys.path,
+        shown_from=Path.cwd(),
+        signatures=project.file_signatures,
     )
     unloadable = {error.path: error.message for error in loading.errors}
     operations = record_upgrades(to_record, dialect, unloadable)

@@ -128,6 +128,9 @@ class HeaderCache:
                 self.loaded, self.loaded_from = entries, folder / name
                 break
         self.kept: dict[str, Entry] = {}
+        # each file's (size, mtime_ns, inode) as read: the import check's cache is keyed by it
+        # too, and a second stat of 10,000 files would cost a tenth of a warm check
+        self.signatures: dict[str, tuple[int, int, int]] = {}
         self.hits = 0
         self.misses = 0
         self._changed = False
@@ -169,6 +172,7 @@ class HeaderCache:
         except OSError as error:
             return unreadable(path, error)
         signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        self.signatures[key] = signature
         entry = self.loaded.get(key)
         if type(entry) is tuple and len(entry) == 5 and entry[:3] == signature:
             header = self._decode(path, entry[3], entry[4])

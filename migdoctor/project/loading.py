@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,14 +55,13 @@ TIMEOUT_VARIABLE = "MIGDOCTOR_IMPORT_TIMEOUT"
 DEFAULT_TIMEOUT = 15.0
 HANG = "TimeoutError"
 CHILD = Path(__file__).with_name("load_child.py")
-MAGIC = b"migdoctor load cache 1\n"
-# environments kept per project (online and offline differ when env.py extends sys.path)
-KEPT_ENVIRONMENTS = 4
+MAGIC = b"migdoctor load cache 2\n"
 
 # a file's answer: None when it imports, else
 # (type, message, line, statement, missing module)
 Answer = tuple[str, str, int | None, str | None, str | None] | None
 
+Signature = tuple[int, int, int]
 # how a child stopped before answering for every file: (kind, why, line in the file)
 Stopped = tuple[str, str, int | None]
 
@@ -89,16 +88,20 @@ def check_loading(
     base_directory: Path,
     sys_path: Sequence[str],
     shown_from: Path | None = None,
+    signatures: Mapping[str, Signature] | None = None,
 ) -> LoadCheck:
     """Import each script's file (through the cache); the files that fail, in file order."""
     paths = [str(script.path) for script in scripts]
     if not paths:
         return LoadCheck(())
-    environment = _environment_key(sys_path)
-    cache = None if cache_disabled() else LoadCache.for_project(base_directory)
+    cache = (
+        None
+        if cache_disabled()
+        else LoadCache.for_project(base_directory, _environment_key(sys_path))
+    )
     answers: dict[str, Answer] = {}
     if cache is not None:
-        answers = cache.answers(environment, paths)
+        answers = cache.answers(paths, signatures or {})
     missing = [path for path in paths if path not in answers]
     if missing:
         imported, loaded, failure = import_in_child(missing, sys_path, import_timeout())
@@ -106,7 +109,7 @@ def check_loading(
             return LoadCheck((), failure)
         answers.update(imported)
         if cache is not None:
-            cache.store(environment, answers, loaded, sys_path)
+            cache.store(paths, answers, loaded, sys_path)
     errors = [
         _load_error(Path(path), answer) for path in paths if (answer := answers[path]) is not None
     ]
@@ -354,8 +357,6 @@ def _end(child: subprocess.Popen[bytes]) -> None:
 
 # the cache ------------------------------------------------------------------------------
 
-Signature = tuple[int, int, int]
-
 
 def _environment_key(sys_path: Sequence[str]) -> str:
     described = repr((sys.executable, sys.version, os.getcwd(), list(sys_path)))
@@ -371,60 +372,83 @@ def _signature(path: str) -> Signature | None:
 
 
 class LoadCache:
-    """The cached import answers of one project's version files."""
+    """The cached import answers of one project's version files in one Python environment.
+
+    The file holds two parts: a small one (a digest of every file's path and signature, the
+    answers of the files that fail, the modules and folders the answers depend on), read on
+    every run, and the signature of each file, read only when the digest differs (a file was
+    added or changed: the others keep their answers). A warm run over 10,000 unchanged files
+    thus reads a few hundred bytes and hashes the signatures the header cache already took.
+    """
 
     def __init__(self, folders: Sequence[Path], name: str) -> None:
         self.folders = tuple(folders)
         self.name = name
-        self.entries: dict[str, Any] = {}
+        self.summary: dict[str, Any] = {}
+        self._files_payload = b""
         for folder in self.folders:
-            entries = self._load(folder / name)
-            if entries is not None:
-                self.entries = entries
+            if self._load(folder / name):
                 break
 
     @classmethod
-    def for_project(cls, base_directory: Path) -> LoadCache:
-        key = repr((str(base_directory), __version__))
+    def for_project(cls, base_directory: Path, environment: str) -> LoadCache:
+        key = repr((str(base_directory), __version__, environment))
         name = f"loads-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
         return cls((base_directory / PROJECT_FOLDER, user_cache_directory()), name)
 
-    @staticmethod
-    def _load(path: Path) -> dict[str, Any] | None:
+    def _load(self, path: Path) -> bool:
         try:
             data = path.read_bytes()
         except OSError:
-            return None
+            return False
         if not data.startswith(MAGIC):
-            return None
-        checksum, newline, payload = data[len(MAGIC) :].partition(b"\n")
-        if not newline or checksum != f"{zlib.crc32(payload):08x}".encode():
-            return None
+            return False
+        header, newline, rest = data[len(MAGIC) :].partition(b"\n")
         try:
-            entries = marshal.loads(payload)
+            checksum, size_text = header.decode().split()
+            size = int(size_text)
+        except ValueError:
+            return False
+        if not newline or checksum != f"{zlib.crc32(rest):08x}":
+            return False
+        try:
+            summary = marshal.loads(rest[:size])
         except (ValueError, EOFError, TypeError):
-            return None
-        return entries if isinstance(entries, dict) else None
+            return False
+        if not isinstance(summary, dict):
+            return False
+        self.summary, self._files_payload = summary, rest[size:]
+        return True
 
-    def answers(self, environment: str, paths: Sequence[str]) -> dict[str, Answer]:
-        """The cached answers still true for ``paths`` (files changed since are left out)."""
-        entry = self.entries.get(environment)
-        if not isinstance(entry, dict) or not self._still_true(entry):
+    def answers(self, paths: Sequence[str], known: Mapping[str, Signature]) -> dict[str, Answer]:
+        """The cached answers still true for ``paths`` (files changed since are left out);
+        ``known``: signatures already read (the header cache's)."""
+        if not self.summary or not self._still_true(self.summary):
             return {}
-        files = entry.get("files", {})
-        found: dict[str, Answer] = {}
-        for path in paths:
-            cached = files.get(path)
-            if type(cached) is tuple and len(cached) == 2 and cached[0] == _signature(path):
-                found[path] = cached[1]
-        return found
+        signatures = [known.get(path) or _signature(path) for path in paths]
+        failed = self.summary.get("failed", {})
+        if not isinstance(failed, dict):
+            return {}
+        if self.summary.get("digest") == _digest(paths, signatures):
+            return {path: failed.get(path) for path in paths}
+        try:
+            files = marshal.loads(self._files_payload)
+        except (ValueError, EOFError, TypeError):
+            return {}
+        if not isinstance(files, dict):
+            return {}
+        return {
+            path: failed.get(path)
+            for path, signature in zip(paths, signatures, strict=True)
+            if signature is not None and files.get(path) == signature
+        }
 
     @staticmethod
-    def _still_true(entry: dict[str, Any]) -> bool:
+    def _still_true(summary: dict[str, Any]) -> bool:
         """Whether every module the imports loaded, and every folder where a module could
         appear, is as it was."""
-        modules = entry.get("modules", {})
-        folders = entry.get("folders", {})
+        modules = summary.get("modules", {})
+        folders = summary.get("folders", {})
         if not isinstance(modules, dict) or not isinstance(folders, dict):
             return False
         for path, signature in modules.items():
@@ -441,18 +465,18 @@ class LoadCache:
 
     def store(
         self,
-        environment: str,
+        paths: Sequence[str],
         answers: dict[str, Answer],
         loaded: Sequence[str],
         sys_path: Sequence[str],
     ) -> None:
-        """Keep ``answers`` for this environment, with what makes them true; a file or module
-        changed in the last two seconds is not kept (its time may not tell the next change)."""
+        """Keep ``answers`` with what makes them true; a file or module changed in the last two
+        seconds is not kept (its time may not tell the next change), nor a hang (a lock or the
+        network may be gone next time)."""
         racy = time.time_ns() - RACY_NANOSECONDS
-        previous = self.entries.get(environment)
         modules: dict[str, Signature] = {}
-        if isinstance(previous, dict) and self._still_true(previous):
-            modules.update(previous.get("modules", {}))
+        if self.summary and self._still_true(self.summary):
+            modules.update(self.summary.get("modules", {}))
         for path in loaded:
             signature = _signature(path)
             if signature is not None:
@@ -467,33 +491,39 @@ class LoadCache:
                 folders[folder] = os.stat(folder).st_mtime_ns
             except OSError:
                 folders[folder] = None
-        files: dict[str, Any] = {}
-        for path, answer in answers.items():
-            if answer is not None and answer[0] == HANG:
-                continue  # a lock or the network may be gone next time: try again
+        files: dict[str, Signature] = {}
+        failed: dict[str, Answer] = {}
+        for path in paths:
+            answer = answers.get(path)
             signature = _signature(path)
-            if signature is not None and signature[1] < racy:
-                files[path] = (signature, answer)
-        entries = {
-            key: value
-            for key, value in self.entries.items()
-            if key != environment and isinstance(value, dict)
-        }
-        kept = sorted(entries, key=lambda key: entries[key].get("used", 0))[
-            -(KEPT_ENVIRONMENTS - 1) :
-        ]
-        new = {key: entries[key] for key in kept}
-        new[environment] = {
-            "modules": modules,
-            "folders": folders,
-            "files": files,
-            "used": time.time_ns(),
-        }
-        payload = marshal.dumps(new)
-        data = MAGIC + f"{zlib.crc32(payload):08x}".encode() + b"\n" + payload
+            if signature is None or signature[1] >= racy:
+                continue
+            if answer is not None and answer[0] == HANG:
+                continue
+            files[path] = signature
+            if answer is not None:
+                failed[path] = answer
+        kept = [path for path in paths if path in files]
+        summary = marshal.dumps(
+            {
+                "digest": _digest(kept, [files[path] for path in kept])
+                if len(kept) == len(paths)
+                else None,
+                "failed": failed,
+                "modules": modules,
+                "folders": folders,
+            }
+        )
+        rest = summary + marshal.dumps(files)
+        data = MAGIC + f"{zlib.crc32(rest):08x} {len(summary)}\n".encode() + rest
         for place in self.folders:
             try:
                 _write_atomically(place, self.name, data)
             except OSError:
                 continue
             return
+
+
+def _digest(paths: Sequence[str], signatures: Sequence[Signature | None]) -> str:
+    """One digest of every file's path and signature, in order."""
+    return hashlib.sha256(marshal.dumps((list(paths), list(signatures)))).hexdigest()
