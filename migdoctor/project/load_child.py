@@ -86,7 +86,7 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
-    if request.get("dump"):
+    if request.get("dump") and hasattr(signal, "SIGUSR1"):  # not on Windows
         # on the parent's signal, where a file hangs: its line, for the report
         dump = open(request["dump"], "w")  # noqa: SIM115 - open until the process ends
         faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
