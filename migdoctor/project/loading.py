@@ -261,7 +261,7 @@ def _where_it_hangs(child: subprocess.Popen[bytes], dump: Path, path: str | None
     if path is None or child.poll() is not None or not hasattr(signal, "SIGUSR1"):
         return None
     try:
-        os.kill(child.pid, getattr(signal, "SIGUSR1"))  # noqa: B009 - not on Windows
+        os.kill(child.pid, signal.SIGUSR1)
     except OSError:
         return None
     deadline = time.monotonic() + 1.0
@@ -347,7 +347,7 @@ def _end(child: subprocess.Popen[bytes]) -> None:
     """End the child and whatever it started (its own process group)."""
     if child.poll() is None:
         try:
-            os.killpg(child.pid, getattr(signal, "SIGKILL"))  # noqa: B009 - POSIX only
+            os.killpg(child.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError, AttributeError):
             child.kill()
     child.wait()
