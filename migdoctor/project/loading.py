@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ from migdoctor.project.scripts import RevisionScript, ScriptLoadError
 TIMEOUT_VARIABLE = "MIGDOCTOR_IMPORT_TIMEOUT"
 DEFAULT_TIMEOUT = 15.0
 HANG = "TimeoutError"
+# what the child may take to start and import alembic and SQLAlchemy, on a busy machine
+STARTUP_SECONDS = 30.0
 CHILD = Path(__file__).with_name("load_child.py")
 MAGIC = b"migdoctor load cache 2\n"
 
@@ -223,8 +225,14 @@ def _run_child_dumping(
             child.stdin.close()
         except BrokenPipeError:
             pass
-        for line in _lines(child.stdout, timeout):
-            message = json.loads(line)
+        ended: list[bool] = []
+        for line in _lines(child.stdout, timeout, ended, first=timeout + STARTUP_SECONDS):
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(message, dict):
+                continue
             if "ready" in message:
                 ready = True
             elif "loaded" in message:
@@ -232,17 +240,22 @@ def _run_child_dumping(
                 return answers, loaded, None
             else:
                 answers[int(message["index"])] = _answer(message)
-        status = child.poll()
+        if ready and len(answers) == len(files):
+            return answers, loaded, None  # every file answered; only the list of modules is lost
+        try:
+            # at end of file the child is exiting: give it a moment to be done
+            status: int | None = child.wait(timeout=2.0 if ended else 0.0)
+        except subprocess.TimeoutExpired:
+            status = None
         if status is None:
-            line = _where_it_hangs(child, dump, files[len(answers)] if ready else None)
+            hung_at = _where_it_hangs(child, dump, files[len(answers)] if ready else None)
             stopped: Stopped = (
                 HANG,
                 f"importing the file did not finish within {timeout:g} s (it may wait for a "
                 "lock, the network or input; alembic would wait as long)",
-                line,
+                hung_at,
             )
         else:
-            status = child.wait()
             stopped = (
                 "ProcessExit",
                 f"the import ended the process ({_status(status)}); alembic would stop there "
@@ -310,13 +323,13 @@ def _answer(message: dict[str, Any]) -> Answer:
     )
 
 
-def _lines(stream: Any, timeout: float) -> Any:
-    """The child's answer lines; stops at end of file, or when no line came for ``timeout``
-    seconds."""
+def _lines(stream: Any, timeout: float, ended: list[bool], first: float) -> Iterator[bytes]:
+    """The child's answer lines; stops at end of file (then ``ended`` gets True), or when no
+    line came for ``timeout`` seconds (``first`` for the first line)."""
     selector = selectors.DefaultSelector()
     selector.register(stream, selectors.EVENT_READ)
     pending = b""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + first
     try:
         while True:
             remaining = deadline - time.monotonic()
@@ -324,6 +337,7 @@ def _lines(stream: Any, timeout: float) -> Any:
                 return
             chunk = os.read(stream.fileno(), 65536)
             if not chunk:
+                ended.append(True)
                 return
             pending += chunk
             *complete, pending = pending.split(b"\n")
