@@ -201,3 +201,35 @@ def test_offline_a_package_listed_nowhere_is_said_so(tmp_path: Path) -> None:
     assert load_error["evidence"]["declared_in"] == []
     assert "not listed in pyproject.toml" in load_error["message"]
     assert "Imported offline, without env.py" in load_error["message"]
+
+
+def test_online_a_pending_revision_that_hangs_or_asks_for_input_is_named_not_waited_for(
+    tmp_path: Path,
+) -> None:
+    project = copy_project("blog", tmp_path / "project", None)  # the fixture's SQLite file
+    project.upgrade(USER)
+    break_revision(project, "import time; time.sleep(600)")
+    break_revision(
+        project,
+        "ANSWER = input('continue? ')",
+        "alembic/versions/2b3c4d5e6f70_create_article_table.py",
+    )
+    started = time.monotonic()
+
+    result = project.migdoctor(
+        "check", "--format", "json", env={"MIGDOCTOR_IMPORT_TIMEOUT": "3"}, input="yes\n"
+    )
+
+    assert time.monotonic() - started < 60
+    assert result.exit_code == 1, result
+    document = result.json()
+    errors = {
+        Path(f["evidence"]["path"]).name[:12]: f["evidence"]
+        for f in document["findings"]
+        if f["check"] == "script-load-error"
+    }
+    assert errors[ARTICLE]["error"] == "EOFError: EOF when reading a line"
+    assert errors[ARTICLE]["line"] == BROKEN_LINE
+    assert errors[COMMENT]["error"].startswith("TimeoutError: importing the file did not finish")
+    assert errors[COMMENT]["line"] == BROKEN_LINE
+    assert finding(document, "stale-current")["fixes"] == []
