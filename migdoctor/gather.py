@@ -11,8 +11,14 @@ from migdoctor.facts import ALL_TABLES, Facts, ProjectFacts
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
-from migdoctor.project.loading import LoadCheck, check_loading
-from migdoctor.project.scripts import list_version_files, read_revision_files
+from migdoctor.project.loading import LoadCheck, check_loading, import_headers
+from migdoctor.project.scripts import (
+    RevisionScript,
+    ScriptLoadError,
+    list_version_files,
+    read_header_statically,
+    unreadable,
+)
 
 
 def load_project(options: ConfigOptions) -> ProjectFacts:
@@ -29,14 +35,26 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
     )
     signatures: dict[str, tuple[int, int, int]] = {}
     if cache_disabled():
-        scripts, errors = read_revision_files(paths)
+        headers = [_header_without_cache(path) for path in paths]
     else:
         cache = HeaderCache.for_project(
             config.base_directory, config.version_locations, config.recursive_version_locations
         )
-        scripts, errors = read_revision_files(paths, cache.read)
+        headers = [cache.read_header(path) for path in paths]
         cache.save()
         signatures = cache.signatures
+    # a header that is not literal is read by importing its file, in a child process (one for
+    # all such files), so that a file that hangs or exits cannot hang or end migdoctor
+    to_import = [path for path, header in zip(paths, headers, strict=True) if header is None]
+    imported = import_headers(to_import, sys.path) if to_import else {}
+    scripts: list[RevisionScript] = []
+    errors: list[ScriptLoadError] = []
+    for path, header in zip(paths, headers, strict=True):
+        read = imported[path] if header is None else header
+        if isinstance(read, ScriptLoadError):
+            errors.append(read)
+        else:
+            scripts.append(read)
     return ProjectFacts(
         config=config,
         scripts=tuple(scripts),
@@ -44,6 +62,13 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
         graph=RevisionGraph(scripts),
         file_signatures=signatures,
     )
+
+
+def _header_without_cache(path: Path) -> RevisionScript | ScriptLoadError | None:
+    try:
+        return read_header_statically(path)
+    except OSError as error:
+        return unreadable(path, error)
 
 
 def check_loading_of(project: ProjectFacts, sys_path: Sequence[str]) -> LoadCheck:

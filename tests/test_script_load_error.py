@@ -233,3 +233,46 @@ def test_online_a_pending_revision_that_hangs_or_asks_for_input_is_named_not_wai
     assert errors[COMMENT]["error"].startswith("TimeoutError: importing the file did not finish")
     assert errors[COMMENT]["line"] == BROKEN_LINE
     assert finding(document, "stale-current")["fixes"] == []
+
+
+def test_a_computed_header_whose_import_hangs_or_exits_is_named_by_heads_and_check(
+    tmp_path: Path,
+) -> None:
+    project = copy_project("blog", tmp_path / "project", None)
+    versions = project.root / "alembic" / "versions"
+    # headers that only importing tells: read in a child, so these cannot take migdoctor along
+    (versions / "4d5e6f708192_hangs.py").write_text(
+        f"import time\ntime.sleep(600)\nrevision = '4d5e6f708192'\ndown_revision = '{COMMENT}'[:]\n"
+    )
+    (versions / "5e6f70819203_exits.py").write_text(
+        "import os\nos._exit(5)\nrevision = '5e6f70819203'\ndown_revision = '4d5e6f708192'[:]\n"
+    )
+    (versions / "6f7081920314_computed.py").write_text(
+        f"revision = '6f70' + '81920314'\ndown_revision = '{COMMENT}'[:]\n"
+        "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n"
+    )
+    started = time.monotonic()
+
+    heads = project.migdoctor("heads", env={"MIGDOCTOR_IMPORT_TIMEOUT": "3"})
+
+    # alembic, which prints when files fail, would hang here: migdoctor names the files instead
+    assert time.monotonic() - started < 60
+    assert heads.exit_code == 1, heads
+    assert "4d5e6f708192_hangs.py:2: TimeoutError" in heads.stderr
+    assert "5e6f70819203_exits.py: ProcessExit" in heads.stderr
+    assert "Traceback" not in heads.output
+    result = project.migdoctor(
+        "check", "--offline", "--format", "json", env={"MIGDOCTOR_IMPORT_TIMEOUT": "3"}
+    )
+    assert result.exit_code == 1, result
+    errors = {
+        Path(f["evidence"]["path"]).name: f["evidence"]
+        for f in result.json()["findings"]
+        if f["check"] == "script-load-error"
+    }
+    assert errors["4d5e6f708192_hangs.py"]["error"].startswith("TimeoutError")
+    assert errors["4d5e6f708192_hangs.py"]["line"] == 2
+    assert errors["5e6f70819203_exits.py"]["error"].startswith(
+        "ProcessExit: the import ended the process (exit status 5)"
+    )
+    assert "6f7081920314_computed.py" not in errors

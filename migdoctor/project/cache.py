@@ -166,6 +166,12 @@ class HeaderCache:
 
     def read(self, path: Path) -> RevisionScript | ScriptLoadError:
         """The header of ``path``, from the cache when the file is unchanged."""
+        header = self.read_header(path)
+        return import_with_function_bodies(path) if header is None else header
+
+    def read_header(self, path: Path) -> RevisionScript | ScriptLoadError | None:
+        """As :meth:`read`, but None when only importing the file tells its header (the caller
+        imports it: ``loading.import_headers`` does so in a child process)."""
         key = str(path)
         try:
             stat = os.stat(path)
@@ -179,7 +185,7 @@ class HeaderCache:
             if header is not None:
                 self.hits += 1
                 self.kept[key] = entry
-                return import_with_function_bodies(path) if header is _IMPORT else header
+                return None if header is _IMPORT else header
         self.misses += 1
         try:
             read = read_header_statically(path)
@@ -189,7 +195,7 @@ class HeaderCache:
         if stored is not None and stat.st_mtime_ns < self.now_ns - RACY_NANOSECONDS:
             self.kept[key] = stored
             self._changed = True
-        return import_with_function_bodies(path) if read is None else read
+        return read
 
     @staticmethod
     def _decode(path: Path, kind: Any, payload: Any) -> Any:

@@ -24,8 +24,10 @@ import sys
 import traceback
 from typing import Any
 
+HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 
-def _load(path: str) -> None:
+
+def _load(path: str) -> Any:
     """alembic's ``util.pyfiles.load_python_file`` for one file (``.py``, ``.pyc``)."""
     module_id = re.sub(r"\W", "_", os.path.basename(path))
     spec = importlib.util.spec_from_file_location(module_id, path)
@@ -33,6 +35,23 @@ def _load(path: str) -> None:
         raise ImportError(f"Can't find Python file {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _plain(value: Any) -> Any:
+    """A header value as JSON keeps it: sequences as lists, anything else JSON has no word
+    for as its repr (the parent then says the value is not an id)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item) for item in value]
+    return {"repr": repr(value)}
+
+
+def _header(module: Any) -> dict[str, Any]:
+    values = {name: _plain(getattr(module, name)) for name in HEADER_NAMES if hasattr(module, name)}
+    doc = module.__doc__
+    return {"values": values, "doc": doc if isinstance(doc, str) else ""}
 
 
 def _same_file(a: str | None, b: str) -> bool:
@@ -104,13 +123,14 @@ def main() -> None:
     answers.flush()
     for index, path in enumerate(request["files"]):
         try:
-            _load(path)
+            module = _load(path)
+            answer: dict[str, Any] = {"index": index}
+            if request.get("headers"):
+                answer["header"] = _header(module)
         except BaseException as error:  # whatever the file raises is the answer
             if isinstance(error, KeyboardInterrupt):
                 raise
             answer = _outcome(index, path, error)
-        else:
-            answer = {"index": index}
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
     loaded = [f for f in _loaded_files() if f not in before]

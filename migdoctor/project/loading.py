@@ -49,11 +49,12 @@ from migdoctor.project.cache import (
     user_cache_directory,
 )
 from migdoctor.project.requirements import find_declarations
-from migdoctor.project.scripts import RevisionScript, ScriptLoadError
+from migdoctor.project.scripts import RevisionScript, ScriptLoadError, script_from_imported
 
 TIMEOUT_VARIABLE = "MIGDOCTOR_IMPORT_TIMEOUT"
 DEFAULT_TIMEOUT = 15.0
 HANG = "TimeoutError"
+PROCESS_EXIT = "ProcessExit"
 # what the child may take to start and import alembic and SQLAlchemy, on a busy machine
 STARTUP_SECONDS = 30.0
 CHILD = Path(__file__).with_name("load_child.py")
@@ -75,6 +76,11 @@ class LoadCheck:
 
     errors: tuple[ScriptLoadError, ...]
     not_checked: str | None = None
+
+
+def stops_the_process(error: ScriptLoadError) -> bool:
+    """Whether importing the file hangs or ends the process that imports it."""
+    return error.message.startswith((f"{HANG}:", f"{PROCESS_EXIT}:"))
 
 
 def import_timeout() -> float:
@@ -158,20 +164,70 @@ def _load_error(
     )
 
 
+def import_headers(
+    paths: Sequence[Path], sys_path: Sequence[str]
+) -> dict[Path, RevisionScript | ScriptLoadError]:
+    """The headers of files whose header is not literal, read by importing them in one child
+    (a file that hangs or exits can then neither hang nor end migdoctor)."""
+    headers: dict[str, Any] = {}
+    answers, _, failure = import_in_child(
+        [str(path) for path in paths], sys_path, import_timeout(), headers
+    )
+    read: dict[Path, RevisionScript | ScriptLoadError] = {}
+    for path in paths:
+        answer = answers.get(str(path))
+        header = headers.get(str(path))
+        if failure is not None:
+            read[path] = ScriptLoadError(path, failure)
+        elif answer is not None:
+            kind, message, line, _, _ = answer
+            read[path] = ScriptLoadError(path, f"{kind}: {message}" if message else kind, line)
+        elif isinstance(header, dict):
+            values = {
+                name: _from_plain(value) for name, value in dict(header.get("values", {})).items()
+            }
+            read[path] = script_from_imported(path, values, str(header.get("doc") or ""))
+        else:
+            read[path] = ScriptLoadError(path, "the file could not be imported")
+    return read
+
+
+class _Unsupported:
+    """A header value the child could only describe (not an id, whatever it is)."""
+
+    def __init__(self, described: str) -> None:
+        self.described = described
+
+    def __repr__(self) -> str:
+        return self.described
+
+
+def _from_plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_from_plain(item) for item in value)
+    if isinstance(value, dict):
+        return _Unsupported(str(value.get("repr", value)))
+    return value
+
+
 # the child process ----------------------------------------------------------------------
 
 
 def import_in_child(
-    files: Sequence[str], sys_path: Sequence[str], timeout: float
+    files: Sequence[str],
+    sys_path: Sequence[str],
+    timeout: float,
+    headers: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Answer], list[str], str | None]:
     """Import ``files`` in order in child processes: each file's answer, the module files the
-    imports loaded, and why nothing could be imported (None when the child ran)."""
+    imports loaded, and why nothing could be imported (None when the child ran). ``headers``,
+    when given, receives the header values of each file that imports (by path)."""
     answers: dict[str, Answer] = {}
     loaded: list[str] = []
     start = 0
     while start < len(files):
         batch = list(files[start:])
-        got, batch_loaded, stopped = _run_child(batch, sys_path, timeout)
+        got, batch_loaded, stopped = _run_child(batch, sys_path, timeout, headers)
         if stopped is not None and stopped[0] == "start":
             return answers, loaded, stopped[1]
         for index, answer in got.items():
@@ -188,7 +244,7 @@ def import_in_child(
 
 
 def _run_child(
-    files: list[str], sys_path: Sequence[str], timeout: float
+    files: list[str], sys_path: Sequence[str], timeout: float, headers: dict[str, Any] | None
 ) -> tuple[dict[int, Answer], list[str], Stopped | None]:
     """One child over ``files``: the answers it gave, the modules it loaded, and how it stopped
     early (None when it answered for every file): ("start", why) when it never got going, or
@@ -196,15 +252,26 @@ def _run_child(
     handle, dump = tempfile.mkstemp(prefix="migdoctor-load-", suffix=".txt")
     os.close(handle)
     try:
-        return _run_child_dumping(files, sys_path, timeout, Path(dump))
+        return _run_child_dumping(files, sys_path, timeout, Path(dump), headers)
     finally:
         Path(dump).unlink(missing_ok=True)
 
 
 def _run_child_dumping(
-    files: list[str], sys_path: Sequence[str], timeout: float, dump: Path
+    files: list[str],
+    sys_path: Sequence[str],
+    timeout: float,
+    dump: Path,
+    headers: dict[str, Any] | None,
 ) -> tuple[dict[int, Answer], list[str], Stopped | None]:
-    request = json.dumps({"sys_path": list(sys_path), "files": files, "dump": str(dump)}).encode()
+    request = json.dumps(
+        {
+            "sys_path": list(sys_path),
+            "files": files,
+            "dump": str(dump),
+            "headers": headers is not None,
+        }
+    ).encode()
     try:
         child = subprocess.Popen(
             [sys.executable, str(CHILD)],
@@ -239,7 +306,10 @@ def _run_child_dumping(
                 loaded = [str(f) for f in message["loaded"]]
                 return answers, loaded, None
             else:
-                answers[int(message["index"])] = _answer(message)
+                index = int(message["index"])
+                answers[index] = _answer(message)
+                if headers is not None and "header" in message:
+                    headers[files[index]] = message["header"]
         if ready and len(answers) == len(files):
             return answers, loaded, None  # every file answered; only the list of modules is lost
         try:
@@ -257,7 +327,7 @@ def _run_child_dumping(
             )
         else:
             stopped = (
-                "ProcessExit",
+                PROCESS_EXIT,
                 f"the import ended the process ({_status(status)}); alembic would stop there "
                 "without a word",
                 None,

@@ -197,6 +197,21 @@ def import_with_function_bodies(path: Path) -> RevisionScript | ScriptLoadError:
     return _with_function_bodies(result, tree)
 
 
+def script_from_imported(
+    path: Path, values: dict[str, Any], doc: str
+) -> RevisionScript | ScriptLoadError:
+    """The header of a file imported elsewhere (a child process), from its module's values;
+    what its functions do from its syntax tree."""
+    result = _script_from_values(values, doc, path, read_by="import")
+    if isinstance(result, ScriptLoadError) or path.suffix in (".pyc", ".pyo"):
+        return result
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, OSError):
+        return result
+    return _with_function_bodies(result, tree)
+
+
 def _with_function_bodies(
     result: RevisionScript | ScriptLoadError, tree: ast.Module
 ) -> RevisionScript | ScriptLoadError:
