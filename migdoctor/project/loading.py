@@ -11,6 +11,9 @@ The files are imported in one child process (:mod:`migdoctor.project.load_child`
 that hangs or ends the process can neither hang nor end migdoctor: each file has
 ``MIGDOCTOR_IMPORT_TIMEOUT`` seconds (default 15), after which the child is killed and the
 remaining files are imported by a new one; a file that ends the child is named the same way.
+The same child reads the headers that are not literal (:func:`import_headers`), for ``heads``
+and ``history`` too. A timed-out import is never cached: a lock or the network may be free on
+the next run.
 
 The answers are cached (``loads-*.bin`` beside the header cache), per Python environment (the
 interpreter, ``sys.path``, the working folder): an entry holds each file's answer with the
