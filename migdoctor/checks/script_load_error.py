@@ -17,7 +17,8 @@ neither migdoctor nor the check) with the ``sys.path`` env.py leaves; ``check --
 imports them the same way without env.py, with alembic's ``prepend_sys_path``. The answers are
 cached per Python environment until a version file, a module they loaded or a folder on the
 import path changes (``MIGDOCTOR_NO_CACHE=1`` turns that off; ``MIGDOCTOR_IMPORT_TIMEOUT``
-sets the seconds a file may take, default 15). ``heads`` and ``history`` import nothing.
+sets the seconds a file may take, default 15). ``heads`` and ``history`` import only the files
+whose header is not literal, in the same kind of child.
 
 Why it matters
 --------------
