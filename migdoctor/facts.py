@@ -33,6 +33,14 @@ class ProjectFacts:
     scripts: tuple[RevisionScript, ...]
     load_errors: tuple[ScriptLoadError, ...]
     graph: RevisionGraph
+    # files whose header was read but which fail when imported as alembic imports them (empty
+    # when they were not imported: ``heads``, ``history``), and why they could not be imported
+    # at all when that is so
+    import_errors: tuple[ScriptLoadError, ...] = ()
+    imports_unchecked: str | None = None
+    # each version file's (size, mtime_ns, inode) when its header was read (empty without the
+    # header cache)
+    file_signatures: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def heads(self) -> tuple[str, ...]:
@@ -48,6 +56,13 @@ class ProjectFacts:
         if self.load_errors:
             problems.append(
                 f"{len(self.load_errors)} revision file(s) cannot be loaded (see script-load-error)"
+            )
+        if self.import_errors:
+            first = self.import_errors[0]
+            where = self.relative(first.path) + (f":{first.line}" if first.line else "")
+            problems.append(
+                f"{len(self.import_errors)} revision file(s) fail when imported, first {where}: "
+                f"{first.message.rstrip('.')} (see script-load-error)"
             )
         if graph.missing:
             problems.append(

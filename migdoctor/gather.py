@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
 from migdoctor.facts import ALL_TABLES, Facts, ProjectFacts
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
-from migdoctor.project.scripts import list_version_files, read_revision_files
+from migdoctor.project.loading import LoadCheck, check_loading, import_headers
+from migdoctor.project.scripts import (
+    RevisionScript,
+    ScriptLoadError,
+    list_version_files,
+    read_header_statically,
+    unreadable,
+)
 
 
 def load_project(options: ConfigOptions) -> ProjectFacts:
@@ -21,20 +33,58 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
     paths = list_version_files(
         config.version_locations, config.recursive_version_locations, config.sourceless
     )
+    signatures: dict[str, tuple[int, int, int]] = {}
     if cache_disabled():
-        scripts, errors = read_revision_files(paths)
+        headers = [_header_without_cache(path) for path in paths]
     else:
         cache = HeaderCache.for_project(
             config.base_directory, config.version_locations, config.recursive_version_locations
         )
-        scripts, errors = read_revision_files(paths, cache.read)
+        headers = [cache.read_header(path) for path in paths]
         cache.save()
+        signatures = cache.signatures
+    # a header that is not literal is read by importing its file, in a child process (one for
+    # all such files), so that a file that hangs or exits cannot hang or end migdoctor
+    to_import = [path for path, header in zip(paths, headers, strict=True) if header is None]
+    imported = import_headers(to_import, sys.path) if to_import else {}
+    scripts: list[RevisionScript] = []
+    errors: list[ScriptLoadError] = []
+    for path, header in zip(paths, headers, strict=True):
+        read = imported[path] if header is None else header
+        if isinstance(read, ScriptLoadError):
+            errors.append(read)
+        else:
+            scripts.append(read)
     return ProjectFacts(
         config=config,
         scripts=tuple(scripts),
         load_errors=tuple(errors),
         graph=RevisionGraph(scripts),
+        file_signatures=signatures,
     )
+
+
+def _header_without_cache(path: Path) -> RevisionScript | ScriptLoadError | None:
+    try:
+        return read_header_statically(path)
+    except OSError as error:
+        return unreadable(path, error)
+
+
+def check_loading_of(project: ProjectFacts, sys_path: Sequence[str]) -> LoadCheck:
+    """Import every version file whose header was read, as alembic would (see
+    ``project.loading``)."""
+    return check_loading(
+        project.scripts,
+        project.config.base_directory,
+        sys_path,
+        shown_from=Path.cwd(),
+        signatures=project.file_signatures,
+    )
+
+
+def with_loading(project: ProjectFacts, loading: LoadCheck) -> ProjectFacts:
+    return replace(project, import_errors=loading.errors, imports_unchecked=loading.not_checked)
 
 
 def gather_facts(
@@ -51,12 +101,18 @@ def gather_facts(
     ``compare_revisions`` alembic's full comparison)."""
     project = load_project(options)
     if offline:
+        # no env.py offline: the files are imported with alembic's sys.path from the config
+        project = with_loading(project, check_loading_of(project, sys.path))
         return Facts(project=project, database=None, invocation=invocation)
     from migdoctor.database.capture import capture_database
 
+    # online the files are imported once env.py has run, with the sys.path it left, as
+    # alembic imports them
     captured = capture_database(
         project, record=record, tables=tables, compare_revisions=compare_revisions
     )
+    if captured.loading is not None:
+        project = with_loading(project, captured.loading)
     return Facts(
         project=project,
         database=captured.database,

@@ -18,6 +18,7 @@ from migdoctor.facts import ProjectFacts
 from migdoctor.gather import load_project
 from migdoctor.project.config import ConfigOptions
 from migdoctor.project.listing import RevisionListing, history_revisions
+from migdoctor.project.loading import stops_the_process
 from migdoctor.redact import redact
 
 # alembic's messages for states migdoctor check diagnoses
@@ -124,6 +125,8 @@ def show_heads(options: ConfigOptions, verbose: bool, resolve_dependencies: bool
     scripts are in a state it warns or fails about, so that those words stay its own."""
     project = load_project(options)
     listing = RevisionListing(project.graph)
+    if _would_hang_or_exit(project):
+        return EXIT_FAILED
     if project.load_errors or not listing.exact:
         return run_alembic_command(
             options,
@@ -155,6 +158,8 @@ def show_history(
         except CannotCheck:
             revisions = None  # alembic's own run says what went wrong, in its words
     if revisions is None:
+        if _would_hang_or_exit(project):
+            return EXIT_FAILED
         return run_alembic_command(
             options,
             "history",
@@ -165,6 +170,16 @@ def show_history(
         )
     print_like_alembic(listing.history_lines(revisions, verbose, current))
     return EXIT_OK
+
+
+def _would_hang_or_exit(project: ProjectFacts) -> bool:
+    """Whether a version file hangs or ends the process when imported: then alembic, which
+    would print instead of migdoctor, is not run (it would hang or stop without a word), and
+    the file is named."""
+    fatal = [error for error in project.load_errors if stops_the_process(error)]
+    for error in fatal:
+        print(f"FAILED: {error.location}: {error.message}", file=sys.stderr)
+    return bool(fatal)
 
 
 def print_like_alembic(lines: Iterable[str]) -> None:

@@ -9,6 +9,7 @@ revisions would do. Nothing is written.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from migdoctor.facts import (
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.recorder import record_upgrades
 from migdoctor.operations.recording_cache import recording_cache
+from migdoctor.project.loading import LoadCheck, check_loading
 from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
@@ -49,6 +51,8 @@ class Capture:
 
     database: DatabaseFacts
     operations: dict[str, RevisionOperations] = field(default_factory=dict)
+    # the version files imported as alembic imports them, once env.py had run
+    loading: LoadCheck | None = None
 
 
 def capture_database(
@@ -121,12 +125,23 @@ def _read_database(
         # and show its half-done work (migration-in-progress says so instead)
         tables_read = OPERATION_TABLES
         to_record = []
+    # every version file is imported in a child first (alembic loads them all): a file that
+    # fails, hangs or exits there is read statically instead of imported here
+    loading = check_loading(
+        project.scripts,
+        project.config.base_directory,
+        sys.path,
+        shown_from=Path.cwd(),
+        signatures=project.file_signatures,
+    )
+    unloadable = {error.path: error.message for error in loading.errors}
     operations = record_upgrades(
         to_record,
         dialect,
         live=context,
         fatal=gave_up_waiting,
         cache=recording_cache(project.config.base_directory, dialect.name),
+        unloadable=unloadable,
     )
 
     from migdoctor.database.schema import read_tables
@@ -188,7 +203,7 @@ def _read_database(
         transactional_ddl=bool(context.impl.transactional_ddl),
         run_in_progress=in_progress,
     )
-    return Capture(facts, operations)
+    return Capture(facts, operations, loading)
 
 
 def _tables_named(

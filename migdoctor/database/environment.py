@@ -12,6 +12,7 @@ failures the host, and failures of ``work`` itself say what was being done.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -87,7 +88,7 @@ def run_environment(
             return list(work(context, script_directory))
         except CommandError as error:
             raise _WorkFailed(AlembicRefused(str(error))) from error
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # a version file alembic loads may exit
             raise _WorkFailed(error) from error
 
     if read_only:
@@ -120,9 +121,15 @@ def run_environment(
             gave_up = bounds.gave_up(original) if bounds is not None else None
             if gave_up is not None:
                 raise gave_up from original
+            where = _in_version_file(original, project)
             raise CannotCheck(
-                redact(f"{action} failed: {describe_exception(_original(original))}"),
-                hint="Run with --debug to see where.",
+                redact(f"{action} failed{where}: {describe_exception(_original(original))}"),
+                hint=(
+                    "alembic imports every version file first: see migdoctor check "
+                    "(script-load-error)."
+                    if where
+                    else "Run with --debug to see where."
+                ),
             ) from original
         except KeyboardInterrupt:
             raise
@@ -204,6 +211,28 @@ def _quiet() -> Iterator[None]:
             yield
     finally:
         logging.disable(previous)
+
+
+def _in_version_file(error: BaseException, project: ProjectFacts) -> str:
+    """`` at FILE:LINE`` of the version file where ``error`` was raised while alembic loaded
+    it (its revision map imports every file), or ``""``."""
+    import traceback
+
+    folders = [str(location.resolve()) for location in project.config.version_locations]
+    if not folders:
+        return ""
+    where = ""
+    frames = traceback.extract_tb(error.__traceback__)
+    if isinstance(error, SyntaxError) and error.filename:
+        frames.append(traceback.FrameSummary(error.filename, error.lineno or 0, "<module>"))
+    for frame in frames:
+        try:
+            resolved = str(Path(frame.filename).resolve())
+        except (OSError, ValueError):
+            continue
+        if any(resolved.startswith(folder + os.sep) for folder in folders):
+            where = f" at {project.relative(Path(frame.filename))}:{frame.lineno}"
+    return where
 
 
 def _original(error: BaseException) -> BaseException:

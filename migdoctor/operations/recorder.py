@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +46,7 @@ def record_upgrades(
     live: MigrationContext | None = None,
     fatal: Callable[[BaseException], bool] | None = None,
     cache: RecordingCache | None = None,
+    unloadable: Mapping[Path, str] | None = None,
 ) -> dict[str, RevisionOperations]:
     """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id.
 
@@ -54,10 +55,16 @@ def record_upgrades(
     (an inspector, a SELECT) from the live database; anything else it sends is refused. An
     error ``fatal`` accepts (a read that gave up waiting on a lock) ends the whole run instead
     of making one revision unrecordable. With ``cache``, a self-contained revision whose file
-    is unchanged is not recorded again."""
+    is unchanged is not recorded again. ``unloadable``: files known to fail (or hang, or exit)
+    when imported, with why; they are read from their source instead of imported here."""
     results: dict[str, RevisionOperations] = {}
     to_record = []
     for script in scripts:
+        fails_to_import = (unloadable or {}).get(script.path)
+        if fails_to_import is not None:
+            why = f"the file could not be imported ({fails_to_import})"
+            results[script.revision] = read_operations_statically(script.path, script.revision, why)
+            continue
         cached = cache.get(script) if cache is not None else None
         if cached is not None:
             results[script.revision] = cached

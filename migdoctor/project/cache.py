@@ -128,6 +128,9 @@ class HeaderCache:
                 self.loaded, self.loaded_from = entries, folder / name
                 break
         self.kept: dict[str, Entry] = {}
+        # each file's (size, mtime_ns, inode) as read: the import check's cache is keyed by it
+        # too, and a second stat of 10,000 files would cost a tenth of a warm check
+        self.signatures: dict[str, tuple[int, int, int]] = {}
         self.hits = 0
         self.misses = 0
         self._changed = False
@@ -163,19 +166,26 @@ class HeaderCache:
 
     def read(self, path: Path) -> RevisionScript | ScriptLoadError:
         """The header of ``path``, from the cache when the file is unchanged."""
+        header = self.read_header(path)
+        return import_with_function_bodies(path) if header is None else header
+
+    def read_header(self, path: Path) -> RevisionScript | ScriptLoadError | None:
+        """As :meth:`read`, but None when only importing the file tells its header (the caller
+        imports it: ``loading.import_headers`` does so in a child process)."""
         key = str(path)
         try:
             stat = os.stat(path)
         except OSError as error:
             return unreadable(path, error)
         signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        self.signatures[key] = signature
         entry = self.loaded.get(key)
         if type(entry) is tuple and len(entry) == 5 and entry[:3] == signature:
             header = self._decode(path, entry[3], entry[4])
             if header is not None:
                 self.hits += 1
                 self.kept[key] = entry
-                return import_with_function_bodies(path) if header is _IMPORT else header
+                return None if header is _IMPORT else header
         self.misses += 1
         try:
             read = read_header_statically(path)
@@ -185,7 +195,7 @@ class HeaderCache:
         if stored is not None and stat.st_mtime_ns < self.now_ns - RACY_NANOSECONDS:
             self.kept[key] = stored
             self._changed = True
-        return import_with_function_bodies(path) if read is None else read
+        return read
 
     @staticmethod
     def _decode(path: Path, kind: Any, payload: Any) -> Any:

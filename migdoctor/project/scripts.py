@@ -69,6 +69,15 @@ class ScriptLoadError:
     path: Path
     message: str
     line: int | None = None
+    # the rest only for a file whose header was read but which fails when imported (as alembic
+    # imports every version file): the statement at ``line``, the module that could not be
+    # found, and where the project declares that module's package (``requirements.txt:3``);
+    # ``declarations_read``: the requirement files looked at (none: it cannot be told)
+    imported: bool = False
+    statement: str | None = None
+    missing_module: str | None = None
+    declared_in: tuple[str, ...] = ()
+    declarations_read: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:
@@ -179,6 +188,21 @@ def import_with_function_bodies(path: Path) -> RevisionScript | ScriptLoadError:
     """Import a file whose header is not literal; what its functions do still comes from its
     syntax tree when it has one (not for a compiled file)."""
     result = import_revision_file(path)
+    if isinstance(result, ScriptLoadError) or path.suffix in (".pyc", ".pyo"):
+        return result
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, OSError):
+        return result
+    return _with_function_bodies(result, tree)
+
+
+def script_from_imported(
+    path: Path, values: dict[str, Any], doc: str
+) -> RevisionScript | ScriptLoadError:
+    """The header of a file imported elsewhere (a child process), from its module's values;
+    what its functions do from its syntax tree."""
+    result = _script_from_values(values, doc, path, read_by="import")
     if isinstance(result, ScriptLoadError) or path.suffix in (".pyc", ".pyo"):
         return result
     try:
