@@ -372,7 +372,8 @@ def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
     Visibility alone is name-deep (a rename looks done when the old name is taken again), so a
     database whose schema alembic's comparison finds equal to the current revision's, or to the
     next one's, is never partly applied; nor is one whose differences from the current revision
-    lie outside the tables the next revision touches."""
+    lie outside the tables the next revision touches, nor one whose schema is that of any
+    pending revision."""
     pending = facts.pending
     database = facts.database
     if database is None or not pending:
@@ -384,8 +385,12 @@ def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
     if partial is None:
         return None
     current = comparison_with(facts, database.version_rows)
-    following = comparison_with(facts, (pending[0],))
-    if (current is not None and current.matches) or (following is not None and following.matches):
+    if current is not None and current.matches:
+        return None
+    history = database.schema_history
+    if history is not None and any(revision in history.matching for revision in pending):
+        # the schema is that of a pending revision: everything up to it ran, the next one
+        # included (an emptied version table); table-exists tells that story
         return None
     if current is not None and current.error is None:
         touched = {
@@ -420,11 +425,12 @@ def comparison_with(facts: Facts, revisions: Sequence[str]) -> RevisionSchemaCom
 
 
 def matching_revisions(facts: Facts) -> tuple[str, ...]:
-    """The revisions whose schema the live one equals (alembic's comparison), newest first."""
+    """The revisions a stamp may name: their schema the live one equals by alembic's
+    comparison, without resting on tables the history cannot know (newest first)."""
     database = facts.database
     if database is None or database.schema_history is None:
         return ()
-    return database.schema_history.matching
+    return database.schema_history.stampable
 
 
 @dataclass(frozen=True)
@@ -436,10 +442,14 @@ class SchemaPosition:
     closest: str | None = None
     differences: int = 0
     unknown: str | None = None
+    # why alembic's comparison with the closest revision failed
+    error: str | None = None
 
     def words(self) -> str:
         if self.unknown:
             return f"cannot tell which revision it is at ({self.unknown})"
+        if self.error and not self.matches:
+            return f"cannot compare with revision {self.closest} ({self.error})"
         if self.matches:
             listed = ", ".join(self.matches)
             note = " (the version table's)" if self.current_matches else ""
@@ -459,6 +469,7 @@ class SchemaPosition:
             "closest": self.closest,
             "differences": self.differences,
             "unknown": self.unknown,
+            "error": self.error,
         }
 
 
@@ -475,11 +486,14 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
     matches = history.matching
     if current_matches and not matches:
         matches = tuple(database.version_rows)
-    closest = next(iter(history.closest()), None)
+    tied = matches or history.closest()
+    # among revisions as close as each other, the version table's own comes first
+    closest = next((r for r in tied if r in database.version_rows), next(iter(tied), None))
     comparison = history.comparison((closest,)) if closest else None
     return SchemaPosition(
         matches=matches,
         current_matches=current_matches,
         closest=closest,
         differences=len(comparison.differences) if comparison is not None else 0,
+        error=comparison.error if comparison is not None else None,
     )

@@ -261,6 +261,10 @@ class SchemaHistoryFacts:
     distances: Mapping[str, int] = field(default_factory=dict)
     # revisions whose schema the live one equals by alembic's comparison, newest first
     matching: tuple[str, ...] = ()
+    # those of them a stamp may name: the equality does not rest on tables that a revision
+    # after the oldest match made uncertain (raw SQL, a revision read from its source only),
+    # so stamping one skips nothing the schema could not show
+    stampable: tuple[str, ...] = ()
     # the live tables no revision names (qualified when not in the default schema)
     untracked_tables: tuple[str, ...] = ()
     unknown: str | None = None

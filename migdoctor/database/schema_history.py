@@ -169,12 +169,26 @@ def _infer(
             reverse=True,
         )
     )
+    matching = tuple(dict.fromkeys(matching))
     return SchemaHistoryFacts(
         compared=tuple(compared),
         distances=ranked,
-        matching=tuple(dict.fromkeys(matching)),
+        matching=matching,
+        stampable=_stampable(matching, compared),
         untracked_tables=measure.untracked(),
     )
+
+
+def _stampable(
+    matching: tuple[str, ...], compared: Sequence[RevisionSchemaComparison]
+) -> tuple[str, ...]:
+    """The matches whose equality rests on no more uncertainty than the oldest match's: a later
+    revision whose changes are all uncertain matches only because they were left out."""
+    if not matching:
+        return ()
+    uncertain = {c.revisions[0]: set(c.uncertain_tables) for c in compared if len(c.revisions) == 1}
+    baseline = uncertain.get(matching[-1], set())
+    return tuple(r for r in matching if uncertain.get(r, set()) <= baseline)
 
 
 class _Measured:

@@ -87,6 +87,16 @@ class ReplayedSchema:
         metadata = MetaData()
         for table in self.tables.values():
             table.to_metadata(metadata)
+        for table in list(metadata.tables.values()):
+            for constraint in list(table.foreign_key_constraints):
+                targets = {
+                    element._get_colspec().rpartition(".")[0] for element in constraint.elements
+                }
+                if not targets <= set(metadata.tables):
+                    # a foreign key to a table the history no longer has (or never had)
+                    table.constraints.discard(constraint)
+                    for element in constraint.elements:
+                        element.parent.foreign_keys.discard(element)
         return metadata
 
     def replay(self, revisions: Iterable[RevisionOperations]) -> ReplayedSchema:
@@ -104,7 +114,10 @@ class ReplayedSchema:
             try:
                 self._apply(migrate_operation)
             except Exception:  # noqa: BLE001 - an odd operation must not stop the replay
-                table = getattr(migrate_operation, "table_name", None)
+                # what it did is unknown: never guessed, never silently dropped
+                table = getattr(migrate_operation, "table_name", None) or getattr(
+                    migrate_operation, "source_table", None
+                )
                 if table:
                     self._uncertain(getattr(migrate_operation, "schema", None), table)
         for schema, name in recorded.uncertain_tables:
@@ -180,6 +193,16 @@ class ReplayedSchema:
             self._uncertain(schema, new)
             return
         self._set(schema, new, _rebuild(table, name=new))
+        # foreign keys of other tables follow the table to its new name, as the database's do
+        old_target = f"{schema}.{old}" if schema else old
+        new_target = f"{schema}.{new}" if schema else new
+        for key, other in list(self.tables.items()):
+            if any(
+                element._get_colspec().rpartition(".")[0] == old_target
+                for constraint in other.foreign_key_constraints
+                for element in constraint.elements
+            ):
+                self._set(key[0], key[1], _rebuild(other, retarget={old_target: new_target}))
 
     def _change(self, schema: str | None, name: str, **changes: Any) -> None:
         """Replace the table by a copy with ``changes`` (see ``_rebuild``)."""
@@ -270,7 +293,7 @@ class ReplayedSchema:
             UniqueConstraint,
         )
 
-        schema = operation.schema
+        schema = getattr(operation, "schema", None) or operation.kw.get("source_schema")
         table_name = getattr(operation, "table_name", None) or getattr(
             operation, "source_table", None
         )
@@ -308,9 +331,17 @@ class ReplayedSchema:
             return
         if any(c.name is not None and str(c.name) == str(name) for c in table.constraints):
             self._set(schema, table_name, _rebuild(table, drop_constraint=str(name)))
-        else:
+            return
+        if any(index.name == str(name) for index in table.indexes):
             # MySQL keeps a unique constraint as an index of the same name
             self._drop_index(schema, table_name, str(name))
+            return
+        unnamed = _unnamed_constraint(table, str(name))
+        if unnamed is not None:
+            self._set(schema, table_name, _rebuild(table, drop_unnamed=unnamed))
+            return
+        # a name the replay cannot place: what the table holds is no longer known
+        self._uncertain(schema, table_name)
 
     def _execute(self, operation: Any) -> None:
         """Raw SQL. Data statements (UPDATE, INSERT, ...) leave the schema as it is; anything
@@ -357,6 +388,8 @@ def _rebuild(
     drop_index: str | None = None,
     add_constraints: tuple[Any, ...] = (),
     drop_constraint: str | None = None,
+    drop_unnamed: Any = None,
+    retarget: dict[str, str] | None = None,
 ) -> Table:
     """A new table like ``table`` with the changes: indexes and constraints whose columns all
     remain are kept (a renamed column followed)."""
@@ -389,6 +422,8 @@ def _rebuild(
             continue  # primary_key flags on the columns carry it
         if drop_constraint is not None and str(constraint.name) == drop_constraint:
             continue
+        if constraint is drop_unnamed:
+            continue
         if isinstance(constraint, CheckConstraint):
             constraints.append(CheckConstraint(constraint.sqltext, name=constraint.name))
         elif isinstance(constraint, ForeignKeyConstraint):
@@ -397,7 +432,10 @@ def _rebuild(
                 constraints.append(
                     ForeignKeyConstraint(
                         local,
-                        [element._get_colspec() for element in constraint.elements],
+                        [
+                            _retargeted(element._get_colspec(), retarget or {})
+                            for element in constraint.elements
+                        ],
                         name=constraint.name,
                         ondelete=constraint.ondelete,
                         onupdate=constraint.onupdate,
@@ -423,6 +461,40 @@ def _rebuild(
     for index_name, index_columns, unique, options in indexes:
         _index(index_name, [rebuilt.columns[c] for c in index_columns], unique, options)
     return rebuilt
+
+
+def _retargeted(colspec: str, retarget: dict[str, str]) -> str:
+    table, _, column = colspec.rpartition(".")
+    return f"{retarget[table]}.{column}" if table in retarget else colspec
+
+
+def _unnamed_constraint(table: Table, name: str) -> Any:
+    """The unnamed constraint of ``table`` that the database calls ``name``: PostgreSQL names
+    them ``<table>_<columns>_fkey`` / ``_key`` / ``_check``, MySQL ``<table>_ibfk_<n>`` for the
+    n-th foreign key and a unique key after its first column. None when it cannot be told."""
+    from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
+
+    unnamed = [c for c in table.constraints if c.name is None]
+    foreign_keys = [c for c in unnamed if isinstance(c, ForeignKeyConstraint)]
+    for constraint in unnamed:
+        columns = [column.name for column in getattr(constraint, "columns", ())]
+        if isinstance(constraint, ForeignKeyConstraint):
+            suffix = "fkey"
+        elif isinstance(constraint, UniqueConstraint):
+            suffix = "key"
+        elif isinstance(constraint, CheckConstraint):
+            suffix = "check"
+        else:
+            continue
+        if columns and name == f"{table.name}_{'_'.join(columns)}_{suffix}":
+            return constraint
+        if isinstance(constraint, UniqueConstraint) and columns and name == columns[0]:
+            return constraint
+    # MySQL numbers a table's unnamed foreign keys in the order they were made, an order the
+    # replay does not keep: only a lone one can be told
+    if name == f"{table.name}_ibfk_1" and len(foreign_keys) == 1:
+        return foreign_keys[0]
+    return None
 
 
 def _index(name: str | None, columns: list[Any], unique: bool, options: dict[str, Any]) -> Index:
