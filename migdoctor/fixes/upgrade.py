@@ -10,7 +10,7 @@ from __future__ import annotations
 from migdoctor.effects import creation_conflicts, next_revision_partly_applied
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, MigrationRun, Plan, refused
+from migdoctor.fixes.plan import FixRequest, MigrationRun, Plan, nothing_to_do, refused
 
 FIX_ID = "upgrade"
 NEEDS_DATABASE = True
@@ -46,7 +46,9 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         )
     pending = facts.pending or ()
     if not pending:
-        return refused(FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head.")
+        return nothing_to_do(
+            FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head."
+        )
     partial = next_revision_partly_applied(facts)
     if partial is not None:
         return refused(

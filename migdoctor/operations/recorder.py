@@ -76,21 +76,36 @@ def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOpera
     return _record(upgrade, dialect)
 
 
-def _record(upgrade: Any, dialect: Dialect) -> list[MigrateOperation]:
+def record_downgrade(path: Path, dialect: Dialect) -> tuple[Operation, ...]:
+    """What the ``downgrade()`` of the file at ``path`` would do on ``dialect``, recorded as an
+    ``upgrade()`` is (nothing runs). Raises CannotRecord when it cannot be told."""
+    try:
+        module = load_module(path)
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        raise CannotRecord(
+            f"the file could not be imported ({describe_exception(error)})"
+        ) from None
+    downgrade = getattr(module, "downgrade", None)
+    if not callable(downgrade):
+        return ()
+    return tuple(_operation_facts(_record(downgrade, dialect, "downgrade()")))
+
+
+def _record(function: Any, dialect: Dialect, name: str = "upgrade()") -> list[MigrateOperation]:
     recorded: list[MigrateOperation] = []
     try:
         with _recording_operations(dialect, recorded), _live_sql_refused():
-            upgrade()
+            function()
     except _LiveSQLRefused:
         raise CannotRecord(
-            "upgrade() runs SQL through its own connection, which migdoctor does not run"
+            f"{name} runs SQL through its own connection, which migdoctor does not run"
         ) from None
     except BaseException as error:  # so may its upgrade()
         if isinstance(error, KeyboardInterrupt):
             raise
-        raise CannotRecord(
-            f"upgrade() could not be recorded ({describe_exception(error)})"
-        ) from None
+        raise CannotRecord(f"{name} could not be recorded ({describe_exception(error)})") from None
     return recorded
 
 
