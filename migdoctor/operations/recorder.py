@@ -90,7 +90,14 @@ def record_downgrade(path: Path, dialect: Dialect) -> tuple[Operation, ...]:
     downgrade = getattr(module, "downgrade", None)
     if not callable(downgrade):
         return ()
-    return tuple(_operation_facts(_record(downgrade, dialect, "downgrade()")))
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)  # alembic's "Context impl" lines are noise here
+    try:
+        return tuple(_operation_facts(_record(downgrade, dialect, "downgrade()")))
+    finally:
+        logging.disable(previous)
 
 
 def _record(function: Any, dialect: Dialect, name: str = "upgrade()") -> list[MigrateOperation]:
