@@ -49,7 +49,7 @@ def add_users(database: Database, count: int) -> None:
     )
 
 
-# -- class 1: an undo never destroys what no fix created ------------------------------------------
+# -- class 1: an undo never destroys what no fix created -------------------------------------------
 
 
 def test_demo_neutered_revision_then_upgrade_then_undo_keeps_the_book_table(
@@ -223,7 +223,7 @@ def test_undo_keeps_a_merge_revision_the_database_is_at(blog: Project, database:
     assert Path(applied["after"]["created"][0]["path"]).exists()
 
 
-# -- class 10: a fix that cannot be undone does not block the ones before it ------------------------
+# -- class 10: a fix that cannot be undone does not block the ones before it -----------------------
 
 
 @pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
@@ -278,7 +278,7 @@ def test_end_session_is_passed_over_and_the_stamp_before_it_is_undone(
     assert "Nothing to undo" in again.stdout
 
 
-# -- class 4: an entry whose process was killed is explained -----------------------------------------
+# -- class 4: an entry whose process was killed is explained ---------------------------------------
 
 
 def test_undo_explains_a_fix_killed_with_sigkill(
@@ -342,7 +342,7 @@ def test_undo_explains_a_fix_killed_with_sigkill(
     assert "Passed over upgrade" in again.stdout and "Nothing to undo" in again.stdout
 
 
-# -- class 11: nothing to do is not a failure ----------------------------------------------------------
+# -- class 11: nothing to do is not a failure ------------------------------------------------------
 
 
 def test_nothing_to_undo_and_upgrade_at_head_exit_zero(blog: Project, database: Database) -> None:
