@@ -18,7 +18,14 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Database
-from tests.helpers import Project, add_revision, copy_project, migdoctor_command, run
+from tests.helpers import (
+    Project,
+    add_revision,
+    copy_project,
+    migdoctor_command,
+    run,
+    run_in_terminal,
+)
 
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
 EXTRA = "4d5e6f708192"
@@ -200,6 +207,31 @@ def test_a_fix_upgrade_that_drops_a_table_counts_its_rows_first(
     assert shown.exit_code == 0, shown
     assert f"{EXTRA}: table comment (1 row)" in shown.stdout
     assert "comment" in database.table_names()
+
+
+def test_guarded_downgrade_counts_the_rows_it_drops_before_it_runs(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade("head")
+    add_users(database, 1)
+    database.execute(
+        "INSERT INTO article (id, title, body, user_id) VALUES (1, 't', 'b', 1)",
+        "INSERT INTO comment (id, article_id, content) VALUES (1, 1, 'x')",
+        "INSERT INTO comment (id, article_id, content) VALUES (2, 1, 'y')",
+    )
+
+    on_terminal = run_in_terminal([*migdoctor_command(), "downgrade", "-1"], blog.root)
+    assert on_terminal.exit_code == 1, on_terminal  # Enter: the default is no
+    assert f"{COMMENT}: table comment (2 rows)" in on_terminal.stdout
+    assert "Nothing was changed" in on_terminal.stdout
+    assert database.scalars("SELECT COUNT(*) FROM comment") == [2]
+
+    scripted = blog.migdoctor("downgrade", "-1")  # the command itself is the consent
+
+    assert scripted.exit_code == 0, scripted
+    shown = scripted.stdout.split("[1/1]")[0]
+    assert f"{COMMENT}: table comment (2 rows)" in shown
+    assert database.version_rows() == [ARTICLE]
 
 
 def test_undo_keeps_a_merge_revision_the_database_is_at(blog: Project, database: Database) -> None:

@@ -346,7 +346,8 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
             migration = migration_plan
             risks.append(Risk.DANGEROUS)
             if migration.direction == "downgrade":
-                found = downgrade_drops(facts, migration, after.get("schema_created"))
+                # {} for an entry journaled before migdoctor kept what a run created
+                found = downgrade_drops(facts, migration, after.get("schema_created", {}))
                 if isinstance(found, str):
                     return refused(FIX_ID, title, Risk.DANGEROUS, found)
                 drops, notes = found
@@ -478,7 +479,7 @@ def downgrade_drops(
             else:
                 by_run = table.lower() in made_tables or f"{table}.{column}".lower() in made_columns
             drops.append(Drop(revision, table, column, operation.schema, by_run))
-    if not known and drops:
+    if created is not None and not known and drops:
         notes.append(
             "The journal does not say what the upgrade created (an older migdoctor, or the "
             "schema could not be read): check that it created what the downgrade drops."
