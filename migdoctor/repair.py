@@ -62,7 +62,8 @@ def show_plans(options: ConfigOptions, invocation: tuple[str, ...], ui: Terminal
     for finding in findings:
         ui.say(f"\n[bold]{finding.check}[/] ({finding.code}): {finding.title}")
         for option in finding.fixes:
-            plan = plan_fix(facts, FixRequest(option.id, option.revision, session=option.session))
+            request = FixRequest(option.id, option.revision, session=option.session)
+            plan = with_row_counts(facts, plan_fix(facts, request))
             ui.show_plan(plan, command=option.command)
     ui.say(
         "\nNothing was changed. Apply a fix with its command, or walk through them with "
@@ -233,7 +234,8 @@ def interactive(
         if option is None:
             passed.add((finding.check, finding.message))
             continue
-        plan = plan_fix(facts, FixRequest(option.id, option.revision, session=option.session))
+        request = FixRequest(option.id, option.revision, session=option.session)
+        plan = with_row_counts(facts, plan_fix(facts, request))
         ui.show_plan(plan)
         if plan.refusal:
             passed.add((finding.check, finding.message))

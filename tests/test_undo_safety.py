@@ -234,6 +234,24 @@ def test_guarded_downgrade_counts_the_rows_it_drops_before_it_runs(
     assert database.version_rows() == [ARTICLE]
 
 
+def test_undo_of_a_stamp_touches_no_table_and_says_what_changed_since(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade(USER)
+    database.execute(HAND_MADE_ARTICLE)
+    assert blog.migdoctor("fix", "stamp", "--revision", ARTICLE, "--yes").exit_code == 0
+    database.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)", "INSERT INTO notes VALUES (1)")
+
+    undone = blog.migdoctor("undo", "--yes")
+
+    assert undone.exit_code == 0, undone
+    assert "Since the fix, tables were created notes" in undone.stdout
+    assert "Drops" not in undone.stdout
+    assert database.version_rows() == [USER]
+    assert {"article", "notes"} <= database.table_names()
+    assert database.scalars("SELECT COUNT(*) FROM notes") == [1]
+
+
 def test_undo_keeps_a_merge_revision_the_database_is_at(blog: Project, database: Database) -> None:
     blog.upgrade("head")
     side = blog.migdoctor(

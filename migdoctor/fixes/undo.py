@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migdoctor.facts import Facts
+from migdoctor.facts import ALL_TABLES, Facts
 from migdoctor.findings import RISK_ORDER, Risk
 from migdoctor.fixes.journal import (
     JournalEntry,
@@ -339,6 +339,7 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
             original = version_change_from(plan["version_table"])
             inverse = original.inverse()
             version_table = with_statements(inverse, database.dialect)
+            extra_warnings += _tables_changed_since(after.get("tables"), database)
         if plan.get("migration"):
             migration_plan = _inverse_migration(plan["migration"], database.version_rows)
             if isinstance(migration_plan, str):
@@ -532,6 +533,25 @@ def _database_at_written_revision(plan: dict[str, Any], facts: Facts) -> str | N
             f"table. Downgrade below {written} first (migdoctor downgrade). Nothing restored."
         )
     return None
+
+
+def _tables_changed_since(left: list[str] | None, database: Any) -> tuple[str, ...]:
+    """Moving the version rows back is only right while the schema is what the fix saw: say
+    which tables were created or dropped since (undo itself drops and creates none)."""
+    if left is None or database.tables_read != ALL_TABLES:
+        return ()
+    created = sorted(set(database.table_names) - set(left))
+    dropped = sorted(set(left) - set(database.table_names))
+    if not created and not dropped:
+        return ()
+    changes = ([f"created {', '.join(created)}"] if created else []) + (
+        [f"dropped {', '.join(dropped)}"] if dropped else []
+    )
+    return (
+        f"Since the fix, tables were {' and '.join(changes)}: the version rows go back as they "
+        "were, and no table is touched; run migdoctor check afterwards to see whether they "
+        "still describe the schema.",
+    )
 
 
 def _neutered_revision_applied(entry: JournalEntry, facts: Facts) -> tuple[str, ...]:

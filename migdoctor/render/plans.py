@@ -165,5 +165,7 @@ def render_journal(entries: Sequence[JournalEntry], console: Console) -> None:
         status = entry.status
         if entry.state and status in ("failed", "interrupted"):
             status += f" (left {entry.state})"
+        elif entry.irreversible and status == "applied":
+            status += " (cannot be undone)"
         table.add_row(entry.id, entry.fix, status, redact(entry.record.get("title", "")))
     console.print(table)
