@@ -234,6 +234,41 @@ def test_guarded_downgrade_counts_the_rows_it_drops_before_it_runs(
     assert database.version_rows() == [ARTICLE]
 
 
+def test_undo_of_complete_revision_counts_rows_and_keeps_what_the_failed_run_made(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade("head")
+    add_revision(
+        blog,
+        EXTRA,
+        COMMENT,
+        "op.create_table('label', sa.Column('id', sa.Integer(), primary_key=True), "
+        "sa.Column('name', sa.String(50)))\n"
+        "op.create_table('label_note', sa.Column('id', sa.Integer(), primary_key=True), "
+        "sa.Column('note', sa.String(50)))",
+        downgrade="op.drop_table('label_note')\nop.drop_table('label')",
+        message="labels",
+    )
+    database.execute(
+        "CREATE TABLE label (id INTEGER PRIMARY KEY, name VARCHAR(50))",
+        "INSERT INTO label (id, name) VALUES (1, 'kept')",
+    )
+    completed = blog.migdoctor("fix", "complete-revision", "--yes")
+    assert completed.exit_code == 0, completed
+    database.execute("INSERT INTO label_note (id, note) VALUES (1, 'n'), (2, 'm')")
+
+    shown = blog.migdoctor("undo", "--dry-run")
+    undone = blog.migdoctor("undo", "--yes")
+
+    assert shown.exit_code == 0, shown
+    assert f"{EXTRA}: table label_note (2 rows) — created by the fix being undone" in shown.stdout
+    assert "table label " not in shown.stdout and "table label (" not in shown.stdout
+    assert undone.exit_code == 0, undone
+    assert "label_note" not in database.table_names()
+    assert database.scalars("SELECT COUNT(*) FROM label") == [1]
+    assert database.version_rows() == [COMMENT]
+
+
 def test_undo_of_a_stamp_touches_no_table_and_says_what_changed_since(
     blog: Project, database: Database
 ) -> None:
