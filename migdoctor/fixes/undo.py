@@ -266,7 +266,7 @@ def _migration_state(
     made = [_created_words(event.get("created")) for event in entry.revisions_done]
     if done:
         lines.append(
-            f"It ran {len(done)} of its {len(steps)} revisions: "
+            f"It had run {len(done)} of its {len(steps)} revisions: "
             + "; ".join(
                 f"{revision}{f' (created {words})' if words else ''}"
                 for revision, words in zip(done, made, strict=False)
@@ -279,7 +279,9 @@ def _migration_state(
         return "unknown"
     if sorted(rows_now) == sorted(record.get("rows_before", ())):
         if dialect == "postgresql":
-            return OLD  # one transaction with transactional DDL: rolled back as a whole
+            # transactional DDL: what was not committed was rolled back when it died
+            lines.append("PostgreSQL rolled back what the run had not committed.")
+            return OLD
         if running:
             lines.append(
                 f"This database does not roll DDL back: {running} may be applied half way."
