@@ -328,7 +328,8 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
                 f"The fix was applied to {applied_to}; this is {database.url}. Nothing restored.",
             )
         left = sorted(after.get("version_rows", []))
-        if sorted(database.version_rows) != left:
+        moves_rows = plan.get("version_table") or plan.get("migration") or plan.get("completion")
+        if moves_rows and sorted(database.version_rows) != left:
             return refused(
                 FIX_ID,
                 title,
