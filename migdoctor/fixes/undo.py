@@ -82,9 +82,14 @@ def undo_target(entries: list[JournalEntry]) -> UndoTarget:
             continue
         if status in ("failed", "interrupted"):
             left = entry.state or "old"
+            verb = "was interrupted" if status == "interrupted" else "failed"
+            after = (
+                "nothing of it to undo"
+                if left == OLD
+                else "undo does not take it back (migdoctor check shows the state)"
+            )
             notes.append(
-                f"Passed over {entry.fix} (entry {entry.id}): it {status}, leaving {left}; "
-                "nothing of it to undo."
+                f"Passed over {entry.fix} (entry {entry.id}): it {verb} (left: {left}); {after}."
             )
             continue
         if entry.irreversible:
