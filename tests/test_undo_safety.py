@@ -287,6 +287,23 @@ def test_undo_of_a_stamp_touches_no_table_and_says_what_changed_since(
     assert database.scalars("SELECT COUNT(*) FROM notes") == [1]
 
 
+def test_autogenerate_revision_counts_the_rows_its_upgrade_would_drop(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade("head")
+    database.execute(
+        "CREATE TABLE legacy (id INTEGER PRIMARY KEY)",
+        "INSERT INTO legacy VALUES (1)",
+        "INSERT INTO legacy VALUES (2)",
+    )
+
+    shown = blog.migdoctor("fix", "autogenerate-revision", "--dry-run")
+
+    assert shown.exit_code == 0, shown
+    assert "table legacy (2 rows)" in shown.stdout
+    assert database.scalars("SELECT COUNT(*) FROM legacy") == [2]
+
+
 def test_undo_keeps_a_merge_revision_the_database_is_at(blog: Project, database: Database) -> None:
     blog.upgrade("head")
     side = blog.migdoctor(
