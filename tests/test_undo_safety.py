@@ -458,3 +458,26 @@ def test_nothing_to_undo_and_upgrade_at_head_exit_zero(blog: Project, database: 
     assert at_head.exit_code == 0, at_head
     assert "Nothing to upgrade" in at_head.stdout
     assert journal(blog) == []
+
+
+# -- what a downgrade() drops, from its operations (pure) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "dropped"),
+    [
+        (("drop_table", "archive", None, (), ""), ("archive", None)),
+        (("drop_column", "user", None, ("bio",), ""), ("user", "bio")),
+        (("execute", None, None, (), "DROP TABLE archive"), ("archive", None)),
+        (("execute", None, None, (), 'drop table if exists "archive";'), ("archive", None)),
+        (("execute", None, None, (), "ALTER TABLE `user` DROP COLUMN bio"), ("user", "bio")),
+        (("execute", None, None, (), "DELETE FROM archive"), None),
+        (("drop_index", "user", None, (), ""), None),
+    ],
+)
+def test_what_a_downgrade_operation_drops(operation: tuple[Any, ...], dropped: Any) -> None:
+    from migdoctor.fixes.undo import _dropped_by
+    from migdoctor.operations.model import Operation
+
+    kind, table, schema, columns, detail = operation
+    assert _dropped_by(Operation(kind, table, schema, columns, detail=detail)) == dropped

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from migdoctor.fixes.plan import (
     refused,
 )
 from migdoctor.fixes.version_table import with_statements
+from migdoctor.operations.model import Operation
 
 FIX_ID = "undo"
 
@@ -468,19 +470,15 @@ def downgrade_drops(
                 "runs a downgrade it cannot read. Nothing restored."
             )
         for operation in operations:
-            if operation.kind == "execute":
+            dropped = _dropped_by(operation)
+            if operation.kind == "execute" and dropped is None:
                 notes.append(
                     f"{revision}'s downgrade() runs SQL migdoctor cannot read: "
                     f"{operation.describe()}."
                 )
-            if operation.table is None or operation.kind not in ("drop_table", "drop_column"):
+            if dropped is None:
                 continue
-            table = operation.table
-            column = (
-                operation.columns[0]
-                if operation.kind == "drop_column" and operation.columns
-                else None
-            )
+            table, column = dropped
             if not known:
                 by_run = None
             elif column is None:
@@ -494,6 +492,30 @@ def downgrade_drops(
             "schema could not be read): check that it created what the downgrade drops."
         )
     return tuple(drops), tuple(notes)
+
+
+_DROP_TABLE_SQL = re.compile(r"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w\"`]+)\s*;?\s*$", re.I)
+_DROP_COLUMN_SQL = re.compile(
+    r"^\s*ALTER\s+TABLE\s+([\w\"`]+)\s+DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?([\w\"`]+)\s*;?\s*$",
+    re.I,
+)
+
+
+def _dropped_by(operation: Operation) -> tuple[str, str | None] | None:
+    """(table, column or None) a drop operation removes: ``op.drop_table``/``op.drop_column``,
+    or raw SQL of the plain forms ``DROP TABLE t`` / ``ALTER TABLE t DROP COLUMN c``."""
+    if operation.kind == "drop_table" and operation.table:
+        return operation.table, None
+    if operation.kind == "drop_column" and operation.table and operation.columns:
+        return operation.table, operation.columns[0]
+    if operation.kind == "execute":
+        found = _DROP_TABLE_SQL.match(operation.detail)
+        if found:
+            return found.group(1).strip('"`'), None
+        found = _DROP_COLUMN_SQL.match(operation.detail)
+        if found:
+            return found.group(1).strip('"`'), found.group(2).strip('"`')
+    return None
 
 
 def _existed_refusal(existed: list[Drop]) -> str:
