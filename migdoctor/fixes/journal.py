@@ -174,15 +174,6 @@ class Journal:
                 entries[record["id"]].events.append(record)
         return list(entries.values())
 
-    def last_to_undo(self) -> JournalEntry | None:
-        """The newest applied fix that has not been undone (undo entries themselves excluded)."""
-        for entry in reversed(self.entries()):
-            if entry.is_undo:
-                continue
-            if entry.status == "applied":
-                return entry
-        return None
-
 
 def _redacted(value: Any, key: str = "") -> Any:
     """Every string masked for passwords, except file bytes (which must come back exact)."""
