@@ -76,8 +76,16 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             f"A fresh database built from the history would lack what {revision} created: "
             + (removed or "its upgrade() body")
             + ".",
-            f"Its downgrade() is emptied too, so downgrading {revision} drops nothing it did not "
-            "create here" + (f" (it would {removed_down})" if removed_down else "") + ".",
+            *(
+                (
+                    f"Its downgrade() is emptied too, so downgrading {revision} drops nothing it "
+                    "did not create here"
+                    + (f" (it would {removed_down})" if removed_down else "")
+                    + ".",
+                )
+                if _has_body(source, "downgrade")
+                else ()
+            ),
             "Commit the edited file, so every copy of the project agrees.",
         ),
         arguments={"revision": revision},
@@ -164,6 +172,13 @@ def _replace_body(source: bytes, name: str, note: str) -> bytes | None:
     comment = [f"# {line}".encode() for line in textwrap.wrap(note, width=width)]
     replacement = (newline + indent).join([*comment, b"pass"])
     return source[:start] + replacement + source[end:]
+
+
+def _has_body(source: bytes, name: str) -> bool:
+    try:
+        return _replace_body(source, name, "") is not None
+    except ValueError:
+        return False
 
 
 def _is_docstring(statement: ast.stmt) -> bool:
