@@ -132,6 +132,24 @@ def test_undo_of_an_upgrade_over_a_neutered_revision_keeps_the_table_and_its_row
     assert path.read_bytes() == original
 
 
+def test_undo_of_neuter_upgrade_past_the_revision_warns_about_its_downgrade(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade(USER)
+    database.execute(HAND_MADE_ARTICLE)
+    path = blog.versions / ARTICLE_FILE
+    original = path.read_bytes()
+    assert blog.migdoctor("fix", "neuter-upgrade", "--revision", ARTICLE, "--yes").exit_code == 0
+    assert blog.migdoctor("upgrade").exit_code == 0  # the plain command: not a fix
+
+    undone = blog.migdoctor("undo", "--yes")
+
+    assert undone.exit_code == 0, undone
+    assert f"The database is past {ARTICLE}" in undone.stdout
+    assert path.read_bytes() == original
+    assert "article" in database.table_names()
+
+
 def test_undo_refuses_to_drop_a_table_that_existed_before_the_upgrade(
     blog: Project, database: Database
 ) -> None:
