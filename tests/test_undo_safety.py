@@ -430,11 +430,15 @@ def test_undo_explains_a_fix_killed_with_sigkill(
         while not marker.exists() and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.1)
         assert marker.exists(), "the fix never reached its slow revision"
+        while_running = blog.migdoctor("undo", "--yes")
         process.send_signal(signal.SIGKILL)
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=30)
+    # a fix still running is never taken for dead
+    assert while_running.exit_code == 1, while_running
+    assert f"Its process ({process.pid}) is still running" in while_running.stdout
     events = journal(blog)
     entry = events[0]["id"]
     assert [r["event"] for r in events] == ["started", "revision-done", "revision-done"]
