@@ -15,13 +15,24 @@ from typing import TYPE_CHECKING
 from migdoctor.checks import run_checks
 from migdoctor.database.capture import RECORD_ALL, RECORD_NONE
 from migdoctor.errors import CannotCheck
-from migdoctor.facts import Facts
+from migdoctor.facts import Facts, ProjectFacts
 from migdoctor.findings import Finding, FixOption, Risk
 from migdoctor.fixes import FIX_MODULES, needs_database, plan_fix
 from migdoctor.fixes.apply import apply_plan
 from migdoctor.fixes.journal import Journal, JournalEntry
 from migdoctor.fixes.plan import FixRequest, Plan
-from migdoctor.fixes.undo import entry_needs_database, undo_plan
+from migdoctor.fixes.undo import (
+    MOVED,
+    NEW,
+    OLD,
+    RUNNING,
+    Unfinished,
+    entry_needs_database,
+    judge_unfinished,
+    process_alive,
+    undo_plan,
+    undo_target,
+)
 from migdoctor.gather import gather_facts, load_project
 from migdoctor.project.config import ConfigOptions
 from migdoctor.report import Report
@@ -78,7 +89,8 @@ def show_plans(options: ConfigOptions, invocation: tuple[str, ...], ui: Terminal
     for finding in findings:
         ui.say(f"\n[bold]{finding.check}[/] ({finding.code}): {finding.title}")
         for option in finding.fixes:
-            plan = plan_fix(facts, FixRequest(option.id, option.revision, session=option.session))
+            request = FixRequest(option.id, option.revision, session=option.session)
+            plan = with_row_counts(facts, plan_fix(facts, request))
             ui.show_plan(plan, command=option.command)
     ui.say(
         "\nNothing was changed. Apply a fix with its command, or walk through them with "
@@ -125,10 +137,10 @@ def _fix_one(
     if request.revision is None and recommended is not None:
         # the revision the findings recommend; a session to end is never picked for the user
         request = FixRequest(request.fix, recommended.revision, request.force, request.session)
-    plan = plan_fix(facts, request)
+    plan = with_row_counts(facts, plan_fix(facts, request))
     ui.show_plan(plan)
     if plan.refusal:
-        return EXIT_REFUSED
+        return EXIT_DONE if plan.nothing_to_do else EXIT_REFUSED
     if plan.blockers and not request.force:
         ui.error(
             "Refused: the evidence above says this fix is wrong here. --force applies it anyway."
@@ -141,6 +153,22 @@ def _fix_one(
     if consent != EXIT_DONE:
         return consent
     return _apply(facts, plan, lock_timeout, ui, options, invocation)
+
+
+def with_row_counts(facts: Facts, plan: Plan) -> Plan:
+    """The plan with the rows each table or column it drops holds, counted before consent."""
+    if not plan.drops or facts.database is None:
+        return plan
+    from dataclasses import replace
+
+    from migdoctor.database.row_counts import count_rows
+
+    counts = count_rows(facts.project, tuple((d.schema, d.table, d.column) for d in plan.drops))
+    drops = tuple(
+        replace(drop, rows=count) if isinstance(count, int) else replace(drop, note=count)
+        for drop, count in zip(plan.drops, counts, strict=True)
+    )
+    return replace(plan, drops=drops)
 
 
 def _recommended_option(facts: Facts, fix_id: str) -> FixOption | None:
@@ -180,10 +208,13 @@ def _apply(
     applied = apply_plan(facts, plan, journal, lock_timeout, undoes=undoes, events=ui.events(plan))
     if undoes is not None:
         journal.finish(undoes, "undone", by=applied.entry_id)
-    ui.say(
-        f"[green]Applied[/] {plan.fix} (journal entry {applied.entry_id}; "
-        f"{'migdoctor undo --list shows it' if undoes else 'migdoctor undo takes it back'})."
-    )
+    if undoes or plan.irreversible:
+        after = "migdoctor undo --list shows it"
+    else:
+        after = "migdoctor undo takes it back"
+    if plan.irreversible:
+        after += "; it cannot be undone, and undo passes over it to the fixes before"
+    ui.say(f"[green]Applied[/] {plan.fix} (journal entry {applied.entry_id}; {after}).")
     _recheck(options, invocation, ui)
     return EXIT_DONE
 
@@ -260,7 +291,8 @@ def _interactive(
         if option is None:
             passed.add((finding.check, finding.message))
             continue
-        plan = plan_fix(facts, FixRequest(option.id, option.revision, session=option.session))
+        request = FixRequest(option.id, option.revision, session=option.session)
+        plan = with_row_counts(facts, plan_fix(facts, request))
         ui.show_plan(plan)
         if plan.refusal:
             passed.add((finding.check, finding.message))
@@ -302,20 +334,41 @@ def undo(
     if list_entries:
         render_journal(journal.entries(), ui.console)
         return EXIT_DONE
-    entry = journal.last_to_undo()
+    target = undo_target(journal.entries())
+    for note in target.passed_over:
+        ui.text(note)
+    if target.unfinished is not None:
+        verdict = _judge_unfinished(options, invocation, target.unfinished)
+        for line in verdict.lines:
+            ui.text(line)
+        if verdict.event is not None and not dry_run:
+            journal.finish(target.unfinished.id, verdict.event, found_by="undo", **verdict.details)
+        if verdict.outcome == NEW and target.unfinished.is_undo:
+            journal.finish(
+                str(target.unfinished.record["undoes"]), "undone", by=target.unfinished.id
+            )
+        if verdict.outcome in (RUNNING, MOVED):
+            return EXIT_REFUSED
+        if verdict.outcome == OLD and not target.unfinished.is_undo:
+            return EXIT_DONE
+        if dry_run:
+            ui.say("Dry run: nothing was changed (the journal neither).")
+            return EXIT_DONE
+        target = undo_target(journal.entries())
+    entry = target.entry
     if entry is None:
-        ui.say("Nothing to undo: the journal holds no applied fix.")
-        return EXIT_REFUSED
+        ui.say("Nothing to undo: the journal holds no applied fix that can be undone.")
+        return EXIT_DONE
     if not entry_needs_database(entry):
-        facts = Facts(project=project, database=None, invocation=invocation)
+        facts = _undo_facts(options, invocation, project, entry)
         return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
     with _migration_lock_first(options, lock_timeout, ui, "undo"):
         # read again under the lock: the entry to undo may have changed while it waited
-        entry = journal.last_to_undo()
+        entry = undo_target(journal.entries()).entry
         if entry is None:
-            ui.say("Nothing to undo: the journal holds no applied fix.")
-            return EXIT_REFUSED
-        facts = gather_facts(options, invocation=invocation, record=RECORD_NONE)
+            ui.say("Nothing to undo: the journal holds no applied fix that can be undone.")
+            return EXIT_DONE
+        facts = _undo_facts(options, invocation, project, entry)
         return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
 
 
@@ -329,7 +382,7 @@ def _undo(
     options: ConfigOptions,
     invocation: tuple[str, ...],
 ) -> int:
-    plan = undo_plan(entry, facts)
+    plan = with_row_counts(facts, undo_plan(entry, facts))
     ui.show_plan(plan)
     if plan.refusal:
         return EXIT_REFUSED
@@ -340,3 +393,32 @@ def _undo(
     if consent != EXIT_DONE:
         return consent
     return _apply(facts, plan, lock_timeout, ui, options, invocation, undoes=entry.id)
+
+
+def _undo_facts(
+    options: ConfigOptions, invocation: tuple[str, ...], project: ProjectFacts, entry: JournalEntry
+) -> Facts:
+    """The facts undo needs: the database when the fix changed it; otherwise the database when
+    it can be read (to warn about a revision it is at), else the scripts alone."""
+    if entry_needs_database(entry):
+        return gather_facts(options, invocation=invocation, record=RECORD_NONE)
+    try:
+        return gather_facts(options, invocation=invocation, record=RECORD_NONE)
+    except CannotCheck:
+        return Facts(project=project, database=None, invocation=invocation)
+
+
+def _judge_unfinished(
+    options: ConfigOptions, invocation: tuple[str, ...], entry: JournalEntry
+) -> Unfinished:
+    """What an entry whose process never finished left, read from the database and files."""
+    from migdoctor.database.capture import read_version_state
+
+    rows: tuple[str, ...] | None = None
+    dialect = (entry.record.get("database") or {}).get("dialect")
+    if entry_needs_database(entry) and not process_alive(entry):
+        try:
+            rows = read_version_state(load_project(options)).rows
+        except CannotCheck:
+            rows = None
+    return judge_unfinished(entry, rows, dialect)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migdoctor.aftermath import Aftermath, read_back
 from migdoctor.checks import run_checks
@@ -31,7 +31,7 @@ from migdoctor.database.migrations import (
 )
 from migdoctor.errors import DatabaseMissing
 from migdoctor.facts import Facts, ProjectFacts
-from migdoctor.findings import Finding, Severity
+from migdoctor.findings import Finding, Risk, Severity
 from migdoctor.gather import gather_facts, load_project
 from migdoctor.migrate import run_alembic_command
 from migdoctor.project.config import ConfigOptions
@@ -107,6 +107,8 @@ def migrate(
             if refusal is not None:
                 findings, reason = refusal
                 ui.refuse(findings, reason)
+                return EXIT_REFUSED
+            if direction == DOWNGRADE and not _drops_consented(facts, revision, ui):
                 return EXIT_REFUSED
             project = facts.project
         return _run(options, project, facts, direction, revision, tag, lock_timeout, ui, invocation)
@@ -228,6 +230,44 @@ def _concerns_this_run(finding: Finding, planned: set[str] | None, target: str) 
     revision = finding.evidence.get("revision")
     if planned is not None and finding.check in ("table-exists", "partial-migration") and revision:
         return revision in planned
+    return True
+
+
+def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction) -> bool:
+    """Show the tables and columns the downgrade drops, with their rows, before it runs; on a
+    terminal, ask before dropping rows (default: no). False: the user said no."""
+    from migdoctor.fixes.plan import MigrationRun, Plan
+    from migdoctor.fixes.undo import downgrade_drops
+    from migdoctor.repair import with_row_counts
+
+    if facts.database is None:
+        return True
+    try:
+        from alembic.script import ScriptDirectory
+
+        script: Any = ScriptDirectory.from_config(facts.project.config.alembic_config())
+        steps = script._downgrade_revs(target, facts.database.version_rows)
+        revisions = tuple((str(step.revision.revision), "") for step in steps)
+    except Exception:  # noqa: BLE001 - alembic reports a bad target itself when it runs
+        return True
+    found = downgrade_drops(facts, MigrationRun(DOWNGRADE, target, revisions), created=None)
+    if isinstance(found, str) or not found[0]:
+        return True
+    plan = with_row_counts(
+        facts,
+        Plan(
+            fix=DOWNGRADE,
+            title=f"Downgrade to {target}",
+            risk=Risk.DANGEROUS,
+            drops=found[0],
+            warnings=found[1],
+        ),
+    )
+    ui.show_plan(plan)
+    holding_rows = any(drop.rows for drop in plan.drops)
+    if holding_rows and ui.is_terminal and not ui.confirm("Drop them, with their rows?", False):
+        ui.say("Nothing was changed.")
+        return False
     return True
 
 

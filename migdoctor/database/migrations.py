@@ -11,7 +11,9 @@ The steps are alembic's (``ScriptDirectory._upgrade_revs`` / ``_downgrade_revs``
   ``innodb_lock_wait_timeout``, PostgreSQL ``lock_timeout``);
 - events for each revision started and finished, for a progress display;
 - on failure or interrupt, which revision was running, and, for a lock timeout, the sessions in
-  the way.
+  the way;
+- for a fix, what each revision really created (``observe_schema``: the schema's names read
+  before and after it, on the run's own connection), so the journal can say it.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class _RunState:
     steps: list[tuple[str, str, float]] = field(default_factory=list)
     lock: HeldLock | None = None
     connection: Any = None
+    # told, after each revision, what it created (see database/snapshot.py)
+    observe_schema: Callable[[str, dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -160,13 +164,15 @@ def run_migration(
     touched_tables: dict[str, set[TableRef]] | None = None,
     tag: str | None = None,
     purge: bool = False,
+    observe_schema: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> MigrationResult:
-    """Run the steps from wherever the database is (``expected_rows``: refuse if it moved)."""
+    """Run the steps from wherever the database is (``expected_rows``: refuse if it moved).
+    ``observe_schema`` hears, after each revision, the tables, columns and indexes it created."""
     from migdoctor.database.capture import read_version_rows
     from migdoctor.database.environment import run_environment
 
     events = events or MigrationEvents()
-    state = _RunState()
+    state = _RunState(observe_schema=observe_schema)
 
     def lock_once_configured(environment: Any, env_py: Any) -> None:
         """Take the lock as soon as env.py has configured its connection: before alembic reads
@@ -301,6 +307,7 @@ def _observed(step: Any, index: int, total: int, state: _RunState, events: Migra
             lock.verify(state.connection)  # a run whose lock was lost stops here
         state.running = (revision, doc)
         events.started(index, total, revision, doc)
+        before = _schema_names(state)
         started = time.monotonic()
         if lock is not None:
             with lock.running(state.connection, revision):
@@ -308,6 +315,12 @@ def _observed(step: Any, index: int, total: int, state: _RunState, events: Migra
         else:
             result = run(**kw)
         seconds = time.monotonic() - started
+        if before is not None and state.observe_schema is not None:
+            after = _schema_names(state)
+            if after is not None:
+                from migdoctor.database.snapshot import created_between
+
+                state.observe_schema(revision, created_between(before, after))
         state.steps.append((revision, doc, seconds))
         state.running = None
         events.finished(index, total, revision, doc, seconds)
@@ -315,6 +328,19 @@ def _observed(step: Any, index: int, total: int, state: _RunState, events: Migra
 
     step.migration_fn = migration_fn
     return step
+
+
+def _schema_names(state: _RunState) -> Any:
+    """The schema's names on the run's connection, when a fix asked for them (None when they
+    cannot be read: the journal then does not claim to know what the revision created)."""
+    if state.observe_schema is None or state.connection is None:
+        return None
+    from migdoctor.database.snapshot import read_schema_names
+
+    try:
+        return read_schema_names(state.connection, exclude=(state.version_table[0],))
+    except Exception:  # noqa: BLE001 - the run goes on; undo will say what it cannot know
+        return None
 
 
 def _revision_id(step: Any) -> str:

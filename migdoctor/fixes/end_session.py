@@ -50,4 +50,5 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             "an error. This cannot be undone.",
         ),
         arguments={"session": session.session_id},
+        irreversible="A session that was ended cannot be brought back.",
     )

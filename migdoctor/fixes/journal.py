@@ -2,8 +2,12 @@
 
 JSON lines in ``.migdoctor/journal.jsonl`` beside the Alembic config. A fix appends a
 ``started`` record (the plan, the version rows before, the original bytes of files it edits)
-before touching anything, then one ``applied`` / ``failed`` / ``interrupted`` record saying
-which state it left; ``undo`` appends ``undone``. Records are appended and flushed to disk one
+before touching anything (with the process that runs it, and, for a fix that cannot be undone,
+why), then one ``applied`` / ``failed`` / ``interrupted`` record saying which state it left;
+``undo`` appends ``undone``. A migration run also appends ``revision-done`` after each revision,
+with the tables, columns and indexes that revision created (the schema read before and after
+it), so undo never drops what the run did not create, and an entry whose process was killed
+still tells how far it got. Records are appended and flushed to disk one
 line at a time, so a crash loses at most the line being written, and a torn last line is
 skipped when reading.
 """
@@ -14,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +38,7 @@ from migdoctor.redact import redact
 JOURNAL_FOLDER = ".migdoctor"
 JOURNAL_FILE = "journal.jsonl"
 FINAL_EVENTS = ("applied", "failed", "interrupted")
+REVISION_DONE = "revision-done"
 
 
 def sha256(data: bytes | None) -> str | None:
@@ -86,6 +92,22 @@ class JournalEntry:
     def is_undo(self) -> bool:
         return self.record.get("undoes") is not None
 
+    @property
+    def irreversible(self) -> str | None:
+        """Why this fix cannot be undone (entries written before this was journaled: a session
+        that was ended), or None."""
+        reason = self.record.get("irreversible")
+        if reason:
+            return str(reason)
+        if self.record.get("plan", {}).get("end_session"):
+            return "A session that was ended cannot be brought back."
+        return None
+
+    @property
+    def revisions_done(self) -> list[dict[str, Any]]:
+        """The ``revision-done`` events of a migration run, in the order they ran."""
+        return [event for event in self.events if event["event"] == REVISION_DONE]
+
 
 class Journal:
     def __init__(self, base_directory: Path) -> None:
@@ -123,6 +145,8 @@ class Journal:
                 "title": plan.title,
                 "arguments": plan.arguments,
                 "undoes": undoes,
+                "irreversible": plan.irreversible,
+                "process": {"pid": os.getpid(), "host": socket.gethostname()},
                 "database": database,
                 "plan": plan_record(plan),
             }
@@ -149,15 +173,6 @@ class Journal:
             elif record["id"] in entries:
                 entries[record["id"]].events.append(record)
         return list(entries.values())
-
-    def last_to_undo(self) -> JournalEntry | None:
-        """The newest applied fix that has not been undone (undo entries themselves excluded)."""
-        for entry in reversed(self.entries()):
-            if entry.is_undo:
-                continue
-            if entry.status == "applied":
-                return entry
-        return None
 
 
 def _redacted(value: Any, key: str = "") -> Any:
@@ -197,6 +212,17 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "completion": None if plan.completion is None else _completion_record(plan.completion),
         "warnings": list(plan.warnings),
         "blockers": list(plan.blockers),
+        "drops": [
+            {
+                "revision": drop.revision,
+                "table": drop.table,
+                "column": drop.column,
+                "schema": drop.schema,
+                "created_by_run": drop.created_by_run,
+                "rows": drop.rows,
+            }
+            for drop in plan.drops
+        ],
     }
 
 

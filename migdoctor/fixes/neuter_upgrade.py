@@ -1,8 +1,13 @@
-"""neuter-upgrade: replace the body of a pending revision's ``upgrade()`` with ``pass``.
+"""neuter-upgrade: replace the body of a pending revision's ``upgrade()`` with ``pass``, and the
+body of its ``downgrade()`` too.
 
-The signature, the docstring and the rest of the file stay byte for byte; a comment says what was
-removed and when, and the journal keeps the original bytes for ``migdoctor undo``. Dangerous: a
-fresh database built from the history would lack what the body created.
+A neutered upgrade creates nothing, so its downgrade must drop nothing: left as it was, it would
+drop the table that already existed (with its rows) as soon as the revision is downgraded, by
+``migdoctor undo`` of a later upgrade or by ``downgrade``. Both bodies are replaced; the
+signatures, the docstrings and the rest of the file stay byte for byte; a comment in each says
+what was removed and when, and the journal keeps the original bytes, so ``migdoctor undo``
+restores the file exactly. Dangerous: a fresh database built from the history would lack what
+the body created.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import ast
 import difflib
 import textwrap
 from datetime import date
+from pathlib import Path
 
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
@@ -47,8 +53,9 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     script = graph.scripts[revision]
     source = script.path.read_bytes()
     removed = _removed_description(facts, revision)
+    removed_down = _downgrade_description(facts, script.path)
     try:
-        neutered = neuter_source(source, removed, date.today().isoformat())
+        neutered = neuter_source(source, removed, date.today().isoformat(), removed_down)
     except ValueError as error:
         return refused(FIX_ID, title, RISK, f"{facts.project.relative(script.path)}: {error}")
     relative = facts.project.relative(script.path)
@@ -69,6 +76,16 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             f"A fresh database built from the history would lack what {revision} created: "
             + (removed or "its upgrade() body")
             + ".",
+            *(
+                (
+                    f"Its downgrade() is emptied too, so downgrading {revision} drops nothing it "
+                    "did not create here"
+                    + (f" (it would {removed_down})" if removed_down else "")
+                    + ".",
+                )
+                if _has_body(source, "downgrade")
+                else ()
+            ),
             "Commit the edited file, so every copy of the project agrees.",
         ),
         arguments={"revision": revision},
@@ -82,24 +99,65 @@ def _removed_description(facts: Facts, revision: str) -> str:
     return "; ".join(op.describe() for op in recorded.operations)
 
 
-def neuter_source(source: bytes, removed: str, day: str) -> bytes:
-    """``source`` with the body of its module-level ``upgrade()`` replaced by ``pass``."""
+def _downgrade_description(facts: Facts, path: Path) -> str:
+    """What the file's ``downgrade()`` does, in words ("" when it cannot be recorded)."""
+    from sqlalchemy.engine import make_url
+
+    from migdoctor.operations.recorder import CannotRecord, record_downgrade
+
+    if facts.database is None:
+        return ""
+    try:
+        dialect = make_url(f"{facts.database.dialect}://").get_dialect()()
+        operations = record_downgrade(path, dialect)
+    except (CannotRecord, ImportError, ValueError):
+        return ""
+    return "; ".join(op.describe() for op in operations)
+
+
+def neuter_source(source: bytes, removed: str, day: str, removed_down: str = "") -> bytes:
+    """``source`` with the bodies of its module-level ``upgrade()`` and ``downgrade()`` replaced
+    by ``pass`` (a missing or already empty ``downgrade()`` is left as it is)."""
+    what = f" ({removed})" if removed else ""
+    note = (
+        f"migdoctor neuter-upgrade, {day}: the body of upgrade() was removed because the "
+        f"database already has what it creates{what}. The original is in "
+        ".migdoctor/journal.jsonl; `migdoctor undo` restores it."
+    )
+    neutered = _replace_body(source, "upgrade", note)
+    if neutered is None:
+        raise ValueError("upgrade() is already empty")
+    what = f" ({removed_down})" if removed_down else ""
+    note = (
+        f"migdoctor neuter-upgrade, {day}: the body of downgrade() was removed with upgrade()'s: "
+        f"it would drop what upgrade() no longer creates{what}. The original is in "
+        ".migdoctor/journal.jsonl; `migdoctor undo` restores it."
+    )
+    try:
+        return _replace_body(neutered, "downgrade", note) or neutered
+    except ValueError:  # no downgrade(): nothing to empty
+        return neutered
+
+
+def _replace_body(source: bytes, name: str, note: str) -> bytes | None:
+    """``source`` with the body of module-level function ``name`` replaced by ``note`` (as a
+    comment) and ``pass``; None when the body is already empty. ValueError when not found."""
     tree = ast.parse(source)
     function = next(
         (
             node
             for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "upgrade"
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
         ),
         None,
     )
     if function is None:
-        raise ValueError("no upgrade() function at module level")
+        raise ValueError(f"no {name}() function at module level")
     body = list(function.body)
     if body and _is_docstring(body[0]):
         body = body[1:]
     if not body or all(isinstance(statement, ast.Pass) for statement in body):
-        raise ValueError("upgrade() is already empty")
+        return None
     lines = source.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
@@ -110,16 +168,17 @@ def neuter_source(source: bytes, removed: str, day: str) -> bytes:
     end = offsets[last.end_lineno - 1] + last.end_col_offset
     indent = lines[first.lineno - 1][: first.col_offset]
     newline = b"\r\n" if lines[first.lineno - 1].endswith(b"\r\n") else b"\n"
-    what = f" ({removed})" if removed else ""
-    note = (
-        f"migdoctor neuter-upgrade, {day}: the body of upgrade() was removed because the "
-        f"database already has what it creates{what}. The original is in "
-        ".migdoctor/journal.jsonl; `migdoctor undo` restores it."
-    )
     width = max(40, 88 - len(indent))
     comment = [f"# {line}".encode() for line in textwrap.wrap(note, width=width)]
     replacement = (newline + indent).join([*comment, b"pass"])
     return source[:start] + replacement + source[end:]
+
+
+def _has_body(source: bytes, name: str) -> bool:
+    try:
+        return _replace_body(source, name, "") is not None
+    except ValueError:
+        return False
 
 
 def _is_docstring(statement: ast.stmt) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from migdoctor.effects import comparison_with, creation_conflicts, schema_mismatches
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, Plan, refused
+from migdoctor.fixes.plan import FixRequest, Plan, nothing_to_do, refused
 from migdoctor.fixes.version_table import change_rows
 
 FIX_ID = "stamp"
@@ -103,7 +103,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         )
     change = change_rows(database, rows_after)
     if change.rows_before == change.rows_after and database.version_table_exists:
-        return refused(
+        return nothing_to_do(
             FIX_ID, title, RISK, f"The version table already holds {', '.join(rows_after)}."
         )
     return Plan(

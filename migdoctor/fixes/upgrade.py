@@ -10,7 +10,14 @@ from __future__ import annotations
 from migdoctor.effects import creation_conflicts, next_revision_partly_applied
 from migdoctor.facts import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, MigrationRun, Plan, refused
+from migdoctor.fixes.plan import (
+    Drop,
+    FixRequest,
+    MigrationRun,
+    Plan,
+    nothing_to_do,
+    refused,
+)
 
 FIX_ID = "upgrade"
 NEEDS_DATABASE = True
@@ -46,7 +53,9 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         )
     pending = facts.pending or ()
     if not pending:
-        return refused(FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head.")
+        return nothing_to_do(
+            FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head."
+        )
     partial = next_revision_partly_applied(facts)
     if partial is not None:
         return refused(
@@ -85,7 +94,25 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             rows_before=database.version_rows,
         ),
         warnings=_warnings(facts, pending),
+        drops=upgrade_drops(facts, pending),
     )
+
+
+def upgrade_drops(facts: Facts, revisions: tuple[str, ...] | list[str]) -> tuple[Drop, ...]:
+    """The tables and columns the ``upgrade()`` of ``revisions`` drops (rows counted later)."""
+    drops = []
+    for revision in revisions:
+        recorded = facts.operations.get(revision)
+        for operation in recorded.operations if recorded else ():
+            if operation.table is None:
+                continue
+            if operation.kind == "drop_table":
+                drops.append(Drop(revision, operation.table, schema=operation.schema))
+            elif operation.kind == "drop_column" and operation.columns:
+                drops.append(
+                    Drop(revision, operation.table, operation.columns[0], operation.schema)
+                )
+    return tuple(drops)
 
 
 def _what_it_does(facts: Facts, revision: str) -> str:

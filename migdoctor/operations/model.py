@@ -41,6 +41,8 @@ class Operation:
         if self.kind == "alter_column":
             renamed = f" (rename to {self.name})" if self.name else ""
             return f"alter column {table}.{columns}{renamed}"
+        if self.kind == "drop_table":
+            return f"drop table {table}"
         if self.kind == "rename_table":
             return f"rename table {table} to {self.name}"
         if self.kind in ("create_index", "drop_index"):

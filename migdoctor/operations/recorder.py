@@ -175,7 +175,35 @@ class _Recording:
         self.autocommit = False
 
 
-def _record(upgrade: Any, recording: _Recording) -> list[MigrateOperation]:
+def record_downgrade(path: Path, dialect: Dialect) -> tuple[Operation, ...]:
+    """What the ``downgrade()`` of the file at ``path`` would do on ``dialect``, recorded as an
+    ``upgrade()`` is (nothing runs). Raises CannotRecord when it cannot be told."""
+    try:
+        module = load_module(path)
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        raise CannotRecord(
+            f"the file could not be imported ({describe_exception(error)})"
+        ) from None
+    downgrade = getattr(module, "downgrade", None)
+    if not callable(downgrade):
+        return ()
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)  # alembic's "Context impl" lines are noise here
+    try:
+        recording = _Recording(dialect, None)
+        with _recording_operations(recording), _live_sql_refused(recording):
+            return tuple(_operation_facts(_record(downgrade, recording, "downgrade()")))
+    finally:
+        logging.disable(previous)
+
+
+def _record(
+    function: Any, recording: _Recording, name: str = "upgrade()"
+) -> list[MigrateOperation]:
     recorded: list[MigrateOperation] = []
     recording.recorded = recorded
     recording.consulted_database = recording.autocommit = False
@@ -188,32 +216,30 @@ def _record(upgrade: Any, recording: _Recording) -> list[MigrateOperation]:
         else None
     )
     try:
-        upgrade()
+        function()
     except BaseException:  # noqa: BLE001 - turned into CannotRecord (or re-raised) below
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
-        raise_recording_failure(recording)
+        raise_recording_failure(recording, name)
     if savepoint is not None and savepoint.is_active:
         savepoint.commit()
     return recorded
 
 
-def raise_recording_failure(recording: _Recording) -> None:
+def raise_recording_failure(recording: _Recording, name: str) -> None:
     """Turn the exception being handled into CannotRecord (or let it through)."""
     try:
         raise
     except _LiveSQLRefused as refused:
         raise CannotRecord(
-            f"upgrade() sends SQL that migdoctor does not run while reading it ({refused})"
+            f"{name} sends SQL that migdoctor does not run while reading it ({refused})"
         ) from None
     except BaseException as error:  # so may its upgrade()
         if isinstance(error, KeyboardInterrupt):
             raise
         if recording.fatal is not None and recording.fatal(error):
             raise
-        raise CannotRecord(
-            f"upgrade() could not be recorded ({describe_exception(error)})"
-        ) from None
+        raise CannotRecord(f"{name} could not be recorded ({describe_exception(error)})") from None
 
 
 @contextmanager

@@ -29,6 +29,10 @@ def plan_renderable(plan: Plan, command: str | None = None) -> Group:
     ]
     if command:
         parts.append(Text.from_markup(f"  [cyan]$ {_t(command)}[/]"))
+    parts.extend(_drop_lines(plan))
+    if plan.refusal and plan.nothing_to_do:
+        parts.append(Text.from_markup(f"  [green]Nothing to do:[/] {_t(plan.refusal)}"))
+        return Group(*parts)
     if plan.refusal:
         parts.append(Text.from_markup(f"  [bold red]Cannot run:[/] {_t(plan.refusal)}"))
         return Group(*parts)
@@ -80,6 +84,28 @@ def plan_renderable(plan: Plan, command: str | None = None) -> Group:
     if plan.blockers:
         parts.append(Text.from_markup("  [bold red]Refused without --force.[/]"))
     return Group(*parts)
+
+
+def _drop_lines(plan: Plan) -> list[Text]:
+    """What the plan drops, with the rows each holds now: read before consent."""
+    if not plan.drops:
+        return []
+    origin = {
+        True: "created by the fix being undone",
+        False: "existed before that fix: never dropped by undo",
+        None: "",
+    }
+    lines = [Text.from_markup("  [bold]Drops[/] (rows counted now):")]
+    for drop in plan.drops:
+        why = origin[drop.created_by_run]
+        style = "bold red" if drop.created_by_run is False or drop.rows else ""
+        lines.append(
+            Text(
+                f"    {drop.revision}: {redact(drop.words)}" + (f" — {why}" if why else ""),
+                style=style,
+            )
+        )
+    return lines
 
 
 def _version_table_lines(change: VersionTableChange) -> list[Text]:
@@ -139,5 +165,7 @@ def render_journal(entries: Sequence[JournalEntry], console: Console) -> None:
         status = entry.status
         if entry.state and status in ("failed", "interrupted"):
             status += f" (left {entry.state})"
+        elif entry.irreversible and status == "applied":
+            status += " (cannot be undone)"
         table.add_row(entry.id, entry.fix, status, redact(entry.record.get("title", "")))
     console.print(table)
