@@ -245,3 +245,72 @@ def test_a_data_change_through_get_bind_is_recorded_not_run(
     # recorded, never run: the row is as it was
     assert database.scalars("SELECT email FROM account") == ["ada@example.com"]
     assert "nickname" not in database.column_names("account")
+
+
+# The constraint patterns of two real histories, each of which a name-deep or naive replay got
+# wrong (credit: simple-login/app, whose migrations add foreign keys with create_foreign_key and
+# rename forward_email to contact; CTFd/CTFd, whose migrations drop constraints by the names
+# the database gave them).
+LEAGUE = (
+    (
+        "l1tables",
+        None,
+        """
+op.create_table("team", sa.Column("id", sa.Integer(), primary_key=True))
+op.create_table(
+    "player",
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("team_id", sa.Integer(), nullable=True),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.UniqueConstraint("name"),
+)""",
+    ),
+    (
+        "l2foreignkey",
+        "l1tables",
+        """
+if op.get_bind().dialect.name == "sqlite":
+    with op.batch_alter_table("player", recreate="always") as batch:
+        batch.create_foreign_key("fk_player_team", "team", ["team_id"], ["id"])
+else:
+    op.create_foreign_key(None, "player", "team", ["team_id"], ["id"])""",
+    ),
+    ("l3rename", "l2foreignkey", 'op.rename_table("team", "squad")'),
+    (
+        "l4dropunique",
+        "l3rename",
+        """
+dialect = op.get_bind().dialect.name
+if dialect == "postgresql":
+    op.drop_constraint("player_name_key", "player", type_="unique")
+elif dialect == "mysql":
+    op.drop_constraint("name", "player", type_="unique")
+else:
+    with op.batch_alter_table("player", recreate="always") as batch:
+        batch.add_column(sa.Column("rating", sa.Integer(), nullable=True))""",
+    ),
+)
+
+
+def test_foreign_keys_renames_and_database_named_constraints_are_followed(
+    tmp_path: Path, database: Database
+) -> None:
+    project = copy_project("ledger", tmp_path / "project", database)
+    for path in project.versions.glob("*.py"):
+        path.unlink()
+    (project.root / "models.py").write_text(
+        "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n"
+    )
+    for revision, down, body in LEAGUE:
+        add_revision(project, revision, down, body, message=revision)
+
+    for revision, _, _ in LEAGUE:
+        project.upgrade(revision)
+        _empty_version_table(database)
+
+        _, document = project.check_json()
+
+        schema = document["database"]["schema"]
+        assert schema["matches"] == [revision], (revision, schema)
+        assert finding(document, "table-exists")["evidence"]["verified_applied"] == revision
+        database.execute(f"INSERT INTO alembic_version (version_num) VALUES ('{revision}')")
