@@ -20,6 +20,7 @@ from migdoctor.database.drift import describe_diffs
 from migdoctor.facts import (
     CASE_INSENSITIVE_TABLE_NAMES,
     RevisionSchemaComparison,
+    SchemaDifference,
     SchemaHistoryFacts,
     TableFact,
 )
@@ -138,10 +139,6 @@ def _infer(
         wanted.append(tuple(sorted(targets)))
     closest = sorted(newest_first, key=lambda r: ranked[r])[:CLOSEST_COMPARED]
     wanted += [(r,) for r in closest if ranked[r] == ranked[closest[0]]]
-    if len(known_rows) == len(rows):
-        pending = graph.pending(known_rows)
-        if pending:
-            wanted.append((pending[0],))
     wanted += [(head,) for head in graph.heads]
 
     compared: list[RevisionSchemaComparison] = []
@@ -401,6 +398,8 @@ class _Measure:
         """alembic's autogenerate comparison of the live database with ``schema``."""
         uncertain = {(self._schema(s), self._name(n)) for s, n in schema.uncertain}
         where = f"revision {', '.join(revisions)}" if revisions else "the empty schema"
+        if not schema.tables and not schema.uncertain:
+            return self._against_nothing(revisions, where)
         try:
             diffs = self._alembic_diffs(schema)
         except Exception as error:
@@ -426,6 +425,30 @@ class _Measure:
             differences=tuple(differences),
             untracked_tables=tuple(untracked),
             uncertain_tables=tuple(sorted(f"{s}.{n}" if s else n for s, n in schema.uncertain)),
+        )
+
+    def _against_nothing(self, revisions: tuple[str, ...], where: str) -> RevisionSchemaComparison:
+        """The comparison with a schema of no table, without reflecting anything: every live
+        table the history names differs, the others are untracked."""
+        untracked = set(self.untracked())
+        differences = []
+        for schema_name in sorted({None} | {key[0] for key in self.history_tables}, key=str):
+            for name in sorted(self.live(schema_name)):
+                if (schema_name, name) not in self.history_tables:
+                    continue
+                table = f"{schema_name}.{name}" if schema_name else name
+                if table in untracked:
+                    continue
+                differences.append(
+                    SchemaDifference(
+                        "remove_table",
+                        table,
+                        "",
+                        f"table {table} is in the database but not in the history at {where}",
+                    )
+                )
+        return RevisionSchemaComparison(
+            revisions, differences=tuple(differences), untracked_tables=tuple(sorted(untracked))
         )
 
     def _alembic_diffs(self, schema: ReplayedSchema) -> list[Any]:
