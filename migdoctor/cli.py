@@ -171,27 +171,41 @@ def main_options(
 @contextmanager
 def user_errors(options: GlobalOptions) -> Iterator[None]:
     """Errors a user can cause end in one line on stderr and exit code 2, never a traceback."""
-    from migdoctor.redact import redact
+    from migdoctor.redact import redact, redact_foreign, redact_traceback
 
     try:
         yield
     except CannotCheck as error:
         if options.debug:
-            import traceback
-
-            traceback.print_exc()
+            typer.echo(redact_traceback(error), err=True, nl=False)
         typer.echo(redact(f"migdoctor: {error.message}"), err=True)
         if error.hint:
             typer.echo(redact(f"  {error.hint}"), err=True)
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
-    except Exception as error:  # a bug of ours: still one line, unless --debug
+    except OSError as error:  # a file or folder migdoctor could not read or write
+        from migdoctor.errors import describe_os_error
+
         if options.debug:
-            raise
+            typer.echo(redact_traceback(error), err=True, nl=False)
+        typer.echo(
+            redact_foreign(
+                f"migdoctor: cannot use {error.filename or 'a file'}: {describe_os_error(error)}."
+            ),
+            err=True,
+        )
+        typer.echo(
+            "  migdoctor undo --list shows whether a fix was recorded before it stopped.", err=True
+        )
+        raise typer.Exit(2) from None
+    except Exception as error:  # noqa: BLE001 - a bug of ours: still one line (or --debug)
+        if options.debug:
+            typer.echo(redact_traceback(error), err=True, nl=False)
+            raise typer.Exit(2) from None
         first = str(error).strip().splitlines()
         text = f"{type(error).__name__}: {first[0]}" if first else type(error).__name__
-        typer.echo(redact(f"migdoctor: unexpected error: {text}"), err=True)
+        typer.echo(redact_foreign(f"migdoctor: unexpected error: {text}"), err=True)
         typer.echo("  Run again with --debug to see the traceback, and please report it.", err=True)
         raise typer.Exit(2) from None
 

@@ -38,3 +38,14 @@ class DatabaseMissing(DatabaseUnreachable):
 
 class EnvScriptFailed(CannotCheck):
     """The project's env.py raised before migdoctor could read the database."""
+
+
+def describe_os_error(error: OSError) -> str:
+    """The reason in words: ``no space left on device``, ``operation not permitted``."""
+    reason = (error.strerror or str(error) or type(error).__name__).rstrip(".")
+    return reason[:1].lower() + reason[1:]
+
+
+class CannotWrite(CannotCheck):
+    """A file or folder migdoctor writes (journal, cache, lock file, a fix's file) cannot be
+    written: read-only, immutable, full disk."""

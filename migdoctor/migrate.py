@@ -18,7 +18,7 @@ from migdoctor.facts import ProjectFacts
 from migdoctor.gather import load_project
 from migdoctor.project.config import ConfigOptions
 from migdoctor.project.listing import RevisionListing, history_revisions
-from migdoctor.redact import redact
+from migdoctor.redact import redact, redact_foreign
 
 # alembic's messages for states migdoctor check diagnoses
 KNOWN_WALLS = (
@@ -65,7 +65,7 @@ def run_alembic_command(
             # the database refused a statement of a migration: the command failed
             message = str(error.orig).strip().splitlines()
             print(
-                redact(f"FAILED: {name} stopped: {message[0] if message else error}"),
+                redact_foreign(f"FAILED: {name} stopped: {message[0] if message else error}"),
                 file=sys.stderr,
             )
             return EXIT_FAILED

@@ -18,11 +18,11 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.failures import connection_targets, explain_failure
+from migdoctor.database.failures import check_url, connection_targets, explain_failure
 from migdoctor.errors import AlembicRefused, CannotCheck, EnvScriptFailed
 from migdoctor.facts import ProjectFacts
 from migdoctor.project.scripts import describe_exception
-from migdoctor.redact import redact
+from migdoctor.redact import redact, redact_foreign
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
@@ -61,6 +61,8 @@ def run_environment(
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
+    if project.config.options.url:
+        check_url(project.config.options.url, "--url")
     config = project.config.alembic_config(**(cmd_opts or {}))
     try:
         script_directory = ScriptDirectory.from_config(config)
@@ -109,7 +111,9 @@ def run_environment(
             if isinstance(original, CannotCheck):
                 raise original from None
             raise CannotCheck(
-                redact(f"{action} failed: {describe_exception(_original(original))}"),
+                redact(
+                    f"{action} failed: {redact_foreign(describe_exception(_original(original)))}"
+                ),
                 hint="Run with --debug to see where.",
             ) from original
         except KeyboardInterrupt:

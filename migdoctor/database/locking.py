@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migdoctor.database.sessions import mysql_sessions, postgres_sessions
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import CannotCheck, CannotWrite, describe_os_error
 from migdoctor.facts import SessionInfo
 
 if TYPE_CHECKING:
@@ -169,7 +169,13 @@ def _sqlite_lock(
         return
     digest = hashlib.sha1(path.encode()).hexdigest()[:16]
     lock_path = Path(tempfile.gettempdir()) / f"migdoctor-{digest}.lock"
-    descriptor = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        descriptor = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as error:
+        raise CannotWrite(
+            f"Cannot write the lock file {lock_path}: {describe_os_error(error)}; "
+            "nothing was changed."
+        ) from None
     try:
         deadline = None if timeout == 0 else time.monotonic() + timeout
         told = False
@@ -188,8 +194,11 @@ def _sqlite_lock(
                         (),
                     ) from None
                 time.sleep(POLL_SECONDS)
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"process {os.getpid()}".encode())
+        try:
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, f"process {os.getpid()}".encode())
+        except OSError:  # who holds it is only told to a waiting run (a full disk, say)
+            pass
         try:
             yield
         finally:

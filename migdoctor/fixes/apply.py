@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.locking import begin_immediate, migration_lock
 from migdoctor.database.migrations import MigrationEvents, run_migration
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import CannotCheck, CannotWrite, describe_os_error
 from migdoctor.facts import Facts, ProjectFacts
 from migdoctor.fixes.journal import Journal, sha256
 from migdoctor.fixes.plan import (
@@ -116,7 +116,12 @@ def apply_plan(
         state = _state_after_failure(facts, plan)
         message = error.message if isinstance(error, CannotCheck) else describe_exception(error)
         hint = error.hint if isinstance(error, CannotCheck) else None
+        if isinstance(error, OSError):
+            # a folder that cannot be written, a full disk: the user's to repair (exit 2)
+            message = f"Cannot write {error.filename or 'a file'}: {describe_os_error(error)}"
         journal.finish(entry_id, "failed", state=state, error=message)
+        if isinstance(error, OSError):
+            raise CannotWrite(f"{message} (state left: {state}).") from error
         raise FixFailed(f"{message.rstrip('.')} (state left: {state}).", hint=hint) from error
     journal.finish(entry_id, "applied", after=after)
     return Applied(entry_id, after)

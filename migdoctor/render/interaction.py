@@ -11,7 +11,7 @@ from rich.prompt import Confirm, Prompt
 from migdoctor.database.migrations import MigrationEvents, RevisionFailed
 from migdoctor.findings import Finding, FixOption
 from migdoctor.fixes.plan import Plan
-from migdoctor.redact import redact
+from migdoctor.redact import redact, redact_foreign
 from migdoctor.render.plans import plan_renderable
 from migdoctor.render.text import RISK_STYLE, SEVERITY_MARK, SEVERITY_STYLE, finding_panel
 
@@ -125,7 +125,7 @@ class TerminalInteraction:
         """Which revision failed, why, who was in the way, and what is left."""
         from migdoctor.database.sessions import end_session_command
 
-        self.console.print(f"[bold red]✗ {escape(redact(failure.message))}[/]")
+        self.console.print(f"[bold red]✗ {escape(redact_foreign(failure.message))}[/]")
         if failure.statement:
             statement = " ".join(failure.statement.split())
             self.console.print(f"  while running: {escape(redact(statement))}")
