@@ -243,20 +243,23 @@ def check(
     """
     options = _options(ctx, config, name, x, url, debug)
     with user_errors(options):
+        from contextlib import nullcontext
+
         from migdoctor.doctor import diagnose
-        from migdoctor.render import FORMATS, stdout_console
+        from migdoctor.render import FORMATS, stdout_console, stdout_for_report_only
 
         if output_format not in FORMATS:
             raise CannotCheck(f"Unknown format {output_format!r}: choose text or json.")
         _known_slugs(select or [])
         _known_slugs(ignore or [])
-        report = diagnose(
-            options.config_options(),
-            offline=offline,
-            select=select or (),
-            ignore=ignore or (),
-            invocation=options.invocation(),
-        )
+        with stdout_for_report_only() if output_format == "json" else nullcontext():
+            report = diagnose(
+                options.config_options(),
+                offline=offline,
+                select=select or (),
+                ignore=ignore or (),
+                invocation=options.invocation(),
+            )
         if output_format == "json":
             from migdoctor.render.json import render_json
 

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 FORMATS = ("text", "json")
+
+
+@contextmanager
+def stdout_for_report_only() -> Iterator[None]:
+    """Send whatever env.py, the application or its logging print to stderr while the facts are
+    gathered, so that stdout carries the report alone (a JSON report must parse).
+
+    Both Python's ``sys.stdout`` (prints, and logging handlers configured meanwhile) and the
+    process's file descriptor 1 (C extensions, child processes) point to stderr until it ends.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        saved = None
+    try:
+        if saved is not None:
+            os.dup2(2, 1)
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        # a handler that kept the real sys.stdout may hold buffered lines: they go to stderr
+        if sys.__stdout__ is not None:
+            sys.__stdout__.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def stdout_console() -> Console:

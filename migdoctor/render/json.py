@@ -51,7 +51,13 @@ def finding_document(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "evidence": dict(finding.evidence),
         "fixes": [
-            {"id": fix.id, "title": fix.title, "risk": fix.risk.value, "command": fix.command}
+            {
+                "id": fix.id,
+                "title": fix.title,
+                "risk": fix.risk.value,
+                "command": fix.command,
+                "recommended": fix is finding.recommended_fix,
+            }
             for fix in finding.fixes
         ],
     }
