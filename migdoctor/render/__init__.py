@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,9 +43,23 @@ def stdout_for_report_only() -> Iterator[None]:
 
 
 def stdout_console() -> Console:
+    """The console for people: a line longer than the terminal is left whole for the terminal to
+    wrap (a command stays one line to copy); a box (a finding's panel, a table) is laid out at
+    the terminal's width, its text wrapped inside it — never cut."""
     from rich.console import Console
+    from rich.panel import Panel
+    from rich.table import Table
 
-    return Console(highlight=False, soft_wrap=True)
+    class BoxWrappingConsole(Console):
+        def print(self, *objects: Any, **options: Any) -> None:
+            if options.get("soft_wrap") is None and any(
+                isinstance(item, (Panel, Table)) for item in objects
+            ):
+                # soft wrapping would crop a box's lines at its border, mid-sentence
+                options["soft_wrap"] = False
+            super().print(*objects, **options)
+
+    return BoxWrappingConsole(highlight=False, soft_wrap=True)
 
 
 def stderr_console() -> Console:

@@ -86,10 +86,15 @@ class TerminalInteraction:
         for finding in findings:
             self.console.print(finding_panel(finding))
         self.console.print(f"[bold red]{escape(redact(reason))}[/]")
-        if findings:
+        if any(finding.fixes for finding in findings):
             self.console.print(
                 "Repair first with the commands above, or run again with --no-preflight "
                 "to let alembic try anyway."
+            )
+        elif findings:
+            self.console.print(
+                "migdoctor has no repair to offer for this; run again with --no-preflight to "
+                "let alembic try anyway."
             )
 
     def migrated(
