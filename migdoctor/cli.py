@@ -392,7 +392,7 @@ def fix(
         from migdoctor.render import stdout_console
         from migdoctor.render.interaction import TerminalInteraction
 
-        ui = TerminalInteraction(stdout_console())
+        ui = TerminalInteraction(stdout_console(), options.invocation())
         config_options, invocation = options.config_options(), options.invocation()
         if interactive:
             code = repair.interactive(config_options, invocation, lock_timeout=lock_timeout, ui=ui)
@@ -440,7 +440,7 @@ def undo(
             dry_run=dry_run,
             list_entries=list_entries,
             lock_timeout=lock_timeout,
-            ui=TerminalInteraction(stdout_console()),
+            ui=TerminalInteraction(stdout_console(), options.invocation()),
         )
     raise typer.Exit(code)
 
@@ -552,7 +552,7 @@ def _guarded(
             tag=tag,
             preflight=preflight,
             lock_timeout=lock_timeout,
-            ui=TerminalInteraction(stdout_console()),
+            ui=TerminalInteraction(stdout_console(), options.invocation()),
         )
     raise typer.Exit(code)
 
@@ -693,7 +693,7 @@ def stamp(
             tag=tag,
             purge=purge,
             lock_timeout=lock_timeout,
-            ui=TerminalInteraction(stdout_console()),
+            ui=TerminalInteraction(stdout_console(), options.invocation()),
         )
     raise typer.Exit(code)
 

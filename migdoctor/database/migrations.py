@@ -82,8 +82,11 @@ class RevisionFailed(CannotCheck):
         statement: str | None,
         blockers: tuple[SessionInfo, ...],
         rows_before: tuple[str, ...],
+        dialect: str = "",
     ) -> None:
         super().__init__(message)
+        # the database's own dialect: the SQL that ends a session differs (KILL, pg_terminate)
+        self.dialect = dialect
         self.revision = revision
         self.doc = doc
         self.cause = cause
@@ -286,4 +289,5 @@ def _revision_failed(
         statement=statement,
         blockers=blockers,
         rows_before=state.before,
+        dialect=engine.dialect.name if engine is not None else "",
     )

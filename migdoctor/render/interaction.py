@@ -21,8 +21,14 @@ class Quit(Exception):
 
 
 class TerminalInteraction:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, invocation: tuple[str, ...] = ("migdoctor",)) -> None:
         self.console = console
+        # ``migdoctor`` with this run's -c/-n/-x/--url, to write commands that work as shown
+        self.invocation = invocation
+
+    def command(self, *words: str) -> str:
+        """A migdoctor command line for this project, passwords masked, escaped for markup."""
+        return escape(redact(" ".join((*self.invocation, *words))))
 
     @property
     def is_terminal(self) -> bool:
@@ -139,11 +145,12 @@ class TerminalInteraction:
                 f"  It waited {lock_timeout:g}s (--lock-timeout) for a lock another session holds."
             )
             for blocker in failure.blockers:
-                ending = escape(end_session_command(dialect, blocker.session_id))
+                ending = escape(end_session_command(failure.dialect or dialect, blocker.session_id))
+                fix = self.command("fix", "end-session", "--session", blocker.session_id)
                 self.console.print(f"  in the way: {escape(redact(blocker.describe()))}")
                 self.console.print(
                     f"    to end it (dangerous: its transaction is rolled back): "
-                    f"[cyan]migdoctor fix end-session --session {blocker.session_id}[/] "
+                    f"[cyan]{fix}[/] "
                     f"or in SQL: [cyan]{ending}[/]"
                 )
             if not failure.blockers:
@@ -156,7 +163,7 @@ class TerminalInteraction:
                 f"Not applied: {escape('; '.join(missing) or 'nothing else')}."
             )
             self.console.print(
-                "  migdoctor check (partial-migration) diagnoses it and offers repairs."
+                f"  {self.command('check')} (partial-migration) diagnoses it and offers repairs."
             )
         else:
             self.console.print(
