@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor.database.capture import read_version_state
+from migdoctor.database.environment import call_with_application
 from migdoctor.database.failures import connection_targets, explain_failure
 from migdoctor.errors import CannotCheck
 from migdoctor.facts import ProjectFacts
@@ -49,7 +50,10 @@ def run_alembic_command(
     targets: list[str] = []
     try:
         with connection_targets(targets):
-            getattr(command, name)(config, *args, **kwargs)
+            call_with_application(
+                project.config.script_location / "env.py",
+                lambda: getattr(command, name)(config, *args, **kwargs),
+            )
     except CommandError as error:
         print(redact(f"FAILED: {error}"), file=sys.stderr)
         if any(wall in str(error) for wall in KNOWN_WALLS):

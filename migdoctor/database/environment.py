@@ -12,11 +12,12 @@ failures the host, and failures of ``work`` itself say what was being done.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from migdoctor.database.failures import check_url, connection_targets, explain_failure
 from migdoctor.errors import AlembicRefused, CannotCheck, EnvScriptFailed
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
 Work = Callable[["MigrationContext", "ScriptDirectory"], Iterable[Any]]
+T = TypeVar("T")
 
 
 class _WorkFailed(Exception):
@@ -141,18 +143,37 @@ def needs_flask_application(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "application context" in str(error)
 
 
+def call_with_application(env_py: Path, call: Callable[[], T]) -> T:
+    """``call()`` (an alembic command that runs env.py), inside the Flask application's context
+    when env.py needs one (Flask-Migrate's reads ``current_app``), as ``flask db`` runs it.
+
+    env.py asks for the application before it does anything, so a first attempt that fails
+    for want of it has changed nothing.
+    """
+    try:
+        return call()
+    except Exception as error:
+        if not needs_flask_application(error):
+            raise
+    with flask_application(env_py):
+        return call()
+
+
 @contextmanager
 def flask_application(env_py: Path) -> Iterator[None]:
-    """The Flask application's context, found as ``flask db`` finds it (``FLASK_APP``, or an
-    ``app.py``/``wsgi.py`` in the current folder)."""
+    """The Flask application's context, found as ``flask db`` finds it: ``FLASK_APP`` (a module,
+    a file path such as ``sub/app.py``, ``module:create_app()``), also from ``.flaskenv`` or
+    ``.env``, else an ``app.py``/``wsgi.py`` in the current folder."""
     try:
-        from flask.cli import NoAppException, ScriptInfo
+        from flask.cli import NoAppException, ScriptInfo, load_dotenv
     except ImportError:  # pragma: no cover - env.py imported flask, so flask is there
         raise EnvScriptFailed(
             "env.py needs a Flask application, and Flask is not installed."
         ) from None
+    # the flask command reads these before its --app option falls back to $FLASK_APP
+    load_dotenv()
     try:
-        application = ScriptInfo().load_app()
+        application = ScriptInfo(app_import_path=os.environ.get("FLASK_APP") or None).load_app()
     except NoAppException as error:
         raise EnvScriptFailed(
             f"{env_py.name} needs the Flask application (Flask-Migrate), which was not found: "
