@@ -191,13 +191,11 @@ def user_errors(options: GlobalOptions) -> Iterator[None]:
             typer.echo(redact_traceback(error), err=True, nl=False)
         typer.echo(
             redact_foreign(
-                f"migdoctor: cannot use {error.filename or 'a file'}: {describe_os_error(error)}."
+                f"migdoctor: cannot write {error.filename or 'a file'}: {describe_os_error(error)}."
             ),
             err=True,
         )
-        typer.echo(
-            "  migdoctor undo --list shows whether a fix was recorded before it stopped.", err=True
-        )
+        typer.echo("  Check that folder's permissions and the free disk space.", err=True)
         raise typer.Exit(2) from None
     except Exception as error:  # noqa: BLE001 - a bug of ours: still one line (or --debug)
         if options.debug:

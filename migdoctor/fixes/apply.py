@@ -121,7 +121,8 @@ def apply_plan(
             message = f"Cannot write {error.filename or 'a file'}: {describe_os_error(error)}"
         journal.finish(entry_id, "failed", state=state, error=message)
         if isinstance(error, OSError):
-            raise CannotWrite(f"{message} (state left: {state}).") from error
+            unchanged = "; nothing was changed" if state == "old" else ""
+            raise CannotWrite(f"{message}{unchanged} (state left: {state}).") from error
         raise FixFailed(f"{message.rstrip('.')} (state left: {state}).", hint=hint) from error
     journal.finish(entry_id, "applied", after=after)
     return Applied(entry_id, after)
@@ -296,9 +297,12 @@ def write_files(changes: tuple[FileChange, ...]) -> None:
 
 def write_atomically(path: Path, data: bytes) -> None:
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".migdoctor", dir=path.parent
-    )
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".migdoctor", dir=path.parent
+        )
+    except OSError as error:  # name the file the fix writes, not its temporary neighbour
+        raise OSError(error.errno, error.strerror, str(path)) from error
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -306,9 +310,11 @@ def write_atomically(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
 
 

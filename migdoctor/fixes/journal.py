@@ -139,9 +139,14 @@ class Journal:
         try:
             self._append(record)
         except OSError as error:
+            folder = self.path.parent
+            reason = (
+                f"{folder} is a file, not a folder"
+                if folder.exists() and not folder.is_dir()
+                else describe_os_error(error)
+            )
             raise CannotWrite(
-                f"Cannot write the journal {self.path}: {describe_os_error(error)}; "
-                "nothing was changed.",
+                f"Cannot write the journal {self.path}: {reason}; nothing was changed.",
                 hint="migdoctor writes down every fix before it starts; make that folder "
                 "writable (or free some disk space) and run the fix again.",
             ) from None
