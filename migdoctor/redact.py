@@ -38,8 +38,8 @@ _TRACEBACK_FILE_LINE = re.compile(r'^\s*File "[^"\n]*", line \d+')
 
 MASK = "***"
 
-# alembic's placeholder and migdoctor's own hint stand for a password, they hold none
-_PLACEHOLDER_URLS = {"driver://user:pass", "dialect+driver://user:PASSWORD"}
+# migdoctor's own hint shows where a password goes; it holds none
+_PLACEHOLDER_URLS = {"dialect+driver://user:PASSWORD"}
 
 
 def remember_secret(secret: str | None) -> None:

@@ -304,7 +304,7 @@ def test_a_missing_driver_names_the_package_to_install(tmp_path: Path) -> None:
     result = project.migdoctor("--url", "mysql+mysqldb://root@127.0.0.1:3306/test", "check")
 
     assert result.exit_code == 2, result
-    assert "The database driver mysqlclient (module MySQLdb) is not installed" in result.stderr
+    assert "The database driver 'mysqlclient' (module MySQLdb) is not installed" in result.stderr
     assert "pip install 'mysqlclient'" in result.stderr
 
 

@@ -124,7 +124,7 @@ def explain_failure(
         package = DRIVER_PACKAGES.get(missing_driver, missing_driver)
         module = f" (module {missing_driver})" if package != missing_driver else ""
         return CannotCheck(
-            f"The database driver {package}{module} is not installed in this Python environment.",
+            f"The database driver '{package}'{module} is not installed in this Python environment.",
             hint=f"Install it (pip install '{package}') or run migdoctor where alembic runs.",
         )
     where = _where(error, env_py, project)

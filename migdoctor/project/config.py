@@ -151,8 +151,9 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
     toml_name, ini_name = config_file_names(options.config, environ)
     for given in options.config:
         if not Path(given).is_file():
+            what = "is a folder, not a file" if Path(given).is_dir() else "not found"
             raise ConfigNotFound(
-                f"Config file {given!r} not found (given with -c/--config).",
+                f"Config file {given!r} {what} (given with -c/--config).",
                 hint=_candidates_hint(),
             )
 
