@@ -459,6 +459,7 @@ def test_json_report_is_pure_and_marks_the_recommended_fix(
     assert stale["fixes"][0] == {**stale["fixes"][0], "id": "upgrade", "recommended": True}
     for found in document["findings"]:
         assert all(isinstance(fix["recommended"], bool) for fix in found["fixes"])
+        assert [fix["recommended"] for fix in found["fixes"]].count(True) <= 1
     for chatter in ("hello from env.py", "a log line on stdout", "from a child process"):
         assert chatter in result.stderr
 
