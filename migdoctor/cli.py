@@ -189,9 +189,13 @@ def user_errors(options: GlobalOptions) -> Iterator[None]:
 
         if options.debug:
             typer.echo(redact_traceback(error), err=True, nl=False)
+        import errno
+
+        writing = error.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
+        verb = "cannot write" if writing or error.errno == errno.EDQUOT else "cannot use"
         typer.echo(
             redact_foreign(
-                f"migdoctor: cannot write {error.filename or 'a file'}: {describe_os_error(error)}."
+                f"migdoctor: {verb} {error.filename or 'a file'}: {describe_os_error(error)}."
             ),
             err=True,
         )
