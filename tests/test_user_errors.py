@@ -534,3 +534,49 @@ def test_plan_titles_never_say_none(tmp_path: Path) -> None:
         "Plan · end-session · dangerous — End another database session",
         "Plan · neuter-upgrade · dangerous — Replace the body of a revision's upgrade() with pass",
     ]
+
+
+def test_where_a_password_stands_it_is_masked_and_nowhere_else() -> None:
+    from migdoctor.redact import (
+        forget_all_secrets,
+        redact,
+        redact_foreign,
+        remember_url_password,
+    )
+
+    forget_all_secrets()
+    remember_url_password("postgresql://app:fix@db/app")
+    try:
+        shown = {
+            "postgresql://app:p@ss:w0rd@db:5432/app": "postgresql://app:***@db:5432/app",
+            "host=db user=app password=fix dbname=app": "host=db user=app password=*** dbname=app",
+            "{'user': 'app', 'password': 'fix'}": "{'user': 'app', 'password': '***'}",
+            'DB_PASSWORD = "fix"': 'DB_PASSWORD = "***"',
+            "ALTER ROLE app PASSWORD 'fix'": "ALTER ROLE app PASSWORD '***'",
+            # words that are not where a password stands stay as they are
+            "migdoctor fix upgrade": "migdoctor fix upgrade",
+            "Access denied for user 'app'@'db' (using password: YES)": (
+                "Access denied for user 'app'@'db' (using password: YES)"
+            ),
+            "Check the user name and password in the URL.": (
+                "Check the user name and password in the URL."
+            ),
+            "sqlite:////srv/app.db": "sqlite:////srv/app.db",
+        }
+        for before, after in shown.items():
+            assert redact(before) == after
+        # in foreign text (an exception, a traceback) a known password is masked as a word,
+        # except in the lines that name a file
+        traceback_text = (
+            '  File "/srv/fix/env.py", line 3, in <module>\n'
+            '    connect("db", "app", "fix")\n'
+            "RuntimeError: cannot use fix"
+        )
+        assert redact_foreign(traceback_text) == (
+            '  File "/srv/fix/env.py", line 3, in <module>\n'
+            '    connect("db", "app", "***")\n'
+            "RuntimeError: cannot use ***"
+        )
+        assert redact("migdoctor fix upgrade") == "migdoctor fix upgrade"
+    finally:
+        forget_all_secrets()
