@@ -22,12 +22,17 @@ _known_secrets: set[str] = set()
 
 # user:password@ in anything that looks like a URL, whatever the scheme; a password holding an
 # unencoded "@" runs to the last "@" before the host, so none of it is left showing
-_URL_PASSWORD = re.compile(r"(?P<prefix>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^\s/]+)(?=@)")
+# (each part bounded and anchored where a word starts: a long word must not cost quadratic time)
+_URL_PASSWORD = re.compile(
+    r"(?P<prefix>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,40}://[^:/@\s]{0,200}:)"
+    r"(?P<pw>[^\s/]+)(?=@)"
+)
 
 # the value of a password setting: password=… (a DSN, keyword arguments), "password": "…" (a
 # dict), DB_PASSWORD = "…" (a source line), PASSWORD '…' (SQL)
 _SETTING_PASSWORD = re.compile(
-    r"""(?P<prefix>(?i:[\w.-]*(?:password|passwd|pwd)[\w-]*)['"]?(?:\s*[:=]\s*|\s+(?=['"])))"""
+    r"""(?P<prefix>(?i:(?<![\w.-])[\w.-]{0,40}?(?:password|passwd|pwd)[\w-]{0,40})"""
+    r"""['"]?(?:\s*[:=]\s*|\s+(?=['"])))"""
     r"""(?P<pw>'[^'\n]*'|"[^"\n]*"|[^\s,;)}\]'"&]+)"""
 )
 # "(using password: YES)" is MySQL saying whether one was given, not the password

@@ -11,6 +11,8 @@ skipped when reading.
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -105,11 +107,28 @@ class Journal:
             if not ignore.exists():
                 # local state of this copy of the project: not for version control
                 ignore.write_text("# written by migdoctor\n*\n")
-        line = json.dumps(_redacted(record), sort_keys=True) + "\n"
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        data = (json.dumps(_redacted(record), sort_keys=True) + "\n").encode("utf-8")
+        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(descriptor).st_size
+            if size and os.pread(descriptor, 1, size - 1) != b"\n":
+                # a line torn by a crash must not swallow this record: start a line of its own
+                data = b"\n" + data
+            try:
+                written = 0
+                while written < len(data):
+                    count = os.write(descriptor, data[written:])
+                    if count == 0:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                    written += count
+                os.fsync(descriptor)
+            except OSError:
+                # a full disk: take back the part written, or the next record would join it
+                with contextlib.suppress(OSError):
+                    os.ftruncate(descriptor, size)
+                raise
+        finally:
+            os.close(descriptor)
 
     def start(
         self,
