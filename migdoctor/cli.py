@@ -213,27 +213,43 @@ def _writer_timeout(given: float | None) -> float:
 @contextmanager
 def user_errors(options: GlobalOptions) -> Iterator[None]:
     """Errors a user can cause end in one line on stderr and exit code 2, never a traceback."""
-    from migdoctor.redact import redact
+    from migdoctor.redact import redact, redact_foreign, redact_traceback
 
     try:
         yield
     except CannotCheck as error:
         if options.debug:
-            import traceback
-
-            traceback.print_exc()
+            typer.echo(redact_traceback(error), err=True, nl=False)
         typer.echo(redact(f"migdoctor: {error.message}"), err=True)
         if error.hint:
             typer.echo(redact(f"  {error.hint}"), err=True)
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
-    except Exception as error:  # a bug of ours: still one line, unless --debug
+    except OSError as error:  # a file or folder migdoctor could not read or write
+        from migdoctor.errors import describe_os_error
+
         if options.debug:
-            raise
+            typer.echo(redact_traceback(error), err=True, nl=False)
+        import errno
+
+        writing = error.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
+        verb = "cannot write" if writing or error.errno == errno.EDQUOT else "cannot use"
+        typer.echo(
+            redact_foreign(
+                f"migdoctor: {verb} {error.filename or 'a file'}: {describe_os_error(error)}."
+            ),
+            err=True,
+        )
+        typer.echo("  Check that folder's permissions and the free disk space.", err=True)
+        raise typer.Exit(2) from None
+    except Exception as error:  # noqa: BLE001 - a bug of ours: still one line (or --debug)
+        if options.debug:
+            typer.echo(redact_traceback(error), err=True, nl=False)
+            raise typer.Exit(2) from None
         first = str(error).strip().splitlines()
         text = f"{type(error).__name__}: {first[0]}" if first else type(error).__name__
-        typer.echo(redact(f"migdoctor: unexpected error: {text}"), err=True)
+        typer.echo(redact_foreign(f"migdoctor: unexpected error: {text}"), err=True)
         typer.echo("  Run again with --debug to see the traceback, and please report it.", err=True)
         raise typer.Exit(2) from None
 
@@ -272,20 +288,23 @@ def check(
     """
     options = _options(ctx, config, name, x, url, debug)
     with user_errors(options):
+        from contextlib import nullcontext
+
         from migdoctor.doctor import diagnose
-        from migdoctor.render import FORMATS, stdout_console
+        from migdoctor.render import FORMATS, stdout_console, stdout_for_report_only
 
         if output_format not in FORMATS:
             raise CannotCheck(f"Unknown format {output_format!r}: choose text or json.")
         _known_slugs(select or [])
         _known_slugs(ignore or [])
-        report = diagnose(
-            options.config_options(lock_timeout),
-            offline=offline,
-            select=select or (),
-            ignore=ignore or (),
-            invocation=options.invocation(),
-        )
+        with stdout_for_report_only() if output_format == "json" else nullcontext():
+            report = diagnose(
+                options.config_options(lock_timeout),
+                offline=offline,
+                select=select or (),
+                ignore=ignore or (),
+                invocation=options.invocation(),
+            )
         if output_format == "json":
             from migdoctor.render.json import render_json
 
@@ -409,7 +428,7 @@ def fix(
         from migdoctor.render import stdout_console
         from migdoctor.render.interaction import TerminalInteraction
 
-        ui = TerminalInteraction(stdout_console())
+        ui = TerminalInteraction(stdout_console(), options.invocation())
         config_options, invocation = options.config_options(lock_timeout), options.invocation()
         waits = _writer_timeout(lock_timeout)
         if interactive:
@@ -458,7 +477,7 @@ def undo(
             dry_run=dry_run,
             list_entries=list_entries,
             lock_timeout=_writer_timeout(lock_timeout),
-            ui=TerminalInteraction(stdout_console()),
+            ui=TerminalInteraction(stdout_console(), options.invocation()),
         )
     raise typer.Exit(code)
 
@@ -570,7 +589,7 @@ def _guarded(
             tag=tag,
             preflight=preflight,
             lock_timeout=_writer_timeout(lock_timeout),
-            ui=TerminalInteraction(stdout_console()),
+            ui=TerminalInteraction(stdout_console(), options.invocation()),
         )
     raise typer.Exit(code)
 
@@ -711,7 +730,7 @@ def stamp(
             tag=tag,
             purge=purge,
             lock_timeout=_writer_timeout(lock_timeout),
-            ui=TerminalInteraction(stdout_console()),
+            ui=TerminalInteraction(stdout_console(), options.invocation()),
         )
     raise typer.Exit(code)
 

@@ -42,3 +42,14 @@ class EnvScriptFailed(CannotCheck):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM: stop as on Ctrl-C (say what was left, exit non-zero), not silently."""
+
+
+def describe_os_error(error: OSError) -> str:
+    """The reason in words: ``no space left on device``, ``operation not permitted``."""
+    reason = (error.strerror or str(error) or type(error).__name__).rstrip(".")
+    return reason[:1].lower() + reason[1:]
+
+
+class CannotWrite(CannotCheck):
+    """A file or folder migdoctor writes (journal, cache, lock file, a fix's file) cannot be
+    written: read-only, immutable, full disk."""

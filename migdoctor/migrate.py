@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor.database.capture import read_version_state
+from migdoctor.database.environment import call_with_application
 from migdoctor.database.failures import connection_targets, explain_failure
 from migdoctor.errors import CannotCheck
 from migdoctor.facts import ProjectFacts
@@ -19,7 +20,7 @@ from migdoctor.gather import load_project
 from migdoctor.project.config import ConfigOptions
 from migdoctor.project.listing import RevisionListing, history_revisions
 from migdoctor.project.loading import stops_the_process
-from migdoctor.redact import redact
+from migdoctor.redact import redact, redact_foreign
 
 # alembic's messages for states migdoctor check diagnoses
 KNOWN_WALLS = (
@@ -50,7 +51,10 @@ def run_alembic_command(
     targets: list[str] = []
     try:
         with connection_targets(targets):
-            getattr(command, name)(config, *args, **kwargs)
+            call_with_application(
+                project.config.script_location / "env.py",
+                lambda: getattr(command, name)(config, *args, **kwargs),
+            )
     except CommandError as error:
         print(redact(f"FAILED: {error}"), file=sys.stderr)
         if any(wall in str(error) for wall in KNOWN_WALLS):
@@ -66,7 +70,7 @@ def run_alembic_command(
             # the database refused a statement of a migration: the command failed
             message = str(error.orig).strip().splitlines()
             print(
-                redact(f"FAILED: {name} stopped: {message[0] if message else error}"),
+                redact_foreign(f"FAILED: {name} stopped: {message[0] if message else error}"),
                 file=sys.stderr,
             )
             return EXIT_FAILED

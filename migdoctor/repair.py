@@ -94,7 +94,7 @@ def show_plans(options: ConfigOptions, invocation: tuple[str, ...], ui: Terminal
             ui.show_plan(plan, command=option.command)
     ui.say(
         "\nNothing was changed. Apply a fix with its command, or walk through them with "
-        "[bold]migdoctor fix --interactive[/]."
+        f"[bold]{ui.command('fix', '--interactive')}[/]."
     )
     return EXIT_DONE
 

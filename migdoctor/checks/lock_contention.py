@@ -76,9 +76,13 @@ def sessions_block_pending_revisions(facts: Facts) -> list[Finding]:
     if all(session.evidence == SQLITE_WRITE_LOCK for session in sessions):
         return [_sqlite_write_lock(facts, sessions[0], tables)]
     probable = all(session.evidence == OPEN_TRANSACTION for session in sessions)
-    holds = "have open transactions" if probable else "hold locks"
+    one = len(sessions) == 1
+    if probable:
+        holds = "has an open transaction" if one else "have open transactions"
+    else:
+        holds = "holds locks" if one else "hold locks"
     message = (
-        f"{len(sessions)} other session{'s' if len(sessions) != 1 else ''} {holds} that the "
+        f"{len(sessions)} other session{'' if one else 's'} {holds} that the "
         f"pending revisions would wait for ({', '.join(tables)}): "
         + "; ".join(session.describe() for session in sessions)
         + ". alembic upgrade would wait for them without saying so."

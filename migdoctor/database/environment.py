@@ -17,19 +17,20 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from migdoctor.database.failures import connection_targets, explain_failure
+from migdoctor.database.failures import check_url, connection_targets, explain_failure
 from migdoctor.errors import AlembicRefused, CannotCheck, EnvScriptFailed
 from migdoctor.facts import ProjectFacts
 from migdoctor.project.scripts import describe_exception
-from migdoctor.redact import redact
+from migdoctor.redact import redact, redact_foreign
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
 Work = Callable[["MigrationContext", "ScriptDirectory"], Iterable[Any]]
+T = TypeVar("T")
 
 
 class _WorkFailed(Exception):
@@ -68,6 +69,8 @@ def run_environment(
 
     from migdoctor.database.bounds import ReadBounds
 
+    if project.config.options.url:
+        check_url(project.config.options.url, "--url")
     config = project.config.alembic_config(**(cmd_opts or {}))
     try:
         script_directory = ScriptDirectory.from_config(config)
@@ -123,7 +126,10 @@ def run_environment(
                 raise gave_up from original
             where = _in_version_file(original, project)
             raise CannotCheck(
-                redact(f"{action} failed{where}: {describe_exception(_original(original))}"),
+                redact(
+                    f"{action} failed{where}: "
+                    f"{redact_foreign(describe_exception(_original(original)))}"
+                ),
                 hint=(
                     "alembic imports every version file first: see migdoctor check "
                     "(script-load-error)."
@@ -159,18 +165,37 @@ def needs_flask_application(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "application context" in str(error)
 
 
+def call_with_application(env_py: Path, call: Callable[[], T]) -> T:
+    """``call()`` (an alembic command that runs env.py), inside the Flask application's context
+    when env.py needs one (Flask-Migrate's reads ``current_app``), as ``flask db`` runs it.
+
+    env.py asks for the application before it does anything, so a first attempt that fails
+    for want of it has changed nothing.
+    """
+    try:
+        return call()
+    except Exception as error:
+        if not needs_flask_application(error):
+            raise
+    with flask_application(env_py):
+        return call()
+
+
 @contextmanager
 def flask_application(env_py: Path) -> Iterator[None]:
-    """The Flask application's context, found as ``flask db`` finds it (``FLASK_APP``, or an
-    ``app.py``/``wsgi.py`` in the current folder)."""
+    """The Flask application's context, found as ``flask db`` finds it: ``FLASK_APP`` (a module,
+    a file path such as ``sub/app.py``, ``module:create_app()``), also from ``.flaskenv`` or
+    ``.env``, else an ``app.py``/``wsgi.py`` in the current folder."""
     try:
-        from flask.cli import NoAppException, ScriptInfo
+        from flask.cli import NoAppException, ScriptInfo, load_dotenv
     except ImportError:  # pragma: no cover - env.py imported flask, so flask is there
         raise EnvScriptFailed(
             "env.py needs a Flask application, and Flask is not installed."
         ) from None
+    # the flask command reads these before its --app option falls back to $FLASK_APP
+    load_dotenv()
     try:
-        application = ScriptInfo().load_app()
+        application = ScriptInfo(app_import_path=os.environ.get("FLASK_APP") or None).load_app()
     except NoAppException as error:
         raise EnvScriptFailed(
             f"{env_py.name} needs the Flask application (Flask-Migrate), which was not found: "

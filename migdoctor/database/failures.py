@@ -8,6 +8,7 @@ project's own code names the file and line where it happened.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +18,20 @@ from typing import Any
 from migdoctor.errors import CannotCheck, DatabaseMissing, DatabaseUnreachable, EnvScriptFailed
 from migdoctor.facts import ProjectFacts
 from migdoctor.project.scripts import describe_exception
-from migdoctor.redact import redact, remember_secret
+from migdoctor.redact import redact, redact_foreign, remember_secret
 
 PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"
+URL_HINT = "A database URL reads dialect+driver://user:PASSWORD@host:port/database."
+
+# the module a dialect imports -> the package that installs it (where the two names differ)
+DRIVER_PACKAGES = {
+    "MySQLdb": "mysqlclient",
+    "mysql": "mysql-connector-python",
+    "psycopg": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary",
+    "cx_Oracle": "cx_Oracle",
+    "pymysql": "PyMySQL",
+}
 
 
 @contextmanager
@@ -87,9 +99,15 @@ def explain_failure(
         return error
     if isinstance(error, exc.DBAPIError) and error.statement is None:
         target = targets[-1] if targets else "the database"
-        reason = first_line(error.orig)
+        reason = redact_foreign(first_line(error.orig))
         return DatabaseUnreachable(
-            redact(f"Cannot connect to {target}: {reason}"), hint=_connection_hint(reason)
+            redact(f"Cannot connect to {target}: {reason}"), hint=_connection_hint(reason, target)
+        )
+    unreadable_url = url_parse_problem(error)
+    if unreadable_url is not None:
+        return CannotCheck(
+            f"The database URL cannot be read: {unreadable_url}. Nothing was changed.",
+            hint=URL_HINT,
         )
     if isinstance(error, (exc.ArgumentError, exc.NoSuchModuleError)):
         hint = "Set sqlalchemy.url in the Alembic config, or pass --url."
@@ -98,28 +116,67 @@ def explain_failure(
                 f"sqlalchemy.url is still alembic's placeholder '{PLACEHOLDER_URL}'.", hint=hint
             )
         return CannotCheck(
-            redact(f"The database URL cannot be used: {first_line(error)}"), hint=hint
+            redact(f"The database URL cannot be used: {redact_foreign(first_line(error))}"),
+            hint=hint,
         )
     missing_driver = _missing_driver(error)
     if missing_driver:
+        package = DRIVER_PACKAGES.get(missing_driver, missing_driver)
+        module = f" (module {missing_driver})" if package != missing_driver else ""
         return CannotCheck(
-            f"The database driver '{missing_driver}' is not installed in this Python environment.",
-            hint=f"Install it (pip install {missing_driver}) or run migdoctor where alembic runs.",
+            f"The database driver '{package}'{module} is not installed in this Python environment.",
+            hint=f"Install it (pip install '{package}') or run migdoctor where alembic runs.",
         )
     where = _where(error, env_py, project)
     return EnvScriptFailed(
-        redact(f"{action} failed{where}: {describe_exception(error)}"),
+        redact(f"{action} failed{where}: {redact_foreign(describe_exception(error))}"),
         hint="Run with --debug for the full traceback.",
     )
 
 
-def _connection_hint(reason: str) -> str:
+def _connection_hint(reason: str, target: str) -> str:
     lowered = reason.lower()
+    if re.search(r'\brole "[^"]*" does not exist', lowered):
+        return "That user (role) does not exist on the server: create it, or name another."
     if "does not exist" in lowered or "unknown database" in lowered:
         return "Create the database first, or point the URL (or --url) at the right one."
     if "denied" in lowered or "authentication" in lowered or "password" in lowered:
         return "Check the user name and password in the URL."
+    if target.startswith("sqlite"):
+        return "Does the SQLite file's folder exist, and may this user write there?"
     return "Is the server running on that host and port? --url URL uses another database."
+
+
+def url_parse_problem(error: BaseException) -> str | None:
+    """What is wrong with a URL SQLAlchemy could not parse (None: not a URL parse error)."""
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.ArgumentError) and "Could not parse SQLAlchemy URL" in str(error):
+        return "it is not a URL"
+    frames = traceback.extract_tb(error.__traceback__)
+    if not isinstance(error, ValueError) or not frames:
+        return None
+    if Path(frames[-1].filename).parts[-3:] != ("sqlalchemy", "engine", "url.py"):
+        return None
+    port = re.search(r"invalid literal for int\(\) with base 10: '([^']*)'", str(error))
+    if port:
+        return f"the port {port.group(1)!r} is not a number"
+    return redact_foreign(first_line(error))
+
+
+def check_url(url: str, given_as: str) -> None:
+    """Refuse, in one line, a URL SQLAlchemy cannot parse (``given_as``: where it came from)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        make_url(url)
+    except Exception as error:  # noqa: BLE001 - any parse failure is the user's URL
+        problem = url_parse_problem(error) or redact_foreign(first_line(error))
+        raise CannotCheck(
+            f"The database URL given with {given_as} cannot be read: {problem}. "
+            "Nothing was changed.",
+            hint=URL_HINT,
+        ) from None
 
 
 def _missing_driver(error: BaseException) -> str | None:

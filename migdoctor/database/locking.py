@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.sessions import mysql_sessions, postgres_sessions
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import CannotCheck, CannotWrite, describe_os_error
 from migdoctor.facts import RunInProgress, SessionInfo
 
 if TYPE_CHECKING:
@@ -352,7 +352,13 @@ def _sqlite_lock(
         yield None
         return
     lock_path = sqlite_lock_file(path)
-    descriptor = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        descriptor = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as error:
+        raise CannotWrite(
+            f"Cannot write the lock file {lock_path}: {describe_os_error(error)}; "
+            "nothing was changed."
+        ) from None
     try:
         deadline = None if timeout == 0 else time.monotonic() + timeout
         told = False
@@ -373,7 +379,8 @@ def _sqlite_lock(
                     ) from None
                 time.sleep(POLL_SECONDS)
         held = HeldLock("sqlite", path, purpose, lock_file=lock_path, descriptor=descriptor)
-        held._write_marks(process=os.getpid(), purpose=purpose, since=time.time())
+        with suppress(OSError):  # who holds it is only told to a waiting run (a full disk, say)
+            held._write_marks(process=os.getpid(), purpose=purpose, since=time.time())
         try:
             yield held
         finally:

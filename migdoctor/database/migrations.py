@@ -97,8 +97,11 @@ class RevisionFailed(CannotCheck):
         interrupted: str | None = None,
         started: bool = True,
         completed: tuple[str, ...] = (),
+        dialect: str = "",
     ) -> None:
         super().__init__(message)
+        # the database's own dialect: the SQL that ends a session differs (KILL, pg_terminate)
+        self.dialect = dialect
         self.revision = revision
         self.doc = doc
         self.cause = cause
@@ -406,6 +409,7 @@ def _revision_failed(
         blockers=blockers,
         rows_before=state.before,
         completed=tuple(step[0] for step in state.steps),
+        dialect=engine.dialect.name if engine is not None else "",
     )
 
 
@@ -426,6 +430,7 @@ def _stopped(
         rows_before=state.before,
         started=False,
         completed=tuple(step[0] for step in state.steps),
+        dialect=state.engine.dialect.name if state.engine is not None else "",
     )
 
 
@@ -448,4 +453,5 @@ def _interrupted(
         interrupted=how,
         started=started,
         completed=tuple(s[0] for s in state.steps),
+        dialect=state.engine.dialect.name if state.engine is not None else "",
     )

@@ -19,7 +19,11 @@ RISK = Risk.DANGEROUS
 
 def plan(facts: Facts, request: FixRequest) -> Plan:
     database = facts.database
-    title = f"End database session {request.session}"
+    title = (
+        f"End database session {request.session}"
+        if request.session
+        else "End another database session"
+    )
     if database is None:
         return refused(FIX_ID, title, RISK, "end-session needs the database.")
     if database.dialect not in ("mysql", "mariadb", "postgresql"):

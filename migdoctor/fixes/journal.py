@@ -15,6 +15,8 @@ skipped when reading.
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor import __version__
+from migdoctor.errors import CannotWrite, describe_os_error
 from migdoctor.fixes.plan import (
     FileChange,
     MigrationRun,
@@ -39,6 +42,12 @@ JOURNAL_FOLDER = ".migdoctor"
 JOURNAL_FILE = "journal.jsonl"
 FINAL_EVENTS = ("applied", "failed", "interrupted")
 REVISION_DONE = "revision-done"
+_WHAT_HAPPENED = {
+    "applied": "The fix was applied",
+    "failed": "The fix failed",
+    "interrupted": "The fix was interrupted",
+    "undone": "The undo was applied",
+}
 
 
 def sha256(data: bytes | None) -> str | None:
@@ -114,17 +123,34 @@ class Journal:
         self.path = base_directory / JOURNAL_FOLDER / JOURNAL_FILE
 
     def _append(self, record: dict[str, Any]) -> None:
-        if not self.path.exists():
+        if not self.path.is_file():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             ignore = self.path.parent / ".gitignore"
             if not ignore.exists():
                 # local state of this copy of the project: not for version control
                 ignore.write_text("# written by migdoctor\n*\n")
-        line = json.dumps(_redacted(record), sort_keys=True) + "\n"
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        data = (json.dumps(_redacted(record), sort_keys=True) + "\n").encode("utf-8")
+        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(descriptor).st_size
+            if size and os.pread(descriptor, 1, size - 1) != b"\n":
+                # a line torn by a crash must not swallow this record: start a line of its own
+                data = b"\n" + data
+            try:
+                written = 0
+                while written < len(data):
+                    count = os.write(descriptor, data[written:])
+                    if count == 0:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                    written += count
+                os.fsync(descriptor)
+            except OSError:
+                # a full disk: take back the part written, or the next record would join it
+                with contextlib.suppress(OSError):
+                    os.ftruncate(descriptor, size)
+                raise
+        finally:
+            os.close(descriptor)
 
     def start(
         self,
@@ -132,36 +158,68 @@ class Journal:
         database: dict[str, Any] | None,
         undoes: str | None = None,
     ) -> str:
-        """Write the ``started`` record: the plan and the state before. Returns the entry id."""
+        """Write the ``started`` record: the plan and the state before. Returns the entry id.
+
+        Nothing has changed yet when it is written: a journal that cannot be written (a
+        read-only or immutable folder, a full disk) stops the fix before it starts.
+        """
         entry_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        self._append(
-            {
-                "id": entry_id,
-                "event": "started",
-                "time": _now(),
-                "migdoctor_version": __version__,
-                "fix": plan.fix,
-                "risk": plan.risk.value,
-                "title": plan.title,
-                "arguments": plan.arguments,
-                "undoes": undoes,
-                "irreversible": plan.irreversible,
-                "process": {"pid": os.getpid(), "host": socket.gethostname()},
-                "database": database,
-                "plan": plan_record(plan),
-            }
-        )
+        record = {
+            "id": entry_id,
+            "event": "started",
+            "time": _now(),
+            "migdoctor_version": __version__,
+            "fix": plan.fix,
+            "risk": plan.risk.value,
+            "title": plan.title,
+            "arguments": plan.arguments,
+            "undoes": undoes,
+            "irreversible": plan.irreversible,
+            "process": {"pid": os.getpid(), "host": socket.gethostname()},
+            "database": database,
+            "plan": plan_record(plan),
+        }
+        try:
+            self._append(record)
+        except OSError as error:
+            folder = self.path.parent
+            reason = (
+                f"{folder} is a file, not a folder"
+                if folder.exists() and not folder.is_dir()
+                else describe_os_error(error)
+            )
+            raise CannotWrite(
+                f"Cannot write the journal {self.path}: {reason}; nothing was changed.",
+                hint="migdoctor writes down every fix before it starts; make that folder "
+                "writable (or free some disk space) and run the fix again.",
+            ) from None
         return entry_id
 
     def finish(self, entry_id: str, event: str, **details: Any) -> None:
-        self._append({"id": entry_id, "event": event, "time": _now(), **details})
+        try:
+            self._append({"id": entry_id, "event": event, "time": _now(), **details})
+        except OSError as error:
+            # the change itself happened (or failed) already: say which, do not pretend
+            raise CannotWrite(
+                f"{_WHAT_HAPPENED.get(event, 'The fix ran')}, but the journal {self.path} "
+                f"could not record it: {describe_os_error(error)}.",
+                hint="migdoctor undo --list may show it as unfinished; migdoctor check shows "
+                "the state now.",
+            ) from None
 
     def entries(self) -> list[JournalEntry]:
         """Every entry, oldest first; lines that cannot be read are skipped."""
         if not self.path.exists():
             return []
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            raise CannotWrite(
+                f"Cannot read the journal {self.path}: {describe_os_error(error)}; "
+                "nothing was changed."
+            ) from None
         entries: dict[str, JournalEntry] = {}
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in text.splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:

@@ -29,7 +29,11 @@ RISK = Risk.DANGEROUS
 
 def plan(facts: Facts, request: FixRequest) -> Plan:
     graph = facts.project.graph
-    title = f"Replace the body of {request.revision}'s upgrade() with pass"
+    title = (
+        f"Replace the body of {request.revision}'s upgrade() with pass"
+        if request.revision
+        else "Replace the body of a revision's upgrade() with pass"
+    )
     if not request.revision:
         return refused(FIX_ID, title, RISK, "neuter-upgrade needs --revision REV.")
     try:

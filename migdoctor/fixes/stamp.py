@@ -24,7 +24,11 @@ RISK = Risk.CAUTION
 def plan(facts: Facts, request: FixRequest) -> Plan:
     database = facts.database
     graph = facts.project.graph
-    title = f"Record {request.revision} in the version table without running migrations"
+    title = (
+        f"Record {request.revision} in the version table without running migrations"
+        if request.revision
+        else "Record a revision in the version table without running migrations"
+    )
     if database is None:
         return refused(FIX_ID, title, RISK, "stamp needs the database (not --offline).")
     if not request.revision:

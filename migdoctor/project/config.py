@@ -10,6 +10,7 @@ look-ups of ``alembic.config.Config`` without importing alembic, so that ``--off
 
 from __future__ import annotations
 
+import ast
 import configparser
 import os
 import re
@@ -152,8 +153,9 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
     toml_name, ini_name = config_file_names(options.config, environ)
     for given in options.config:
         if not Path(given).is_file():
+            what = "is a folder, not a file" if Path(given).is_dir() else "not found"
             raise ConfigNotFound(
-                f"Config file {given!r} not found (given with -c/--config).",
+                f"Config file {given!r} {what} (given with -c/--config).",
                 hint=_candidates_hint(),
             )
 
@@ -191,6 +193,14 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
         ):
             # `flask db` keeps it there; its users never run alembic from the project root
             return load_config(replace(options, config=(FLASK_MIGRATE_INI,)), environ)
+        from_env = (os.environ if environ is None else environ).get("ALEMBIC_CONFIG")
+        if from_env and not options.config and not Path(from_env).is_file():
+            # the user named the file: another project found nearby is not the one they meant
+            raise ConfigNotFound(
+                f"Config file {from_env!r} not found (named by $ALEMBIC_CONFIG).",
+                hint="Point ALEMBIC_CONFIG at the project's alembic.ini or pyproject.toml, "
+                "unset it, or pass -c PATH.",
+            )
         raise _no_configuration(ini_name, toml_name, ini_file, ini_has_section, options)
     if not isinstance(script_location_setting, str):
         raise CannotCheck("script_location must be a string in the Alembic configuration.")
@@ -239,9 +249,38 @@ def _read_ini(path: Path) -> configparser.ConfigParser:
     try:
         parser.read([path], encoding="locale")
     except (configparser.Error, UnicodeDecodeError) as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise CannotCheck(f"Cannot read {path}: {first_line}") from error
+        raise CannotCheck(f"Cannot read {path}{_ini_problem(path, error)}") from error
+    except OSError as error:
+        raise CannotCheck(f"Cannot read {path}: {error.strerror or error}") from error
     return parser
+
+
+def _ini_problem(path: Path, error: configparser.Error | UnicodeDecodeError) -> str:
+    """``, line N: what is wrong there`` for an ini file configparser refused."""
+    if isinstance(error, UnicodeDecodeError):
+        with path.open("rb") as handle:
+            line = handle.read(error.start).count(b"\n") + 1
+        return f", line {line}: not text in the expected encoding ({error.reason})"
+    if isinstance(error, configparser.MissingSectionHeaderError):
+        if error.line.strip().startswith("["):
+            return f", line {error.lineno}: {error.line.strip()!r} is not a section header (no ']')"
+        return (
+            f", line {error.lineno}: {error.line.strip()!r} comes before any section header "
+            "(a header reads [name] on a line of its own)"
+        )
+    if isinstance(error, configparser.ParsingError) and error.errors:
+        lineno, text = error.errors[0]
+        try:  # configparser keeps the repr of the line
+            stripped = str(ast.literal_eval(text)).strip()
+        except (ValueError, SyntaxError):
+            stripped = str(text).strip()
+        if stripped.startswith("["):
+            return f", line {lineno}: {stripped!r} is not a section header (no ']')"
+        return f", line {lineno}: {stripped!r} is neither [section] nor name = value"
+    if isinstance(error, (configparser.DuplicateSectionError, configparser.DuplicateOptionError)):
+        where = f", line {error.lineno}" if error.lineno else ""
+        return f"{where}: {error.message.split(': ', 1)[-1]}"
+    return f": {str(error).strip().splitlines()[0]}"
 
 
 def _read_toml_section(path: Path) -> dict[str, Any] | None:

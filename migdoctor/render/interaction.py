@@ -12,7 +12,7 @@ from migdoctor.aftermath import Aftermath
 from migdoctor.database.migrations import MigrationEvents, RevisionFailed
 from migdoctor.findings import Finding, FixOption
 from migdoctor.fixes.plan import Plan
-from migdoctor.redact import redact
+from migdoctor.redact import redact, redact_foreign
 from migdoctor.render.plans import plan_renderable
 from migdoctor.render.text import RISK_STYLE, SEVERITY_MARK, SEVERITY_STYLE, finding_panel
 
@@ -22,8 +22,14 @@ class Quit(Exception):
 
 
 class TerminalInteraction:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, invocation: tuple[str, ...] = ("migdoctor",)) -> None:
         self.console = console
+        # ``migdoctor`` with this run's -c/-n/-x/--url, to write commands that work as shown
+        self.invocation = invocation
+
+    def command(self, *words: str) -> str:
+        """A migdoctor command line for this project, passwords masked, escaped for markup."""
+        return escape(redact(" ".join((*self.invocation, *words))))
 
     @property
     def is_terminal(self) -> bool:
@@ -93,10 +99,15 @@ class TerminalInteraction:
         for finding in findings:
             self.console.print(finding_panel(finding))
         self.console.print(f"[bold red]{escape(redact(reason))}[/]")
-        if findings:
+        if any(finding.fixes for finding in findings):
             self.console.print(
                 "Repair first with the commands above, or run again with --no-preflight "
                 "to let alembic try anyway."
+            )
+        elif findings:
+            self.console.print(
+                "migdoctor has no repair to offer for this; run again with --no-preflight to "
+                "let alembic try anyway."
             )
 
     def migrated(
@@ -132,7 +143,7 @@ class TerminalInteraction:
         way, and what the database holds now, read back."""
         from migdoctor.database.sessions import end_session_command
 
-        self.console.print(f"[bold red]✗ {escape(redact(failure.message))}[/]")
+        self.console.print(f"[bold red]✗ {escape(redact_foreign(failure.message))}[/]")
         if failure.statement:
             statement = " ".join(failure.statement.split())
             self.console.print(f"  while running: {escape(redact(statement))}")
@@ -141,11 +152,12 @@ class TerminalInteraction:
                 f"  It waited {lock_timeout:g}s (--lock-timeout) for a lock another session holds."
             )
             for blocker in failure.blockers:
-                ending = escape(end_session_command(dialect, blocker.session_id))
+                ending = escape(end_session_command(failure.dialect or dialect, blocker.session_id))
+                fix = self.command("fix", "end-session", "--session", blocker.session_id)
                 self.console.print(f"  in the way: {escape(redact(blocker.describe()))}")
                 self.console.print(
                     f"    to end it (dangerous: its transaction is rolled back): "
-                    f"[cyan]migdoctor fix end-session --session {blocker.session_id}[/] "
+                    f"[cyan]{fix}[/] "
                     f"or in SQL: [cyan]{ending}[/]"
                 )
             if not failure.blockers and dialect == "sqlite":
@@ -165,12 +177,13 @@ class TerminalInteraction:
             if aftermath.half_applied:
                 self.console.print(
                     f"  {escape(failure.revision)} is half applied: the database did not roll "
-                    "its DDL back. migdoctor check (partial-migration) diagnoses it and offers "
-                    "repairs."
+                    f"its DDL back. {self.command('check')} (partial-migration) diagnoses it "
+                    "and offers repairs."
                 )
             else:
                 self.console.print(
-                    "  migdoctor check says what to do with it (table-exists, partial-migration)."
+                    f"  {self.command('check')} says what to do with it (table-exists, "
+                    "partial-migration)."
                 )
         elif aftermath.version_rows is not None and failure.rows_before is not None:
             before = ", ".join(failure.rows_before) or "no revision"

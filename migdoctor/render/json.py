@@ -54,11 +54,32 @@ def finding_document(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "evidence": dict(finding.evidence),
         "fixes": [
-            {"id": fix.id, "title": fix.title, "risk": fix.risk.value, "command": fix.command}
+            {
+                "id": fix.id,
+                "title": fix.title,
+                "risk": fix.risk.value,
+                "command": fix.command,
+                # as the text report marks it: only a fix the check itself recommends
+                "recommended": fix.recommended,
+            }
             for fix in finding.fixes
         ],
     }
 
 
 def render_json(report: Report) -> str:
-    return redact(json.dumps(report_document(report), indent=2, default=str))
+    return json.dumps(_redacted(report_document(report)), indent=2, default=str)
+
+
+def _redacted(value: Any) -> Any:
+    """Every string masked before it is encoded: masking the encoded text could cut a JSON
+    escape in two."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return redact(str(value))

@@ -175,5 +175,6 @@ def _summary(report: Report) -> str:
         f"{infos} info{'s' if infos != 1 else ''}",
     ]
     repairable = any(finding.fixes for finding in report.findings)
-    hint = " · repair with [bold]migdoctor fix --interactive[/]" if repairable else ""
+    command = " ".join((*report.facts.invocation, "fix", "--interactive"))
+    hint = f" · repair with [bold]{_t(command)}[/]" if repairable else ""
     return ", ".join(parts) + hint
