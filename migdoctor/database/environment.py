@@ -61,13 +61,15 @@ def run_environment(
     ``prepare`` may wrap the ``EnvironmentContext`` (given with env.py's path) before it runs.
     ``read_timeout``: every statement on env.py's connection, alembic's own read of the version
     table included, gives up after that many seconds (see ``database.bounds``), and then the
-    error names what was being read and the session in the way.
+    error names what was being read and the session in the way; a ``read_only`` run is bounded
+    by ``--lock-timeout`` (or a few seconds) when no ``read_timeout`` is given.
     """
     from alembic.runtime.environment import EnvironmentContext
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
     from migdoctor.database.bounds import ReadBounds
+    from migdoctor.database.bounds import read_timeout as default_read_timeout
 
     if project.config.options.url:
         check_url(project.config.options.url, "--url")
@@ -106,6 +108,10 @@ def run_environment(
         targets: list[str] = []
         if prepare is not None:
             prepare(environment, env_py)
+        if read_timeout is None and read_only:
+            # a run that only reads is bounded even when its caller said nothing: alembic's
+            # own read of the version table comes before any of migdoctor's work
+            read_timeout = default_read_timeout(project.config.options)
         bounds = ReadBounds(read_timeout) if read_timeout is not None else None
         if bounds is not None:
             bounds.install(environment)

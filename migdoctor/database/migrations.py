@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up
+from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up, read_timeout
 from migdoctor.database.locking import HeldLock, LockLost, migration_lock
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import CannotCheck, Terminated
@@ -152,7 +152,14 @@ def hold_migration_lock(
             )
             return []
 
-        run_environment(project, work, read_only=True, action="Taking the migration lock")
+        run_environment(
+            project,
+            work,
+            read_only=True,
+            action="Taking the migration lock",
+            # alembic reads the version table before handing over: bounded as every read is
+            read_timeout=read_timeout(project.config.options),
+        )
         yield
 
 
