@@ -232,7 +232,7 @@ def raise_recording_failure(recording: _Recording, name: str) -> None:
         raise
     except _LiveSQLRefused as refused:
         raise CannotRecord(
-            f"{name} sends SQL that migdoctor does not run while reading it ({refused})"
+            f"{name} runs SQL through its own connection, which migdoctor does not run ({refused})"
         ) from None
     except BaseException as error:  # so may its upgrade()
         if isinstance(error, KeyboardInterrupt):
