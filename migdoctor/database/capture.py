@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.bounds import bounded_session, gave_up_waiting, read_timeout
+from migdoctor.database.bounds import bounded_session, read_timeout
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
 from migdoctor.database.schema_history import read_schema_history
@@ -139,7 +139,7 @@ def _read_database(
         to_record,
         dialect,
         live=context,
-        fatal=gave_up_waiting,
+        live_revisions=pending if known else list(graph.scripts),
         cache=recording_cache(project.config.base_directory, dialect.name),
         unloadable=unloadable,
     )

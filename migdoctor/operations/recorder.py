@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,19 +44,19 @@ def record_upgrades(
     scripts: list[RevisionScript],
     dialect: Dialect,
     live: MigrationContext | None = None,
-    fatal: Callable[[BaseException], bool] | None = None,
+    live_revisions: Collection[str] = (),
     cache: RecordingCache | None = None,
     unloadable: Mapping[Path, str] | None = None,
 ) -> dict[str, RevisionOperations]:
     """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id.
 
     With ``live`` (the migration context env.py configured), ``upgrade()`` sees a context like
-    alembic's: its config, its dialect, and ``op.get_bind()`` answering read-only questions
-    (an inspector, a SELECT) from the live database; anything else it sends is refused. An
-    error ``fatal`` accepts (a read that gave up waiting on a lock) ends the whole run instead
-    of making one revision unrecordable. With ``cache``, a self-contained revision whose file
-    is unchanged is not recorded again. ``unloadable``: files known to fail (or hang, or exit)
-    when imported, with why; they are read from their source instead of imported here."""
+    alembic's offline one (``--sql``): its config, opts and dialect. For ``live_revisions``
+    (those that will run on this database next) ``op.get_bind()`` answers read-only questions
+    (an inspector, a SELECT) from the live database; a change sent through it is recorded, not
+    run. With ``cache``, a self-contained revision whose file is unchanged is not recorded
+    again. ``unloadable``: files known to fail (or hang, or exit) when imported, with why; they
+    are read from their source instead of imported here."""
     results: dict[str, RevisionOperations] = {}
     to_record = []
     for script in scripts:
@@ -70,12 +70,17 @@ def record_upgrades(
             results[script.revision] = cached
         else:
             to_record.append(script)
-    if to_record:
-        recording = _Recording(dialect, live, fatal)
+    wanted = set(live_revisions)
+    for live_bind in (False, True):
+        group = [script for script in to_record if (script.revision in wanted) == live_bind]
+        if not group:
+            continue
+        recording = _Recording(dialect, live)
+        recording.live_bind = live_bind
         # one recording context for them all: building alembic's context per revision would
         # cost more than running the revisions
         with _recording_operations(recording), _live_sql_refused(recording):
-            for script in to_record:
+            for script in group:
                 results[script.revision] = recorded = _record_upgrade(script, recording)
                 if cache is not None:
                     cache.put(script, recorded)
@@ -161,15 +166,11 @@ class _Recording:
     """Recordings of ``upgrade()`` functions: the context they see and, for the one being
     recorded, what it did with it."""
 
-    def __init__(
-        self,
-        dialect: Dialect,
-        live: MigrationContext | None,
-        fatal: Callable[[BaseException], bool] | None = None,
-    ) -> None:
+    def __init__(self, dialect: Dialect, live: MigrationContext | None) -> None:
         self.dialect = dialect
         self.live = live
-        self.fatal = fatal
+        # whether op.get_bind() is the live connection (the revisions that will run on it)
+        self.live_bind = False
         self.recorded: list[MigrateOperation] = []
         self.consulted_database = False
         self.autocommit = False
@@ -207,7 +208,9 @@ def _record(
     recorded: list[MigrateOperation] = []
     recording.recorded = recorded
     recording.consulted_database = recording.autocommit = False
-    connection = recording.live.connection if recording.live is not None else None
+    connection = (
+        recording.live.connection if recording.live is not None and recording.live_bind else None
+    )
     # a question upgrade() asks may fail (a table not there yet): on PostgreSQL that would
     # spoil env.py's transaction for every read after it, so each recording has a savepoint
     savepoint = (
@@ -237,8 +240,6 @@ def raise_recording_failure(recording: _Recording, name: str) -> None:
     except BaseException as error:  # so may its upgrade()
         if isinstance(error, KeyboardInterrupt):
             raise
-        if recording.fatal is not None and recording.fatal(error):
-            raise
         raise CannotRecord(f"{name} could not be recorded ({describe_exception(error)})") from None
 
 
@@ -252,20 +253,21 @@ def _recording_operations(recording: _Recording) -> Iterator[None]:
     from alembic.runtime.migration import MigrationContext
 
     live = recording.live
-    if live is not None and live.connection is not None:
-        # alembic's own context over the live connection: config, opts and get_bind() are the
-        # real ones; operations are recorded by ``invoke`` below, never executed
+    offline = {"as_sql": True, "output_buffer": io.StringIO(), "literal_binds": True}
+    if live is not None:
+        # alembic's context as env.py configured it (config, opts, dialect), offline as for
+        # ``alembic upgrade --sql``: a revision that checks ``as_sql`` skips its data work, and
+        # operations are recorded by ``invoke`` below, never executed
         context = MigrationContext(
-            live.dialect,
-            live.connection,
-            {**live.opts, "as_sql": False, "fn": None},
-            live.environment_context,
+            live.dialect, None, {**live.opts, **offline, "fn": None}, live.environment_context
         )
+        if recording.live_bind and live.connection is not None:
+            # ``op.get_bind()`` answers from the live database (a guard such as
+            # ``if table_exists(...)``), read-only: see _live_sql_refused
+            context.connection = live.connection
+            context.impl.connection = live.connection
     else:
-        context = MigrationContext.configure(
-            dialect=recording.dialect,
-            opts={"as_sql": True, "output_buffer": io.StringIO(), "literal_binds": True},
-        )
+        context = MigrationContext.configure(dialect=recording.dialect, opts=offline)
 
     @contextmanager
     def autocommit_block() -> Iterator[None]:
@@ -346,7 +348,9 @@ def _live_sql_refused(recording: _Recording) -> Iterator[None]:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    live_connection = recording.live.connection if recording.live is not None else None
+    live_connection = (
+        recording.live.connection if recording.live is not None and recording.live_bind else None
+    )
 
     def guard(
         connection: Any,
