@@ -22,6 +22,7 @@ from tests.helpers import (
     Project,
     add_revision,
     copy_project,
+    create_article_outside_migrations,
     migdoctor_command,
     run,
     run_in_terminal,
@@ -30,10 +31,6 @@ from tests.helpers import (
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
 EXTRA = "4d5e6f708192"
 ARTICLE_FILE = "2b3c4d5e6f70_create_article_table.py"
-HAND_MADE_ARTICLE = (
-    "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100) NOT NULL, "
-    "body TEXT NOT NULL, user_id INTEGER NOT NULL, created_at TIMESTAMP NULL)"
-)
 
 
 def journal(project: Project | Path) -> list[dict[str, Any]]:
@@ -94,7 +91,7 @@ def test_undo_of_an_upgrade_over_a_neutered_revision_keeps_the_table_and_its_row
     blog: Project, database: Database
 ) -> None:
     blog.upgrade(USER)
-    database.execute(HAND_MADE_ARTICLE)
+    create_article_outside_migrations(database)
     add_users(database, 1)
     database.execute(
         "INSERT INTO article (id, title, body, user_id) VALUES (1, 'kept', 'text', 1)",
@@ -136,7 +133,7 @@ def test_undo_of_neuter_upgrade_past_the_revision_warns_about_its_downgrade(
     blog: Project, database: Database
 ) -> None:
     blog.upgrade(USER)
-    database.execute(HAND_MADE_ARTICLE)
+    create_article_outside_migrations(database)
     path = blog.versions / ARTICLE_FILE
     original = path.read_bytes()
     assert blog.migdoctor("fix", "neuter-upgrade", "--revision", ARTICLE, "--yes").exit_code == 0
@@ -291,7 +288,7 @@ def test_undo_of_a_stamp_touches_no_table_and_says_what_changed_since(
     blog: Project, database: Database
 ) -> None:
     blog.upgrade(USER)
-    database.execute(HAND_MADE_ARTICLE)
+    create_article_outside_migrations(database)
     assert blog.migdoctor("fix", "stamp", "--revision", ARTICLE, "--yes").exit_code == 0
     database.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)", "INSERT INTO notes VALUES (1)")
 
@@ -352,7 +349,7 @@ def test_end_session_is_passed_over_and_the_stamp_before_it_is_undone(
 ) -> None:
     project = copy_project("blog", tmp_path / "project", server_database)
     project.upgrade(USER)
-    server_database.execute(HAND_MADE_ARTICLE)
+    create_article_outside_migrations(server_database)
     add_revision(
         project,
         EXTRA,
