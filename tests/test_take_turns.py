@@ -438,7 +438,8 @@ def test_a_fix_that_completed_is_journaled_applied_though_its_lock_session_died(
     assert server_database.version_rows() == [SLOW]
     journal = pausing.project.root / ".migdoctor" / "journal.jsonl"
     events = [json.loads(line)["event"] for line in journal.read_text().splitlines()]
-    assert events == ["started", "applied"], events
+    # what the revision created is journaled as it goes (revision-done), then the outcome
+    assert events == ["started", "revision-done", "applied"], events
 
 
 def test_check_does_not_wait_behind_the_locks_of_a_run_in_progress(
