@@ -23,7 +23,6 @@ import os
 import pickle
 import sys
 import time
-import zlib
 from pathlib import Path
 
 from migdoctor import __version__
@@ -31,8 +30,9 @@ from migdoctor.operations.model import RECORDED, RevisionOperations
 from migdoctor.project.cache import (
     PROJECT_FOLDER,
     RACY_NANOSECONDS,
-    _write_atomically,
+    read_checked,
     user_cache_directory,
+    write_checked,
 )
 from migdoctor.project.scripts import RevisionScript
 
@@ -88,15 +88,8 @@ class RecordingCache:
         return cls((base_directory / PROJECT_FOLDER, user_cache_directory()), name, dialect_name)
 
     def _load(self, path: Path) -> dict[str, Entry] | None:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        header = MAGIC + self.version.encode() + b"\n"
-        if not data.startswith(header):
-            return None
-        checksum, newline, payload = data[len(header) :].partition(b"\n")
-        if not newline or checksum != f"{zlib.crc32(payload):08x}".encode():
+        payload = read_checked(path, MAGIC, self.version)
+        if payload is None:
             return None
         try:
             entries = pickle.loads(payload)
@@ -148,20 +141,7 @@ class RecordingCache:
         if not self.changed and len(self.kept) == len(self.loaded):
             return
         payload = pickle.dumps(self.kept, protocol=pickle.HIGHEST_PROTOCOL)
-        data = (
-            MAGIC
-            + self.version.encode()
-            + b"\n"
-            + f"{zlib.crc32(payload):08x}".encode()
-            + b"\n"
-            + payload
-        )
-        for folder in self.folders:
-            try:
-                _write_atomically(folder, self.name, data)
-            except OSError:
-                continue
-            return
+        write_checked(self.folders, self.name, MAGIC, self.version, payload)
 
 
 def self_contained(path: Path) -> bool:

@@ -148,15 +148,8 @@ class HeaderCache:
     # reading ----------------------------------------------------------------------------
 
     def _load(self, path: Path) -> dict[str, Any] | None:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        header = MAGIC + self.version.encode() + b"\n"
-        if not data.startswith(header):
-            return None
-        checksum, newline, payload = data[len(header) :].partition(b"\n")
-        if not newline or checksum != f"{zlib.crc32(payload):08x}".encode():
+        payload = read_checked(path, MAGIC, self.version)
+        if payload is None:
             return None
         try:
             entries = marshal.loads(payload)
@@ -243,22 +236,38 @@ class HeaderCache:
         (None when nothing needed writing or no folder was writable)."""
         if not self.changed:
             return None
-        payload = marshal.dumps(self.kept)
-        data = (
-            MAGIC
-            + self.version.encode()
-            + b"\n"
-            + f"{zlib.crc32(payload):08x}".encode()
-            + b"\n"
-            + payload
-        )
-        for folder in self.folders:
-            try:
-                _write_atomically(folder, self.name, data)
-            except OSError:
-                continue
-            return folder / self.name
+        return write_checked(self.folders, self.name, MAGIC, self.version, marshal.dumps(self.kept))
+
+
+def read_checked(path: Path, magic: bytes, version: str) -> bytes | None:
+    """The payload of a cache file written by ``write_checked`` with this magic and version,
+    or None when it is missing, foreign, stale or corrupt (a cache is never trusted blindly)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
         return None
+    header = magic + version.encode() + b"\n"
+    if not data.startswith(header):
+        return None
+    checksum, newline, payload = data[len(header) :].partition(b"\n")
+    if not newline or checksum != f"{zlib.crc32(payload):08x}".encode():
+        return None
+    return payload
+
+
+def write_checked(
+    folders: Sequence[Path], name: str, magic: bytes, version: str, payload: bytes
+) -> Path | None:
+    """Write a cache file (magic, version, checksum, payload) into the first folder that takes
+    it, atomically; where it went, or None when no folder was writable."""
+    data = magic + version.encode() + b"\n" + f"{zlib.crc32(payload):08x}".encode() + b"\n"
+    for folder in folders:
+        try:
+            _write_atomically(folder, name, data + payload)
+        except OSError:
+            continue
+        return folder / name
+    return None
 
 
 def _plain(value: object) -> bool:
