@@ -220,27 +220,18 @@ def _record(
     )
     try:
         function()
-    except BaseException:  # noqa: BLE001 - turned into CannotRecord (or re-raised) below
+    except BaseException as error:  # a user's function may raise anything, even SystemExit
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
-        raise_recording_failure(recording, name)
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        if isinstance(error, _LiveSQLRefused):
+            why = f"{name} runs SQL through its own connection, which migdoctor does not run"
+            raise CannotRecord(f"{why} ({error})") from None
+        raise CannotRecord(f"{name} could not be recorded ({describe_exception(error)})") from None
     if savepoint is not None and savepoint.is_active:
         savepoint.commit()
     return recorded
-
-
-def raise_recording_failure(recording: _Recording, name: str) -> None:
-    """Turn the exception being handled into CannotRecord (or let it through)."""
-    try:
-        raise
-    except _LiveSQLRefused as refused:
-        raise CannotRecord(
-            f"{name} runs SQL through its own connection, which migdoctor does not run ({refused})"
-        ) from None
-    except BaseException as error:  # so may its upgrade()
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        raise CannotRecord(f"{name} could not be recorded ({describe_exception(error)})") from None
 
 
 @contextmanager
