@@ -65,7 +65,7 @@ def bounded(connection: Connection, seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
-        connection.info.pop(_LIMIT_KEY, None)
+        _restore(lambda: connection.info.pop(_LIMIT_KEY, None))
         _restore(restore)
 
 
@@ -77,12 +77,13 @@ def bounded_session(connection: Connection) -> Iterator[Connection]:
         yield session
 
 
-def _restore(restore: Callable[[], None]) -> None:
-    from sqlalchemy.exc import DBAPIError
+def _restore(restore: Callable[[], object]) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
 
     # PostgreSQL: a read that gave up aborted the transaction, whose rollback takes the
-    # settings back with it
-    with suppress(DBAPIError):
+    # settings back with it; a connection an interrupt left to be rolled back (Ctrl-C during a
+    # statement) refuses any statement, and putting settings back must not hide that interrupt
+    with suppress(SQLAlchemyError):
         restore()
 
 
