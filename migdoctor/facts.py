@@ -253,7 +253,7 @@ class SchemaHistoryFacts:
     ``distances`` ranks every revision by how far its schema is from the live one (tables,
     columns, types by the dialect's own comparison, nullability, named indexes); ``compared``
     holds alembic's full comparison for the revisions that matter (the current one, the
-    closest ones, the heads, the next pending one, any asked for). ``unknown`` says why nothing
+    closest ones, the heads, any asked for). ``unknown`` says why nothing
     could be inferred.
     """
 

@@ -4,10 +4,11 @@ Called inside the capture while env.py's connection is live. Every revision's re
 operations are replayed (``operations.replay``) in history order, and each revision's schema is
 measured against the live one: tables, columns, column types (by the dialect's own type
 comparison, alembic's ``impl.compare_type``), nullability and named indexes. That distance only
-ranks the revisions: for the few that matter (the current one, the closest ones, the heads, the
-next pending one, any a fix asks about) alembic's autogenerate comparison itself is run against
-the replayed schema, with env.py's ``include_*`` and ``compare_*`` settings, and its differences,
-in words, are the evidence. Nothing of SQLAlchemy's schema objects leaves this module.
+ranks the revisions: for the few that matter (the current one, the closest ones, the heads, any
+a fix asks about) alembic's autogenerate comparison itself is run against the replayed schema,
+with env.py's ``include_*`` and ``compare_*`` settings, and its differences, in words, are the
+evidence; at the head with nothing to decide, the measure alone says the schema is the head's.
+Nothing of SQLAlchemy's schema objects leaves this module.
 """
 
 from __future__ import annotations
