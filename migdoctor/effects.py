@@ -4,8 +4,8 @@ Pure functions over recorded operations and database facts. They answer the ques
 repair needs before it touches the version table:
 
 - would a pending revision create a table that is already there? (``creation_conflicts``)
-- how far along the pending revisions does the live schema already show their effects — the
-  revision it is safe to stamp? (``applied_prefix``)
+- do the names the revisions up to a revision create all show in the live schema, where the
+  schema at that revision could not be measured? (``schema_mismatches``)
 - which of one revision's operations are visible, which are not? (``operation_visibility``)
 - was the next pending revision applied half way? (``next_revision_partly_applied``)
 - which revisions' schema does the live one equal? (``matching_revisions``, from the schema at
@@ -165,20 +165,6 @@ def _conflict(
     )
 
 
-@dataclass(frozen=True)
-class RevisionEvidence:
-    """How one revision's net effect shows in the live schema."""
-
-    revision: str
-    shown: tuple[str, ...] = ()
-    not_shown: tuple[str, ...] = ()
-    unverifiable: tuple[str, ...] = ()
-
-    @property
-    def verified(self) -> bool:
-        return bool(self.shown) and not self.not_shown
-
-
 @dataclass
 class _Replay:
     """Net expectations of the operations applied so far, and which of them the live schema
@@ -224,38 +210,6 @@ class _Replay:
         for column in columns:
             self._expect(("column", new, column), True)
         self.tables_columns[new] = columns
-
-
-def applied_prefix(
-    revisions: Sequence[RevisionOperations], database: DatabaseFacts
-) -> tuple[str | None, list[RevisionEvidence]]:
-    """The last revision of ``revisions`` (in upgrade order) up to which the live schema shows
-    the net effect of every revision, and the evidence for each revision.
-
-    A revision with nothing the schema can show (only SQL or data) counts only when a later
-    revision confirms the schema moved past it.
-    """
-    replay = _Replay(database)
-    evidence: list[RevisionEvidence] = []
-    last_verified: str | None = None
-    for recorded in revisions:
-        unverifiable: list[str] = []
-        touched: list[Expectation] = []
-        for operation in recorded.operations:
-            result = replay.apply(operation)
-            if result is None:
-                unverifiable.append(operation.describe())
-            else:
-                touched.extend(result)
-        mine = [e for e in dict.fromkeys(touched) if e in replay.expected]
-        shown = [describe_expectation(e, replay.expected[e]) for e in mine if e not in replay.unmet]
-        not_shown = [describe_expectation(e, replay.expected[e]) for e in mine if e in replay.unmet]
-        evidence.append(
-            RevisionEvidence(recorded.revision, tuple(shown), tuple(not_shown), tuple(unverifiable))
-        )
-        if not replay.unmet and mine:
-            last_verified = recorded.revision
-    return last_verified, evidence
 
 
 def schema_mismatches(

@@ -14,6 +14,7 @@ Nothing of SQLAlchemy's schema objects leaves this module.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import gave_up_waiting
@@ -151,7 +152,7 @@ def _infer(
         compared.append(
             RevisionSchemaComparison(
                 tuple(sorted(known_rows)),
-                untracked_tables=measure.untracked(),
+                untracked_tables=measure.untracked,
                 method=STRUCTURE,
             )
         )
@@ -173,7 +174,7 @@ def _infer(
         distances=ranked,
         matching=matching,
         stampable=_stampable(matching, compared),
-        untracked_tables=measure.untracked(),
+        untracked_tables=measure.untracked,
     )
 
 
@@ -266,10 +267,6 @@ class _Measure:
         self.inspector = inspector
         self.default_schema = default_schema
         self.case_insensitive = case_insensitive
-        self.version_table = (
-            self._schema(context.version_table_schema),
-            self._name(context.version_table),
-        )
         # every table some revision names (as this database matches names): a live table
         # outside them is untracked, not a difference
         self.history_tables = {(self._schema(s), self._name(n)) for s, n in history_tables}
@@ -371,6 +368,7 @@ class _Measure:
         total += len((live.indexes & self.history_indexes) - expected_indexes)
         return total
 
+    @cached_property
     def untracked(self) -> tuple[str, ...]:
         """Live tables no revision names, as env.py's include_name / include_object let
         autogenerate see them."""
@@ -431,7 +429,7 @@ class _Measure:
     def _against_nothing(self, revisions: tuple[str, ...], where: str) -> RevisionSchemaComparison:
         """The comparison with a schema of no table, without reflecting anything: every live
         table the history names differs, the others are untracked."""
-        untracked = set(self.untracked())
+        untracked = set(self.untracked)
         differences = []
         for schema_name in sorted({None} | {key[0] for key in self.history_tables}, key=str):
             for name in sorted(self.live(schema_name)):
