@@ -205,7 +205,7 @@ ReadTimeoutOption = Annotated[
 
 def _writer_timeout(given: float | None) -> float:
     """How long a writer waits for the migration lock and table locks."""
-    from migdoctor.fixes.apply import DEFAULT_LOCK_TIMEOUT
+    from migdoctor.repair.apply import DEFAULT_LOCK_TIMEOUT
 
     return DEFAULT_LOCK_TIMEOUT if given is None else given
 
@@ -290,7 +290,7 @@ def check(
     with user_errors(options):
         from contextlib import nullcontext
 
-        from migdoctor.doctor import diagnose
+        from migdoctor.commands.check import diagnose
         from migdoctor.render import FORMATS, stdout_console, stdout_for_report_only
 
         if output_format not in FORMATS:
@@ -372,7 +372,7 @@ def demo(
 ) -> None:
     """Write a sandbox project with a SQLite database in a broken state, to try migdoctor on."""
     with user_errors(GlobalOptions()):
-        from migdoctor.demo import write_demo
+        from migdoctor.commands.demo import write_demo
 
         steps = write_demo(directory, scenario, force=force)
         typer.echo(steps)
@@ -423,10 +423,10 @@ def fix(
     """Repair what check found: show the plan, ask, apply, keep a way back."""
     options = _options(ctx, config, name, x, url, debug)
     with user_errors(options):
-        from migdoctor import repair
-        from migdoctor.fixes.plan import FixRequest
+        from migdoctor.commands import fix as repair
         from migdoctor.render import stdout_console
         from migdoctor.render.interaction import TerminalInteraction
+        from migdoctor.repair.plan import FixRequest
 
         ui = TerminalInteraction(stdout_console(), options.invocation())
         config_options, invocation = options.config_options(lock_timeout), options.invocation()
@@ -466,7 +466,7 @@ def undo(
     """Revert the last applied fix, once it is verified that nothing changed since."""
     options = _options(ctx, config, name, x, url, debug)
     with user_errors(options):
-        from migdoctor import repair
+        from migdoctor.commands import fix as repair
         from migdoctor.render import stdout_console
         from migdoctor.render.interaction import TerminalInteraction
 
@@ -505,7 +505,7 @@ def current(
     """Show the database's current revision(s); an unknown id is shown, never a crash."""
     options = _options(ctx, config, name, x, url, debug)
     with user_errors(options):
-        from migdoctor.migrate import show_current
+        from migdoctor.commands.passthrough import show_current
 
         code = show_current(options.config_options(), verbose=verbose, check_heads=check_heads)
     raise typer.Exit(code)
@@ -576,9 +576,9 @@ def _guarded(
     lock_timeout: float | None,
 ) -> None:
     with user_errors(options):
+        from migdoctor.commands.guarded import migrate
         from migdoctor.render import stdout_console
         from migdoctor.render.interaction import TerminalInteraction
-        from migdoctor.safe_migrate import migrate
 
         code = migrate(
             options.config_options(lock_timeout),
@@ -611,7 +611,7 @@ def heads(
     """Show the head revision(s) of the scripts (alembic heads)."""
     options = _options(ctx, config, name, x, None, debug)
     with user_errors(options):
-        from migdoctor.migrate import show_heads
+        from migdoctor.commands.passthrough import show_heads
 
         code = show_heads(options.config_options(), verbose, resolve_dependencies)
     raise typer.Exit(code)
@@ -639,7 +639,7 @@ def history(
     """List revisions in history order, newest first (alembic history)."""
     options = _options(ctx, config, name, x, url, debug)
     with user_errors(options):
-        from migdoctor.migrate import show_history
+        from migdoctor.commands.passthrough import show_history
 
         code = show_history(options.config_options(), rev_range, verbose, indicate_current)
     raise typer.Exit(code)
@@ -719,7 +719,7 @@ def stamp(
     """Set the version table to a revision without running migrations (alembic stamp)."""
     options = _options(ctx, config, name, x, url, debug)
     with user_errors(options):
-        from migdoctor import safe_migrate
+        from migdoctor.commands import guarded as safe_migrate
         from migdoctor.render import stdout_console
         from migdoctor.render.interaction import TerminalInteraction
 
@@ -772,7 +772,7 @@ def init(
     """Create a new migration environment (alembic init)."""
     options = _options(ctx, config, None, None, None, debug)
     with user_errors(options):
-        from migdoctor.migrate import run_init
+        from migdoctor.commands.passthrough import run_init
 
         code = run_init(options.config, directory, template=template, package=package)
     raise typer.Exit(code)
@@ -780,7 +780,7 @@ def init(
 
 def _alembic(options: GlobalOptions, command: str, *args: object, **kwargs: Any) -> None:
     with user_errors(options):
-        from migdoctor.migrate import run_alembic_command
+        from migdoctor.commands.passthrough import run_alembic_command
 
         code = run_alembic_command(options.config_options(), command, *args, **kwargs)
     raise typer.Exit(code)

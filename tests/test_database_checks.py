@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from migdoctor.effects import PartialApplication, Visibility, partial_application
-from migdoctor.facts import DatabaseFacts, TableFact
+from migdoctor.facts.model import DatabaseFacts, TableFact
 from migdoctor.fixes.complete_revision import undo_refusal
+from migdoctor.operations.effects import PartialApplication, Visibility, partial_application
 from migdoctor.operations.model import RECORDED, Operation, RevisionOperations
 from tests.conftest import Database
 from tests.helpers import (

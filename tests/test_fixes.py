@@ -339,9 +339,9 @@ def test_interactive_needs_a_terminal(blog_offline: Project) -> None:
 
 def test_journal_has_no_password(tmp_path: Path) -> None:
     from migdoctor.findings import Risk
-    from migdoctor.fixes.journal import Journal
-    from migdoctor.fixes.plan import Plan
     from migdoctor.redact import remember_secret
+    from migdoctor.repair.journal import Journal
+    from migdoctor.repair.plan import Plan
 
     remember_secret("hunter2-secret")
     entries = Journal(tmp_path)

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from migdoctor import checks
-from migdoctor.facts import ALL_TABLES, OPERATION_TABLES
+from migdoctor.facts.model import ALL_TABLES, OPERATION_TABLES
 from tests.conftest import Database
 from tests.helpers import Project, run
 
@@ -19,7 +19,7 @@ USER = "1a2b3c4d5e6f"
 
 PROBE = """
 import json, sys
-from migdoctor.gather import gather_facts
+from migdoctor.facts.gather import gather_facts
 from migdoctor.project.config import ConfigOptions
 facts = gather_facts(ConfigOptions(config=("alembic.ini",)), tables=sys.argv[1])
 database = facts.database

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from migdoctor.facts import ALL_TABLES, OPERATION_TABLES, Facts
+from migdoctor.facts.model import ALL_TABLES, OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
 
 CheckFunction = Callable[[Facts], list[Finding]]

@@ -24,7 +24,7 @@ it), or rename one of them. A label equal to a revision id must be renamed.
 from __future__ import annotations
 
 from migdoctor.checks import check
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Severity
 
 SLUG = "branch-label-clash"

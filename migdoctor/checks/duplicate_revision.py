@@ -26,7 +26,7 @@ file alembic used: databases already record it.
 from __future__ import annotations
 
 from migdoctor.checks import check
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Severity
 
 SLUG = "duplicate-revision"

@@ -28,7 +28,7 @@ instead of pretending to succeed, and this check then leaves the revision alone.
 from __future__ import annotations
 
 from migdoctor.checks import check
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Severity
 
 SLUG = "irreversible-downgrade"

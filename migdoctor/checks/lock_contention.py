@@ -35,7 +35,7 @@ rolled back), and only with your consent; on SQLite, end the program that has th
 from __future__ import annotations
 
 from migdoctor.checks import NotApplicable, check, require_known_current, require_no_run_in_progress
-from migdoctor.facts import (
+from migdoctor.facts.model import (
     OPEN_TRANSACTION,
     OPERATION_TABLES,
     SQLITE_WRITE_LOCK,

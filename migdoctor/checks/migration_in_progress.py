@@ -29,7 +29,7 @@ run before its next revision.
 from __future__ import annotations
 
 from migdoctor.checks import check
-from migdoctor.facts import OPERATION_TABLES, Facts
+from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
 
 SLUG = "migration-in-progress"

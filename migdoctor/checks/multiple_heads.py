@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from migdoctor.checks import NotApplicable, check
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
 SLUG = "multiple-heads"

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from migdoctor.checks import check
-from migdoctor.facts import OPERATION_TABLES, Facts
+from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
 
 SLUG = "no-target-metadata"

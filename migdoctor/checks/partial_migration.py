@@ -38,14 +38,14 @@ diagnosis, and ``stale-current`` points here.
 from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
-from migdoctor.effects import (
+from migdoctor.facts.model import OPERATION_TABLES, Facts
+from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.operations.effects import (
     OperationState,
     PartialApplication,
     Visibility,
     next_revision_partly_applied,
 )
-from migdoctor.facts import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
 from migdoctor.operations.model import RECORDED
 
 SLUG = "partial-migration"

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from migdoctor.checks import check
 from migdoctor.database.failures import PLACEHOLDER_URL
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Severity
 
 SLUG = "placeholder-url"

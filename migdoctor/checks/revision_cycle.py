@@ -25,7 +25,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from migdoctor.checks import check
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Severity
 from migdoctor.project.graph import RevisionGraph
 

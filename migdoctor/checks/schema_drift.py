@@ -32,7 +32,7 @@ models instead. Differences that must stay (tables of another application) belon
 from __future__ import annotations
 
 from migdoctor.checks import NotApplicable, check, require_known_current, require_no_run_in_progress
-from migdoctor.facts import OPERATION_TABLES, Facts
+from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 
 SLUG = "schema-drift"

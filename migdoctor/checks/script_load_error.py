@@ -45,7 +45,7 @@ from __future__ import annotations
 from typing import Any
 
 from migdoctor.checks import check
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Severity
 from migdoctor.project.scripts import ScriptLoadError
 

@@ -26,9 +26,9 @@ is repaired.
 from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
-from migdoctor.effects import creation_conflicts, next_revision_partly_applied
-from migdoctor.facts import OPERATION_TABLES, Facts
+from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.operations.effects import creation_conflicts, next_revision_partly_applied
 
 SLUG = "stale-current"
 CODE = "MD101"

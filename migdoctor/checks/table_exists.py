@@ -39,15 +39,15 @@ from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.checks.partial_migration import partial_fixes, state_evidence
-from migdoctor.effects import (
+from migdoctor.facts.model import OPERATION_TABLES, Facts
+from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.operations.effects import (
     PartialApplication,
     TableConflict,
     creation_conflicts,
     matching_revisions,
     next_revision_partly_applied,
 )
-from migdoctor.facts import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
 from migdoctor.operations.model import RECORDED
 
 SLUG = "table-exists"

@@ -30,9 +30,9 @@ database are better left out of autogenerate with ``include_object`` in env.py.
 from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
-from migdoctor.effects import comparison_with
-from migdoctor.facts import OPERATION_TABLES, Facts
+from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
+from migdoctor.operations.effects import comparison_with
 
 SLUG = "untracked-schema"
 CODE = "MD108"

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import deque
 
 from migdoctor.checks import check
-from migdoctor.facts import OPERATION_TABLES, Facts
+from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
 from migdoctor.project.graph import RevisionGraph
 

@@ -228,7 +228,7 @@ def gave_up(
 
     from migdoctor.database.failures import first_line
     from migdoctor.database.sessions import end_session_command, sessions_in_the_way
-    from migdoctor.facts import OPEN_TRANSACTION
+    from migdoctor.facts.model import OPEN_TRANSACTION
 
     dialect = engine.dialect.name
     waited = f"Gave up reading {what} after {seconds:g}s"

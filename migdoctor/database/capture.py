@@ -20,7 +20,7 @@ from migdoctor.database.bounds import bounded_session, read_timeout
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
 from migdoctor.database.schema_history import read_schema_history
-from migdoctor.facts import (
+from migdoctor.facts.model import (
     ALL_TABLES,
     CASE_INSENSITIVE_TABLE_NAMES,
     OPERATION_TABLES,

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import gave_up_waiting
-from migdoctor.facts import SchemaDifference, SchemaDriftFacts
+from migdoctor.facts.model import SchemaDifference, SchemaDriftFacts
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.scripts import describe_exception
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from migdoctor.database.failures import check_url, connection_targets, explain_failure
 from migdoctor.errors import AlembicRefused, CannotCheck, EnvScriptFailed
-from migdoctor.facts import ProjectFacts
+from migdoctor.facts.model import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact, redact_foreign
 

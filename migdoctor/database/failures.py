@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor.errors import CannotCheck, DatabaseMissing, DatabaseUnreachable, EnvScriptFailed
-from migdoctor.facts import ProjectFacts
+from migdoctor.facts.model import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact, redact_foreign, remember_secret
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.sessions import mysql_sessions, postgres_sessions
 from migdoctor.errors import CannotCheck, CannotWrite, describe_os_error
-from migdoctor.facts import RunInProgress, SessionInfo
+from migdoctor.facts.model import RunInProgress, SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -29,7 +29,7 @@ from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up, re
 from migdoctor.database.locking import HeldLock, LockLost, migration_lock
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import CannotCheck, Terminated
-from migdoctor.facts import ProjectFacts, SessionInfo
+from migdoctor.facts.model import ProjectFacts, SessionInfo
 from migdoctor.project.scripts import describe_exception
 
 if TYPE_CHECKING:

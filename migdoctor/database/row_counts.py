@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.errors import CannotCheck
-from migdoctor.facts import ProjectFacts
+from migdoctor.facts.model import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from migdoctor.facts import ColumnFact, TableFact
+from migdoctor.facts.model import ColumnFact, TableFact
 
 
 def read_tables(

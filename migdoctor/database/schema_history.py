@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import gave_up_waiting
 from migdoctor.database.drift import describe_diffs
-from migdoctor.facts import (
+from migdoctor.facts.model import (
     CASE_INSENSITIVE_TABLE_NAMES,
     RevisionSchemaComparison,
     SchemaDifference,

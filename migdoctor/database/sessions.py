@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.facts import OPEN_TRANSACTION, SQLITE_WRITE_LOCK, SessionInfo
+from migdoctor.facts.model import OPEN_TRANSACTION, SQLITE_WRITE_LOCK, SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -11,8 +11,8 @@ import importlib
 from collections.abc import Callable
 from types import ModuleType
 
-from migdoctor.facts import Facts
-from migdoctor.fixes.plan import FixRequest, Plan
+from migdoctor.facts.model import Facts
+from migdoctor.repair.plan import FixRequest, Plan
 
 # fix id -> module name
 FIX_MODULES = {

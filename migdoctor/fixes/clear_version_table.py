@@ -6,11 +6,11 @@ exist that fails on the first of them, so stamping is usually the better repair.
 
 from __future__ import annotations
 
-from migdoctor.effects import creation_conflicts, matching_revisions
-from migdoctor.facts import Facts
+from migdoctor.database.version_table import change_rows
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, Plan, refused
-from migdoctor.fixes.version_table import change_rows
+from migdoctor.operations.effects import creation_conflicts, matching_revisions
+from migdoctor.repair.plan import FixRequest, Plan, refused
 
 FIX_ID = "clear-version-table"
 NEEDS_DATABASE = True

@@ -15,13 +15,13 @@ undo refuse, and the plan says so before anything runs.
 
 from __future__ import annotations
 
-from migdoctor.effects import PartialApplication, next_revision_partly_applied
-from migdoctor.facts import Facts
+from migdoctor.database.version_table import change_rows
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.journal import sha256
-from migdoctor.fixes.plan import FixRequest, Plan, RevisionCompletion, refused
-from migdoctor.fixes.version_table import change_rows
+from migdoctor.operations.effects import PartialApplication, next_revision_partly_applied
 from migdoctor.operations.model import RECORDED, Operation
+from migdoctor.repair.journal import sha256
+from migdoctor.repair.plan import FixRequest, Plan, RevisionCompletion, refused
 
 FIX_ID = "complete-revision"
 NEEDS_DATABASE = True

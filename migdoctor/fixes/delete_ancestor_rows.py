@@ -8,11 +8,11 @@ not show their tables and columns, the plan warns that the newer row may be the 
 
 from __future__ import annotations
 
-from migdoctor.effects import schema_mismatches
-from migdoctor.facts import Facts
+from migdoctor.database.version_table import change_rows
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, Plan, refused
-from migdoctor.fixes.version_table import change_rows
+from migdoctor.operations.effects import schema_mismatches
+from migdoctor.repair.plan import FixRequest, Plan, refused
 
 FIX_ID = "delete-ancestor-rows"
 NEEDS_DATABASE = True

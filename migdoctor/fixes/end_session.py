@@ -8,9 +8,9 @@ cannot be undone, and it runs only with consent.
 from __future__ import annotations
 
 from migdoctor.database.sessions import end_session_command
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, Plan, SessionEnd, refused
+from migdoctor.repair.plan import FixRequest, Plan, SessionEnd, refused
 
 FIX_ID = "end-session"
 NEEDS_DATABASE = True

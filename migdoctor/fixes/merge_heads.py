@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, MergeRevision, Plan, refused
+from migdoctor.repair.plan import FixRequest, MergeRevision, Plan, refused
 
 FIX_ID = "merge-heads"
 NEEDS_DATABASE = False

@@ -18,9 +18,9 @@ import textwrap
 from datetime import date
 from pathlib import Path
 
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FileChange, FixRequest, Plan, refused
+from migdoctor.repair.plan import FileChange, FixRequest, Plan, refused
 
 FIX_ID = "neuter-upgrade"
 NEEDS_DATABASE = True

@@ -10,11 +10,11 @@ create but that already exists, blocks the stamp unless ``--force`` is given: a 
 
 from __future__ import annotations
 
-from migdoctor.effects import comparison_with, creation_conflicts, schema_mismatches
-from migdoctor.facts import Facts
+from migdoctor.database.version_table import change_rows
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import FixRequest, Plan, nothing_to_do, refused
-from migdoctor.fixes.version_table import change_rows
+from migdoctor.operations.effects import comparison_with, creation_conflicts, schema_mismatches
+from migdoctor.repair.plan import FixRequest, Plan, nothing_to_do, refused
 
 FIX_ID = "stamp"
 NEEDS_DATABASE = True

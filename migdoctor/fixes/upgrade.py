@@ -7,10 +7,10 @@ creates a table that already exists.
 
 from __future__ import annotations
 
-from migdoctor.effects import creation_conflicts, next_revision_partly_applied
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.plan import (
+from migdoctor.operations.effects import creation_conflicts, next_revision_partly_applied
+from migdoctor.repair.plan import (
     Drop,
     FixRequest,
     MigrationRun,

@@ -8,13 +8,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
-from migdoctor.aftermath import Aftermath
 from migdoctor.database.migrations import MigrationEvents, RevisionFailed
+from migdoctor.facts.aftermath import Aftermath
 from migdoctor.findings import Finding, FixOption
-from migdoctor.fixes.plan import Plan
 from migdoctor.redact import redact, redact_foreign
 from migdoctor.render.plans import plan_renderable
 from migdoctor.render.text import RISK_STYLE, SEVERITY_MARK, SEVERITY_STYLE, finding_panel
+from migdoctor.repair.plan import Plan
 
 
 class Quit(Exception):

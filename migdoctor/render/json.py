@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from migdoctor.effects import schema_position
+from migdoctor.checks.report import Report
 from migdoctor.findings import Finding, Severity
+from migdoctor.operations.effects import schema_position
 from migdoctor.redact import redact
-from migdoctor.report import Report
 
 SCHEMA_VERSION = 1
 

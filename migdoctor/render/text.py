@@ -12,10 +12,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from migdoctor.effects import schema_position
+from migdoctor.checks.report import Report
 from migdoctor.findings import Finding, Risk, Severity
+from migdoctor.operations.effects import schema_position
 from migdoctor.redact import redact
-from migdoctor.report import Report
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SEVERITY_MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.facts import DatabaseFacts
-from migdoctor.fixes.plan import VersionTableChange
+from migdoctor.facts.model import DatabaseFacts
+from migdoctor.repair.plan import VersionTableChange
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect

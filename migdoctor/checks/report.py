@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from migdoctor import __version__
 from migdoctor.checks import CheckOutcome
-from migdoctor.facts import Facts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import SEVERITY_ORDER, Finding, Severity
 
 EXIT_HEALTHY = 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from migdoctor.checks import run_checks, tables_to_read
-from migdoctor.gather import gather_facts
+from migdoctor.checks.report import Report
+from migdoctor.facts.gather import gather_facts
 from migdoctor.project.config import ConfigOptions
-from migdoctor.report import Report
 
 
 def diagnose(

@@ -26,16 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migdoctor.facts import ALL_TABLES, Facts
+from migdoctor.database.version_table import with_statements
+from migdoctor.facts.model import ALL_TABLES, Facts
 from migdoctor.findings import RISK_ORDER, Risk
-from migdoctor.fixes.journal import (
+from migdoctor.operations.model import Operation
+from migdoctor.repair.journal import (
     JournalEntry,
     completion_from,
     file_change_from,
     sha256,
     version_change_from,
 )
-from migdoctor.fixes.plan import (
+from migdoctor.repair.plan import (
     Drop,
     FileChange,
     MigrationRun,
@@ -43,8 +45,6 @@ from migdoctor.fixes.plan import (
     RevisionCompletion,
     refused,
 )
-from migdoctor.fixes.version_table import with_statements
-from migdoctor.operations.model import Operation
 
 FIX_ID = "undo"
 

@@ -29,14 +29,14 @@ from typing import Any
 
 from migdoctor import __version__
 from migdoctor.errors import CannotWrite, describe_os_error
-from migdoctor.fixes.plan import (
+from migdoctor.redact import redact
+from migdoctor.repair.plan import (
     FileChange,
     MigrationRun,
     Plan,
     RevisionCompletion,
     VersionTableChange,
 )
-from migdoctor.redact import redact
 
 JOURNAL_FOLDER = ".migdoctor"
 JOURNAL_FILE = "journal.jsonl"

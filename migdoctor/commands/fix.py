@@ -13,15 +13,18 @@ from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 from migdoctor.checks import run_checks
+from migdoctor.checks.report import Report
 from migdoctor.database.capture import RECORD_ALL, RECORD_NONE
 from migdoctor.errors import CannotCheck
-from migdoctor.facts import Facts, ProjectFacts
+from migdoctor.facts.gather import gather_facts, load_project
+from migdoctor.facts.model import Facts, ProjectFacts
 from migdoctor.findings import Finding, FixOption, Risk
 from migdoctor.fixes import FIX_MODULES, needs_database, plan_fix
-from migdoctor.fixes.apply import apply_plan
-from migdoctor.fixes.journal import Journal, JournalEntry
-from migdoctor.fixes.plan import FixRequest, Plan
-from migdoctor.fixes.undo import (
+from migdoctor.project.config import ConfigOptions
+from migdoctor.repair.apply import apply_plan
+from migdoctor.repair.journal import Journal, JournalEntry
+from migdoctor.repair.plan import FixRequest, Plan
+from migdoctor.repair.undo import (
     MOVED,
     NEW,
     OLD,
@@ -33,9 +36,6 @@ from migdoctor.fixes.undo import (
     undo_plan,
     undo_target,
 )
-from migdoctor.gather import gather_facts, load_project
-from migdoctor.project.config import ConfigOptions
-from migdoctor.report import Report
 
 if TYPE_CHECKING:
     from migdoctor.render.interaction import TerminalInteraction

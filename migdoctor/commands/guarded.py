@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.aftermath import Aftermath, read_back
 from migdoctor.checks import run_checks
+from migdoctor.commands.passthrough import run_alembic_command
 from migdoctor.database.migrations import (
     DOWNGRADE,
     STAMP,
@@ -30,10 +30,10 @@ from migdoctor.database.migrations import (
     run_migration,
 )
 from migdoctor.errors import DatabaseMissing
-from migdoctor.facts import Facts, ProjectFacts
+from migdoctor.facts.aftermath import Aftermath, read_back
+from migdoctor.facts.gather import gather_facts, load_project
+from migdoctor.facts.model import Facts, ProjectFacts
 from migdoctor.findings import Finding, Risk, Severity
-from migdoctor.gather import gather_facts, load_project
-from migdoctor.migrate import run_alembic_command
 from migdoctor.project.config import ConfigOptions
 
 if TYPE_CHECKING:
@@ -236,9 +236,9 @@ def _concerns_this_run(finding: Finding, planned: set[str] | None, target: str) 
 def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction) -> bool:
     """Show the tables and columns the downgrade drops, with their rows, before it runs; on a
     terminal, ask before dropping rows (default: no). False: the user said no."""
-    from migdoctor.fixes.plan import MigrationRun, Plan
-    from migdoctor.fixes.undo import downgrade_drops
-    from migdoctor.repair import with_row_counts
+    from migdoctor.commands.fix import with_row_counts
+    from migdoctor.repair.plan import MigrationRun, Plan
+    from migdoctor.repair.undo import downgrade_drops
 
     if facts.database is None:
         return True
@@ -304,9 +304,9 @@ def _end_blockers_with_consent(
     if not ui.confirm("End the session(s) in the way and try again?", default=False):
         return False
     from migdoctor.fixes import plan_fix
-    from migdoctor.fixes.apply import apply_plan
-    from migdoctor.fixes.journal import Journal
-    from migdoctor.fixes.plan import FixRequest
+    from migdoctor.repair.apply import apply_plan
+    from migdoctor.repair.journal import Journal
+    from migdoctor.repair.plan import FixRequest
 
     facts = gather_facts(options, invocation=invocation)
     journal = Journal(facts.project.config.base_directory)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from migdoctor.errors import CannotCheck
 
-TEMPLATE = Path(__file__).parent / "demo_project"
+TEMPLATE = Path(__file__).parent.parent / "demo_project"
 MARKER = ".migdoctor-demo"
 AUTHOR, BOOK, LOAN = "4f1c2a9e7b10", "5a2d3b8f8c21", "6b3e4c9a9d32"
 

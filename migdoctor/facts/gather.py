@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from migdoctor.facts import ALL_TABLES, Facts, ProjectFacts
+from migdoctor.facts.model import ALL_TABLES, Facts, ProjectFacts
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migdoctor.effects import Visibility, operation_visibility, partial_application
 from migdoctor.errors import CannotCheck
-from migdoctor.facts import ProjectFacts
+from migdoctor.facts.model import ProjectFacts
+from migdoctor.operations.effects import Visibility, operation_visibility, partial_application
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.project.scripts import describe_exception
 

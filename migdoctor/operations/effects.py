@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from migdoctor.facts import DatabaseFacts, Facts, RevisionSchemaComparison
+from migdoctor.facts.model import DatabaseFacts, Facts, RevisionSchemaComparison
 from migdoctor.operations.model import Operation, RevisionOperations
 
 TableKey = tuple[str | None, str]
@@ -150,7 +150,7 @@ def creation_conflicts(
 def _conflict(
     revision: str, operation: Operation, key: TableKey, live_table: object, database: DatabaseFacts
 ) -> TableConflict:
-    from migdoctor.facts import TableFact
+    from migdoctor.facts.model import TableFact
 
     if not isinstance(live_table, TableFact):
         return TableConflict(revision, _display(key), live=False)
