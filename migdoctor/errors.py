@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+# every exit code migdoctor uses, defined here only
+EXIT_OK = 0  # healthy, done, or nothing to do
+EXIT_FAILED = 1  # errors found, refused by the state of things, or a step failed
+EXIT_CANNOT = 2  # could not do the work: bad usage, no config, no database, no consent possible
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+EXIT_TERMINATED = 143  # SIGTERM, as a shell reports it
 
-class CannotCheck(Exception):
-    """migdoctor could not do its work: bad usage, no config, unreachable database, env.py failed.
 
-    The message is the one line the user sees; ``hint`` is an optional second line saying
-    what to try next.
+class MigdoctorError(Exception):
+    """A failure migdoctor reports as a readable message and an exit code, never a traceback.
+
+    Its subclasses are every way a run can stop early: bad usage, no config, an unreachable
+    database, env.py failed (it could not check), a fix or a revision failed, a lock was not
+    granted. The message is the one line the user sees; ``hint`` is an optional second line
+    saying what to try next.
     """
 
-    exit_code = 2
+    exit_code = EXIT_CANNOT
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -18,17 +27,17 @@ class CannotCheck(Exception):
         self.hint = hint
 
 
-class ConfigNotFound(CannotCheck):
+class ConfigNotFound(MigdoctorError):
     """No Alembic configuration where alembic itself would look."""
 
 
-class AlembicRefused(CannotCheck):
+class AlembicRefused(MigdoctorError):
     """alembic itself refused the command (an unknown target, say): exit 1, as alembic."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
-class DatabaseUnreachable(CannotCheck):
+class DatabaseUnreachable(MigdoctorError):
     """The database refused the connection or could not be found."""
 
 
@@ -36,7 +45,7 @@ class DatabaseMissing(DatabaseUnreachable):
     """The SQLite file does not exist yet (a check must not create it; an upgrade will)."""
 
 
-class EnvScriptFailed(CannotCheck):
+class EnvScriptFailed(MigdoctorError):
     """The project's env.py raised before migdoctor could read the database."""
 
 
@@ -50,6 +59,6 @@ def describe_os_error(error: OSError) -> str:
     return reason[:1].lower() + reason[1:]
 
 
-class CannotWrite(CannotCheck):
+class CannotWrite(MigdoctorError):
     """A file or folder migdoctor writes (journal, cache, lock file, a fix's file) cannot be
     written: read-only, immutable, full disk."""

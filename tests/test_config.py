@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from migdoctor.errors import CannotCheck, ConfigNotFound
+from migdoctor.errors import ConfigNotFound, MigdoctorError
 from migdoctor.project.config import ConfigOptions, config_file_names, load_config
 from tests.helpers import copy_project
 
@@ -149,7 +149,7 @@ def test_file_names_follow_alembic_rules() -> None:
         "alembic.ini",
     )
     assert config_file_names(["a.ini", "b/pyproject.toml"], {}) == ("b/pyproject.toml", "a.ini")
-    with pytest.raises(CannotCheck):
+    with pytest.raises(MigdoctorError):
         config_file_names(["a.ini", "b.ini"], {})
 
 

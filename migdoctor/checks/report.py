@@ -6,12 +6,9 @@ from dataclasses import dataclass
 
 from migdoctor import __version__
 from migdoctor.checks import CheckOutcome
+from migdoctor.errors import EXIT_FAILED, EXIT_OK
 from migdoctor.facts.model import Facts
 from migdoctor.findings import SEVERITY_ORDER, Finding, Severity
-
-EXIT_HEALTHY = 0
-EXIT_ERRORS = 1
-EXIT_CANNOT_CHECK = 2
 
 
 @dataclass(frozen=True)
@@ -30,4 +27,4 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_ERRORS if self.count(Severity.ERROR) else EXIT_HEALTHY
+        return EXIT_FAILED if self.count(Severity.ERROR) else EXIT_OK

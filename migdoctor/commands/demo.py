@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import MigdoctorError
 
 TEMPLATE = Path(__file__).parent.parent / "demo_project"
 MARKER = ".migdoctor-demo"
@@ -45,7 +45,7 @@ SCENARIOS = {
 def write_demo(directory: Path, scenario: str, force: bool = False) -> str:
     """Write the sandbox, break its database as ``scenario`` says, return what to try next."""
     if scenario not in SCENARIOS:
-        raise CannotCheck(
+        raise MigdoctorError(
             f"Unknown demo scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}."
         )
     _prepare(directory, force)
@@ -59,12 +59,12 @@ def _prepare(directory: Path, force: bool) -> None:
     if not directory.exists():
         return
     if not force:
-        raise CannotCheck(
+        raise MigdoctorError(
             f"{directory} already exists.",
             hint="Pass --force to replace an earlier demo, or --dir.",
         )
     if not (directory / MARKER).exists():
-        raise CannotCheck(
+        raise MigdoctorError(
             f"{directory} exists and is not a migdoctor demo; it is left alone.",
             hint="Choose another folder with --dir.",
         )

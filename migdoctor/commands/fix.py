@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from migdoctor.checks import run_checks
 from migdoctor.checks.report import Report
 from migdoctor.database.capture import RECORD_ALL, RECORD_NONE
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import EXIT_CANNOT, EXIT_FAILED, EXIT_OK, MigdoctorError
 from migdoctor.facts.gather import gather_facts, load_project
 from migdoctor.facts.model import Facts, ProjectFacts
 from migdoctor.findings import Finding, FixOption, Risk
@@ -39,10 +39,6 @@ from migdoctor.repair.undo import (
 
 if TYPE_CHECKING:
     from migdoctor.render.interaction import TerminalInteraction
-
-EXIT_DONE = 0
-EXIT_REFUSED = 1
-EXIT_CANNOT = 2
 
 
 def _facts(
@@ -85,7 +81,7 @@ def show_plans(options: ConfigOptions, invocation: tuple[str, ...], ui: Terminal
     findings = [finding for finding in _findings(facts) if finding.fixes]
     if not findings:
         ui.say("[green]No problems with a repair: nothing to fix.[/]")
-        return EXIT_DONE
+        return EXIT_OK
     for finding in findings:
         ui.say(f"\n[bold]{finding.check}[/] ({finding.code}): {finding.title}")
         for option in finding.fixes:
@@ -96,7 +92,7 @@ def show_plans(options: ConfigOptions, invocation: tuple[str, ...], ui: Terminal
         "\nNothing was changed. Apply a fix with its command, or walk through them with "
         f"[bold]{ui.command('fix', '--interactive')}[/]."
     )
-    return EXIT_DONE
+    return EXIT_OK
 
 
 def fix_one(
@@ -111,7 +107,9 @@ def fix_one(
 ) -> int:
     """``migdoctor fix FIX-ID``: one fix, for scripts and CI (consent: --yes or a terminal)."""
     if request.fix not in FIX_MODULES:
-        raise CannotCheck(f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}.")
+        raise MigdoctorError(
+            f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}."
+        )
     # a dry run changes nothing: it reads without waiting for the lock
     locked = needs_database(request.fix) and not dry_run
     with _migration_lock_first(options, lock_timeout, ui, "fix") if locked else nullcontext():
@@ -140,17 +138,17 @@ def _fix_one(
     plan = with_row_counts(facts, plan_fix(facts, request))
     ui.show_plan(plan)
     if plan.refusal:
-        return EXIT_DONE if plan.nothing_to_do else EXIT_REFUSED
+        return EXIT_OK if plan.nothing_to_do else EXIT_FAILED
     if plan.blockers and not request.force:
         ui.error(
             "Refused: the evidence above says this fix is wrong here. --force applies it anyway."
         )
-        return EXIT_REFUSED
+        return EXIT_FAILED
     if dry_run:
         ui.say("Dry run: nothing was changed; the plan above is what would have been applied.")
-        return EXIT_DONE
+        return EXIT_OK
     consent = _consent(plan, yes, ui)
-    if consent != EXIT_DONE:
+    if consent != EXIT_OK:
         return consent
     return _apply(facts, plan, lock_timeout, ui, options, invocation)
 
@@ -182,7 +180,7 @@ def _recommended_option(facts: Facts, fix_id: str) -> FixOption | None:
 
 def _consent(plan: Plan, yes: bool, ui: TerminalInteraction) -> int:
     if yes:
-        return EXIT_DONE
+        return EXIT_OK
     if not ui.is_terminal:
         ui.error(
             "This changes the database or the scripts and needs your consent: run it in a "
@@ -191,8 +189,8 @@ def _consent(plan: Plan, yes: bool, ui: TerminalInteraction) -> int:
         return EXIT_CANNOT
     if not ui.confirm("Apply this plan?", default=plan.risk == Risk.SAFE):
         ui.say("Nothing was changed.")
-        return EXIT_REFUSED
-    return EXIT_DONE
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _apply(
@@ -216,7 +214,7 @@ def _apply(
         after += "; it cannot be undone, and undo passes over it to the fixes before"
     ui.say(f"[green]Applied[/] {plan.fix} (journal entry {applied.entry_id}; {after}).")
     _recheck(options, invocation, ui)
-    return EXIT_DONE
+    return EXIT_OK
 
 
 def _recheck(
@@ -229,7 +227,7 @@ def _recheck(
     if findings is None:
         try:
             facts = gather_facts(options, invocation=invocation)
-        except CannotCheck as error:
+        except MigdoctorError as error:
             # a fix of the scripts alone does not need the database: check what can be checked
             ui.text(f"The database could not be checked again ({error.message}).")
             facts = gather_facts(options, offline=True, invocation=invocation)
@@ -313,7 +311,7 @@ def _interactive(
         ui.say(f"[green]Applied[/] {plan.fix} (journal entry {entry.entry_id}).")
     ui.say(f"\n{applied} fix{'es' if applied != 1 else ''} applied.")
     _recheck(options, invocation, ui, findings)
-    return EXIT_DONE
+    return EXIT_OK
 
 
 def undo(
@@ -333,7 +331,7 @@ def undo(
     journal = Journal(project.config.base_directory)
     if list_entries:
         render_journal(journal.entries(), ui.console)
-        return EXIT_DONE
+        return EXIT_OK
     target = undo_target(journal.entries())
     for note in target.passed_over:
         ui.text(note)
@@ -348,17 +346,17 @@ def undo(
                 str(target.unfinished.record["undoes"]), "undone", by=target.unfinished.id
             )
         if verdict.outcome in (RUNNING, MOVED):
-            return EXIT_REFUSED
+            return EXIT_FAILED
         if verdict.outcome == OLD and not target.unfinished.is_undo:
-            return EXIT_DONE
+            return EXIT_OK
         if dry_run:
             ui.say("Dry run: nothing was changed (the journal neither).")
-            return EXIT_DONE
+            return EXIT_OK
         target = undo_target(journal.entries())
     entry = target.entry
     if entry is None:
         ui.say("Nothing to undo: the journal holds no applied fix that can be undone.")
-        return EXIT_DONE
+        return EXIT_OK
     if not entry_needs_database(entry):
         facts = _undo_facts(options, invocation, project, entry)
         return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
@@ -367,7 +365,7 @@ def undo(
         entry = undo_target(journal.entries()).entry
         if entry is None:
             ui.say("Nothing to undo: the journal holds no applied fix that can be undone.")
-            return EXIT_DONE
+            return EXIT_OK
         facts = _undo_facts(options, invocation, project, entry)
         return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
 
@@ -385,12 +383,12 @@ def _undo(
     plan = with_row_counts(facts, undo_plan(entry, facts))
     ui.show_plan(plan)
     if plan.refusal:
-        return EXIT_REFUSED
+        return EXIT_FAILED
     if dry_run:
         ui.say("Dry run: nothing was changed.")
-        return EXIT_DONE
+        return EXIT_OK
     consent = _consent(plan, yes, ui)
-    if consent != EXIT_DONE:
+    if consent != EXIT_OK:
         return consent
     return _apply(facts, plan, lock_timeout, ui, options, invocation, undoes=entry.id)
 
@@ -404,7 +402,7 @@ def _undo_facts(
         return gather_facts(options, invocation=invocation, record=RECORD_NONE)
     try:
         return gather_facts(options, invocation=invocation, record=RECORD_NONE)
-    except CannotCheck:
+    except MigdoctorError:
         return Facts(project=project, database=None, invocation=invocation)
 
 
@@ -419,6 +417,6 @@ def _judge_unfinished(
     if entry_needs_database(entry) and not process_alive(entry):
         try:
             rows = read_version_state(load_project(options)).rows
-        except CannotCheck:
+        except MigdoctorError:
             rows = None
     return judge_unfinished(entry, rows, dialect)

@@ -29,7 +29,7 @@ from migdoctor.database.migrations import (
     hold_migration_lock,
     run_migration,
 )
-from migdoctor.errors import DatabaseMissing
+from migdoctor.errors import EXIT_FAILED, EXIT_OK, DatabaseMissing
 from migdoctor.facts.aftermath import Aftermath, read_back
 from migdoctor.facts.gather import gather_facts, load_project
 from migdoctor.facts.model import Facts, ProjectFacts
@@ -39,7 +39,6 @@ from migdoctor.project.config import ConfigOptions
 if TYPE_CHECKING:
     from migdoctor.render.interaction import TerminalInteraction
 
-EXIT_DONE, EXIT_REFUSED = 0, 1
 PREFLIGHT = {
     UPGRADE: (
         "unknown-revision",
@@ -107,9 +106,9 @@ def migrate(
             if refusal is not None:
                 findings, reason = refusal
                 ui.refuse(findings, reason)
-                return EXIT_REFUSED
+                return EXIT_FAILED
             if direction == DOWNGRADE and not _drops_consented(facts, revision, ui):
-                return EXIT_REFUSED
+                return EXIT_FAILED
             project = facts.project
         return _run(options, project, facts, direction, revision, tag, lock_timeout, ui, invocation)
 
@@ -156,7 +155,7 @@ def _run(
     finally:
         progress.stop()
     ui.migrated(direction, result.steps, result.rows_before, result.rows_after)
-    return EXIT_DONE
+    return EXIT_OK
 
 
 def stamp(
@@ -188,7 +187,7 @@ def stamp(
         purge=purge,
     )
     ui.migrated(STAMP, result.steps, result.rows_before, result.rows_after)
-    return EXIT_DONE
+    return EXIT_OK
 
 
 def preflight_refusal(

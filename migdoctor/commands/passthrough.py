@@ -14,7 +14,7 @@ from typing import Any
 from migdoctor.database.capture import read_version_state
 from migdoctor.database.environment import call_with_application
 from migdoctor.database.failures import connection_targets, explain_failure
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import EXIT_FAILED, EXIT_OK, MigdoctorError
 from migdoctor.facts.gather import load_project
 from migdoctor.facts.model import ProjectFacts
 from migdoctor.project.config import ConfigOptions
@@ -29,8 +29,6 @@ KNOWN_WALLS = (
     "Multiple head revisions are present",
     "overlaps with other requested revisions",
 )
-EXIT_OK = 0
-EXIT_FAILED = 1
 
 
 def run_alembic_command(
@@ -159,7 +157,7 @@ def show_history(
     if revisions is not None and indicate_current:
         try:
             current = read_version_state(project).rows
-        except CannotCheck:
+        except MigdoctorError:
             revisions = None  # alembic's own run says what went wrong, in its words
     if revisions is None:
         if _would_hang_or_exit(project):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import MigdoctorError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -37,7 +37,7 @@ MYSQL_GAVE_UP = (1205, 1969, 3024)
 _LIMIT_KEY = "migdoctor_read_timeout"
 
 
-class ReadGaveUp(CannotCheck):
+class ReadGaveUp(MigdoctorError):
     """A read waited for a lock (or ran) longer than the limit: the message names what was
     being read, the table and the session in the way."""
 

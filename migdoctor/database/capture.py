@@ -61,7 +61,7 @@ def capture_database(
     tables: str = ALL_TABLES,
     compare_revisions: tuple[str, ...] = (),
 ) -> Capture:
-    """Run env.py once and return what it connected to; raise CannotCheck in one line if not.
+    """Run env.py once and return what it connected to; raise MigdoctorError in one line if not.
     ``tables``: which live tables to reflect (``facts.ALL_TABLES`` or ``OPERATION_TABLES``).
     With ``record`` RECORD_ALL every revision is recorded and the schema at every revision
     measured against the live one; ``compare_revisions`` get alembic's full comparison too."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from migdoctor.database.failures import check_url, connection_targets, explain_failure
-from migdoctor.errors import AlembicRefused, CannotCheck, EnvScriptFailed
+from migdoctor.errors import AlembicRefused, EnvScriptFailed, MigdoctorError
 from migdoctor.facts.model import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact, redact_foreign
@@ -77,14 +77,14 @@ def run_environment(
     try:
         script_directory = ScriptDirectory.from_config(config)
     except CommandError as error:
-        raise CannotCheck(str(error)) from error
+        raise MigdoctorError(str(error)) from error
     called: list[bool] = []
 
     def fn(heads: Any, context: MigrationContext) -> list[Any]:
         called.append(True)
         if context.connection is None or context.as_sql:
             raise _WorkFailed(
-                CannotCheck(
+                MigdoctorError(
                     "env.py configured alembic without a database connection (offline mode).",
                     hint="migdoctor needs env.py's online path; --offline checks scripts only.",
                 )
@@ -125,13 +125,13 @@ def run_environment(
                 script_directory.run_env()
         except _WorkFailed as failure:
             original = failure.original
-            if isinstance(original, CannotCheck):
+            if isinstance(original, MigdoctorError):
                 raise original from None
             gave_up = bounds.gave_up(original) if bounds is not None else None
             if gave_up is not None:
                 raise gave_up from original
             where = _in_version_file(original, project)
-            raise CannotCheck(
+            raise MigdoctorError(
                 redact(
                     f"{action} failed{where}: "
                     f"{redact_foreign(describe_exception(_original(original)))}"
@@ -145,7 +145,7 @@ def run_environment(
             ) from original
         except KeyboardInterrupt:
             raise
-        except CannotCheck:
+        except MigdoctorError:
             raise
         except BaseException as error:  # whatever env.py raises (even SystemExit): one line
             gave_up = bounds.gave_up(error) if bounds is not None else None

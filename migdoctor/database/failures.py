@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from migdoctor.errors import CannotCheck, DatabaseMissing, DatabaseUnreachable, EnvScriptFailed
+from migdoctor.errors import DatabaseMissing, DatabaseUnreachable, EnvScriptFailed, MigdoctorError
 from migdoctor.facts.model import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact, redact_foreign, remember_secret
@@ -91,11 +91,11 @@ def explain_failure(
     project: ProjectFacts,
     targets: list[str],
     action: str = "env.py",
-) -> CannotCheck:
+) -> MigdoctorError:
     """One line (and a hint) for ``error``, raised while ``action`` ran env.py."""
     from sqlalchemy import exc
 
-    if isinstance(error, CannotCheck):
+    if isinstance(error, MigdoctorError):
         return error
     if isinstance(error, exc.DBAPIError) and error.statement is None:
         target = targets[-1] if targets else "the database"
@@ -105,17 +105,17 @@ def explain_failure(
         )
     unreadable_url = url_parse_problem(error)
     if unreadable_url is not None:
-        return CannotCheck(
+        return MigdoctorError(
             f"The database URL cannot be read: {unreadable_url}. Nothing was changed.",
             hint=URL_HINT,
         )
     if isinstance(error, (exc.ArgumentError, exc.NoSuchModuleError)):
         hint = "Set sqlalchemy.url in the Alembic config, or pass --url."
         if (project.config.sqlalchemy_url or "").strip() == PLACEHOLDER_URL:
-            return CannotCheck(
+            return MigdoctorError(
                 f"sqlalchemy.url is still alembic's placeholder '{PLACEHOLDER_URL}'.", hint=hint
             )
-        return CannotCheck(
+        return MigdoctorError(
             redact(f"The database URL cannot be used: {redact_foreign(first_line(error))}"),
             hint=hint,
         )
@@ -123,7 +123,7 @@ def explain_failure(
     if missing_driver:
         package = DRIVER_PACKAGES.get(missing_driver, missing_driver)
         module = f" (module {missing_driver})" if package != missing_driver else ""
-        return CannotCheck(
+        return MigdoctorError(
             f"The database driver '{package}'{module} is not installed in this Python environment.",
             hint=f"Install it (pip install '{package}') or run migdoctor where alembic runs.",
         )
@@ -172,7 +172,7 @@ def check_url(url: str, given_as: str) -> None:
         make_url(url)
     except Exception as error:  # noqa: BLE001 - any parse failure is the user's URL
         problem = url_parse_problem(error) or redact_foreign(first_line(error))
-        raise CannotCheck(
+        raise MigdoctorError(
             f"The database URL given with {given_as} cannot be read: {problem}. "
             "Nothing was changed.",
             hint=URL_HINT,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.sessions import mysql_sessions, postgres_sessions
-from migdoctor.errors import CannotCheck, CannotWrite, describe_os_error
+from migdoctor.errors import EXIT_FAILED, CannotWrite, MigdoctorError, describe_os_error
 from migdoctor.facts.model import RunInProgress, SessionInfo
 
 if TYPE_CHECKING:
@@ -46,21 +46,21 @@ HOLDS = "holds the migration lock"
 PURPOSES = ("upgrade", "downgrade", "stamp", "fix", "undo")
 
 
-class LockNotGranted(CannotCheck):
+class LockNotGranted(MigdoctorError):
     """Another migdoctor (or migration) holds the lock of this database."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
     def __init__(self, message: str, holders: tuple[SessionInfo, ...]) -> None:
         super().__init__(message, hint="Wait for it to finish, or end that session.")
         self.holders = holders
 
 
-class LockLost(CannotCheck):
+class LockLost(MigdoctorError):
     """The session holding the migration lock is gone (ended on the server): another run may
     start alongside this one, so it must stop."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 @dataclass

@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any
 from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up, read_timeout
 from migdoctor.database.locking import HeldLock, LockLost, migration_lock
 from migdoctor.database.sessions import sessions_on_tables
-from migdoctor.errors import CannotCheck, Terminated
+from migdoctor.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    MigdoctorError,
+    Terminated,
+)
 from migdoctor.facts.model import ProjectFacts, SessionInfo
 from migdoctor.project.scripts import describe_exception
 
@@ -77,12 +83,12 @@ class MigrationResult:
     steps: list[tuple[str, str, float]] = field(default_factory=list)
 
 
-class RevisionFailed(CannotCheck):
+class RevisionFailed(MigdoctorError):
     """A run stopped part-way: a revision failed, the run was interrupted (``interrupted``
     says how), or it stopped before ``revision`` (``started`` False) because its lock was lost.
     The database rolled back what it could."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
     def __init__(
         self,
@@ -113,7 +119,7 @@ class RevisionFailed(CannotCheck):
         self.started = started
         self.completed = completed
         if interrupted is not None:
-            self.exit_code = 143 if isinstance(cause, Terminated) else 130
+            self.exit_code = EXIT_TERMINATED if isinstance(cause, Terminated) else EXIT_INTERRUPTED
 
 
 @contextmanager
@@ -221,7 +227,7 @@ def run_migration(
         heads = tuple(context.get_current_heads())
         state.before = heads
         if expected_rows is not None and sorted(heads) != sorted(expected_rows):
-            raise CannotCheck(
+            raise MigdoctorError(
                 "The version table changed since the plan was made "
                 f"(now: {', '.join(heads) or 'empty'}); nothing was run."
             )
@@ -255,7 +261,7 @@ def run_migration(
             if upcoming is None:
                 raise
             raise _stopped(error, upcoming, state, direction) from error
-        except CannotCheck as error:
+        except MigdoctorError as error:
             running = state.running
             if running is None and state.engine is not None and is_lock_timeout(error.__cause__):
                 # no revision ran yet: alembic was reading (or creating) the version table
@@ -388,7 +394,7 @@ def is_lock_timeout(error: BaseException | None) -> bool:
 
 
 def _revision_failed(
-    error: CannotCheck,
+    error: MigdoctorError,
     running: tuple[str, str],
     state: _RunState,
     touched_tables: dict[str, set[TableRef]],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import MigdoctorError
 from migdoctor.facts.model import ProjectFacts
 from migdoctor.project.scripts import describe_exception
 
@@ -47,7 +47,7 @@ def count_rows(
 
     try:
         run_environment(project, work, read_only=True, action="Counting rows")
-    except CannotCheck as error:
+    except MigdoctorError as error:
         return [f"rows not counted: {error.message}" for _ in targets]
     return counted
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migdoctor.errors import CannotCheck
+from migdoctor.errors import MigdoctorError
 from migdoctor.facts.model import ProjectFacts
 from migdoctor.operations.effects import Visibility, operation_visibility, partial_application
 from migdoctor.operations.model import RevisionOperations
@@ -81,7 +81,7 @@ def read_back(
                 captured = capture_database(project, record=RECORD_ALL)
                 recorded = captured.operations.get(revision)
     except BaseException as error:  # noqa: BLE001 - a second Ctrl-C, a dead server: say so
-        reason = error.message if isinstance(error, CannotCheck) else describe_exception(error)
+        reason = error.message if isinstance(error, MigdoctorError) else describe_exception(error)
         return Aftermath(revision, unreadable=reason)
     database = captured.database
     if recorded is None:

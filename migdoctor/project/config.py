@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from migdoctor.errors import CannotCheck, ConfigNotFound
+from migdoctor.errors import ConfigNotFound, MigdoctorError
 from migdoctor.redact import remember_url_password
 
 if sys.version_info >= (3, 11):
@@ -137,11 +137,11 @@ def config_file_names(
     for name in given:
         if os.path.basename(name) == DEFAULT_TOML:
             if toml is not None:
-                raise CannotCheck("pyproject.toml was given more than once with -c/--config.")
+                raise MigdoctorError("pyproject.toml was given more than once with -c/--config.")
             toml = name
         else:
             if ini is not None:
-                raise CannotCheck(
+                raise MigdoctorError(
                     f"Only one ini file may be given with -c/--config (got {ini!r} and {name!r})."
                 )
             ini = name
@@ -203,7 +203,7 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
             )
         raise _no_configuration(ini_name, toml_name, ini_file, ini_has_section, options)
     if not isinstance(script_location_setting, str):
-        raise CannotCheck("script_location must be a string in the Alembic configuration.")
+        raise MigdoctorError("script_location must be a string in the Alembic configuration.")
 
     prepend_sys_path = _prepend_sys_path(parser, options.name, option)
     script_location = _resolve_script_location(script_location_setting, prepend_sys_path)
@@ -249,9 +249,9 @@ def _read_ini(path: Path) -> configparser.ConfigParser:
     try:
         parser.read([path], encoding="locale")
     except (configparser.Error, UnicodeDecodeError) as error:
-        raise CannotCheck(f"Cannot read {path}{_ini_problem(path, error)}") from error
+        raise MigdoctorError(f"Cannot read {path}{_ini_problem(path, error)}") from error
     except OSError as error:
-        raise CannotCheck(f"Cannot read {path}: {error.strerror or error}") from error
+        raise MigdoctorError(f"Cannot read {path}: {error.strerror or error}") from error
     return parser
 
 
@@ -290,12 +290,12 @@ def _read_toml_section(path: Path) -> dict[str, Any] | None:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except (tomllib.TOMLDecodeError, OSError) as error:
-        raise CannotCheck(f"Cannot read {path}: {error}") from error
+        raise MigdoctorError(f"Cannot read {path}: {error}") from error
     section = data.get("tool", {}).get("alembic")
     if section is None:
         return None
     if not isinstance(section, dict):
-        raise CannotCheck(f"[tool.alembic] in {path} is not a table.")
+        raise MigdoctorError(f"[tool.alembic] in {path} is not a table.")
     return section
 
 
@@ -303,7 +303,7 @@ def _interpolated(parser: configparser.ConfigParser, section: str, name: str, pa
     try:
         return parser.get(section, name)
     except configparser.InterpolationError as error:
-        raise CannotCheck(
+        raise MigdoctorError(
             f"Cannot read {name} in [{section}] of {path}: a '%' must be written '%%' "
             "in an ini file."
         ) from error
@@ -320,7 +320,7 @@ def _toml_value(value: Any, args: Mapping[str, str], name: str, path: Path) -> A
         if isinstance(value, dict):
             return {k: v % args for k, v in value.items()}
     except (KeyError, ValueError, TypeError) as error:
-        raise CannotCheck(f"Cannot read {name} in [tool.alembic] of {path}: {error}") from error
+        raise MigdoctorError(f"Cannot read {name} in [tool.alembic] of {path}: {error}") from error
     return value
 
 
@@ -333,7 +333,7 @@ def _separator(parser: configparser.ConfigParser, section: str, *names: str) -> 
             try:
                 return _PATH_SEPARATORS[value]
             except KeyError:
-                raise CannotCheck(
+                raise MigdoctorError(
                     f"{value!r} is not a valid value for {name}; expected "
                     "'space', 'newline', 'os', ':', ';'"
                 ) from None
@@ -377,7 +377,7 @@ def _resolve_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
     try:
         resource = importlib.resources.files(package)
     except (ImportError, TypeError) as error:
-        raise CannotCheck(
+        raise MigdoctorError(
             f"script location {setting!r} names package {package!r}, which cannot be imported: "
             f"{error}"
         ) from error
@@ -389,7 +389,7 @@ def _resolve_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
 def _resolve_script_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
     location = _resolve_location(setting, prepend_sys_path)
     if not location.exists():
-        raise CannotCheck(
+        raise MigdoctorError(
             f"script_location {setting!r} does not exist ({location.absolute()}).",
             hint="Run migdoctor from the folder alembic runs from, or pass -c PATH.",
         )

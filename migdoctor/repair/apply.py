@@ -28,7 +28,7 @@ from migdoctor.database.migrations import (
     run_migration,
 )
 from migdoctor.database.version_table import row_statements
-from migdoctor.errors import CannotCheck, CannotWrite, Terminated, describe_os_error
+from migdoctor.errors import EXIT_FAILED, CannotWrite, MigdoctorError, Terminated, describe_os_error
 from migdoctor.facts.aftermath import Aftermath, read_back
 from migdoctor.facts.model import ALL_TABLES, Facts, ProjectFacts
 from migdoctor.project.scripts import describe_exception
@@ -49,10 +49,10 @@ if TYPE_CHECKING:
 DEFAULT_LOCK_TIMEOUT = 60.0
 
 
-class FixFailed(CannotCheck):
+class FixFailed(MigdoctorError):
     """The fix did not complete; the message says which state it left."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 @dataclass
@@ -138,8 +138,8 @@ def apply_plan(
     except BaseException as error:  # any failure is journaled with the state it left
         aftermath = _aftermath(facts, plan, error)
         state = _state_after_failure(facts, plan, aftermath)
-        message = error.message if isinstance(error, CannotCheck) else describe_exception(error)
-        hint = error.hint if isinstance(error, CannotCheck) else None
+        message = error.message if isinstance(error, MigdoctorError) else describe_exception(error)
+        hint = error.hint if isinstance(error, MigdoctorError) else None
         if isinstance(error, OSError):
             # a folder that cannot be written, a full disk: the user's to repair (exit 2)
             message = f"Cannot write {error.filename or 'a file'}: {describe_os_error(error)}"
@@ -192,7 +192,7 @@ def _in_one_transaction(
         connection = context.connection
         assert connection is not None
         if context.version_table != change.table:
-            raise CannotCheck(
+            raise MigdoctorError(
                 f"env.py now names the version table {context.version_table}, "
                 f"not {change.table}: nothing was changed."
             )
@@ -208,7 +208,7 @@ def _in_one_transaction(
             if sorted(rows) != sorted(change.rows_before) or (
                 not exists and not change.create_table
             ):
-                raise CannotCheck(
+                raise MigdoctorError(
                     "The version table changed since the plan was made "
                     f"(now: {', '.join(rows) or 'empty'}); nothing was changed. Run it again."
                 )
@@ -219,7 +219,7 @@ def _in_one_transaction(
             for statement in row_statements(change):
                 result = connection.execute(statement)
                 if getattr(result, "rowcount", 1) not in (1, -1):
-                    raise CannotCheck("The version table changed during the fix; rolled back.")
+                    raise MigdoctorError("The version table changed during the fix; rolled back.")
             if change.drop_table:
                 context._version.drop(connection)
                 rows_now.clear()
@@ -257,17 +257,17 @@ def complete_revision(
         assert connection is not None
         source = completion.path.read_bytes() if completion.path.exists() else None
         if sha256(source) != completion.file_sha256:
-            raise CannotCheck(
+            raise MigdoctorError(
                 f"{completion.path} changed since the plan was made; nothing was run. Run it again."
             )
         try:
             recorded = record_migrate_operations(completion.path, connection.dialect)
         except CannotRecord as error:
-            raise CannotCheck(f"{completion.revision}: {error}; nothing was run.") from None
+            raise MigdoctorError(f"{completion.revision}: {error}; nothing was run.") from None
         selected = []
         for index, words in completion.run:
             if index >= len(recorded) or operation_fact(recorded[index]).describe() != words:
-                raise CannotCheck(
+                raise MigdoctorError(
                     f"{completion.revision}'s upgrade() no longer records '{words}' where the "
                     "plan saw it; nothing was run."
                 )
@@ -276,7 +276,7 @@ def complete_revision(
             try:
                 selected = [operation.reverse() for operation in reversed(selected)]
             except (NotImplementedError, ValueError) as error:
-                raise CannotCheck(
+                raise MigdoctorError(
                     f"An operation has no inverse ({describe_exception(error)}); nothing was run."
                 ) from None
 
@@ -320,7 +320,7 @@ def write_files(changes: tuple[FileChange, ...]) -> None:
     for change in changes:
         current = change.path.read_bytes() if change.path.exists() else None
         if sha256(current) != sha256(change.before):
-            raise CannotCheck(
+            raise MigdoctorError(
                 f"{change.path} changed since the plan was made; nothing was written."
             )
     for change in changes:
@@ -361,7 +361,7 @@ def write_merge_revision(project: ProjectFacts, merge: MergeRevision) -> Path:
         config, list(merge.heads), message=merge.message, rev_id=merge.revision_id
     )
     if script is None:
-        raise CannotCheck("alembic did not write the merge revision.")
+        raise MigdoctorError("alembic did not write the merge revision.")
     return Path(script.path)
 
 
@@ -381,7 +381,7 @@ def write_autogenerated_revision(project: ProjectFacts, revision: AutogeneratedR
     )
     scripts = script if isinstance(script, list) else [script]
     if len(scripts) != 1 or scripts[0] is None:
-        raise CannotCheck("alembic did not write exactly one revision.")
+        raise MigdoctorError("alembic did not write exactly one revision.")
     return Path(scripts[0].path)
 
 

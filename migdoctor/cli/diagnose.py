@@ -1,0 +1,132 @@
+"""``check``, ``explain``, ``list-checks`` and ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from migdoctor.cli.app import app
+from migdoctor.cli.options import GlobalOptions, ReadTimeoutOption, command_options
+from migdoctor.errors import EXIT_OK, MigdoctorError
+
+
+@app.command()
+@command_options()
+def check(
+    options: GlobalOptions,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="text (for people) or json.")
+    ] = "text",
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Check the scripts only; no database.")
+    ] = False,
+    select: Annotated[
+        Optional[list[str]],  # noqa: UP045 - typer reads the annotation at runtime
+        typer.Option("--select", metavar="SLUG", help="Run only these checks.", show_default=False),
+    ] = None,
+    ignore: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--ignore", metavar="SLUG", help="Skip these checks.", show_default=False),
+    ] = None,
+    lock_timeout: ReadTimeoutOption = None,
+) -> int:
+    """Diagnose the project and its database.
+
+    Exit 0: healthy, 1: problems found, 2: could not check.
+    """
+    from contextlib import nullcontext
+
+    from migdoctor.commands.check import diagnose
+    from migdoctor.render import FORMATS, stdout_console, stdout_for_report_only
+
+    if output_format not in FORMATS:
+        raise MigdoctorError(f"Unknown format {output_format!r}: choose text or json.")
+    _known_slugs(select or [])
+    _known_slugs(ignore or [])
+    with stdout_for_report_only() if output_format == "json" else nullcontext():
+        report = diagnose(
+            options.config_options(lock_timeout),
+            offline=offline,
+            select=select or (),
+            ignore=ignore or (),
+            invocation=options.invocation(),
+        )
+    if output_format == "json":
+        from migdoctor.render.json import render_json
+
+        typer.echo(render_json(report))
+    else:
+        from migdoctor.render.text import render_text
+
+        render_text(report, stdout_console())
+    return report.exit_code
+
+
+def _known_slugs(slugs: list[str]) -> None:
+    from migdoctor.checks import known_slugs
+
+    unknown = [slug for slug in slugs if slug not in known_slugs()]
+    if unknown:
+        raise MigdoctorError(
+            f"Unknown check {', '.join(unknown)}.", hint="migdoctor list-checks shows them all."
+        )
+
+
+@app.command()
+@command_options("debug")
+def explain(
+    options: GlobalOptions,
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="A check's slug or code.")],
+) -> int:
+    """Explain a check: what it detects, why it matters, how to fix it."""
+    from migdoctor.checks import all_checks
+    from migdoctor.render import stdout_console
+    from migdoctor.render.docs import render_explanation
+
+    found = next((c for c in all_checks() if slug in (c.slug, c.code)), None)
+    if found is None:
+        raise MigdoctorError(
+            f"no check named {slug!r}.", hint="migdoctor list-checks shows them all."
+        )
+    render_explanation(found, stdout_console())
+    return EXIT_OK
+
+
+@app.command("list-checks")
+@command_options("debug")
+def list_checks(options: GlobalOptions) -> int:
+    """List every check with its code and severity."""
+    from migdoctor.checks import all_checks
+    from migdoctor.render import stdout_console
+    from migdoctor.render.docs import render_check_list
+
+    render_check_list(all_checks(), stdout_console())
+    return EXIT_OK
+
+
+@app.command()
+@command_options("debug")
+def demo(
+    options: GlobalOptions,
+    directory: Annotated[
+        Path, typer.Option("--dir", metavar="PATH", help="Where to write the sandbox project.")
+    ] = Path("migdoctor-demo"),
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario",
+            metavar="NAME",
+            help="The broken state: table-exists, unknown-revision or stale-current.",
+        ),
+    ] = "table-exists",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing demo folder.")
+    ] = False,
+) -> int:
+    """Write a sandbox project with a SQLite database in a broken state, to try migdoctor on."""
+    from migdoctor.commands.demo import write_demo
+
+    typer.echo(write_demo(directory, scenario, force=force))
+    return EXIT_OK
