@@ -410,7 +410,7 @@ def _judge_unfinished(
     options: ConfigOptions, invocation: tuple[str, ...], entry: JournalEntry
 ) -> Unfinished:
     """What an entry whose process never finished left, read from the database and files."""
-    from migdoctor.database.capture import read_version_state
+    from migdoctor.database.version_table import read_version_state
 
     rows: tuple[str, ...] | None = None
     dialect = (entry.record.get("database") or {}).get("dialect")

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from migdoctor.database.capture import read_version_state
 from migdoctor.database.environment import call_with_application
 from migdoctor.database.failures import connection_targets, explain_failure
+from migdoctor.database.version_table import read_version_state
 from migdoctor.errors import EXIT_FAILED, EXIT_OK, MigdoctorError
 from migdoctor.facts.gather import load_project
 from migdoctor.facts.model import ProjectFacts

@@ -277,3 +277,24 @@ def gave_up(
         ),
         obstacles=obstacles,
     )
+
+
+def limit_lock_waits(connection: Any, seconds: float) -> None:
+    """Make a statement give up after ``seconds`` waiting for a lock (0: wait for ever); on
+    SQLite the busy timeout, which replaces the driver's own 5 s."""
+    from sqlalchemy import text
+
+    from migdoctor.database.bounds import sqlite_busy_ms
+
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {sqlite_busy_ms(seconds)}")
+        return
+    if seconds <= 0:
+        return
+    whole = max(1, round(seconds))
+    if dialect in ("mysql", "mariadb"):
+        connection.execute(text(f"SET SESSION lock_wait_timeout = {whole}"))
+        connection.execute(text(f"SET SESSION innodb_lock_wait_timeout = {whole}"))
+    elif dialect == "postgresql":
+        connection.execute(text(f"SET lock_timeout = '{int(seconds * 1000)}ms'"))

@@ -20,6 +20,7 @@ from migdoctor.database.bounds import bounded_session, read_timeout
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
 from migdoctor.database.schema_history import read_schema_history
+from migdoctor.database.version_table import read_version_rows
 from migdoctor.facts.model import (
     ALL_TABLES,
     CASE_INSENSITIVE_TABLE_NAMES,
@@ -230,42 +231,6 @@ def _tables_named(
     return wanted
 
 
-@dataclass(frozen=True)
-class VersionState:
-    """The version table as ``alembic current`` reads it: the URL (password hidden) and rows."""
-
-    url: str
-    rows: tuple[str, ...]
-
-
-def read_version_state(project: ProjectFacts) -> VersionState:
-    """Run env.py and read only the version table: no reflection, no recording."""
-    states: list[VersionState] = []
-
-    def read(context: MigrationContext, script: Any) -> list[Any]:
-        from sqlalchemy import inspect
-
-        connection = context.connection
-        assert connection is not None  # run_environment refuses offline mode
-        remember_url_password(connection.engine.url)
-        table, schema = context.version_table, context.version_table_schema
-        exists = inspect(connection).has_table(table, schema=schema)
-        rows = read_version_rows(connection, table, schema) if exists else ()
-        states.append(
-            VersionState(connection.engine.url.render_as_string(hide_password=True), rows)
-        )
-        return []
-
-    run_environment(
-        project,
-        read,
-        read_only=True,
-        action="Reading the version table",
-        read_timeout=read_timeout(project.config.options),
-    )
-    return states[0]
-
-
 def _blocking_sessions(
     connection: Connection, touched: set[tuple[str | None, str]]
 ) -> tuple[tuple[SessionInfo, ...], str | None]:
@@ -304,17 +269,6 @@ def _run_in_progress(
             return run_in_progress(other, version_table, schema, revisions)
     except DBAPIError:  # lock views refused (a privilege): nothing can be said
         return None
-
-
-def read_version_rows(
-    connection: Connection, version_table: str, schema: str | None
-) -> tuple[str, ...]:
-    """The raw ids in the version table, whatever they are."""
-    from sqlalchemy import column, select, table
-
-    version = table(version_table, column("version_num"), schema=schema)
-    result = connection.execute(select(version.c.version_num))
-    return tuple(str(row[0]) for row in result)
 
 
 def _server_version(dialect: Any) -> str:

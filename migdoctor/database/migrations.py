@@ -25,7 +25,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up, read_timeout
+from migdoctor.database.bounds import (
+    READ_TIMEOUT_SECONDS,
+    bounded,
+    gave_up,
+    limit_lock_waits,
+    read_timeout,
+)
 from migdoctor.database.locking import HeldLock, LockLost, migration_lock
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import (
@@ -184,8 +190,8 @@ def run_migration(
 ) -> MigrationResult:
     """Run the steps from wherever the database is (``expected_rows``: refuse if it moved).
     ``observe_schema`` hears, after each revision, the tables, columns and indexes it created."""
-    from migdoctor.database.capture import read_version_rows
     from migdoctor.database.environment import run_environment
+    from migdoctor.database.version_table import read_version_rows
 
     events = events or MigrationEvents()
     state = _RunState(observe_schema=observe_schema)
@@ -286,27 +292,6 @@ def run_migration(
             if inspect(connection).has_table(table, schema=schema):
                 rows_after = read_version_rows(connection, table, schema)
     return MigrationResult(state.before, rows_after, state.steps)
-
-
-def limit_lock_waits(connection: Any, seconds: float) -> None:
-    """Make a statement give up after ``seconds`` waiting for a lock (0: wait for ever); on
-    SQLite the busy timeout, which replaces the driver's own 5 s."""
-    from sqlalchemy import text
-
-    from migdoctor.database.bounds import sqlite_busy_ms
-
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {sqlite_busy_ms(seconds)}")
-        return
-    if seconds <= 0:
-        return
-    whole = max(1, round(seconds))
-    if dialect in ("mysql", "mariadb"):
-        connection.execute(text(f"SET SESSION lock_wait_timeout = {whole}"))
-        connection.execute(text(f"SET SESSION innodb_lock_wait_timeout = {whole}"))
-    elif dialect == "postgresql":
-        connection.execute(text(f"SET lock_timeout = '{int(seconds * 1000)}ms'"))
 
 
 def _observed(step: Any, index: int, total: int, state: _RunState, events: MigrationEvents) -> Any:

@@ -1,14 +1,102 @@
-"""SQL for changing the version table's rows: the same statements are shown and executed."""
+"""The version table: reading its rows, the SQL that changes them (the same statements are shown
+in a plan and executed), and the locked write that makes a change, checking first that the rows
+are still the ones the plan saw."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.facts.model import DatabaseFacts
-from migdoctor.repair.plan import VersionTableChange
+from migdoctor.database.bounds import limit_lock_waits, read_timeout
+from migdoctor.database.environment import run_environment
+from migdoctor.database.locking import begin_immediate, migration_lock
+from migdoctor.errors import MigdoctorError
+from migdoctor.facts.model import DatabaseFacts, ProjectFacts
+from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Dialect
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import Connection, Dialect
+
+
+@dataclass(frozen=True)
+class VersionTableChange:
+    """The version table's rows before and after, and the SQL that makes the change."""
+
+    table: str
+    schema: str | None
+    rows_before: tuple[str, ...]
+    rows_after: tuple[str, ...]
+    statements: tuple[str, ...]
+    create_table: bool = False
+    drop_table: bool = False
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{self.schema}.{self.table}" if self.schema else self.table
+
+    def inverse(self) -> VersionTableChange:
+        return VersionTableChange(
+            table=self.table,
+            schema=self.schema,
+            rows_before=self.rows_after,
+            rows_after=self.rows_before,
+            statements=(),
+            create_table=self.drop_table,
+            drop_table=self.create_table,
+        )
+
+
+def read_version_rows(
+    connection: Connection, version_table: str, schema: str | None
+) -> tuple[str, ...]:
+    """The raw ids in the version table, whatever they are."""
+    from sqlalchemy import column, select, table
+
+    version = table(version_table, column("version_num"), schema=schema)
+    result = connection.execute(select(version.c.version_num))
+    return tuple(str(row[0]) for row in result)
+
+
+@dataclass(frozen=True)
+class VersionState:
+    """The version table as ``alembic current`` reads it: the URL (password hidden) and rows."""
+
+    url: str
+    rows: tuple[str, ...]
+
+
+def read_version_state(project: ProjectFacts) -> VersionState:
+    """Run env.py and read only the version table: no reflection, no recording."""
+    states: list[VersionState] = []
+
+    def read(context: MigrationContext, script: Any) -> list[Any]:
+        from sqlalchemy import inspect
+
+        connection = context.connection
+        assert connection is not None  # run_environment refuses offline mode
+        remember_url_password(connection.engine.url)
+        table, schema = context.version_table, context.version_table_schema
+        exists = inspect(connection).has_table(table, schema=schema)
+        rows = read_version_rows(connection, table, schema) if exists else ()
+        states.append(
+            VersionState(connection.engine.url.render_as_string(hide_password=True), rows)
+        )
+        return []
+
+    run_environment(
+        project,
+        read,
+        read_only=True,
+        action="Reading the version table",
+        read_timeout=read_timeout(project.config.options),
+    )
+    return states[0]
+
+
+# -- changing the rows -----------------------------------------------------------------------------
 
 
 def _clause(table: str, schema: str | None) -> Any:
@@ -88,3 +176,71 @@ def with_statements(change: VersionTableChange, dialect_name: str) -> VersionTab
     from dataclasses import replace
 
     return replace(change, statements=display_statements(change, dialect_name))
+
+
+def change_version_table(
+    project: ProjectFacts, change: VersionTableChange, lock_timeout: float
+) -> tuple[str, ...]:
+    """Change the rows in one transaction, under the lock; returns the rows now there."""
+    return change_rows_locked(project, change, lock_timeout, "Changing the version table")
+
+
+def change_rows_locked(
+    project: ProjectFacts,
+    change: VersionTableChange,
+    lock_timeout: float,
+    action: str,
+    prepare: Callable[[MigrationContext], Callable[[], None]] | None = None,
+) -> tuple[str, ...]:
+    """Under the migration lock, check the version table still holds ``change.rows_before``,
+    then, in one transaction, run what ``prepare`` returned (if anything) and move the rows.
+    ``prepare`` runs first, under the lock but outside the transaction. Returns the rows now."""
+    from migdoctor.database.environment import run_environment
+
+    rows_now: list[str] = []
+
+    def work(context: MigrationContext, script: Any) -> list[Any]:
+        from sqlalchemy import inspect
+
+        connection = context.connection
+        assert connection is not None
+        if context.version_table != change.table:
+            raise MigdoctorError(
+                f"env.py now names the version table {context.version_table}, "
+                f"not {change.table}: nothing was changed."
+            )
+        schema = context.version_table_schema
+        held.enter_context(migration_lock(connection, change.table, schema, lock_timeout))
+        # a lock on the version table must not hang the fix: it gives up as an upgrade does
+        limit_lock_waits(connection, lock_timeout)
+        run_first = prepare(context) if prepare is not None else None
+        with context.begin_transaction(_per_migration=True):
+            begin_immediate(connection, lock_timeout)
+            exists = inspect(connection).has_table(change.table, schema=schema)
+            rows = read_version_rows(connection, change.table, schema) if exists else ()
+            if sorted(rows) != sorted(change.rows_before) or (
+                not exists and not change.create_table
+            ):
+                raise MigdoctorError(
+                    "The version table changed since the plan was made "
+                    f"(now: {', '.join(rows) or 'empty'}); nothing was changed. Run it again."
+                )
+            if run_first is not None:
+                run_first()
+            if change.create_table and not exists:
+                context._version.create(connection)
+            for statement in row_statements(change):
+                result = connection.execute(statement)
+                if getattr(result, "rowcount", 1) not in (1, -1):
+                    raise MigdoctorError("The version table changed during the fix; rolled back.")
+            if change.drop_table:
+                context._version.drop(connection)
+                rows_now.clear()
+            else:
+                rows_now[:] = read_version_rows(connection, change.table, schema)
+        return []
+
+    with ExitStack() as held:
+        # the lock is released only after env.py has committed
+        run_environment(project, work, read_only=True, action=action)
+    return tuple(rows_now)

@@ -15,19 +15,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.locking import begin_immediate, migration_lock
-from migdoctor.database.migrations import (
-    MigrationEvents,
-    RevisionFailed,
-    limit_lock_waits,
-    run_migration,
-)
-from migdoctor.database.version_table import row_statements
+from migdoctor.database.migrations import MigrationEvents, RevisionFailed, run_migration
+from migdoctor.database.session_end import end_session
+from migdoctor.database.version_table import change_rows_locked
 from migdoctor.errors import EXIT_FAILED, CannotWrite, MigdoctorError, Terminated, describe_os_error
 from migdoctor.facts.aftermath import Aftermath, read_back
 from migdoctor.facts.model import ALL_TABLES, Facts, ProjectFacts
@@ -39,8 +33,6 @@ from migdoctor.repair.plan import (
     MergeRevision,
     Plan,
     RevisionCompletion,
-    SessionEnd,
-    VersionTableChange,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +81,9 @@ def apply_plan(
     try:
         if plan.version_table is not None:
             after["version_rows"] = list(
-                change_version_table(project, plan.version_table, lock_timeout)
+                change_rows_locked(
+                    project, plan.version_table, lock_timeout, "Changing the version table"
+                )
             )
             if facts.database is not None and facts.database.tables_read == ALL_TABLES:
                 # the tables as the fix found and left them: undo says what changed since
@@ -117,7 +111,7 @@ def apply_plan(
             )
             after["version_rows"] = list(result.rows_after)
         if plan.end_session is not None:
-            end_session(project, plan.end_session)
+            end_session(project, plan.end_session.session_id, plan.end_session.statement)
             after["ended_session"] = plan.end_session.session_id
         if plan.merge is not None:
             created = write_merge_revision(project, plan.merge)
@@ -159,78 +153,6 @@ def apply_plan(
         ) from error
     journal.finish(entry_id, "applied", after=after)
     return Applied(entry_id, after)
-
-
-# -- the version table ---------------------------------------------------------------------------
-
-
-def change_version_table(
-    project: ProjectFacts, change: VersionTableChange, lock_timeout: float
-) -> tuple[str, ...]:
-    """Change the rows in one transaction, under the lock; returns the rows now there."""
-    return _in_one_transaction(project, change, lock_timeout, "Changing the version table")
-
-
-def _in_one_transaction(
-    project: ProjectFacts,
-    change: VersionTableChange,
-    lock_timeout: float,
-    action: str,
-    prepare: Callable[[MigrationContext], Callable[[], None]] | None = None,
-) -> tuple[str, ...]:
-    """Under the migration lock, check the version table still holds ``change.rows_before``,
-    then, in one transaction, run what ``prepare`` returned (if anything) and move the rows.
-    ``prepare`` runs first, under the lock but outside the transaction. Returns the rows now."""
-    from migdoctor.database.capture import read_version_rows
-    from migdoctor.database.environment import run_environment
-
-    rows_now: list[str] = []
-
-    def work(context: MigrationContext, script: Any) -> list[Any]:
-        from sqlalchemy import inspect
-
-        connection = context.connection
-        assert connection is not None
-        if context.version_table != change.table:
-            raise MigdoctorError(
-                f"env.py now names the version table {context.version_table}, "
-                f"not {change.table}: nothing was changed."
-            )
-        schema = context.version_table_schema
-        held.enter_context(migration_lock(connection, change.table, schema, lock_timeout))
-        # a lock on the version table must not hang the fix: it gives up as an upgrade does
-        limit_lock_waits(connection, lock_timeout)
-        run_first = prepare(context) if prepare is not None else None
-        with context.begin_transaction(_per_migration=True):
-            begin_immediate(connection, lock_timeout)
-            exists = inspect(connection).has_table(change.table, schema=schema)
-            rows = read_version_rows(connection, change.table, schema) if exists else ()
-            if sorted(rows) != sorted(change.rows_before) or (
-                not exists and not change.create_table
-            ):
-                raise MigdoctorError(
-                    "The version table changed since the plan was made "
-                    f"(now: {', '.join(rows) or 'empty'}); nothing was changed. Run it again."
-                )
-            if run_first is not None:
-                run_first()
-            if change.create_table and not exists:
-                context._version.create(connection)
-            for statement in row_statements(change):
-                result = connection.execute(statement)
-                if getattr(result, "rowcount", 1) not in (1, -1):
-                    raise MigdoctorError("The version table changed during the fix; rolled back.")
-            if change.drop_table:
-                context._version.drop(connection)
-                rows_now.clear()
-            else:
-                rows_now[:] = read_version_rows(connection, change.table, schema)
-        return []
-
-    with ExitStack() as held:
-        # the lock is released only after env.py has committed
-        run_environment(project, work, read_only=True, action=action)
-    return tuple(rows_now)
 
 
 # -- a revision applied half way ------------------------------------------------------------------
@@ -288,28 +210,9 @@ def complete_revision(
         return invoke_selected
 
     action = f"{'Undoing the completion of' if completion.reverse else 'Completing'} revision "
-    return _in_one_transaction(
+    return change_rows_locked(
         project, completion.version_table, lock_timeout, action + completion.revision, prepare
     )
-
-
-# -- other sessions --------------------------------------------------------------------------------
-
-
-def end_session(project: ProjectFacts, ending: SessionEnd) -> None:
-    """End another session (it must still exist): KILL or pg_terminate_backend."""
-    from sqlalchemy import text
-
-    from migdoctor.database.environment import run_environment
-
-    def work(context: MigrationContext, script: Any) -> list[Any]:
-        connection = context.connection
-        assert connection is not None
-        with connection.engine.connect() as session:
-            session.execute(text(ending.statement))
-        return []
-
-    run_environment(project, work, read_only=True, action=f"Ending session {ending.session_id}")
 
 
 # -- files -----------------------------------------------------------------------------------------
@@ -415,7 +318,7 @@ def _state_after_failure(facts: Facts, plan: Plan, aftermath: Aftermath | None =
     what was seen."""
     try:
         if plan.completion is not None or plan.version_table is not None or plan.migration:
-            from migdoctor.database.capture import read_version_state
+            from migdoctor.database.version_table import read_version_state
 
             rows = sorted(read_version_state(facts.project).rows)
             # every plan was made from these rows

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor import __version__
+from migdoctor.database.version_table import VersionTableChange
 from migdoctor.errors import CannotWrite, describe_os_error
 from migdoctor.redact import redact
 from migdoctor.repair.plan import (
@@ -35,7 +36,6 @@ from migdoctor.repair.plan import (
     MigrationRun,
     Plan,
     RevisionCompletion,
-    VersionTableChange,
 )
 
 JOURNAL_FOLDER = ".migdoctor"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migdoctor.database.version_table import VersionTableChange
 from migdoctor.findings import Risk
 
 
@@ -26,34 +27,6 @@ class FixRequest:
     revision: str | None = None
     force: bool = False
     session: str | None = None
-
-
-@dataclass(frozen=True)
-class VersionTableChange:
-    """The version table's rows before and after, and the SQL that makes the change."""
-
-    table: str
-    schema: str | None
-    rows_before: tuple[str, ...]
-    rows_after: tuple[str, ...]
-    statements: tuple[str, ...]
-    create_table: bool = False
-    drop_table: bool = False
-
-    @property
-    def qualified_table(self) -> str:
-        return f"{self.schema}.{self.table}" if self.schema else self.table
-
-    def inverse(self) -> VersionTableChange:
-        return VersionTableChange(
-            table=self.table,
-            schema=self.schema,
-            rows_before=self.rows_after,
-            rows_after=self.rows_before,
-            statements=(),
-            create_table=self.drop_table,
-            drop_table=self.create_table,
-        )
 
 
 @dataclass(frozen=True)
