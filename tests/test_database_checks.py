@@ -12,8 +12,9 @@ import pytest
 
 from migdoctor.facts.model import DatabaseFacts, TableFact
 from migdoctor.fixes.complete_revision import undo_refusal
-from migdoctor.operations.effects import PartialApplication, Visibility, partial_application
+from migdoctor.operations.effects import Visibility
 from migdoctor.operations.model import RECORDED, Operation, RevisionOperations
+from migdoctor.operations.partial_application import PartialApplication, partial_application
 from tests.conftest import Database
 from tests.helpers import (
     Project,

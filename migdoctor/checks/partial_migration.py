@@ -40,13 +40,13 @@ from __future__ import annotations
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
-from migdoctor.operations.effects import (
+from migdoctor.operations.effects import Visibility
+from migdoctor.operations.model import RECORDED
+from migdoctor.operations.partial_application import (
     OperationState,
     PartialApplication,
-    Visibility,
     next_revision_partly_applied,
 )
-from migdoctor.operations.model import RECORDED
 
 SLUG = "partial-migration"
 CODE = "MD107"

@@ -28,7 +28,7 @@ from __future__ import annotations
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
-from migdoctor.operations.effects import creation_conflicts, next_revision_partly_applied
+from migdoctor.operations.upgrade_blockers import upgrade_blockers
 
 SLUG = "stale-current"
 CODE = "MD101"
@@ -74,31 +74,9 @@ def database_behind_head(facts: Facts) -> list[Finding]:
         + "."
     )
     fixes: tuple[FixOption, ...] = ()
-    broken = facts.project.history_problems()
-    partial = next_revision_partly_applied(facts)
-    if broken:
-        message += " alembic cannot upgrade until the history loads: " + "; ".join(broken) + "."
-    elif facts.version_overlaps:
-        ancestor, descendant = facts.version_overlaps[0]
-        message += (
-            f" alembic refuses to upgrade while the version table holds {descendant} together "
-            f"with its ancestor {ancestor}: see version-table-overlap."
-        )
-    elif partial is not None and partial.half_applied_possible:
-        message += (
-            f" Upgrading would fail: revision {partial.revision} was applied half way "
-            "(see partial-migration)."
-        )
-    elif partial is not None:
-        message += (
-            f" Upgrading would fail: part of revision {partial.revision} already exists "
-            "(see table-exists)."
-        )
-    elif creation_conflicts(facts.recorded(pending), database):
-        message += (
-            " Upgrading would fail because a pending revision creates a table that already "
-            "exists: see table-exists."
-        )
+    blockers = upgrade_blockers(facts)
+    if blockers:
+        message += " " + blockers[0].sentence
     else:
         fixes = (
             FixOption(

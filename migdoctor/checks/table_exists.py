@@ -41,14 +41,13 @@ from migdoctor.checks import check, require_known_current, require_no_run_in_pro
 from migdoctor.checks.partial_migration import partial_fixes, state_evidence
 from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
-from migdoctor.operations.effects import (
+from migdoctor.operations.effects import TableConflict, creation_conflicts
+from migdoctor.operations.model import RECORDED
+from migdoctor.operations.partial_application import (
     PartialApplication,
-    TableConflict,
-    creation_conflicts,
-    matching_revisions,
     next_revision_partly_applied,
 )
-from migdoctor.operations.model import RECORDED
+from migdoctor.operations.schema_position import matching_revisions
 
 SLUG = "table-exists"
 CODE = "MD103"

@@ -32,7 +32,7 @@ from migdoctor.checks import check
 from migdoctor.checks.table_exists import no_match_sentence, schema_evidence
 from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Risk, Severity
-from migdoctor.operations.effects import matching_revisions
+from migdoctor.operations.schema_position import matching_revisions
 
 SLUG = "unknown-revision"
 CODE = "MD102"

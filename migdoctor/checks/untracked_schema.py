@@ -32,7 +32,7 @@ from __future__ import annotations
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
-from migdoctor.operations.effects import comparison_with
+from migdoctor.operations.schema_position import comparison_with
 
 SLUG = "untracked-schema"
 CODE = "MD108"

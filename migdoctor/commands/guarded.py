@@ -1,8 +1,9 @@
 """``migdoctor upgrade``, ``downgrade`` and ``stamp``: alembic's commands, made safe to run.
 
-Before an upgrade or downgrade a preflight runs the checks that predict failure (an unknown
-revision, a table that already exists, a half-applied revision, an ambiguous ``head``, a history
-alembic cannot load) and refuses, changing nothing, when one fires. The database's migration
+Before an upgrade or downgrade a preflight asks whether the run would fail
+(``operations/upgrade_blockers.py``: an unknown revision, a table that already exists, a
+half-applied revision, a history alembic cannot load; and an ambiguous ``head``), shows the
+findings of the checks that prove it and refuses, changing nothing. The database's migration
 lock is taken first, so the preflight reads what another run left, never its half-done work. The
 run gives up waiting for a table lock after ``--lock-timeout`` seconds and then names the session
 in the way, shows each revision as it runs, and, when it stops early (a revision failed, Ctrl-C,
@@ -34,32 +35,12 @@ from migdoctor.facts.aftermath import Aftermath, read_back
 from migdoctor.facts.gather import gather_facts, load_project
 from migdoctor.facts.model import Facts, ProjectFacts
 from migdoctor.findings import Finding, Risk, Severity
+from migdoctor.operations.upgrade_blockers import downgrade_blockers, upgrade_blockers
 from migdoctor.project.config import ConfigOptions
 
 if TYPE_CHECKING:
     from migdoctor.render.interaction import TerminalInteraction
 
-PREFLIGHT = {
-    UPGRADE: (
-        "unknown-revision",
-        "version-table-overlap",
-        "table-exists",
-        "partial-migration",
-        "multiple-heads",
-        "script-load-error",
-        "missing-down-revision",
-        "revision-cycle",
-        "branch-label-clash",
-    ),
-    DOWNGRADE: (
-        "unknown-revision",
-        "version-table-overlap",
-        "script-load-error",
-        "missing-down-revision",
-        "revision-cycle",
-        "branch-label-clash",
-    ),
-}
 RELATIVE = re.compile(r"[+-]\d+$")
 
 
@@ -204,10 +185,16 @@ def preflight_refusal(
             return findings, f"Cannot {direction} to '{target}': {error}."
         if direction == UPGRADE and facts.database is not None:
             planned = set(graph.pending(facts.database.version_rows, targets))
+    blockers = (
+        upgrade_blockers(facts, planned) if direction == UPGRADE else downgrade_blockers(facts)
+    )
+    slugs = [blocker.check for blocker in blockers]
+    if direction == UPGRADE and target == "head":
+        slugs.append("multiple-heads")
+    if not slugs:
+        return None
     relevant = [
-        finding
-        for finding in _errors(facts, PREFLIGHT[direction])
-        if _concerns_this_run(finding, planned, target)
+        finding for finding in _errors(facts, slugs) if _concerns_this_run(finding, planned, target)
     ]
     if not relevant:
         return None

@@ -15,8 +15,9 @@ from typing import Any
 
 from migdoctor.errors import MigdoctorError
 from migdoctor.facts.model import ProjectFacts
-from migdoctor.operations.effects import Visibility, operation_visibility, partial_application
+from migdoctor.operations.effects import Visibility, operation_visibility
 from migdoctor.operations.model import RevisionOperations
+from migdoctor.operations.partial_application import partial_application
 from migdoctor.project.scripts import describe_exception
 
 

@@ -49,32 +49,46 @@ class ProjectFacts:
     def script(self, revision: str) -> RevisionScript:
         return self.graph.scripts[revision]
 
-    def history_problems(self) -> list[str]:
-        """Why alembic cannot even load this history (it would stop before migrating)."""
+    def history_problems(self) -> list[tuple[str, str]]:
+        """Why alembic cannot even load this history (it would stop before migrating): the slug
+        of the check that shows it, and the words."""
         graph = self.graph
         problems = []
         if self.load_errors:
             problems.append(
-                f"{len(self.load_errors)} revision file(s) cannot be loaded (see script-load-error)"
+                (
+                    "script-load-error",
+                    f"{len(self.load_errors)} revision file(s) cannot be loaded "
+                    "(see script-load-error)",
+                )
             )
         if self.import_errors:
             first = self.import_errors[0]
             where = self.relative(first.path) + (f":{first.line}" if first.line else "")
             problems.append(
-                f"{len(self.import_errors)} revision file(s) fail when imported, first {where}: "
-                f"{first.message.rstrip('.')} (see script-load-error)"
+                (
+                    "script-load-error",
+                    f"{len(self.import_errors)} revision file(s) fail when imported, first "
+                    f"{where}: {first.message.rstrip('.')} (see script-load-error)",
+                )
             )
         if graph.missing:
             problems.append(
-                f"revision {graph.missing[0].revision} names {graph.missing[0].missing}, which "
-                "does not exist (see missing-down-revision)"
+                (
+                    "missing-down-revision",
+                    f"revision {graph.missing[0].revision} names {graph.missing[0].missing}, "
+                    "which does not exist (see missing-down-revision)",
+                )
             )
         if graph.cycle:
-            problems.append("the history has a cycle (see revision-cycle)")
+            problems.append(("revision-cycle", "the history has a cycle (see revision-cycle)"))
         if graph.label_clashes:
             problems.append(
-                f"branch label {graph.label_clashes[0].label} is declared twice "
-                "(see branch-label-clash)"
+                (
+                    "branch-label-clash",
+                    f"branch label {graph.label_clashes[0].label} is declared twice "
+                    "(see branch-label-clash)",
+                )
             )
         return problems
 

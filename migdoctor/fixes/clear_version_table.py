@@ -9,7 +9,8 @@ from __future__ import annotations
 from migdoctor.database.version_table import change_rows
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.operations.effects import creation_conflicts, matching_revisions
+from migdoctor.operations.effects import creation_conflicts
+from migdoctor.operations.schema_position import matching_revisions
 from migdoctor.repair.plan import FixRequest, Plan, refused
 
 FIX_ID = "clear-version-table"

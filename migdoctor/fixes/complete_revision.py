@@ -18,8 +18,11 @@ from __future__ import annotations
 from migdoctor.database.version_table import change_rows
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.operations.effects import PartialApplication, next_revision_partly_applied
 from migdoctor.operations.model import RECORDED, Operation
+from migdoctor.operations.partial_application import (
+    PartialApplication,
+    next_revision_partly_applied,
+)
 from migdoctor.repair.journal import sha256
 from migdoctor.repair.plan import FixRequest, Plan, RevisionCompletion, refused
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from migdoctor.database.version_table import change_rows
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.operations.effects import comparison_with, creation_conflicts, schema_mismatches
+from migdoctor.operations.effects import creation_conflicts, schema_mismatches
+from migdoctor.operations.schema_position import comparison_with
 from migdoctor.repair.plan import FixRequest, Plan, nothing_to_do, refused
 
 FIX_ID = "stamp"

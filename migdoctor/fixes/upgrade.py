@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.operations.effects import creation_conflicts, next_revision_partly_applied
+from migdoctor.operations.upgrade_blockers import upgrade_blockers
 from migdoctor.repair.plan import (
     Drop,
     FixRequest,
@@ -29,54 +29,13 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     title = "Apply the pending revisions"
     if database is None:
         return refused(FIX_ID, title, RISK, "upgrade needs the database.")
-    if facts.unknown_current:
-        return refused(
-            FIX_ID,
-            title,
-            RISK,
-            f"The version table names {', '.join(facts.unknown_current)}, which no script "
-            "defines: alembic cannot upgrade from there (see unknown-revision).",
-        )
-    broken = facts.project.history_problems()
-    if broken:
-        return refused(
-            FIX_ID, title, RISK, "alembic cannot load the history: " + "; ".join(broken) + "."
-        )
-    if facts.version_overlaps:
-        ancestor, descendant = facts.version_overlaps[0]
-        return refused(
-            FIX_ID,
-            title,
-            RISK,
-            f"alembic refuses to upgrade: the version table holds {descendant} together with "
-            f"its ancestor {ancestor} (see version-table-overlap).",
-        )
+    blockers = upgrade_blockers(facts)
+    if blockers:
+        return refused(FIX_ID, title, RISK, blockers[0].sentence)
     pending = facts.pending or ()
     if not pending:
         return nothing_to_do(
             FIX_ID, title, RISK, "Nothing to upgrade: the database is at the head."
-        )
-    partial = next_revision_partly_applied(facts)
-    if partial is not None:
-        return refused(
-            FIX_ID,
-            title,
-            RISK,
-            f"The upgrade would fail: revision {partial.revision} was applied half way "
-            "(see partial-migration)."
-            if partial.half_applied_possible
-            else f"The upgrade would fail: part of revision {partial.revision} already exists "
-            "(see table-exists).",
-        )
-    conflicts = creation_conflicts(facts.recorded(pending), database)
-    if conflicts:
-        first = conflicts[0]
-        return refused(
-            FIX_ID,
-            title,
-            RISK,
-            f"The upgrade would fail: revision {first.revision} creates table {first.table}, "
-            "which already exists (see table-exists).",
         )
     graph = facts.project.graph
     steps = tuple(

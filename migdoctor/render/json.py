@@ -7,7 +7,7 @@ from typing import Any
 
 from migdoctor.checks.report import Report
 from migdoctor.findings import Finding, Severity
-from migdoctor.operations.effects import schema_position
+from migdoctor.operations.schema_position import schema_position
 from migdoctor.redact import redact
 
 SCHEMA_VERSION = 1

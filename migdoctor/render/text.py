@@ -14,7 +14,7 @@ from rich.text import Text
 
 from migdoctor.checks.report import Report
 from migdoctor.findings import Finding, Risk, Severity
-from migdoctor.operations.effects import schema_position
+from migdoctor.operations.schema_position import schema_position
 from migdoctor.redact import redact
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}

@@ -1,0 +1,93 @@
+"""Which revision the live schema is at: alembic's comparison of the live schema with the schema
+at every revision, as the capture measured it (``database/schema_history.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from migdoctor.facts.model import Facts, RevisionSchemaComparison
+
+
+def comparison_with(facts: Facts, revisions: Sequence[str]) -> RevisionSchemaComparison | None:
+    """alembic's comparison of the live schema with the schema at ``revisions``, when the
+    capture made it."""
+    database = facts.database
+    if database is None or database.schema_history is None:
+        return None
+    return database.schema_history.comparison(revisions)
+
+
+def matching_revisions(facts: Facts) -> tuple[str, ...]:
+    """The revisions a stamp may name: their schema the live one equals by alembic's
+    comparison, without resting on tables the history cannot know (newest first)."""
+    database = facts.database
+    if database is None or database.schema_history is None:
+        return ()
+    return database.schema_history.stampable
+
+
+@dataclass(frozen=True)
+class SchemaPosition:
+    """Which revision the live schema is at, for the report's header and JSON."""
+
+    matches: tuple[str, ...]
+    current_matches: bool
+    closest: str | None = None
+    differences: int = 0
+    unknown: str | None = None
+    # why alembic's comparison with the closest revision failed
+    error: str | None = None
+
+    def words(self) -> str:
+        if self.unknown:
+            return f"cannot tell which revision it is at ({self.unknown})"
+        if self.error and not self.matches:
+            return f"cannot compare with revision {self.closest} ({self.error})"
+        if self.matches:
+            listed = ", ".join(self.matches)
+            note = " (the version table's)" if self.current_matches else ""
+            plural = "s" if len(self.matches) > 1 else ""
+            return f"matches revision{plural} {listed}{note}"
+        if self.closest:
+            return (
+                f"matches no revision; closest {self.closest} "
+                f"({self.differences} difference{'s' if self.differences != 1 else ''})"
+            )
+        return "matches no revision"
+
+    def as_evidence(self) -> dict[str, object]:
+        return {
+            "matches": list(self.matches),
+            "current_matches": self.current_matches,
+            "closest": self.closest,
+            "differences": self.differences,
+            "unknown": self.unknown,
+            "error": self.error,
+        }
+
+
+def schema_position(facts: Facts) -> SchemaPosition | None:
+    """Where the live schema stands in the history; None when it was not measured."""
+    database = facts.database
+    history = database.schema_history if database is not None else None
+    if database is None or history is None:
+        return None
+    if history.unknown:
+        return SchemaPosition((), False, unknown=history.unknown)
+    current = history.comparison(database.version_rows)
+    current_matches = current is not None and current.matches and bool(database.version_rows)
+    matches = history.matching
+    if current_matches and not matches:
+        matches = tuple(database.version_rows)
+    tied = matches or history.closest()
+    # among revisions as close as each other, the version table's own comes first
+    closest = next((r for r in tied if r in database.version_rows), next(iter(tied), None))
+    comparison = history.comparison((closest,)) if closest else None
+    return SchemaPosition(
+        matches=matches,
+        current_matches=current_matches,
+        closest=closest,
+        differences=len(comparison.differences) if comparison is not None else 0,
+        error=comparison.error if comparison is not None else None,
+    )

@@ -1,0 +1,98 @@
+"""Would ``alembic upgrade`` (or ``downgrade``) fail on this database? Answered once, here, for
+the ``stale-current`` check, the ``upgrade`` fix and the preflight of ``migdoctor upgrade``.
+
+Each blocker names the check that diagnoses it (its finding carries the evidence and the
+repairs) and says why, in one sentence. They come in the order alembic would meet them: the
+version table names a revision no script defines, the history does not load, the version table
+holds a revision together with its ancestor, the next revision was applied half way or is partly
+there already, a pending revision creates a table that already exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from migdoctor.facts.model import Facts
+from migdoctor.operations.effects import creation_conflicts
+from migdoctor.operations.partial_application import next_revision_partly_applied
+
+
+@dataclass(frozen=True)
+class UpgradeBlocker:
+    check: str  # the slug of the check whose finding proves it and offers repairs
+    sentence: str  # why the run would fail, as the user reads it
+    revision: str | None = None  # the revision it concerns, when one does
+
+
+def downgrade_blockers(facts: Facts) -> list[UpgradeBlocker]:
+    """Why alembic would refuse to move this database at all: an unknown revision in the
+    version table, a history that does not load, a revision next to its ancestor there."""
+    blockers = [
+        UpgradeBlocker(
+            "unknown-revision",
+            f"The version table names {', '.join(facts.unknown_current)}, which no script "
+            "defines: alembic cannot upgrade from there (see unknown-revision).",
+        )
+        for _ in facts.unknown_current[:1]
+    ]
+    problems = facts.project.history_problems()
+    if problems:
+        blockers += [
+            UpgradeBlocker(
+                slug,
+                "alembic cannot upgrade until the history loads: "
+                + "; ".join(words for _, words in problems)
+                + ".",
+            )
+            for slug in dict.fromkeys(slug for slug, _ in problems)
+        ]
+    for ancestor, descendant in facts.version_overlaps[:1]:
+        blockers.append(
+            UpgradeBlocker(
+                "version-table-overlap",
+                f"alembic refuses to upgrade while the version table holds {descendant} "
+                f"together with its ancestor {ancestor} (see version-table-overlap).",
+            )
+        )
+    return blockers
+
+
+def upgrade_blockers(facts: Facts, planned: Collection[str] | None = None) -> list[UpgradeBlocker]:
+    """Why upgrading this database would fail, empty when nothing migdoctor can see stops it.
+
+    ``planned``: the revisions this upgrade runs, when it does not go to the heads."""
+    blockers = downgrade_blockers(facts)
+    database = facts.database
+    pending = tuple(facts.pending or ())
+    if database is None or not pending or facts.unknown_current:
+        return blockers
+    if planned is not None:
+        pending = tuple(revision for revision in pending if revision in planned)
+    partial = next_revision_partly_applied(facts)
+    if partial is not None and partial.revision in pending:
+        blockers.append(
+            UpgradeBlocker(
+                "partial-migration",
+                f"The upgrade would fail: revision {partial.revision} was applied half way "
+                "(see partial-migration).",
+                partial.revision,
+            )
+            if partial.half_applied_possible
+            else UpgradeBlocker(
+                "table-exists",
+                f"The upgrade would fail: part of revision {partial.revision} already exists "
+                "(see table-exists).",
+                partial.revision,
+            )
+        )
+    for conflict in creation_conflicts(facts.recorded(pending), database)[:1]:
+        blockers.append(
+            UpgradeBlocker(
+                "table-exists",
+                f"The upgrade would fail: revision {conflict.revision} creates table "
+                f"{conflict.table}, which already exists (see table-exists).",
+                conflict.revision,
+            )
+        )
+    return blockers
