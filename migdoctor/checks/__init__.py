@@ -126,10 +126,6 @@ def all_checks() -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def find_check(slug: str) -> Check | None:
-    return next((c for c in all_checks() if c.slug == slug), None)
-
-
 class NotApplicable(Exception):
     """Raised by a check that cannot say anything about these facts (the reason is shown)."""
 

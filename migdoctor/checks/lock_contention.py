@@ -42,7 +42,8 @@ from migdoctor.facts.model import (
     Facts,
     SessionInfo,
 )
-from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.findings import Finding, Severity
+from migdoctor.fixes.options import fix_option
 
 SLUG = "lock-contention"
 CODE = "MD104"
@@ -104,11 +105,10 @@ def sessions_block_pending_revisions(facts: Facts) -> list[Finding]:
                 "sessions": [session.as_evidence() for session in sessions],
             },
             fixes=tuple(
-                FixOption(
-                    id="end-session",
-                    title=f"End session {session.session_id} (its transaction is rolled back)",
-                    risk=Risk.DANGEROUS,
-                    command=facts.fix_command("end-session", "--session", session.session_id),
+                fix_option(
+                    facts,
+                    "end-session",
+                    f"End session {session.session_id} (its transaction is rolled back)",
                     why="the application or person using it sees an error; last resort",
                     session=session.session_id,
                 )

@@ -32,7 +32,8 @@ from typing import Any
 
 from migdoctor.checks import NotApplicable, check
 from migdoctor.facts.model import Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.findings import Finding, Severity
+from migdoctor.fixes.options import fix_option
 
 SLUG = "multiple-heads"
 CODE = "MD201"
@@ -114,11 +115,10 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
             message=message,
             evidence=evidence,
             fixes=(
-                FixOption(
-                    id="merge-heads",
-                    title="Write a merge revision that joins the heads",
-                    risk=Risk.SAFE,
-                    command=facts.fix_command("merge-heads"),
+                fix_option(
+                    facts,
+                    "merge-heads",
+                    "Write a merge revision that joins the heads",
                     why="adds one file whose upgrade() does nothing; no table is touched",
                     recommended=True,
                 ),

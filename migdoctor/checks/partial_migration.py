@@ -39,7 +39,8 @@ from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.findings import Finding, FixOption, Severity
+from migdoctor.fixes.options import fix_option
 from migdoctor.operations.effects import Visibility
 from migdoctor.operations.model import RECORDED
 from migdoctor.operations.partial_application import (
@@ -131,33 +132,31 @@ def partial_fixes(facts: Facts, partial: PartialApplication, re_runnable: bool) 
     fixes = []
     if re_runnable and not partial.ambiguous:
         fixes.append(
-            FixOption(
-                id="complete-revision",
-                title=f"Run only the {len(missing)} missing operation"
+            fix_option(
+                facts,
+                "complete-revision",
+                f"Run only the {len(missing)} missing operation"
                 f"{'s' if len(missing) != 1 else ''} of {revision}, then record it",
-                risk=Risk.CAUTION,
-                command=facts.fix_command("complete-revision", "--revision", revision),
-                revision=revision,
                 why="what already ran is left as it is; undo reverses exactly what this runs",
                 recommended=True,
+                revision=revision,
             )
         )
     fixes += [
-        FixOption(
-            id="stamp",
-            title=f"Record {revision} as applied, leaving its missing operations undone",
-            risk=Risk.CAUTION,
-            command=facts.fix_command("stamp", "--revision", revision, "--force"),
-            revision=revision,
+        fix_option(
+            facts,
+            "stamp",
+            f"Record {revision} as applied, leaving its missing operations undone",
             why="only when the missing operations are not wanted on this database",
-        ),
-        FixOption(
-            id="neuter-upgrade",
-            title=f"Replace the body of {revision}'s upgrade() with pass",
-            risk=Risk.DANGEROUS,
-            command=facts.fix_command("neuter-upgrade", "--revision", revision),
             revision=revision,
+            flags=("--force",),
+        ),
+        fix_option(
+            facts,
+            "neuter-upgrade",
+            f"Replace the body of {revision}'s upgrade() with pass",
             why="a fresh database built from the history would then lack all it creates",
+            revision=revision,
         ),
     ]
     return fixes

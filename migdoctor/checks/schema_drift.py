@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from migdoctor.checks import NotApplicable, check, require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.findings import Finding, Severity
+from migdoctor.fixes.options import fix_option
 
 SLUG = "schema-drift"
 CODE = "MD106"
@@ -96,11 +97,10 @@ def live_schema_differs_from_models(facts: Facts) -> list[Finding]:
             message=message,
             evidence=evidence,
             fixes=(
-                FixOption(
-                    id="autogenerate-revision",
-                    title="Write a revision with alembic revision --autogenerate",
-                    risk=Risk.CAUTION,
-                    command=facts.fix_command("autogenerate-revision"),
+                fix_option(
+                    facts,
+                    "autogenerate-revision",
+                    "Write a revision with alembic revision --autogenerate",
                     why="writes the file only; read and edit it before upgrading, it drops what "
                     "is in the database but not in the models",
                     recommended=True,

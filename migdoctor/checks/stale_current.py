@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.findings import Finding, FixOption, Severity
+from migdoctor.fixes.options import fix_option
 from migdoctor.operations.upgrade_blockers import upgrade_blockers
 
 SLUG = "stale-current"
@@ -79,11 +80,10 @@ def database_behind_head(facts: Facts) -> list[Finding]:
         message += " " + blockers[0].sentence
     else:
         fixes = (
-            FixOption(
-                id="upgrade",
-                title=f"Apply the {count} pending revision{'s' if count != 1 else ''}",
-                risk=Risk.SAFE,
-                command=facts.fix_command("upgrade"),
+            fix_option(
+                facts,
+                "upgrade",
+                f"Apply the {count} pending revision{'s' if count != 1 else ''}",
                 why="runs exactly what alembic upgrade heads would, after a preflight",
                 recommended=True,
             ),

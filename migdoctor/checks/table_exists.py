@@ -40,7 +40,8 @@ from __future__ import annotations
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.checks.partial_migration import partial_fixes, state_evidence
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.findings import Finding, FixOption, Severity
+from migdoctor.fixes.options import fix_option, verified_stamp_option
 from migdoctor.operations.effects import TableConflict, creation_conflicts
 from migdoctor.operations.model import RECORDED
 from migdoctor.operations.partial_application import (
@@ -238,27 +239,17 @@ def _fixes(facts: Facts, first: str, verified: str | None) -> list[FixOption]:
     fixes = []
     if verified is not None:
         fixes.append(
-            FixOption(
-                id="stamp",
-                title=f"Record {verified} as applied without running it",
-                risk=Risk.CAUTION,
-                command=facts.fix_command("stamp", "--revision", verified),
-                revision=verified,
-                why=(
-                    "alembic's comparison finds the live schema equal to the schema at this "
-                    "revision: tables, columns, types, indexes and constraints"
-                ),
-                recommended=True,
+            verified_stamp_option(
+                facts, verified, f"Record {verified} as applied without running it"
             )
         )
     fixes.append(
-        FixOption(
-            id="neuter-upgrade",
-            title=f"Replace the body of {first}'s upgrade() with pass",
-            risk=Risk.DANGEROUS,
-            command=facts.fix_command("neuter-upgrade", "--revision", first),
-            revision=first,
+        fix_option(
+            facts,
+            "neuter-upgrade",
+            f"Replace the body of {first}'s upgrade() with pass",
             why="a fresh database built from the history would then lack what it created",
+            revision=first,
         )
     )
     return fixes

@@ -31,7 +31,8 @@ from __future__ import annotations
 from migdoctor.checks import check
 from migdoctor.checks.table_exists import no_match_sentence, schema_evidence
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.findings import Finding, Severity
+from migdoctor.fixes.options import fix_option, verified_stamp_option
 from migdoctor.operations.schema_position import matching_revisions
 
 SLUG = "unknown-revision"
@@ -82,29 +83,17 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
     if candidates:
         best = candidates[0]
         fixes.append(
-            FixOption(
-                id="stamp",
-                title=f"Record {best} in the version table (the revision the schema is at)",
-                risk=Risk.CAUTION,
-                command=facts.fix_command("stamp", "--revision", best),
-                revision=best,
-                why=(
-                    "alembic's comparison finds the live schema equal to the schema at this "
-                    "revision: tables, columns, types, indexes and constraints"
-                ),
-                recommended=True,
+            verified_stamp_option(
+                facts, best, f"Record {best} in the version table (the revision the schema is at)"
             )
         )
     fixes.append(
-        FixOption(
-            id="clear-version-table",
-            title=f"Empty {database.qualified_version_table}",
-            risk=Risk.CAUTION,
-            command=facts.fix_command("clear-version-table"),
-            why=(
-                "the next upgrade re-runs every migration; right only if the database has none "
-                "of the project's tables"
-            ),
+        fix_option(
+            facts,
+            "clear-version-table",
+            f"Empty {database.qualified_version_table}",
+            why="the next upgrade re-runs every migration; right only if the database has none "
+            "of the project's tables",
         )
     )
     return [

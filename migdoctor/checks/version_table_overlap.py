@@ -32,7 +32,8 @@ from collections import deque
 
 from migdoctor.checks import check
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, FixOption, Risk, Severity
+from migdoctor.findings import Finding, Severity
+from migdoctor.fixes.options import fix_option
 from migdoctor.project.graph import RevisionGraph
 
 SLUG = "version-table-overlap"
@@ -86,23 +87,21 @@ def version_rows_overlap(facts: Facts) -> list[Finding]:
         "rows_after_repair": kept,
     }
     fixes = [
-        FixOption(
-            id="delete-ancestor-rows",
-            title=f"Delete the redundant row{'s' if len(redundant) > 1 else ''} "
+        fix_option(
+            facts,
+            "delete-ancestor-rows",
+            f"Delete the redundant row{'s' if len(redundant) > 1 else ''} "
             f"{', '.join(redundant)} from {table}",
-            risk=Risk.CAUTION,
-            command=facts.fix_command("delete-ancestor-rows"),
             why=f"leaves {', '.join(kept)}, which is what alembic reads as current already",
             recommended=True,
         ),
-        FixOption(
-            id="stamp",
-            title=f"Keep only {ancestor}: the database is really at the older revision",
-            risk=Risk.CAUTION,
-            command=facts.fix_command("stamp", "--revision", ancestor),
-            revision=ancestor,
+        fix_option(
+            facts,
+            "stamp",
+            f"Keep only {ancestor}: the database is really at the older revision",
             why=f"only when the {descendant} row was written by mistake; the plan checks that "
             "the tables of the newer revisions do not exist",
+            revision=ancestor,
         ),
     ]
     return [

@@ -178,13 +178,6 @@ def with_statements(change: VersionTableChange, dialect_name: str) -> VersionTab
     return replace(change, statements=display_statements(change, dialect_name))
 
 
-def change_version_table(
-    project: ProjectFacts, change: VersionTableChange, lock_timeout: float
-) -> tuple[str, ...]:
-    """Change the rows in one transaction, under the lock; returns the rows now there."""
-    return change_rows_locked(project, change, lock_timeout, "Changing the version table")
-
-
 def change_rows_locked(
     project: ProjectFacts,
     change: VersionTableChange,

@@ -1,4 +1,7 @@
-"""Fixes: each module computes a plan (pure, over the facts); ``apply`` is the only writer.
+"""The catalog of fixes: one module per fix id computes a plan, pure, over the facts, and
+declares the fix's ``RISK`` and whether it ``NEEDS_DATABASE``. The repair engine
+(``migdoctor/repair/``: plan, journal, apply, undo) carries a plan out; checks offer a fix through
+``fixes/options.py``, which reads the risk from here.
 
 A fix's risk says how much it can hurt if the diagnosis is wrong: ``safe`` fixes do what alembic
 itself would do, ``caution`` fixes change what alembic believes without touching the schema,
@@ -10,9 +13,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from migdoctor.facts.model import Facts
-from migdoctor.repair.plan import FixRequest, Plan
+if TYPE_CHECKING:
+    from migdoctor.facts.model import Facts
+    from migdoctor.repair.plan import FixRequest, Plan
 
 # fix id -> module name
 FIX_MODULES = {

@@ -82,6 +82,3 @@ class RevisionOperations:
     # upgrade() runs operations inside op.get_context().autocommit_block(): they commit one by
     # one even where DDL is transactional
     autocommit: bool = False
-
-    def tables_created(self) -> tuple[Operation, ...]:
-        return tuple(op for op in self.operations if op.kind == "create_table")

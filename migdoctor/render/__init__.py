@@ -60,9 +60,3 @@ def stdout_console() -> Console:
             super().print(*objects, **options)
 
     return BoxWrappingConsole(highlight=False, soft_wrap=True)
-
-
-def stderr_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)

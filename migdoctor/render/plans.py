@@ -149,10 +149,6 @@ def _diff_lines(diff: str) -> list[Text]:
     return lines
 
 
-def render_plan(plan: Plan, console: Console, command: str | None = None) -> None:
-    console.print(plan_renderable(plan, command))
-
-
 def render_journal(entries: Sequence[JournalEntry], console: Console) -> None:
     if not entries:
         console.print("The journal is empty: no fix was applied in this project.")
