@@ -80,11 +80,11 @@ def undo(
     lock_timeout: LockTimeoutOption = None,
 ) -> int:
     """Revert the last applied fix, once it is verified that nothing changed since."""
-    from migdoctor.commands import fix as repair
+    from migdoctor.commands.undo import undo as undo_last_fix
     from migdoctor.render import stdout_console
     from migdoctor.render.interaction import TerminalInteraction
 
-    return repair.undo(
+    return undo_last_fix(
         options.config_options(lock_timeout),
         options.invocation(),
         yes=yes,

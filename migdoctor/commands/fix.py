@@ -1,4 +1,4 @@
-"""``migdoctor fix`` and ``migdoctor undo``: plan, show, ask, apply, check again.
+"""``migdoctor fix``: plan, show, ask, apply, check again (``commands/undo.py`` takes a fix back).
 
 Exit codes: 0 the plan was shown or applied (or there was nothing to do); 1 refused by the
 state of things (a plan that cannot run, a stamp that disagrees with the schema, the user said
@@ -14,28 +14,16 @@ from typing import TYPE_CHECKING
 
 from migdoctor.checks import run_checks
 from migdoctor.checks.report import Report
-from migdoctor.database.capture import RECORD_ALL, RECORD_NONE
+from migdoctor.database.capture import RECORD_ALL
 from migdoctor.errors import EXIT_CANNOT, EXIT_FAILED, EXIT_OK, MigdoctorError
 from migdoctor.facts.gather import gather_facts, load_project
-from migdoctor.facts.model import Facts, ProjectFacts
+from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, FixOption, Risk
 from migdoctor.fixes import FIX_MODULES, needs_database, plan_fix
 from migdoctor.project.config import ConfigOptions
 from migdoctor.repair.apply import apply_plan
-from migdoctor.repair.journal import Journal, JournalEntry
+from migdoctor.repair.journal import Journal
 from migdoctor.repair.plan import FixRequest, Plan
-from migdoctor.repair.undo import (
-    MOVED,
-    NEW,
-    OLD,
-    RUNNING,
-    Unfinished,
-    entry_needs_database,
-    judge_unfinished,
-    process_alive,
-    undo_plan,
-    undo_target,
-)
 
 if TYPE_CHECKING:
     from migdoctor.render.interaction import TerminalInteraction
@@ -58,7 +46,7 @@ def _facts(
 
 
 @contextmanager
-def _migration_lock_first(
+def migration_lock_first(
     options: ConfigOptions, lock_timeout: float, ui: TerminalInteraction, purpose: str
 ) -> Iterator[None]:
     """Every writer takes the database's migration lock before it reads anything: the facts a
@@ -112,7 +100,7 @@ def fix_one(
         )
     # a dry run changes nothing: it reads without waiting for the lock
     locked = needs_database(request.fix) and not dry_run
-    with _migration_lock_first(options, lock_timeout, ui, "fix") if locked else nullcontext():
+    with migration_lock_first(options, lock_timeout, ui, "fix") if locked else nullcontext():
         return _fix_one(options, invocation, request, yes, dry_run, lock_timeout, ui)
 
 
@@ -147,10 +135,10 @@ def _fix_one(
     if dry_run:
         ui.say("Dry run: nothing was changed; the plan above is what would have been applied.")
         return EXIT_OK
-    consent = _consent(plan, yes, ui)
+    consent = ask_consent(plan, yes, ui)
     if consent != EXIT_OK:
         return consent
-    return _apply(facts, plan, lock_timeout, ui, options, invocation)
+    return apply_with_journal(facts, plan, lock_timeout, ui, options, invocation)
 
 
 def with_row_counts(facts: Facts, plan: Plan) -> Plan:
@@ -178,7 +166,7 @@ def _recommended_option(facts: Facts, fix_id: str) -> FixOption | None:
     return None
 
 
-def _consent(plan: Plan, yes: bool, ui: TerminalInteraction) -> int:
+def ask_consent(plan: Plan, yes: bool, ui: TerminalInteraction) -> int:
     if yes:
         return EXIT_OK
     if not ui.is_terminal:
@@ -193,7 +181,7 @@ def _consent(plan: Plan, yes: bool, ui: TerminalInteraction) -> int:
     return EXIT_OK
 
 
-def _apply(
+def apply_with_journal(
     facts: Facts,
     plan: Plan,
     lock_timeout: float,
@@ -258,7 +246,7 @@ def interactive(
             "in scripts use migdoctor fix FIX-ID --yes."
         )
         return EXIT_CANNOT
-    with _migration_lock_first(options, lock_timeout, ui, "fix"):
+    with migration_lock_first(options, lock_timeout, ui, "fix"):
         return _interactive(options, invocation, lock_timeout, ui)
 
 
@@ -312,111 +300,3 @@ def _interactive(
     ui.say(f"\n{applied} fix{'es' if applied != 1 else ''} applied.")
     _recheck(options, invocation, ui, findings)
     return EXIT_OK
-
-
-def undo(
-    options: ConfigOptions,
-    invocation: tuple[str, ...],
-    *,
-    yes: bool,
-    dry_run: bool,
-    list_entries: bool,
-    lock_timeout: float,
-    ui: TerminalInteraction,
-) -> int:
-    """``migdoctor undo``: revert the last applied fix, if the state is still what it left."""
-    from migdoctor.render.plans import render_journal
-
-    project = load_project(options)
-    journal = Journal(project.config.base_directory)
-    if list_entries:
-        render_journal(journal.entries(), ui.console)
-        return EXIT_OK
-    target = undo_target(journal.entries())
-    for note in target.passed_over:
-        ui.text(note)
-    if target.unfinished is not None:
-        verdict = _judge_unfinished(options, invocation, target.unfinished)
-        for line in verdict.lines:
-            ui.text(line)
-        if verdict.event is not None and not dry_run:
-            journal.finish(target.unfinished.id, verdict.event, found_by="undo", **verdict.details)
-        if verdict.outcome == NEW and target.unfinished.is_undo:
-            journal.finish(
-                str(target.unfinished.record["undoes"]), "undone", by=target.unfinished.id
-            )
-        if verdict.outcome in (RUNNING, MOVED):
-            return EXIT_FAILED
-        if verdict.outcome == OLD and not target.unfinished.is_undo:
-            return EXIT_OK
-        if dry_run:
-            ui.say("Dry run: nothing was changed (the journal neither).")
-            return EXIT_OK
-        target = undo_target(journal.entries())
-    entry = target.entry
-    if entry is None:
-        ui.say("Nothing to undo: the journal holds no applied fix that can be undone.")
-        return EXIT_OK
-    if not entry_needs_database(entry):
-        facts = _undo_facts(options, invocation, project, entry)
-        return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
-    with _migration_lock_first(options, lock_timeout, ui, "undo"):
-        # read again under the lock: the entry to undo may have changed while it waited
-        entry = undo_target(journal.entries()).entry
-        if entry is None:
-            ui.say("Nothing to undo: the journal holds no applied fix that can be undone.")
-            return EXIT_OK
-        facts = _undo_facts(options, invocation, project, entry)
-        return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
-
-
-def _undo(
-    facts: Facts,
-    entry: JournalEntry,
-    yes: bool,
-    dry_run: bool,
-    lock_timeout: float,
-    ui: TerminalInteraction,
-    options: ConfigOptions,
-    invocation: tuple[str, ...],
-) -> int:
-    plan = with_row_counts(facts, undo_plan(entry, facts))
-    ui.show_plan(plan)
-    if plan.refusal:
-        return EXIT_FAILED
-    if dry_run:
-        ui.say("Dry run: nothing was changed.")
-        return EXIT_OK
-    consent = _consent(plan, yes, ui)
-    if consent != EXIT_OK:
-        return consent
-    return _apply(facts, plan, lock_timeout, ui, options, invocation, undoes=entry.id)
-
-
-def _undo_facts(
-    options: ConfigOptions, invocation: tuple[str, ...], project: ProjectFacts, entry: JournalEntry
-) -> Facts:
-    """The facts undo needs: the database when the fix changed it; otherwise the database when
-    it can be read (to warn about a revision it is at), else the scripts alone."""
-    if entry_needs_database(entry):
-        return gather_facts(options, invocation=invocation, record=RECORD_NONE)
-    try:
-        return gather_facts(options, invocation=invocation, record=RECORD_NONE)
-    except MigdoctorError:
-        return Facts(project=project, database=None, invocation=invocation)
-
-
-def _judge_unfinished(
-    options: ConfigOptions, invocation: tuple[str, ...], entry: JournalEntry
-) -> Unfinished:
-    """What an entry whose process never finished left, read from the database and files."""
-    from migdoctor.database.version_table import read_version_state
-
-    rows: tuple[str, ...] | None = None
-    dialect = (entry.record.get("database") or {}).get("dialect")
-    if entry_needs_database(entry) and not process_alive(entry):
-        try:
-            rows = read_version_state(load_project(options)).rows
-        except MigdoctorError:
-            rows = None
-    return judge_unfinished(entry, rows, dialect)

@@ -223,8 +223,8 @@ def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction) -> bool
     """Show the tables and columns the downgrade drops, with their rows, before it runs; on a
     terminal, ask before dropping rows (default: no). False: the user said no."""
     from migdoctor.commands.fix import with_row_counts
+    from migdoctor.repair.drops import downgrade_drops
     from migdoctor.repair.plan import MigrationRun, Plan
-    from migdoctor.repair.undo import downgrade_drops
 
     if facts.database is None:
         return True

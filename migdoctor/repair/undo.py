@@ -19,17 +19,14 @@ The rules it keeps:
 from __future__ import annotations
 
 import difflib
-import os
-import re
-import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from migdoctor.database.version_table import with_statements
 from migdoctor.facts.model import ALL_TABLES, Facts
 from migdoctor.findings import RISK_ORDER, Risk
-from migdoctor.operations.model import Operation
+from migdoctor.repair.drops import completion_drops, downgrade_drops, existed_refusal
 from migdoctor.repair.journal import (
     JournalEntry,
     completion_from,
@@ -45,6 +42,7 @@ from migdoctor.repair.plan import (
     RevisionCompletion,
     refused,
 )
+from migdoctor.repair.unfinished import OLD
 
 FIX_ID = "undo"
 
@@ -102,209 +100,6 @@ def undo_target(entries: list[JournalEntry]) -> UndoTarget:
             continue
         return UndoTarget(entry, None, tuple(notes))
     return UndoTarget(None, None, tuple(notes))
-
-
-# -- an entry whose process never finished ---------------------------------------------------------
-
-RUNNING, OLD, NEW, MOVED = "running", "old", "new", "moved"
-
-
-@dataclass(frozen=True)
-class Unfinished:
-    """What undo makes of an entry with no final record. ``outcome``: ``running`` (its process
-    is alive), ``old`` (nothing of it shows), ``new`` (it completed: undo takes it back),
-    ``moved`` (something in between: explained, not guessed). ``event``/``details`` are what
-    the journal then records (none for ``running``)."""
-
-    outcome: str
-    lines: tuple[str, ...]
-    event: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-def process_alive(entry: JournalEntry) -> bool:
-    """Whether the process that started the entry still runs here (a zombie does not)."""
-    process = entry.record.get("process") or {}
-    pid, host = process.get("pid"), process.get("host")
-    if not isinstance(pid, int) or host != socket.gethostname() or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def judge_unfinished(
-    entry: JournalEntry, rows_now: tuple[str, ...] | None, dialect: str | None
-) -> Unfinished:
-    """Explain ``entry`` from the journal and the state now (``rows_now``: the version rows, or
-    None when the fix did not touch the database or they could not be read)."""
-    record = entry.record
-    plan = record["plan"]
-    what = "The undo" if entry.is_undo else "The fix"
-    process = record.get("process") or {}
-    who = (
-        f"process {process['pid']} on {process.get('host')}"
-        if process.get("pid")
-        else "its process"
-    )
-    lines = [
-        f"{what} {entry.fix} ({record.get('title', '')}), journal entry {entry.id} started "
-        f"{record.get('time')}, never finished: {who} stopped (killed or crashed) before it "
-        "could record what it left."
-    ]
-    if process_alive(entry):
-        lines.append(
-            f"Its process ({process.get('pid')}) is still running: wait for it to finish, "
-            "then run migdoctor undo again. Nothing was changed."
-        )
-        return Unfinished(RUNNING, tuple(lines))
-
-    states: list[str] = []  # old / new / words, one per part of the plan
-    after: dict[str, Any] = {}
-    words: list[str] = []
-    if plan.get("files"):
-        file_state = _files_state(plan["files"])
-        states.append(file_state)
-        words.append(f"its files are {'as before' if file_state == OLD else file_state}")
-        after["files"] = [
-            {"path": item["path"], "sha256": item.get("after_sha256")} for item in plan["files"]
-        ]
-    moved_rows = plan.get("version_table") or (plan.get("completion") or {}).get("version_table")
-    if moved_rows is not None:
-        before = sorted(moved_rows["rows_before"])
-        if rows_now is None:
-            states.append("unknown")
-        elif sorted(rows_now) == before:
-            # a completion may have run operations with the rows unchanged (no transactional DDL)
-            states.append(OLD if plan.get("version_table") else "rows old")
-        elif sorted(rows_now) == sorted(moved_rows["rows_after"]):
-            states.append(NEW)
-        else:
-            states.append("other")
-        if rows_now is not None:
-            after["version_rows"] = list(rows_now)
-            words.append(_rows_words(rows_now, moved_rows["rows_before"]))
-    if plan.get("migration"):
-        states.append(_migration_state(entry, plan["migration"], rows_now, dialect, lines))
-        if rows_now is not None:
-            after["version_rows"] = list(rows_now)
-            after["schema_created"] = {
-                event["revision"]: event.get("created") for event in entry.revisions_done
-            }
-            words.append(_rows_words(rows_now, plan["migration"].get("rows_before", ())))
-    if plan.get("merge") or plan.get("autogenerated") or plan.get("end_session"):
-        states.append("other")
-        if plan.get("end_session"):
-            words.append(f"session {plan['end_session']['session']} may or may not have ended")
-        else:
-            written = (plan.get("merge") or plan.get("autogenerated") or {}).get("revision_id")
-            words.append(
-                f"revision file {written} may have been written (look in the versions folder)"
-            )
-    if words:
-        lines.append("Now " + "; ".join(words) + ".")
-
-    state_words = "; ".join(words) or "unknown"
-    if states and all(state == OLD for state in states):
-        lines.append(
-            "Nothing of it shows: there is nothing of it to undo. The journal now records it as "
-            "interrupted (left old); run it again if it is still needed. migdoctor undo again "
-            "takes back the fix before it, if any."
-        )
-        return Unfinished(OLD, tuple(lines), "interrupted", {"state": OLD})
-    if states and all(state == NEW for state in states):
-        lines.append(
-            "It had completed: everything is in the state it was to leave. The journal now "
-            "records it as applied, and undo takes it back as usual."
-        )
-        return Unfinished(NEW, tuple(lines), "applied", {"after": after})
-    lines.append(
-        "What to do: run migdoctor check. It shows the version table and, when a revision was "
-        "applied half way, which of its operations are in the schema (partial-migration), with "
-        "the fixes for it (complete-revision, or a guarded migdoctor upgrade/downgrade). "
-        "migdoctor undo does not guess what an interrupted run left: the journal now records "
-        "it as interrupted, and the fixes before it stay undoable while the state is what they "
-        "left."
-    )
-    return Unfinished(MOVED, tuple(lines), "interrupted", {"state": state_words})
-
-
-def _files_state(records: list[dict[str, Any]]) -> str:
-    states = set()
-    for item in records:
-        path = Path(item["path"])
-        current = sha256(path.read_bytes() if path.exists() else None)
-        if current == item.get("before_sha256"):
-            states.add(OLD)
-        elif current == item.get("after_sha256"):
-            states.add(NEW)
-        else:
-            states.add("changed since")
-    return states.pop() if len(states) == 1 else "mixed"
-
-
-def _rows_words(rows_now: tuple[str, ...], rows_before: Any) -> str:
-    now = ", ".join(rows_now) or "nothing"
-    before = ", ".join(rows_before) or "nothing"
-    if sorted(rows_now) == sorted(rows_before):
-        return f"the version table holds {now}, as before"
-    return f"the version table holds {now} (it held {before})"
-
-
-def _migration_state(
-    entry: JournalEntry,
-    record: dict[str, Any],
-    rows_now: tuple[str, ...] | None,
-    dialect: str | None,
-    lines: list[str],
-) -> str:
-    """Old / new / moved for a migration run, and a line saying how far it got."""
-    steps = [str(revision) for revision, _ in record["steps"]]
-    done = [str(event["revision"]) for event in entry.revisions_done]
-    running = next((revision for revision in steps if revision not in done), None)
-    made = [_created_words(event.get("created")) for event in entry.revisions_done]
-    if done:
-        lines.append(
-            f"It had run {len(done)} of its {len(steps)} revisions: "
-            + "; ".join(
-                f"{revision}{f' (created {words})' if words else ''}"
-                for revision, words in zip(done, made, strict=False)
-            )
-            + (f"; {running} was running when it stopped." if running else ".")
-        )
-    elif running:
-        lines.append(f"It stopped in its first revision, {running}.")
-    if rows_now is None:
-        return "unknown"
-    if sorted(rows_now) == sorted(record.get("rows_before", ())):
-        if dialect == "postgresql":
-            # transactional DDL: what was not committed was rolled back when it died
-            lines.append("PostgreSQL rolled back what the run had not committed.")
-            return OLD
-        if running:
-            lines.append(
-                f"This database does not roll DDL back: {running} may be applied half way."
-            )
-        return "rows old"
-    if running is None:
-        return NEW
-    return "moved"
-
-
-def _created_words(created: Any) -> str:
-    if not isinstance(created, dict):
-        return ""
-    parts = [f"table {name}" for name in created.get("tables", ())]
-    parts += [f"column {name}" for name in created.get("columns", ())]
-    return ", ".join(parts)
 
 
 def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
@@ -369,7 +164,7 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
                         fix=FIX_ID,
                         title=title,
                         risk=Risk.DANGEROUS,
-                        refusal=_existed_refusal(existed),
+                        refusal=existed_refusal(existed),
                         drops=drops,
                         arguments={"entry": entry.id},
                     )
@@ -420,131 +215,6 @@ def undo_plan(entry: JournalEntry, facts: Facts) -> Plan:
         arguments={"entry": entry.id},
         drops=drops,
     )
-
-
-# -- what an undo would drop -----------------------------------------------------------------------
-
-
-def downgrade_drops(
-    facts: Facts, run: MigrationRun, created: dict[str, Any] | None
-) -> tuple[tuple[Drop, ...], tuple[str, ...]] | str:
-    """The tables and columns the ``downgrade()`` of each step drops (recorded, nothing runs),
-    each marked created (or not) by the journaled run (``created``: revision -> what it created;
-    None when the journal does not say), and notes; a refusal when a ``downgrade()`` cannot be
-    read (what it would drop could not be told)."""
-    from migdoctor.operations.recorder import CannotRecord, record_downgrade
-
-    database = facts.database
-    assert database is not None
-    dialect = _dialect(database.dialect)
-    made_tables = {
-        name.lower()
-        for made in (created or {}).values()
-        if isinstance(made, dict)
-        for name in made.get("tables", ())
-    }
-    made_columns = {
-        name.lower()
-        for made in (created or {}).values()
-        if isinstance(made, dict)
-        for name in made.get("columns", ())
-    }
-    known = created is not None and all(
-        isinstance((created or {}).get(revision), dict) for revision, _ in run.steps
-    )
-    drops: list[Drop] = []
-    notes: list[str] = []
-    graph = facts.project.graph
-    for revision, _ in run.steps:
-        script = graph.scripts.get(revision)
-        if script is None:
-            return (
-                f"No file defines {revision} any more: what its downgrade() drops cannot be "
-                "told. Nothing restored."
-            )
-        try:
-            operations = record_downgrade(script.path, dialect)
-        except CannotRecord as error:
-            return (
-                f"What {revision}'s downgrade() would drop cannot be told ({error}); undo never "
-                "runs a downgrade it cannot read. Nothing restored."
-            )
-        for operation in operations:
-            dropped = _dropped_by(operation)
-            if operation.kind == "execute" and dropped is None:
-                notes.append(
-                    f"{revision}'s downgrade() runs SQL migdoctor cannot read: "
-                    f"{operation.describe()}."
-                )
-            if dropped is None:
-                continue
-            table, column = dropped
-            if not known:
-                by_run = None
-            elif column is None:
-                by_run = table.lower() in made_tables
-            else:
-                by_run = table.lower() in made_tables or f"{table}.{column}".lower() in made_columns
-            drops.append(Drop(revision, table, column, operation.schema, by_run))
-    if created is not None and not known and drops:
-        notes.append(
-            "The journal does not say what the upgrade created (an older migdoctor, or the "
-            "schema could not be read): check that it created what the downgrade drops."
-        )
-    return tuple(drops), tuple(notes)
-
-
-_DROP_TABLE_SQL = re.compile(r"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w\"`]+)\s*;?\s*$", re.I)
-_DROP_COLUMN_SQL = re.compile(
-    r"^\s*ALTER\s+TABLE\s+([\w\"`]+)\s+DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?([\w\"`]+)\s*;?\s*$",
-    re.I,
-)
-
-
-def _dropped_by(operation: Operation) -> tuple[str, str | None] | None:
-    """(table, column or None) a drop operation removes: ``op.drop_table``/``op.drop_column``,
-    or raw SQL of the plain forms ``DROP TABLE t`` / ``ALTER TABLE t DROP COLUMN c``."""
-    if operation.kind == "drop_table" and operation.table:
-        return operation.table, None
-    if operation.kind == "drop_column" and operation.table and operation.columns:
-        return operation.table, operation.columns[0]
-    if operation.kind == "execute":
-        found = _DROP_TABLE_SQL.match(operation.detail)
-        if found:
-            return found.group(1).strip('"`'), None
-        found = _DROP_COLUMN_SQL.match(operation.detail)
-        if found:
-            return found.group(1).strip('"`'), found.group(2).strip('"`')
-    return None
-
-
-def _existed_refusal(existed: list[Drop]) -> str:
-    named = "; ".join(f"{drop.revision}'s downgrade() drops {drop.words}" for drop in existed)
-    return (
-        f"{named}, which existed before the upgrade (the upgrade did not create it). Undo never "
-        "drops what the fix it undoes did not create: nothing restored. To go back anyway, "
-        "empty that downgrade() (as neuter-upgrade does) or move the version table with "
-        "migdoctor stamp."
-    )
-
-
-def completion_drops(completion: RevisionCompletion) -> tuple[Drop, ...]:
-    """The tables and columns the inverse of a complete-revision drops: it created them."""
-    drops = []
-    for _, words in completion.run:
-        if words.startswith("create table "):
-            table = words.removeprefix("create table ").split(" (", 1)[0]
-            drops.append(Drop(completion.revision, table, created_by_run=True))
-        elif words.startswith("add column "):
-            table, _, column = words.removeprefix("add column ").rpartition(".")
-            drops.append(Drop(completion.revision, table, column, created_by_run=True))
-    return tuple(drops)
-
-
-def _dialect(name: str) -> Any:
-    from sqlalchemy.engine import make_url
-
-    return make_url(f"{name}://").get_dialect()()
 
 
 def _database_at_written_revision(plan: dict[str, Any], facts: Facts) -> str | None:
