@@ -1,4 +1,8 @@
-"""Apply a plan: the only code in migdoctor that writes.
+"""Apply a plan: the repair engine's writer, and the only code that writes for a fix or an undo.
+
+Outside the repair engine only alembic's own commands write: the guarded ``upgrade``,
+``downgrade`` and ``stamp`` (``commands/guarded.py``) and the pass-through ``revision``,
+``merge`` and ``init`` (``commands/passthrough.py``); checks and the facts they read never write.
 
 Order of events: the journal records the plan and the state before; the database's migration
 lock is taken; the state is checked to be still what the plan saw; the change is made (version
