@@ -3,29 +3,19 @@ and undoable; refused without consent or against the evidence."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tests.conftest import Database
 from tests.helpers import (
     Project,
+    article_by_hand,
     checks_found,
-    create_article_outside_migrations,
+    journal,
     migdoctor_command,
     run_in_terminal,
 )
 
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
-
-
-def journal(project: Project) -> list[dict]:  # type: ignore[type-arg]
-    path = project.root / ".migdoctor" / "journal.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def article_by_hand(blog: Project, database: Database) -> None:
-    blog.upgrade(USER)
-    create_article_outside_migrations(database)
 
 
 def test_stamp_repairs_table_exists_and_undo_restores(blog: Project, database: Database) -> None:

@@ -10,10 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from tests.conftest import Database
-from tests.helpers import Project, add_revision, copy_project, finding, migdoctor_command
+from tests.helpers import (
+    Project,
+    add_revision,
+    blog_with_bio,
+    finding,
+    hold_user_table,
+    migdoctor_command,
+)
 
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
 BIO = "4d5e6f708192"
@@ -129,32 +135,6 @@ def test_a_failed_revision_is_named_and_the_version_table_kept(
         assert "tag" in database.table_names()
     else:
         assert "tag" not in database.table_names()
-
-
-def blog_with_bio(tmp_path: Path, database: Database) -> Project:
-    project = copy_project("blog", tmp_path / "project", database)
-    project.upgrade("head")
-    add_revision(
-        project,
-        BIO,
-        COMMENT,
-        "op.add_column('user', sa.Column('bio', sa.Text(), nullable=True))",
-        downgrade="op.drop_column('user', 'bio')",
-        message="add bio",
-    )
-    return project
-
-
-def hold_user_table(database: Database):  # type: ignore[no-untyped-def]
-    """Another session reads "user" inside an open transaction: its lock blocks ALTER TABLE."""
-    connection = database.engine().connect()
-    quoted = '"user"' if database.backend == "postgresql" else "`user`"
-    connection.execute(text(f"SELECT * FROM {quoted}"))  # the transaction stays open
-    if database.backend == "mysql":
-        session = connection.execute(text("SELECT CONNECTION_ID()")).scalar()
-    else:
-        session = connection.execute(text("SELECT pg_backend_pid()")).scalar()
-    return connection, str(session)
 
 
 @pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)

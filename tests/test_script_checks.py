@@ -6,7 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.helpers import Project, checks_found, copy_project, finding
+from tests.helpers import (
+    add_tag_revision,
+    checks_found,
+    copy_project,
+    edit,
+    finding,
+    header,
+)
 
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
 USER_FILE = "alembic/versions/1a2b3c4d5e6f_create_user_table.py"
@@ -18,30 +25,6 @@ TAG_FILE = f"alembic/versions/{TAG}_add_tag_table.py"
 # the expand/contract fixture: a shared history, then two labeled branches in their own folders
 ITEM, WAREHOUSE = "a1b2c3d4e5f6", "b2c3d4e5f6a7"
 EXPAND_SKU, EXPAND_STOCK, CONTRACT_CODE = "e1a2b3c4d5e6", "e2b3c4d5e6f7", "c1d2e3f4a5b6"
-
-
-def edit(project: Project, relative: str, old: str, new: str) -> None:
-    path = project.root / relative
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {relative}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def header(project: Project, relative: str, name: str, value: str) -> None:
-    """Set one header variable of a revision file (``down_revision = ...``) to ``value``."""
-    path = project.root / relative
-    text, count = re.subn(rf"^{name}\b.*$", f"{name} = {value}", path.read_text(), flags=re.M)
-    assert count == 1, f"no {name} in {relative}"
-    path.write_text(text)
-
-
-def add_tag_revision(project: Project, down_revision: str, revision: str = TAG) -> None:
-    """A new revision, written as a developer does: the comment revision copied and edited."""
-    text = (project.root / COMMENT_FILE).read_text()
-    text = text.replace("add comment table", "add tag table").replace("'comment'", "'tag'")
-    text = text.replace(f"revision: str = '{COMMENT}'", f"revision: str = '{revision}'")
-    (project.root / TAG_FILE).write_text(text)
-    header(project, TAG_FILE, "down_revision", repr(down_revision))
 
 
 def test_unmerged_heads_are_an_error_with_merge_heads_fix(tmp_path: Path) -> None:
