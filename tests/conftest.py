@@ -175,3 +175,10 @@ def blog(tmp_path: Path, database: Database) -> Project:
 @pytest.fixture
 def blog_offline(tmp_path: Path) -> Project:
     return copy_project("blog", tmp_path / "project", None)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, database: Database) -> Project:
+    """The ledger fixture project (a 10-revision history, see test_schema_history), pointed at
+    this test's database."""
+    return copy_project("ledger", tmp_path / "project", database)

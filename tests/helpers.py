@@ -8,16 +8,31 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import random
+
+    from migdoctor.project.graph import RevisionGraph
     from tests.conftest import Database
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 FIXTURES = REPOSITORY / "fixtures"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+# the blog fixture: three revisions, oldest first, and their files
+USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
+USER_FILE = "alembic/versions/1a2b3c4d5e6f_create_user_table.py"
+ARTICLE_FILE = "alembic/versions/2b3c4d5e6f70_create_article_table.py"
+COMMENT_FILE = "alembic/versions/3c4d5e6f7081_add_comment_table.py"
+# a revision tests add after the comment one: a tag table (add_tag_revision), or a bio column on
+# the user table (blog_with_bio)
+TAG = "4d5e6f708192"
+TAG_FILE = f"alembic/versions/{TAG}_add_tag_table.py"
+BIO = "4d5e6f708192"
 
 
 def migdoctor_command() -> list[str]:
@@ -275,3 +290,232 @@ def create_article_outside_migrations(database: Database, foreign_key: bool = Tr
         sa.Column("created_at", sa.DateTime(), server_default=sa.text("CURRENT_TIMESTAMP")),
     ).create(engine)
     engine.dispose()
+
+
+def article_by_hand(blog: Project, database: Database) -> None:
+    blog.upgrade(USER)
+    create_article_outside_migrations(database)
+
+
+def journal(project: Project | Path) -> list[dict[str, Any]]:
+    """The records of the project's journal (.migdoctor/journal.jsonl), oldest first."""
+    root = project.root if isinstance(project, Project) else project
+    path = root / ".migdoctor" / "journal.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+# -- revision files edited the way developers edit them ------------------------------------------
+
+
+def edit(project: Project, relative: str, old: str, new: str) -> None:
+    path = project.root / relative
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {relative}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def header(project: Project, relative: str, name: str, value: str) -> None:
+    """Set one header variable of a revision file (``down_revision = ...``) to ``value``."""
+    path = project.root / relative
+    text, count = re.subn(rf"^{name}\b.*$", f"{name} = {value}", path.read_text(), flags=re.M)
+    assert count == 1, f"no {name} in {relative}"
+    path.write_text(text)
+
+
+def add_tag_revision(project: Project, down_revision: str, revision: str = TAG) -> None:
+    """A new revision, written as a developer does: the comment revision copied and edited."""
+    text = (project.root / COMMENT_FILE).read_text()
+    text = text.replace("add comment table", "add tag table").replace("'comment'", "'tag'")
+    text = text.replace(f"revision: str = '{COMMENT}'", f"revision: str = '{revision}'")
+    (project.root / TAG_FILE).write_text(text)
+    header(project, TAG_FILE, "down_revision", repr(down_revision))
+
+
+# -- a pending revision altering the user table, and a session in its way --------------------
+
+
+def blog_with_bio(tmp_path: Path, database: Database) -> Project:
+    """The blog at its head, with a revision adding a bio column to "user" pending."""
+    project = copy_project("blog", tmp_path / "project", database)
+    project.upgrade("head")
+    add_revision(
+        project,
+        BIO,
+        COMMENT,
+        "op.add_column('user', sa.Column('bio', sa.Text(), nullable=True))",
+        downgrade="op.drop_column('user', 'bio')",
+        message="add bio",
+    )
+    return project
+
+
+def hold_user_table(database: Database):  # type: ignore[no-untyped-def]
+    """Another session reads "user" inside an open transaction: its lock blocks ALTER TABLE."""
+    from sqlalchemy import text
+
+    connection = database.engine().connect()
+    quoted = '"user"' if database.backend == "postgresql" else "`user`"
+    connection.execute(text(f"SELECT * FROM {quoted}"))  # the transaction stays open
+    if database.backend == "mysql":
+        session = connection.execute(text("SELECT CONNECTION_ID()")).scalar()
+    else:
+        session = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    return connection, str(session)
+
+
+# -- a run that pauses half way through a revision ----------------------------------------------
+
+SLOW = "8b8b8b8b8b8b"
+AFTER = "9c9c9c9c9c9c"
+
+# the revision pauses (only when it really runs, not while migdoctor records it) until the
+# test creates the release file, and says where it is by creating the started file
+PAUSING_UPGRADE = """
+op.create_table('tag', sa.Column('id', sa.Integer, primary_key=True),
+                sa.Column('name', sa.String(20)))
+if not op.get_context().as_sql:
+    pathlib.Path(os.environ['MD_TEST_STARTED']).touch()
+    deadline = time.monotonic() + 30
+    while not pathlib.Path(os.environ['MD_TEST_RELEASE']).exists():
+        assert time.monotonic() < deadline, 'never released'
+        time.sleep(0.05)
+op.create_index('ix_tag_name', 'tag', ['name'])
+"""
+# each paused run's output file, by process id
+OUTPUTS: dict[int, Path] = {}
+
+
+@dataclass
+class Pausing:
+    project: Project
+    started: Path
+    release: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+            "TERM": "dumb",
+            "MD_TEST_STARTED": str(self.started),
+            "MD_TEST_RELEASE": str(self.release),
+        }
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Run migdoctor; its output goes to a file, to be read while it runs."""
+        output = self.started.parent / f"output-{len(list(self.started.parent.glob('output-*')))}"
+        with output.open("w") as handle:
+            process = subprocess.Popen(
+                [*migdoctor_command(), *args],
+                cwd=self.project.root,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=self.env,
+            )
+        OUTPUTS[process.pid] = output
+        return process
+
+    def wait_until_paused(self, process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + 60
+        while not self.started.exists():
+            if process.poll() is not None:
+                raise AssertionError(f"the run ended before pausing: {process.communicate()}")
+            assert time.monotonic() < deadline, "the revision never started"
+            time.sleep(0.05)
+
+    def go_on(self) -> None:
+        self.release.touch()
+
+
+def pausing_project(tmp_path: Path, database: Database, then: bool = False) -> Pausing:
+    """The blog at its head, plus a revision that pauses half way (and one after it)."""
+    project = copy_project("blog", tmp_path / "project", database)
+    project.upgrade("head")
+    add_revision(
+        project,
+        SLOW,
+        COMMENT,
+        PAUSING_UPGRADE,
+        downgrade="op.drop_table('tag')",
+        message="slow tag",
+        imports="import os\nimport pathlib\nimport time",
+    )
+    if then:
+        add_revision(
+            project,
+            AFTER,
+            SLOW,
+            "op.create_table('label', sa.Column('id', sa.Integer, primary_key=True))",
+            downgrade="op.drop_table('label')",
+            message="create label",
+        )
+    return Pausing(project, tmp_path / "started", tmp_path / "release")
+
+
+def output_so_far(process: subprocess.Popen[str]) -> str:
+    return ANSI.sub("", OUTPUTS[process.pid].read_text())
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]:
+    process.wait(timeout=timeout)
+    return process.returncode, output_so_far(process)
+
+
+# -- random revision histories, and both graphs of one ------------------------------------------
+
+
+def random_history(
+    rng: random.Random, size: int
+) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """(revision, down_revisions, depends_on, branch_labels) with branches, merges of two or
+    three parents, extra bases, dependencies and labels, in a shuffled file order."""
+    revisions: list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
+    tips: list[str] = []
+    for index in range(size):
+        revision = f"r{index:04d}_{rng.randrange(16**4):04x}"
+        if not revisions or rng.random() < 0.04:
+            down: tuple[str, ...] = ()
+        elif len(tips) >= 2 and rng.random() < 0.12:
+            down = tuple(rng.sample(tips, min(len(tips), rng.choice((2, 2, 3)))))
+        elif rng.random() < 0.15:
+            down = (rng.choice(revisions)[0],)
+        else:
+            down = (rng.choice(tips),)
+        depends: tuple[str, ...] = ()
+        if revisions and rng.random() < 0.06:
+            candidate = rng.choice(revisions)[0]
+            depends = () if candidate in down else (candidate,)
+        labels = (f"label{index}",) if rng.random() < 0.05 else ()
+        revisions.append((revision, down, depends, labels))
+        tips = [tip for tip in tips if tip not in down] + [revision]
+    rng.shuffle(revisions)
+    return revisions
+
+
+def alembic_map(history):  # type: ignore[no-untyped-def]
+    from alembic.script.revision import Revision, RevisionMap
+
+    def generate():  # type: ignore[no-untyped-def]
+        for revision, down, depends, labels in history:
+            yield Revision(
+                revision,
+                down[0] if len(down) == 1 else (down or None),
+                dependencies=depends or None,
+                branch_labels=labels or None,
+            )
+
+    return RevisionMap(generate)
+
+
+def our_graph(history) -> RevisionGraph:  # type: ignore[no-untyped-def]
+    from migdoctor.project.graph import RevisionGraph
+    from migdoctor.project.scripts import RevisionScript
+
+    return RevisionGraph(
+        [
+            RevisionScript(revision, down, labels, depends, "", Path(f"{revision}.py"))
+            for revision, down, depends, labels in history
+        ]
+    )

@@ -26,6 +26,11 @@ BIO = "4d5e6f708192"  # pending: adds a column to "user", which check then refle
 # what a run may take beyond its timeout: starting Python, env.py, naming the sessions (on a
 # loaded machine); a hang is what this rules out
 MARGIN = 12.0
+# another session's lock on the version table, as each server takes it
+VERSION_TABLE_LOCKS = [
+    ("postgresql", "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"),
+    ("mysql", "LOCK TABLES alembic_version WRITE"),
+]
 
 HOLDER = r"""
 import sys
@@ -226,12 +231,7 @@ def test_check_gives_up_behind_a_metadata_lock_queue(
 
 
 @pytest.mark.parametrize(
-    ("server_database", "lock"),
-    [
-        ("postgresql", "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"),
-        ("mysql", "LOCK TABLES alembic_version WRITE"),
-    ],
-    indirect=["server_database"],
+    ("server_database", "lock"), VERSION_TABLE_LOCKS, indirect=["server_database"]
 )
 def test_the_preflight_of_upgrade_is_bounded_by_its_lock_timeout(
     tmp_path: Path, server_database: Database, lock: str
@@ -248,12 +248,7 @@ def test_the_preflight_of_upgrade_is_bounded_by_its_lock_timeout(
 
 
 @pytest.mark.parametrize(
-    ("server_database", "lock"),
-    [
-        ("postgresql", "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"),
-        ("mysql", "LOCK TABLES alembic_version WRITE"),
-    ],
-    indirect=["server_database"],
+    ("server_database", "lock"), VERSION_TABLE_LOCKS, indirect=["server_database"]
 )
 def test_without_preflight_the_upgrade_s_own_version_read_gives_up(
     tmp_path: Path, server_database: Database, lock: str

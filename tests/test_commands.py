@@ -1,4 +1,5 @@
-"""explain, list-checks, demo and the migrate commands, through the installed CLI."""
+"""explain, list-checks, demo and the migrate commands, through the installed CLI; and the
+documentation of every check and every fix, from its module."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from migdoctor.checks import DOC_SECTIONS, all_checks
+from migdoctor.fixes import FIX_MODULES, fix_module
 from tests.conftest import Database
 from tests.helpers import Project, migdoctor_command, run
 
@@ -27,6 +29,18 @@ def test_every_check_documents_itself(check, tmp_path: Path) -> None:  # type: i
     assert check.code in result.stdout
     by_code = run([*migdoctor_command(), "explain", check.code], tmp_path)
     assert by_code.stdout == result.stdout
+
+
+@pytest.mark.parametrize("fix_id", list(FIX_MODULES))
+def test_every_fix_documents_itself(fix_id: str) -> None:
+    """A fix module's docstring is its documentation: ``<fix id>: what it does``, then why."""
+    module = fix_module(fix_id)
+    doc = (module.__doc__ or "").strip()
+
+    assert doc.startswith(f"{fix_id}: "), f"{fix_id}'s docstring does not start with its id"
+    summary = doc.splitlines()[0].removeprefix(f"{fix_id}: ").strip()
+    assert summary, f"{fix_id} has no summary"
+    assert fix_id == module.FIX_ID
 
 
 def test_list_checks_and_unknown_explain(tmp_path: Path) -> None:

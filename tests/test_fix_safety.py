@@ -3,7 +3,6 @@ state or the new one, with the journal saying which."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from tests.helpers import (
     Project,
     copy_project,
     create_article_outside_migrations,
+    journal,
     migdoctor_command,
 )
 
@@ -30,11 +30,6 @@ def blog_with_hand_made_article(tmp_path: Path, database: Database) -> Project:
     project.upgrade(USER)
     create_article_outside_migrations(database)
     return project
-
-
-def journal(project: Project) -> list[dict]:  # type: ignore[type-arg]
-    path = project.root / ".migdoctor" / "journal.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def hold_migration_lock(database: Database):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from tests.test_offline_and_graph import alembic_map, our_graph, random_history
+from tests.helpers import alembic_map, our_graph, random_history
 
 
 def crowded_history(rng: random.Random, size: int):  # type: ignore[no-untyped-def]

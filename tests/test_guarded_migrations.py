@@ -10,10 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from tests.conftest import Database
-from tests.helpers import Project, add_revision, copy_project, finding, migdoctor_command
+from tests.helpers import (
+    Project,
+    add_revision,
+    blog_with_bio,
+    finding,
+    hold_user_table,
+    migdoctor_command,
+)
 
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
 BIO = "4d5e6f708192"
@@ -131,32 +137,6 @@ def test_a_failed_revision_is_named_and_the_version_table_kept(
         assert "tag" not in database.table_names()
 
 
-def blog_with_bio(tmp_path: Path, database: Database) -> Project:
-    project = copy_project("blog", tmp_path / "project", database)
-    project.upgrade("head")
-    add_revision(
-        project,
-        BIO,
-        COMMENT,
-        "op.add_column('user', sa.Column('bio', sa.Text(), nullable=True))",
-        downgrade="op.drop_column('user', 'bio')",
-        message="add bio",
-    )
-    return project
-
-
-def hold_user_table(database: Database):  # type: ignore[no-untyped-def]
-    """Another session reads "user" inside an open transaction: its lock blocks ALTER TABLE."""
-    connection = database.engine().connect()
-    quoted = '"user"' if database.backend == "postgresql" else "`user`"
-    connection.execute(text(f"SELECT * FROM {quoted}"))  # the transaction stays open
-    if database.backend == "mysql":
-        session = connection.execute(text("SELECT CONNECTION_ID()")).scalar()
-    else:
-        session = connection.execute(text("SELECT pg_backend_pid()")).scalar()
-    return connection, str(session)
-
-
 @pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
 def test_lock_timeout_names_the_blocking_session(tmp_path: Path, server_database: Database) -> None:
     project = blog_with_bio(tmp_path, server_database)
@@ -183,35 +163,6 @@ def test_lock_timeout_names_the_blocking_session(tmp_path: Path, server_database
     done = project.migdoctor("upgrade", "--lock-timeout", "5")
     assert done.exit_code == 0, done
     assert server_database.version_rows() == [BIO]
-
-
-@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
-def test_end_session_fix_ends_the_blocker(tmp_path: Path, server_database: Database) -> None:
-    project = blog_with_bio(tmp_path, server_database)
-    blocker, session = hold_user_table(server_database)
-    try:
-        refused = project.migdoctor("fix", "end-session", "--session", session)
-        ended = project.migdoctor("fix", "end-session", "--session", session, "--yes")
-        gone = session not in [
-            str(s)
-            for s in server_database.scalars(
-                "SELECT ID FROM information_schema.PROCESSLIST"
-                if server_database.backend == "mysql"
-                else "SELECT pid FROM pg_stat_activity"
-            )
-        ]
-    finally:
-        # its server session was ended: closing reports that
-        with contextlib.suppress(Exception):
-            blocker.close()
-
-    assert refused.exit_code == 2  # no consent without a terminal
-    assert ended.exit_code == 0, ended
-    assert gone
-    undo = project.migdoctor("undo", "--yes")
-    assert undo.exit_code == 0  # passed over with a note: nothing else to undo
-    assert "cannot be brought back" in undo.stdout
-    assert "Nothing to undo" in undo.stdout
 
 
 def test_two_upgrades_at_once_run_one_after_the_other(blog: Project, database: Database) -> None:

@@ -17,8 +17,7 @@ from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.listing import RevisionListing, history_revisions
 from migdoctor.project.scripts import RevisionScript
 from tests.conftest import Database
-from tests.helpers import Project, copy_project, set_ini_option
-from tests.test_offline_and_graph import random_history
+from tests.helpers import Project, copy_project, random_history, set_ini_option
 
 DOC = "{message}\n\nRevision ID: {revision}\nCreate Date: 2024-01-01"
 

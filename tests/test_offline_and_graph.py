@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.scripts import RevisionScript, ScriptLoadError, read_revision_file
-from tests.helpers import copy_project
+from tests.helpers import alembic_map, copy_project, our_graph, random_history
 
 
 def test_offline_check_reads_revisions_that_import_an_uninstalled_application(
@@ -182,58 +181,6 @@ def test_what_downgrade_does_is_known_for_an_imported_file_too(tmp_path: Path) -
 
 
 # -- the graph agrees with alembic's RevisionMap ------------------------------------------------
-
-
-def random_history(
-    rng: random.Random, size: int
-) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
-    """(revision, down_revisions, depends_on, branch_labels) with branches, merges of two or
-    three parents, extra bases, dependencies and labels, in a shuffled file order."""
-    revisions: list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
-    tips: list[str] = []
-    for index in range(size):
-        revision = f"r{index:04d}_{rng.randrange(16**4):04x}"
-        if not revisions or rng.random() < 0.04:
-            down: tuple[str, ...] = ()
-        elif len(tips) >= 2 and rng.random() < 0.12:
-            down = tuple(rng.sample(tips, min(len(tips), rng.choice((2, 2, 3)))))
-        elif rng.random() < 0.15:
-            down = (rng.choice(revisions)[0],)
-        else:
-            down = (rng.choice(tips),)
-        depends: tuple[str, ...] = ()
-        if revisions and rng.random() < 0.06:
-            candidate = rng.choice(revisions)[0]
-            depends = () if candidate in down else (candidate,)
-        labels = (f"label{index}",) if rng.random() < 0.05 else ()
-        revisions.append((revision, down, depends, labels))
-        tips = [tip for tip in tips if tip not in down] + [revision]
-    rng.shuffle(revisions)
-    return revisions
-
-
-def alembic_map(history):  # type: ignore[no-untyped-def]
-    from alembic.script.revision import Revision, RevisionMap
-
-    def generate():  # type: ignore[no-untyped-def]
-        for revision, down, depends, labels in history:
-            yield Revision(
-                revision,
-                down[0] if len(down) == 1 else (down or None),
-                dependencies=depends or None,
-                branch_labels=labels or None,
-            )
-
-    return RevisionMap(generate)
-
-
-def our_graph(history) -> RevisionGraph:  # type: ignore[no-untyped-def]
-    return RevisionGraph(
-        [
-            RevisionScript(revision, down, labels, depends, "", Path(f"{revision}.py"))
-            for revision, down, depends, labels in history
-        ]
-    )
 
 
 @pytest.mark.parametrize("seed", range(60))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Database
 from tests.helpers import Project, add_revision, checks_found, copy_project, finding
 
@@ -31,11 +29,6 @@ LEDGER = (
 BEFORE_UUID = "r08renametable"
 UUID_CONVERSION = "r09memberuuid"
 HEAD = LEDGER[-1]
-
-
-@pytest.fixture
-def ledger(tmp_path: Path, database: Database) -> Project:
-    return copy_project("ledger", tmp_path / "project", database)
 
 
 def _empty_version_table(database: Database) -> None:
@@ -189,24 +182,6 @@ def test_a_guarded_revision_without_its_table_creates_it(
     # created its table yet
     exists = finding(document, "table-exists")
     assert exists["evidence"]["verified_applied"] == HEAD
-
-
-def test_start_over_over_a_populated_database_is_untracked_schema(
-    ledger: Project, database: Database
-) -> None:
-    ledger.upgrade(HEAD)
-    for path in ledger.versions.glob("*.py"):
-        path.unlink()
-    database.execute("DROP TABLE alembic_version")
-
-    result = ledger.migdoctor("check")
-    _, document = ledger.check_json()
-
-    assert result.exit_code == 1, result
-    untracked = finding(document, "untracked-schema")
-    assert (untracked["code"], untracked["severity"]) == ("MD108", "error")
-    assert sorted(untracked["evidence"]["tables"]) == ["account", "entry", "member"]
-    assert "empty baseline" in untracked["message"]
 
 
 DATA_THROUGH_THE_BIND = """

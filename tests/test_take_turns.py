@@ -16,113 +16,25 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from tests.conftest import Database
-from tests.helpers import ANSI, Project, add_revision, copy_project, migdoctor_command
-
-COMMENT = "3c4d5e6f7081"
-SLOW = "8b8b8b8b8b8b"
-AFTER = "9c9c9c9c9c9c"
-
-# the revision pauses (only when it really runs, not while migdoctor records it) until the
-# test creates the release file, and says where it is by creating the started file
-PAUSING_UPGRADE = """
-op.create_table('tag', sa.Column('id', sa.Integer, primary_key=True),
-                sa.Column('name', sa.String(20)))
-if not op.get_context().as_sql:
-    pathlib.Path(os.environ['MD_TEST_STARTED']).touch()
-    deadline = time.monotonic() + 30
-    while not pathlib.Path(os.environ['MD_TEST_RELEASE']).exists():
-        assert time.monotonic() < deadline, 'never released'
-        time.sleep(0.05)
-op.create_index('ix_tag_name', 'tag', ['name'])
-"""
-
-
-@dataclass
-class Pausing:
-    project: Project
-    started: Path
-    release: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "COLUMNS": "200",
-            "NO_COLOR": "1",
-            "TERM": "dumb",
-            "MD_TEST_STARTED": str(self.started),
-            "MD_TEST_RELEASE": str(self.release),
-        }
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        """Run migdoctor; its output goes to a file, to be read while it runs."""
-        output = self.started.parent / f"output-{len(list(self.started.parent.glob('output-*')))}"
-        with output.open("w") as handle:
-            process = subprocess.Popen(
-                [*migdoctor_command(), *args],
-                cwd=self.project.root,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env=self.env,
-            )
-        OUTPUTS[process.pid] = output
-        return process
-
-    def wait_until_paused(self, process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + 60
-        while not self.started.exists():
-            if process.poll() is not None:
-                raise AssertionError(f"the run ended before pausing: {process.communicate()}")
-            assert time.monotonic() < deadline, "the revision never started"
-            time.sleep(0.05)
-
-    def go_on(self) -> None:
-        self.release.touch()
-
-
-def pausing_project(tmp_path: Path, database: Database, then: bool = False) -> Pausing:
-    """The blog at its head, plus a revision that pauses half way (and one after it)."""
-    project = copy_project("blog", tmp_path / "project", database)
-    project.upgrade("head")
-    add_revision(
-        project,
-        SLOW,
-        COMMENT,
-        PAUSING_UPGRADE,
-        downgrade="op.drop_table('tag')",
-        message="slow tag",
-        imports="import os\nimport pathlib\nimport time",
-    )
-    if then:
-        add_revision(
-            project,
-            AFTER,
-            SLOW,
-            "op.create_table('label', sa.Column('id', sa.Integer, primary_key=True))",
-            downgrade="op.drop_table('label')",
-            message="create label",
-        )
-    return Pausing(project, tmp_path / "started", tmp_path / "release")
-
-
-OUTPUTS: dict[int, Path] = {}
-
-
-def output_so_far(process: subprocess.Popen[str]) -> str:
-    return ANSI.sub("", OUTPUTS[process.pid].read_text())
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]:
-    process.wait(timeout=timeout)
-    return process.returncode, output_so_far(process)
+from tests.helpers import (
+    ANSI,
+    COMMENT,
+    PAUSING_UPGRADE,
+    SLOW,
+    Pausing,
+    add_revision,
+    copy_project,
+    finish,
+    migdoctor_command,
+    output_so_far,
+    pausing_project,
+)
 
 
 def wait_for(process: subprocess.Popen[str], words: str, timeout: float = 60) -> None:
@@ -163,47 +75,6 @@ def test_a_second_run_waits_for_the_first_and_finds_nothing_to_do(
     for word in MISLEADING:
         assert word not in second_output, second_output
     assert database.version_rows() == [SLOW]
-
-
-def test_check_during_a_run_says_an_upgrade_is_in_progress(
-    tmp_path: Path, database: Database
-) -> None:
-    pausing = pausing_project(tmp_path, database)
-    run = pausing.start("upgrade", "--lock-timeout", "30")
-    try:
-        pausing.wait_until_paused(run)
-        during = pausing.project.migdoctor("check", "--format", "json")
-        text_report = pausing.project.migdoctor("check")
-    finally:
-        pausing.go_on()
-        code, output = finish(run)
-
-    assert code == 0, output
-    assert during.exit_code == 1, during
-    report = during.json()
-    found = {f["check"] for f in report["findings"]}
-    assert "migration-in-progress" in found, report
-    assert not found & {"partial-migration", "table-exists", "stale-current"}, found
-    progress = next(f for f in report["findings"] if f["check"] == "migration-in-progress")
-    assert progress["title"] == "An upgrade is in progress"
-    assert progress["evidence"]["revision"] == SLOW
-    assert progress["evidence"]["doing"] == "upgrade"
-    assert progress["evidence"]["seconds_held"] >= 0
-    if database.backend == "sqlite":
-        assert progress["evidence"]["process"] == f"process {run.pid}"
-    else:
-        assert progress["evidence"]["session"]
-        assert f"session {progress['evidence']['session']}" in progress["evidence"]["holder"]
-    assert "An upgrade is in progress" in text_report.stdout
-    flat = " ".join(text_report.stdout.replace("│", " ").split())  # the panel wraps lines
-    assert "running revision 8b8b8b8b8b8b (slow tag)" in flat, text_report
-    for word in ("✗ partial-migration", "✗ table-exists", "stamp --force", "neuter-upgrade"):
-        assert word not in text_report.stdout, text_report
-    assert "skipped: another run is in progress" in text_report.stdout
-
-    after = pausing.project.migdoctor("check", "--format", "json")
-    assert after.exit_code == 0, after
-    assert "migration-in-progress" not in {f["check"] for f in after.json()["findings"]}
 
 
 def _what_is_left_is_said(output: str, database: Database) -> None:

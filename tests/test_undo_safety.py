@@ -6,7 +6,6 @@ and PostgreSQL, asserting on the database, the files and the journal afterwards.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from tests.helpers import (
     add_revision,
     copy_project,
     create_article_outside_migrations,
+    journal,
     migdoctor_command,
     run,
     run_in_terminal,
@@ -31,12 +31,6 @@ from tests.helpers import (
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
 EXTRA = "4d5e6f708192"
 ARTICLE_FILE = "2b3c4d5e6f70_create_article_table.py"
-
-
-def journal(project: Project | Path) -> list[dict[str, Any]]:
-    root = project.root if isinstance(project, Project) else project
-    path = root / ".migdoctor" / "journal.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def quoted(database: Database, name: str) -> str:

@@ -25,6 +25,7 @@ from tests.conftest import Database
 from tests.helpers import (
     Project,
     add_revision,
+    blog_with_bio,
     copy_project,
     finding,
     migdoctor_command,
@@ -464,20 +465,6 @@ def test_json_report_is_pure_and_marks_the_recommended_fix(
 
 
 # -- class 11: the small ones ------------------------------------------------------------------
-
-
-def blog_with_bio(tmp_path: Path, database: Database) -> Project:
-    project = copy_project("blog", tmp_path / "project", database)
-    project.upgrade("head")
-    add_revision(
-        project,
-        BIO,
-        COMMENT,
-        "op.add_column('user', sa.Column('bio', sa.Text(), nullable=True))",
-        downgrade="op.drop_column('user', 'bio')",
-        message="add bio",
-    )
-    return project
 
 
 @pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)

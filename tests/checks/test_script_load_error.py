@@ -1,7 +1,7 @@
-"""script-load-error for a file whose header reads fine but which alembic cannot import: a
-package that is not installed, an exception or ``sys.exit()`` at module level, an import that
-hangs or ends the process. The check names the file and line, no upgrade is offered or run over
-it, and a file that hangs or exits can neither hang nor end migdoctor."""
+"""script-load-error for a file whose header reads fine but which alembic cannot import: a package
+that is not installed, an exception or ``sys.exit()`` at module level, an import that hangs or ends
+the process. The check names the file and line, no upgrade is offered or run over it, and a file
+that hangs or exits can neither hang nor end migdoctor."""
 
 from __future__ import annotations
 
@@ -12,10 +12,20 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Database
-from tests.helpers import Project, copy_project, finding
+from tests.helpers import (
+    ARTICLE,
+    COMMENT,
+    COMMENT_FILE,
+    TAG_FILE,
+    USER,
+    Project,
+    add_tag_revision,
+    checks_found,
+    copy_project,
+    edit,
+    finding,
+)
 
-USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
-COMMENT_FILE = "alembic/versions/3c4d5e6f7081_add_comment_table.py"
 # the line of the comment revision the statement is written on (after the imports)
 BROKEN_LINE = 12
 
@@ -276,3 +286,31 @@ def test_a_computed_header_whose_import_hangs_or_exits_is_named_by_heads_and_che
         "ProcessExit: the import ended the process (exit status 5)"
     )
     assert "6f7081920314_computed.py" not in errors
+
+
+def test_unloadable_files_are_findings_and_the_rest_is_checked(tmp_path: Path) -> None:
+    blog = copy_project("blog", tmp_path / "blog", None)
+    add_tag_revision(blog, down_revision=COMMENT)
+    edit(blog, TAG_FILE, "def upgrade() -> None:", "def upgrade() -> None")
+    broken_line = (blog.root / TAG_FILE).read_text().splitlines().index("def upgrade() -> None") + 1
+    (blog.versions / "helpers.py").write_text("def now():\n    return 1\n")
+    assert "SyntaxError" in blog.alembic("heads").output
+
+    result = blog.migdoctor("check", "--offline")
+    code, document = blog.check_json("--offline")
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert code == 1
+    assert document["project"]["heads"] == [COMMENT]
+    assert checks_found(document) == {"script-load-error"}
+    errors = [f for f in document["findings"] if f["check"] == "script-load-error"]
+    assert [(e["evidence"]["path"], e["code"]) for e in errors] == [
+        (TAG_FILE, "MD205"),
+        ("alembic/versions/helpers.py", "MD205"),
+    ]
+    syntax = errors[0]["evidence"]
+    assert syntax["line"] == broken_line
+    assert syntax["error"].startswith("SyntaxError")
+    assert "Could not determine revision id" in errors[1]["evidence"]["error"]
+    assert "checked the 3 other revision file(s)" in errors[0]["message"]

@@ -1,0 +1,110 @@
+"""table-exists: tables a pending revision creates made outside the migrations (by hand, by
+create_all(), or left behind an emptied version table), put into a real database on every backend
+and diagnosed through the installed CLI."""
+
+from __future__ import annotations
+
+from tests.conftest import Database
+from tests.helpers import (
+    ARTICLE,
+    COMMENT,
+    USER,
+    Project,
+    checks_found,
+    create_article_outside_migrations,
+    finding,
+    load_module_from,
+)
+
+
+def test_table_created_by_hand_is_table_exists(blog: Project, database: Database) -> None:
+    blog.upgrade(USER)
+    create_article_outside_migrations(database)
+
+    result = blog.migdoctor("check")
+    _, document = blog.check_json()
+
+    assert result.exit_code == 1
+    assert "A pending revision creates a table that already exists" in result.stdout
+    assert checks_found(document) == {"table-exists", "stale-current"}
+    exists = finding(document, "table-exists")
+    assert exists["code"] == "MD103"
+    assert exists["evidence"]["revision"] == ARTICLE
+    assert exists["evidence"]["tables"] == ["article"]
+    assert exists["evidence"]["situation"] == "behind"
+    assert exists["evidence"]["conflicts"][0]["operations_read"] == "recorded"
+    assert exists["evidence"]["verified_applied"] == ARTICLE
+    assert [fix["id"] for fix in exists["fixes"]] == ["stamp", "neuter-upgrade"]
+    assert exists["fixes"][0]["command"] == f"migdoctor fix stamp --revision {ARTICLE}"
+    # the upgrade would fail, so stale-current does not offer it
+    assert finding(document, "stale-current")["fixes"] == []
+
+
+def test_table_without_the_foreign_key_is_not_stamped(blog: Project, database: Database) -> None:
+    """Names alone would say the table is the revision's; alembic's comparison sees the
+    foreign key the revision creates and the hand-made table lacks."""
+    blog.upgrade(USER)
+    create_article_outside_migrations(database, foreign_key=False)
+
+    _, document = blog.check_json()
+
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["verified_applied"] is None
+    assert [fix["id"] for fix in exists["fixes"]] == ["neuter-upgrade"]
+    closest = exists["evidence"]["schema_closest"][0]
+    assert closest["revision"] == ARTICLE
+    assert any("foreign key" in words for words in closest["differences"])
+    assert "no stamp is offered" in exists["message"]
+    refused = blog.migdoctor("fix", "stamp", "--revision", ARTICLE, "--yes")
+    assert refused.exit_code == 1, refused
+    assert "foreign key" in refused.output
+    assert database.version_rows() == [USER]
+
+
+def test_table_with_other_columns_is_not_stamped_blindly(blog: Project, database: Database) -> None:
+    blog.upgrade(USER)
+    database.execute("CREATE TABLE article (id INTEGER PRIMARY KEY, headline VARCHAR(10))")
+
+    _, document = blog.check_json()
+
+    exists = finding(document, "table-exists")
+    conflict = exists["evidence"]["conflicts"][0]["tables"][0]
+    assert set(conflict["missing_columns"]) == {"title", "body", "user_id", "created_at"}
+    assert conflict["extra_columns"] == ["headline"]
+    assert exists["evidence"]["verified_applied"] is None
+    assert [fix["id"] for fix in exists["fixes"]] == ["neuter-upgrade"]
+    assert "lacks column(s)" in exists["message"]
+
+
+def test_emptied_version_table_with_tables_left(blog: Project, database: Database) -> None:
+    blog.upgrade("head")
+    database.execute("DELETE FROM alembic_version")
+
+    code, document = blog.check_json()
+
+    assert code == 1
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["situation"] == "empty-version-table"
+    assert exists["evidence"]["revision"] == USER
+    assert exists["evidence"]["tables"] == ["user"]
+    assert [c["revision"] for c in exists["evidence"]["conflicts"]] == [USER, ARTICLE, COMMENT]
+    assert exists["evidence"]["verified_applied"] == COMMENT
+    assert exists["fixes"][0]["command"] == f"migdoctor fix stamp --revision {COMMENT}"
+    assert "empty" in exists["message"]
+
+
+def test_tables_from_create_all_without_version_table(blog: Project, database: Database) -> None:
+    # the application created its tables itself (Base.metadata.create_all), alembic never ran
+    models = load_module_from(blog.root / "models.py")
+    engine = database.engine()
+    models.Base.metadata.create_all(engine)
+    engine.dispose()
+
+    code, document = blog.check_json()
+
+    assert code == 1
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["situation"] == "no-version-table"
+    assert "no alembic_version table" in exists["message"]
+    assert exists["evidence"]["verified_applied"] == COMMENT
+    assert document["database"]["current"] == []

@@ -1,0 +1,134 @@
+"""The risk a report shows for a fix is the fix's own: a check offering a fix gives it the RISK
+of the fix's module, which is what ``migdoctor fix`` plans and journals with.
+
+Each scenario puts the blog into a broken state, runs ``migdoctor check --format json`` and
+compares every fix offered with its module; together they offer every fix there is (a new fix
+without a scenario here fails ``test_every_fix_is_offered_by_a_scenario``). The risk does not
+depend on the database, so SQLite is enough, but for end-session: only a server has sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from migdoctor.fixes import FIX_MODULES, fix_module
+from tests.conftest import Database
+from tests.helpers import (
+    ARTICLE,
+    USER,
+    Project,
+    add_tag_revision,
+    blog_with_bio,
+    copy_project,
+    create_article_outside_migrations,
+    hold_user_table,
+    overlay,
+)
+
+# a scenario makes its project and the state of the database, and returns the project and the
+# arguments of its check (it may keep what it holds open on the stack until the check has run)
+Made = tuple[Project, tuple[str, ...]]
+Scenario = Callable[[Path, Database, ExitStack], Made]
+
+
+def blog_on(tmp_path: Path, database: Database) -> Project:
+    return copy_project("blog", tmp_path / "project", database)
+
+
+def behind(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade(USER)
+    return blog, ()
+
+
+def table_made_by_hand(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade(USER)
+    create_article_outside_migrations(database)
+    return blog, ()
+
+
+def unknown_revision(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade(ARTICLE)
+    database.execute("UPDATE alembic_version SET version_num = '77525ee61b5b'")
+    return blog, ()
+
+
+def overlapping_rows(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade(ARTICLE)
+    database.execute(f"INSERT INTO alembic_version (version_num) VALUES ('{USER}')")
+    return blog, ()
+
+
+def half_applied(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade("head")
+    overlay(blog, "blog_tags")  # a revision creating the tag table and its index
+    database.execute(
+        "CREATE TABLE tag (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(50) NOT NULL)"
+    )
+    return blog, ()
+
+
+def drifted(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade("head")
+    database.execute("CREATE TABLE legacy (id INTEGER PRIMARY KEY)")
+    return blog, ()
+
+
+def two_heads(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    add_tag_revision(blog, down_revision=ARTICLE)
+    return blog, ("--offline",)
+
+
+def session_in_the_way(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_with_bio(tmp_path, database)  # at the head, a revision altering "user" pending
+    blocker, _ = hold_user_table(database)
+    stack.callback(blocker.close)
+    return blog, ()
+
+
+# scenario -> the fixes it is here to show offered
+SCENARIOS: dict[Scenario, set[str]] = {
+    behind: {"upgrade"},
+    table_made_by_hand: {"stamp", "neuter-upgrade"},
+    unknown_revision: {"stamp", "clear-version-table"},
+    overlapping_rows: {"delete-ancestor-rows", "stamp"},
+    half_applied: {"complete-revision", "stamp", "neuter-upgrade"},
+    drifted: {"autogenerate-revision"},
+    two_heads: {"merge-heads"},
+    session_in_the_way: {"end-session"},
+}
+ON_A_SERVER = (session_in_the_way,)
+
+
+CASES = [
+    pytest.param(scenario, backend, id=f"{scenario.__name__}-{backend}")
+    for scenario in SCENARIOS
+    for backend in (("mysql", "postgresql") if scenario in ON_A_SERVER else ("sqlite",))
+]
+
+
+@pytest.mark.parametrize(("scenario", "database"), CASES, indirect=["database"])
+def test_every_fix_offered_shows_its_module_s_risk(
+    tmp_path: Path, database: Database, scenario: Scenario
+) -> None:
+    with ExitStack() as stack:
+        project, arguments = scenario(tmp_path, database, stack)
+        _, document = project.check_json(*arguments)
+
+    offered = [(fix["id"], fix["risk"]) for f in document["findings"] for fix in f["fixes"]]
+    assert SCENARIOS[scenario] <= {fix_id for fix_id, _ in offered}, document["findings"]
+    for fix_id, risk in offered:
+        assert risk == fix_module(fix_id).RISK.value, f"{fix_id} shown as {risk}"
+
+
+def test_every_fix_is_offered_by_a_scenario() -> None:
+    assert set().union(*SCENARIOS.values()) == set(FIX_MODULES)
