@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded, gave_up, read_timeout
-from migdoctor.database.locking import HeldLock, LockLost, migration_lock
+from migdoctor.database.held_lock import HeldLock, LockLost
+from migdoctor.database.locking import migration_lock
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import (
     EXIT_FAILED,
