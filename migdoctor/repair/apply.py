@@ -21,12 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.locking import begin_immediate, migration_lock
-from migdoctor.database.migrations import (
-    MigrationEvents,
-    RevisionFailed,
-    limit_lock_waits,
-    run_migration,
-)
+from migdoctor.database.migration_failures import RevisionFailed
+from migdoctor.database.migration_steps import MigrationEvents
+from migdoctor.database.migrations import limit_lock_waits, run_migration
 from migdoctor.database.version_table import row_statements
 from migdoctor.errors import EXIT_FAILED, CannotWrite, MigdoctorError, Terminated, describe_os_error
 from migdoctor.facts.aftermath import Aftermath, read_back
