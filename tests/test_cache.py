@@ -13,9 +13,9 @@ from migdoctor.project.cache import HeaderCache, format_version
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,
-    list_version_files,
     read_revision_file,
 )
+from migdoctor.project.version_files import list_version_files
 from tests.helpers import copy_project
 
 AN_HOUR_AGO_NS = (1_700_000_000 - 3600) * 1_000_000_000

@@ -35,7 +35,7 @@ def blog_with_hand_made_article(tmp_path: Path, database: Database) -> Project:
 def hold_migration_lock(database: Database):  # type: ignore[no-untyped-def]
     """Take migdoctor's lock from another session, as a second migdoctor would; returns the
     connection (keep it open) and its session id."""
-    from migdoctor.database.locking import _postgres_keys, lock_name
+    from migdoctor.database.lock_names import _postgres_keys, lock_name
 
     connection = database.engine().connect()
     name = lock_name(connection, "alembic_version", None)

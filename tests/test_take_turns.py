@@ -198,7 +198,7 @@ def test_an_interrupted_fix_journals_what_it_left(tmp_path: Path, database: Data
 
 def _lock_session(database: Database) -> str:
     """The server session holding migdoctor's migration lock of this database."""
-    from migdoctor.database.locking import POSTGRES_LOCK_CLASS, lock_name
+    from migdoctor.database.lock_names import POSTGRES_LOCK_CLASS, lock_name
 
     engine = database.engine()
     with engine.connect() as connection:

@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.checks import run_checks
 from migdoctor.commands.passthrough import run_alembic_command
+from migdoctor.database.migration_failures import RevisionFailed, TableRef
+from migdoctor.database.migration_steps import MigrationEvents
 from migdoctor.database.migrations import (
     DOWNGRADE,
     STAMP,
     UPGRADE,
-    MigrationEvents,
-    RevisionFailed,
-    TableRef,
     hold_migration_lock,
     run_migration,
 )

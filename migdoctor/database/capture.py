@@ -260,7 +260,7 @@ def _run_in_progress(
     it waits on nothing)."""
     from sqlalchemy.exc import DBAPIError
 
-    from migdoctor.database.locking import run_in_progress
+    from migdoctor.database.run_in_progress import run_in_progress
 
     if connection.dialect.name == "sqlite":
         return run_in_progress(connection, version_table, schema, revisions)

@@ -14,36 +14,36 @@ transaction) finds it already held. Beside the lock the holder leaves marks a ch
 what it is doing (upgrade, fix, ...) and the revision running — so that ``migdoctor check`` says
 "an upgrade is in progress" instead of diagnosing the half-done state. Before each revision the
 run verifies the lock is still held: when its session was ended on the server, the run stops.
+How the lock and its marks are named is in :mod:`migdoctor.database.lock_names`; how a check
+reads another run's marks, in :mod:`migdoctor.database.run_in_progress`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
-import tempfile
 import time
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.held_lock import HeldLock
+from migdoctor.database.lock_names import (
+    POSTGRES_MARK_CLASS,
+    _crc,
+    _mark_name,
+    _postgres_keys,
+    lock_name,
+)
 from migdoctor.database.sessions import mysql_sessions, postgres_sessions
+from migdoctor.database.sqlite_files import _sqlite_holder, sqlite_file, sqlite_lock_file
 from migdoctor.errors import EXIT_FAILED, CannotWrite, MigdoctorError, describe_os_error
-from migdoctor.facts.model import RunInProgress, SessionInfo
+from migdoctor.facts.model import SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-POSTGRES_LOCK_CLASS = 0x6D64  # "md"
-POSTGRES_MARK_CLASS = 0x6D65  # the marks beside the lock
 POLL_SECONDS = 0.2
-HOLDS = "holds the migration lock"
-# what a run holding the lock may be doing (one mark each, read back by check)
-PURPOSES = ("upgrade", "downgrade", "stamp", "fix", "undo")
 
 
 class LockNotGranted(MigdoctorError):
@@ -56,103 +56,8 @@ class LockNotGranted(MigdoctorError):
         self.holders = holders
 
 
-class LockLost(MigdoctorError):
-    """The session holding the migration lock is gone (ended on the server): another run may
-    start alongside this one, so it must stop."""
-
-    exit_code = EXIT_FAILED
-
-
-@dataclass
-class HeldLock:
-    """The migration lock as this process holds it."""
-
-    dialect: str
-    name: str
-    purpose: str
-    session_id: str | None = None  # the lock's own server session
-    lock_file: Path | None = None  # SQLite
-    descriptor: int | None = None
-    depth: int = 1
-    marks: dict[str, Any] = field(default_factory=dict)
-
-    def verify(self, connection: Connection) -> None:
-        """Raise LockLost when the lock's session has ended (asked on ``connection``, another
-        session, so that the lock's own session stays idle and its idle time says since when
-        it holds the lock)."""
-        from sqlalchemy import text
-
-        if self.session_id is None:
-            return
-        if self.dialect in ("mysql", "mariadb"):
-            holder = connection.execute(
-                text("SELECT IS_USED_LOCK(:name)"), {"name": self.name}
-            ).scalar()
-            held = holder is not None and str(holder) == self.session_id
-        else:
-            first, second = _postgres_keys(self.name)
-            held = bool(
-                connection.execute(
-                    text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                        "AND pid = :pid AND classid = :a AND objid = :b AND objsubid = 2"
-                    ),
-                    {"pid": int(self.session_id), "a": first, "b": second},
-                ).scalar()
-            )
-        if not held:
-            raise LockLost(
-                f"The session that held the migration lock (session {self.session_id}) is "
-                "gone (ended on the server, or its connection lost), so another run could "
-                "start alongside this one.",
-                hint="migdoctor check shows the state left; run the command again.",
-            )
-
-    @contextmanager
-    def running(self, connection: Connection, revision: str) -> Iterator[None]:
-        """Mark ``revision`` as running while it runs, for a check to read."""
-        from sqlalchemy import text
-
-        mark = _mark_name(self.name, "revision", revision)
-        if self.dialect in ("mysql", "mariadb"):
-            connection.execute(text("SELECT GET_LOCK(:mark, 0)"), {"mark": mark})
-        elif self.dialect == "postgresql":
-            # released with the transaction the revision runs in
-            connection.execute(
-                text("SELECT pg_try_advisory_xact_lock(:a, :b)"),
-                {"a": POSTGRES_MARK_CLASS, "b": _crc(mark)},
-            )
-        else:
-            self._write_marks(revision=revision)
-        try:
-            yield
-        finally:
-            if self.dialect in ("mysql", "mariadb"):
-                # a lost connection took the mark with it
-                with suppress(Exception):
-                    connection.execute(text("SELECT RELEASE_LOCK(:mark)"), {"mark": mark})
-            elif self.dialect == "sqlite":
-                self._write_marks(revision=None)
-
-    def _write_marks(self, **marks: Any) -> None:
-        if self.descriptor is None:
-            return
-        self.marks.update(marks)
-        os.ftruncate(self.descriptor, 0)
-        os.pwrite(self.descriptor, json.dumps(self.marks).encode(), 0)
-
-
 # the locks this process holds, by database and name: taken again, they are already held
 _HELD: dict[str, HeldLock] = {}
-
-
-def lock_name(connection: Connection, version_table: str, schema: str | None) -> str:
-    database = connection.engine.url.database or ""
-    qualified = f"{schema}.{version_table}" if schema else version_table
-    name = f"migdoctor:{database}:{qualified}"
-    if len(name) > 64:  # MySQL's limit for lock names
-        name = "migdoctor:" + hashlib.sha1(name.encode()).hexdigest()
-    return name
 
 
 @contextmanager
@@ -214,17 +119,6 @@ def held_here(connection: Connection, version_table: str, schema: str | None) ->
     return key is not None and key in _HELD
 
 
-def _mark_name(name: str, kind: str, value: str) -> str:
-    mark = f"md:{hashlib.sha1(name.encode()).hexdigest()[:16]}:{kind[0]}:{value}"
-    if len(mark) > 64:  # MySQL's limit for lock names
-        mark = mark[:40] + hashlib.sha1(mark.encode()).hexdigest()[:24]
-    return mark
-
-
-def _crc(text: str) -> int:
-    return zlib.crc32(text.encode()) & 0x7FFFFFFF
-
-
 def _own_session(connection: Connection) -> Connection:
     """A separate session for the lock, with the same connection settings as env.py's."""
     return connection.engine.connect()
@@ -282,10 +176,6 @@ def _close(session: Connection) -> None:
         session.close()
 
 
-def _postgres_keys(name: str) -> tuple[int, int]:
-    return POSTGRES_LOCK_CLASS, _crc(name)
-
-
 @contextmanager
 def _postgres_lock(
     connection: Connection,
@@ -324,18 +214,6 @@ def _postgres_lock(
             _quietly(session, "SELECT pg_advisory_unlock_all()")
     finally:
         _close(session)
-
-
-def sqlite_file(connection: Connection) -> str | None:
-    database = connection.engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return str(Path(database).absolute())
-
-
-def sqlite_lock_file(path: str) -> Path:
-    digest = hashlib.sha1(path.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"migdoctor-{digest}.lock"
 
 
 @contextmanager
@@ -390,25 +268,6 @@ def _sqlite_lock(
         os.close(descriptor)
 
 
-def _sqlite_marks(lock_path: Path) -> dict[str, Any]:
-    try:
-        text = lock_path.read_text().strip()
-    except OSError:
-        return {}
-    try:
-        marks = json.loads(text or "{}")
-    except ValueError:  # an older migdoctor wrote plain words
-        return {"words": text}
-    return marks if isinstance(marks, dict) else {}
-
-
-def _sqlite_holder(lock_path: Path) -> str:
-    marks = _sqlite_marks(lock_path)
-    if "process" not in marks:
-        return str(marks.get("words") or "another process")
-    return f"process {marks['process']}, {marks.get('purpose') or 'a run'}"
-
-
 def begin_immediate(connection: Connection, timeout: float) -> None:
     """On SQLite, take the write lock now (``BEGIN IMMEDIATE``), so that nothing writes between
     reading the version table and changing it; other databases lock rows as they go."""
@@ -450,123 +309,3 @@ def postgres_lock_holders(session: Connection, first: int, second: int) -> tuple
         .all()
     )
     return postgres_sessions(session, list(pids))
-
-
-# -- another run in progress, as a check sees it ------------------------------------------------
-
-
-def run_in_progress(
-    connection: Connection, version_table: str, schema: str | None, revisions: Sequence[str]
-) -> RunInProgress | None:
-    """Who else holds the migration lock, since when, doing what and running which of
-    ``revisions`` (each where it can be told); None when nobody (or this process) holds it.
-    Reads only what says who holds a lock: it never waits for one."""
-    if held_here(connection, version_table, schema):
-        return None
-    name = lock_name(connection, version_table, schema)
-    dialect = connection.dialect.name
-    if dialect in ("mysql", "mariadb"):
-        return _mysql_run(connection, name, revisions)
-    if dialect == "postgresql":
-        return _postgres_run(connection, name, revisions)
-    if dialect == "sqlite":
-        return _sqlite_run(connection)
-    return None
-
-
-def _mysql_run(connection: Connection, name: str, revisions: Sequence[str]) -> RunInProgress | None:
-    from sqlalchemy import text
-
-    holder = connection.execute(text("SELECT IS_USED_LOCK(:name)"), {"name": name}).scalar()
-    if holder is None:
-        return None
-    marks = [("purpose", p) for p in PURPOSES] + [("revision", r) for r in revisions]
-    selects = ", ".join(f"IS_USED_LOCK(:m{index})" for index in range(len(marks)))
-    used = connection.execute(
-        text(f"SELECT {selects}"),
-        {f"m{index}": _mark_name(name, kind, value) for index, (kind, value) in enumerate(marks)},
-    ).one()
-    found = {
-        kind: value for (kind, value), user in zip(marks, used, strict=True) if user is not None
-    }
-    sessions = mysql_sessions(connection, [holder])
-    idle = connection.execute(
-        text("SELECT TIME FROM information_schema.PROCESSLIST WHERE ID = :id"), {"id": holder}
-    ).scalar()
-    return RunInProgress(
-        holder=replace(sessions[0] if sessions else SessionInfo(str(holder)), evidence=HOLDS),
-        purpose=found.get("purpose"),
-        seconds=None if idle is None else int(idle),
-        revision=found.get("revision"),
-    )
-
-
-def _postgres_run(
-    connection: Connection, name: str, revisions: Sequence[str]
-) -> RunInProgress | None:
-    from sqlalchemy import text
-
-    first, second = _postgres_keys(name)
-    holders = postgres_lock_holders(connection, first, second)
-    if not holders:
-        return None
-    held_marks = set(
-        connection.execute(
-            text(
-                "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = :a AND objsubid = 2 AND database = "
-                "(SELECT oid FROM pg_database WHERE datname = current_database())"
-            ),
-            {"a": POSTGRES_MARK_CLASS},
-        ).scalars()
-    )
-    purpose = next(
-        (p for p in PURPOSES if _crc(_mark_name(name, "purpose", p)) in held_marks), None
-    )
-    # one transaction may hold the marks of several revisions: the last to start runs
-    running = [r for r in revisions if _crc(_mark_name(name, "revision", r)) in held_marks]
-    since = connection.execute(
-        text(
-            "SELECT EXTRACT(EPOCH FROM now() - backend_start) FROM pg_stat_activity "
-            "WHERE pid = :pid"
-        ),
-        {"pid": int(holders[0].session_id)},
-    ).scalar()
-    return RunInProgress(
-        holder=replace(holders[0], evidence=HOLDS),
-        purpose=purpose,
-        seconds=None if since is None else int(since),
-        revision=running[-1] if running else None,
-    )
-
-
-def _sqlite_run(connection: Connection) -> RunInProgress | None:
-    path = sqlite_file(connection)
-    if path is None:
-        return None
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock file to ask
-        return None
-    lock_path = sqlite_lock_file(path)
-    if not lock_path.exists():
-        return None
-    descriptor = os.open(lock_path, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pass  # held: by another run
-        else:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-            return None
-    finally:
-        os.close(descriptor)
-    marks = _sqlite_marks(lock_path)
-    since = marks.get("since")
-    return RunInProgress(
-        process=f"process {marks['process']}" if "process" in marks else None,
-        purpose=marks.get("purpose"),
-        seconds=int(time.time() - since) if isinstance(since, (int, float)) else None,
-        revision=marks.get("revision"),
-    )

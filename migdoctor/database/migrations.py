@@ -14,12 +14,13 @@ The steps are alembic's (``ScriptDirectory._upgrade_revs`` / ``_downgrade_revs``
   the way;
 - for a fix, what each revision really created (``observe_schema``: the schema's names read
   before and after it, on the run's own connection), so the journal can say it.
+
+The steps in view are :mod:`migdoctor.database.migration_steps`'s; the account of a failure,
+:mod:`migdoctor.database.migration_failures`'s.
 """
 
 from __future__ import annotations
 
-import functools
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -32,54 +33,23 @@ from migdoctor.database.bounds import (
     limit_lock_waits,
     read_timeout,
 )
-from migdoctor.database.locking import HeldLock, LockLost, migration_lock
-from migdoctor.database.sessions import sessions_on_tables
-from migdoctor.errors import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    MigdoctorError,
-    Terminated,
+from migdoctor.database.held_lock import LockLost
+from migdoctor.database.locking import migration_lock
+from migdoctor.database.migration_failures import (
+    TableRef,
+    _interrupted,
+    _revision_failed,
+    _stopped,
+    is_lock_timeout,
 )
-from migdoctor.facts.model import ProjectFacts, SessionInfo
-from migdoctor.project.scripts import describe_exception
+from migdoctor.database.migration_steps import MigrationEvents, _observed, _RunState
+from migdoctor.errors import MigdoctorError
+from migdoctor.facts.model import ProjectFacts
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy.engine import Engine
 
 UPGRADE, DOWNGRADE, STAMP = "upgrade", "downgrade", "stamp"
-TableRef = tuple[str | None, str]
-
-
-@dataclass
-class MigrationEvents:
-    """What a progress display hears about; every callback is optional."""
-
-    lock_wait: Callable[[str], None] = lambda holder: None
-    started: Callable[[int, int, str, str], None] = lambda index, total, revision, doc: None
-    finished: Callable[[int, int, str, str, float], None] = (
-        lambda index, total, revision, doc, seconds: None
-    )
-    # the run is over, whichever way it went
-    ended: Callable[[], None] = lambda: None
-
-
-@dataclass
-class _RunState:
-    """What a run learns as it goes: read back when it ends, or fails."""
-
-    locked: bool = False
-    engine: Engine | None = None
-    version_table: tuple[str, str | None] = ("alembic_version", None)
-    before: tuple[str, ...] = ()
-    running: tuple[str, str] | None = None  # (revision, message) of the step under way
-    upcoming: tuple[str, str] | None = None  # the step about to start
-    steps: list[tuple[str, str, float]] = field(default_factory=list)
-    lock: HeldLock | None = None
-    connection: Any = None
-    # told, after each revision, what it created (see database/snapshot.py)
-    observe_schema: Callable[[str, dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -87,45 +57,6 @@ class MigrationResult:
     rows_before: tuple[str, ...]
     rows_after: tuple[str, ...]
     steps: list[tuple[str, str, float]] = field(default_factory=list)
-
-
-class RevisionFailed(MigdoctorError):
-    """A run stopped part-way: a revision failed, the run was interrupted (``interrupted``
-    says how), or it stopped before ``revision`` (``started`` False) because its lock was lost.
-    The database rolled back what it could."""
-
-    exit_code = EXIT_FAILED
-
-    def __init__(
-        self,
-        message: str,
-        revision: str,
-        doc: str,
-        cause: BaseException,
-        lock_timeout: bool,
-        statement: str | None,
-        blockers: tuple[SessionInfo, ...],
-        rows_before: tuple[str, ...],
-        interrupted: str | None = None,
-        started: bool = True,
-        completed: tuple[str, ...] = (),
-        dialect: str = "",
-    ) -> None:
-        super().__init__(message)
-        # the database's own dialect: the SQL that ends a session differs (KILL, pg_terminate)
-        self.dialect = dialect
-        self.revision = revision
-        self.doc = doc
-        self.cause = cause
-        self.lock_timeout = lock_timeout
-        self.statement = statement
-        self.blockers = blockers
-        self.rows_before = rows_before
-        self.interrupted = interrupted
-        self.started = started
-        self.completed = completed
-        if interrupted is not None:
-            self.exit_code = EXIT_TERMINATED if isinstance(cause, Terminated) else EXIT_INTERRUPTED
 
 
 @contextmanager
@@ -292,164 +223,3 @@ def run_migration(
             if inspect(connection).has_table(table, schema=schema):
                 rows_after = read_version_rows(connection, table, schema)
     return MigrationResult(state.before, rows_after, state.steps)
-
-
-def _observed(step: Any, index: int, total: int, state: _RunState, events: MigrationEvents) -> Any:
-    """The same alembic step, reporting when it starts and ends."""
-    run = step.migration_fn
-    revision = _revision_id(step)
-    doc = _doc(step)
-
-    @functools.wraps(run)
-    def migration_fn(**kw: Any) -> Any:
-        state.upcoming = (revision, doc)
-        lock = state.lock
-        if lock is not None:
-            lock.verify(state.connection)  # a run whose lock was lost stops here
-        state.running = (revision, doc)
-        events.started(index, total, revision, doc)
-        before = _schema_names(state)
-        started = time.monotonic()
-        if lock is not None:
-            with lock.running(state.connection, revision):
-                result = run(**kw)
-        else:
-            result = run(**kw)
-        seconds = time.monotonic() - started
-        if before is not None and state.observe_schema is not None:
-            after = _schema_names(state)
-            if after is not None:
-                from migdoctor.database.snapshot import created_between
-
-                state.observe_schema(revision, created_between(before, after))
-        state.steps.append((revision, doc, seconds))
-        state.running = None
-        events.finished(index, total, revision, doc, seconds)
-        return result
-
-    step.migration_fn = migration_fn
-    return step
-
-
-def _schema_names(state: _RunState) -> Any:
-    """The schema's names on the run's connection, when a fix asked for them (None when they
-    cannot be read: the journal then does not claim to know what the revision created)."""
-    if state.observe_schema is None or state.connection is None:
-        return None
-    from migdoctor.database.snapshot import read_schema_names
-
-    try:
-        return read_schema_names(state.connection, exclude=(state.version_table[0],))
-    except Exception:  # noqa: BLE001 - the run goes on; undo will say what it cannot know
-        return None
-
-
-def _revision_id(step: Any) -> str:
-    script = getattr(step, "revision", None)
-    if script is not None:
-        return str(script.revision)
-    return ", ".join(getattr(step, "to_revisions", ())) or str(step)  # a stamp step
-
-
-def _doc(step: Any) -> str:
-    revision = getattr(step, "revision", None)
-    return str(getattr(revision, "doc", "") or "")
-
-
-def _original(error: BaseException) -> BaseException:
-    """The driver's own error inside SQLAlchemy's wrapper: its message is the one users know."""
-    return getattr(error, "orig", None) or error
-
-
-def is_lock_timeout(error: BaseException | None) -> bool:
-    """MySQL 1205 (lock wait timeout), PostgreSQL 55P03 (lock_not_available) or SQLite's
-    "database is locked" (the busy timeout ran out)."""
-    original = getattr(error, "orig", error)
-    if original is None:
-        return False
-    if type(original).__name__ == "OperationalError" and "database is locked" in str(original):
-        return True
-    if (
-        getattr(original, "sqlstate", None) == "55P03"
-        or getattr(original, "pgcode", None) == "55P03"
-    ):
-        return True
-    arguments: tuple[Any, ...] = tuple(getattr(original, "args", ()))
-    return bool(arguments) and arguments[0] == 1205
-
-
-def _revision_failed(
-    error: MigdoctorError,
-    running: tuple[str, str],
-    state: _RunState,
-    touched_tables: dict[str, set[TableRef]],
-) -> RevisionFailed:
-    revision, doc = running
-    cause = error.__cause__ or error
-    lock_timeout = is_lock_timeout(cause)
-    statement = getattr(cause, "statement", None)
-    blockers: tuple[SessionInfo, ...] = ()
-    engine = state.engine
-    if lock_timeout and engine is not None:
-        try:
-            with engine.connect() as session, bounded(session, READ_TIMEOUT_SECONDS):
-                blockers = sessions_on_tables(session, touched_tables.get(revision, set()) or None)
-        except Exception:  # noqa: BLE001 - the report goes on without the sessions
-            blockers = ()
-    reason = "waited too long for a lock" if lock_timeout else describe_exception(_original(cause))
-    return RevisionFailed(
-        f"Revision {revision}{f' ({doc})' if doc else ''} failed: {reason}",
-        revision=revision,
-        doc=doc,
-        cause=cause,
-        lock_timeout=lock_timeout,
-        statement=statement,
-        blockers=blockers,
-        rows_before=state.before,
-        completed=tuple(step[0] for step in state.steps),
-        dialect=engine.dialect.name if engine is not None else "",
-    )
-
-
-def _stopped(
-    error: LockLost, upcoming: tuple[str, str], state: _RunState, direction: str
-) -> RevisionFailed:
-    revision, doc = upcoming
-    done = len(state.steps)
-    return RevisionFailed(
-        f"{error.message.rstrip('.')}: the {direction} stopped before revision {revision}"
-        f"{f' ({doc})' if doc else ''}, after {done} revision{'s' if done != 1 else ''}.",
-        revision=revision,
-        doc=doc,
-        cause=error,
-        lock_timeout=False,
-        statement=None,
-        blockers=(),
-        rows_before=state.before,
-        started=False,
-        completed=tuple(step[0] for step in state.steps),
-        dialect=state.engine.dialect.name if state.engine is not None else "",
-    )
-
-
-def _interrupted(
-    interrupt: KeyboardInterrupt, step: tuple[str, str], state: _RunState
-) -> RevisionFailed:
-    revision, doc = step
-    how = "Terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "Interrupted (Ctrl-C)"
-    started = state.running is not None
-    where = "while revision" if started else "before revision"
-    return RevisionFailed(
-        f"{how} {where} {revision}{f' ({doc})' if doc else ''}{' was running' if started else ''}.",
-        revision=revision,
-        doc=doc,
-        cause=interrupt,
-        lock_timeout=False,
-        statement=None,
-        blockers=(),
-        rows_before=state.before,
-        interrupted=how,
-        started=started,
-        completed=tuple(s[0] for s in state.steps),
-        dialect=state.engine.dialect.name if state.engine is not None else "",
-    )

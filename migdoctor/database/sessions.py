@@ -330,7 +330,7 @@ def sqlite_write_lock(connection: Connection) -> tuple[SessionInfo, ...]:
     written); SQLite cannot say which process holds it."""
     from sqlalchemy.exc import OperationalError
 
-    from migdoctor.database.locking import sqlite_file
+    from migdoctor.database.sqlite_files import sqlite_file
 
     path = sqlite_file(connection)
     if path is None:  # in memory: no other connection sees this database

@@ -15,10 +15,10 @@ from migdoctor.project.loading import LoadCheck, check_loading, import_headers
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,
-    list_version_files,
     read_header_statically,
     unreadable,
 )
+from migdoctor.project.version_files import list_version_files
 
 
 def load_project(options: ConfigOptions) -> ProjectFacts:

@@ -1,4 +1,4 @@
-"""The child process that imports version files for :mod:`migdoctor.project.loading`.
+"""The child process that imports version files for :mod:`migdoctor.project.isolated_import`.
 
 Run as a script (``python load_child.py``), never imported by migdoctor itself: it imports
 nothing of migdoctor, so the project's files meet only what alembic's own process would have

@@ -7,33 +7,27 @@ is not literal is imported on its own, as alembic would import it; a file that c
 parsed nor imported becomes a :class:`ScriptLoadError` and the others are still read. From the
 same tree comes whether ``upgrade()`` and ``downgrade()`` do anything at all.
 
-The files considered, and their order, are alembic's (``Script._list_py_dir`` and
-``Script._from_path``): sorted per folder, ``__init__`` and editor droppings skipped,
-subfolders only with ``recursive_version_locations``, ``.pyc`` only when ``sourceless``.
+Which files are revision files is decided in :mod:`migdoctor.project.version_files`; how the
+bodies of the two functions are judged, in :mod:`migdoctor.project.function_bodies`.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
-import os
 import re
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
-_ONLY_SOURCE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
-_SOURCELESS = re.compile(r"(?!\.\#|__init__)(.*\.py)(c|o)?$")
+from migdoctor.project.function_bodies import FunctionBody, function_bodies
+
 _LEGACY_REVISION = re.compile(r"([a-f0-9]+)\.py$")
 _ILLEGAL_ID_CHARACTERS = frozenset("@-+:")
 HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
-
-# what a revision's upgrade() or downgrade() does, read from its syntax tree: "code", "empty"
-# (only pass, docstrings, ``...``), or "missing" (the module defines no such function)
-FunctionBody = Literal["code", "empty", "missing"]
 
 
 @dataclass(frozen=True)
@@ -86,69 +80,6 @@ class ScriptLoadError:
 
 class _NeedsImport(Exception):
     """The header is not literal: only importing the file tells its values."""
-
-
-def list_version_files(
-    version_locations: Sequence[Path], recursive: bool, sourceless: bool
-) -> list[Path]:
-    """Every file alembic would load as a revision, in alembic's order, each once, by its
-    resolved path (as alembic names it)."""
-    seen: set[str] = set()
-    found: list[Path] = []
-    for location in version_locations:
-        if not location.exists():
-            continue
-        for folder, name, real in _walk_version_folder(location, recursive, sourceless):
-            if real in seen:
-                continue
-            seen.add(real)
-            if _is_revision_file_name(folder, name, sourceless):
-                found.append(Path(real))
-    return found
-
-
-def _walk_version_folder(
-    root: Path, recursive: bool, sourceless: bool
-) -> Iterator[tuple[str, str, str]]:
-    """(folder, name, resolved path) of each file, in ``Script._list_py_dir``'s order.
-
-    Plain strings, and the folder resolved once: resolving each of 10,000 files costs a system
-    call per path component, and a Path object per file costs more than the rest of the walk.
-    Only a file that is itself a symbolic link is resolved on its own.
-    """
-    for folder, dirs, files in os.walk(root, topdown=True):
-        if os.path.basename(folder).endswith("__pycache__"):
-            continue
-        real_folder = os.path.realpath(folder)
-        for name in sorted(files):
-            path = os.path.join(folder, name)
-            real = (
-                os.path.realpath(path) if os.path.islink(path) else os.path.join(real_folder, name)
-            )
-            yield folder, name, real
-        if sourceless:
-            cache = os.path.join(folder, "__pycache__")
-            if os.path.isdir(cache):
-                stems = {name.split(".")[0] for name in files}
-                for compiled in os.listdir(cache):
-                    if compiled.split(".")[0] not in stems:
-                        yield cache, compiled, os.path.realpath(os.path.join(cache, compiled))
-        if not recursive:
-            break
-        dirs.sort()
-
-
-def _is_revision_file_name(folder: str, name: str, sourceless: bool) -> bool:
-    match = (_SOURCELESS if sourceless else _ONLY_SOURCE).match(name)
-    if not match:
-        return False
-    if sourceless and match.group(2) in ("c", "o"):
-        source = os.path.join(folder, match.group(1))
-        compiled = os.path.join(folder, match.group(1) + "c")
-        # alembic prefers the .py, and a .pyc over a .pyo
-        if os.path.exists(source) or (match.group(2) == "o" and os.path.exists(compiled)):
-            return False
-    return True
 
 
 def read_revision_file(path: Path) -> RevisionScript | ScriptLoadError:
@@ -242,55 +173,6 @@ def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLo
         raise _NeedsImport
     doc = ast.get_docstring(tree, clean=False) or ""
     return _script_from_values(literals, doc, path, read_by="ast")
-
-
-def function_bodies(tree: ast.Module) -> tuple[FunctionBody | None, FunctionBody | None]:
-    """What ``upgrade()`` and ``downgrade()`` do, judged from their statements alone."""
-    bindings = _bindings(tree, ("upgrade", "downgrade"))
-    return _function_body(tree, "upgrade", bindings), _function_body(tree, "downgrade", bindings)
-
-
-def _function_body(tree: ast.Module, name: str, bindings: dict[str, int]) -> FunctionBody | None:
-    top_level = [
-        statement
-        for statement in tree.body
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name
-    ]
-    if bindings[name] > len(top_level):
-        # also assigned, imported, or defined under an `if`: only running the module tells
-        return None
-    if not top_level:
-        return "missing"
-    # the last definition is the one the module ends up with
-    return "empty" if all(_does_nothing(s) for s in top_level[-1].body) else "code"
-
-
-def _bindings(tree: ast.Module, names: tuple[str, ...]) -> dict[str, int]:
-    """How many statements anywhere in the module may bind each name (a star import binds
-    them all)."""
-    counts = dict.fromkeys(names, 0)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound = node.name
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound = node.id
-        elif isinstance(node, ast.alias):
-            if node.name == "*":
-                counts = {name: count + 1 for name, count in counts.items()}
-                continue
-            bound = node.asname or node.name.split(".")[0]
-        else:
-            continue
-        if bound in counts:
-            counts[bound] += 1
-    return counts
-
-
-def _does_nothing(statement: ast.stmt) -> bool:
-    """``pass``, a docstring or a bare ``...``: the statements of an empty body."""
-    if isinstance(statement, ast.Pass):
-        return True
-    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
 
 
 def _module_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:

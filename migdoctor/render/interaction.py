@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
-from migdoctor.database.migrations import MigrationEvents, RevisionFailed
+from migdoctor.database.migration_failures import RevisionFailed
+from migdoctor.database.migration_steps import MigrationEvents
 from migdoctor.facts.aftermath import Aftermath
 from migdoctor.findings import Finding, FixOption
 from migdoctor.redact import redact, redact_foreign

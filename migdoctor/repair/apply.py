@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.migrations import MigrationEvents, RevisionFailed, run_migration
+from migdoctor.database.migration_failures import RevisionFailed
+from migdoctor.database.migration_steps import MigrationEvents
+from migdoctor.database.migrations import run_migration
 from migdoctor.database.session_end import end_session
 from migdoctor.database.version_table import change_rows_locked
 from migdoctor.errors import EXIT_FAILED, CannotWrite, MigdoctorError, Terminated, describe_os_error

@@ -1,0 +1,170 @@
+"""The context a revision's function is recorded in: ``alembic.op`` bound to a recorder, and SQL
+that reaches the live database only as a question (see :mod:`migdoctor.operations.recorder`)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alembic.operations import MigrateOperation
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import Dialect
+
+
+class _LiveSQLRefused(Exception):
+    """upgrade() tried to run SQL on a real connection while being recorded."""
+
+
+class _Recording:
+    """Recordings of ``upgrade()`` functions: the context they see and, for the one being
+    recorded, what it did with it."""
+
+    def __init__(self, dialect: Dialect, live: MigrationContext | None) -> None:
+        self.dialect = dialect
+        self.live = live
+        # whether op.get_bind() is the live connection (the revisions that will run on it)
+        self.live_bind = False
+        self.recorded: list[MigrateOperation] = []
+        self.consulted_database = False
+        self.autocommit = False
+
+
+@contextmanager
+def _recording_operations(recording: _Recording) -> Iterator[None]:
+    """Bind ``alembic.op`` to a recorder for the duration, then restore what was bound."""
+    from alembic import op as op_module
+    from alembic.operations import Operations
+    from alembic.operations.base import BatchOperations
+    from alembic.operations.batch import BatchOperationsImpl
+    from alembic.runtime.migration import MigrationContext
+
+    live = recording.live
+    offline = {"as_sql": True, "output_buffer": io.StringIO(), "literal_binds": True}
+    if live is not None:
+        # alembic's context as env.py configured it (config, opts, dialect), offline as for
+        # ``alembic upgrade --sql``: a revision that checks ``as_sql`` skips its data work, and
+        # operations are recorded by ``invoke`` below, never executed
+        context = MigrationContext(
+            live.dialect, None, {**live.opts, **offline, "fn": None}, live.environment_context
+        )
+        if recording.live_bind and live.connection is not None:
+            # ``op.get_bind()`` answers from the live database (a guard such as
+            # ``if table_exists(...)``), read-only: see _live_sql_refused
+            context.connection = live.connection
+            context.impl.connection = live.connection
+    else:
+        context = MigrationContext.configure(dialect=recording.dialect, opts=offline)
+
+    @contextmanager
+    def autocommit_block() -> Iterator[None]:
+        # recorded, not run: nothing may commit env.py's transaction while reading
+        recording.autocommit = True
+        yield
+
+    context.autocommit_block = autocommit_block  # type: ignore[method-assign]
+    operations = Operations(context)
+
+    def record(operation: Any) -> Any:
+        recording.recorded.append(operation)
+        # code that keeps create_table()'s result (for bulk_insert) gets a real Table
+        to_table = getattr(operation, "to_table", None)
+        if operation.__class__.__name__ == "CreateTableOp" and to_table is not None:
+            return to_table(context)
+        return None
+
+    @contextmanager
+    def batch_alter_table(table_name: str, schema: str | None = None, **kw: Any) -> Iterator[Any]:
+        impl = BatchOperationsImpl(  # type: ignore[no-untyped-call]
+            operations,
+            table_name,
+            schema,
+            kw.get("recreate", "auto"),
+            None,
+            (),
+            {},
+            (),
+            {},
+            None,
+            None,
+        )
+        batch = BatchOperations(context, impl=impl)
+        batch.invoke = record  # type: ignore[method-assign]
+        yield batch  # no flush: nothing is executed
+
+    operations.invoke = record  # type: ignore[method-assign]
+    operations.batch_alter_table = batch_alter_table  # type: ignore[method-assign, assignment]
+    previous = getattr(op_module, "_proxy", None)
+    operations._install_proxy()
+    try:
+        yield
+    finally:
+        if previous is not None:
+            previous._install_proxy()
+        else:
+            operations._remove_proxy()
+
+
+# what a recorded upgrade() may ask the live database: questions, never changes
+_QUESTION = re.compile(r"^\s*(select|show|with|describe|desc|explain|pragma)\b", re.IGNORECASE)
+# what a change is replaced with while recording: a query that answers no rows, everywhere
+_NOTHING = "SELECT 1 FROM (SELECT 1 AS migdoctor_row) AS migdoctor_recorded WHERE 1 = 0"
+# migdoctor's own savepoint around each recording
+_SAVEPOINT = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b", re.IGNORECASE)
+
+
+def _is_question(statement: str) -> bool:
+    if not _QUESTION.match(statement):
+        return False
+    lowered = statement.lower()
+    # SELECT ... FOR UPDATE locks; a PRAGMA with a value sets it
+    return not (
+        " for update" in lowered
+        or " for share" in lowered
+        or (lowered.lstrip().startswith("pragma") and "=" in lowered)
+    )
+
+
+@contextmanager
+def _live_sql_refused(recording: _Recording) -> Iterator[None]:
+    """While recording, SQL reaches a database only as a question on env.py's own connection
+    (which marks the revision as consulting the database). A change sent on that connection
+    (a data migration through ``op.get_bind()``) is recorded as raw SQL and replaced by a query
+    that answers nothing; SQL on any other connection is refused."""
+    from alembic.operations import ops
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    live_connection = (
+        recording.live.connection if recording.live is not None and recording.live_bind else None
+    )
+
+    def guard(
+        connection: Any,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> tuple[str, Any]:
+        text = str(statement or "")
+        if live_connection is None or connection is not live_connection:
+            raise _LiveSQLRefused(" ".join(text.split())[:80])
+        if _SAVEPOINT.match(text):
+            return statement, parameters
+        if _is_question(text):
+            recording.consulted_database = True
+            return statement, parameters
+        if executemany:
+            raise _LiveSQLRefused(" ".join(text.split())[:80])
+        recording.recorded.append(ops.ExecuteSQLOp(text))
+        return _NOTHING, {} if isinstance(parameters, dict) else ()
+
+    event.listen(Engine, "before_cursor_execute", guard, retval=True)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", guard)

@@ -1,0 +1,155 @@
+"""A new table like another with some changes, for a replay that never changes a table in place;
+and which unnamed constraint of a table the database calls by a given name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Column, Index, Table
+
+IndexSpec = tuple[str | None, tuple[str, ...], bool, dict[str, Any]]
+
+
+def _rebuild(
+    table: Table,
+    *,
+    name: str | None = None,
+    add_columns: tuple[Column[Any], ...] = (),
+    drop_columns: frozenset[str] = frozenset(),
+    replace_column: tuple[str, Column[Any]] | None = None,
+    add_indexes: tuple[IndexSpec, ...] = (),
+    drop_index: str | None = None,
+    add_constraints: tuple[Any, ...] = (),
+    drop_constraint: str | None = None,
+    drop_unnamed: Any = None,
+    retarget: dict[str, str] | None = None,
+) -> Table:
+    """A new table like ``table`` with the changes: indexes and constraints whose columns all
+    remain are kept (a renamed column followed)."""
+    from sqlalchemy import (
+        CheckConstraint,
+        ForeignKeyConstraint,
+        MetaData,
+        PrimaryKeyConstraint,
+        Table,
+        UniqueConstraint,
+    )
+
+    renamed: dict[str, str] = {}
+    columns: list[Column[Any]] = []
+    added = {column.name for column in add_columns}
+    for column in table.columns:
+        if column.name in drop_columns or column.name in added:
+            continue
+        if replace_column is not None and column.name == replace_column[0]:
+            renamed[column.name] = replace_column[1].name
+            columns.append(_column_copy(replace_column[1]))
+        else:
+            columns.append(_column_copy(column))
+    columns += [_column_copy(column) for column in add_columns]
+    names = {column.name for column in columns}
+
+    constraints: list[Any] = []
+    for constraint in table.constraints:
+        if isinstance(constraint, PrimaryKeyConstraint):
+            continue  # primary_key flags on the columns carry it
+        if drop_constraint is not None and str(constraint.name) == drop_constraint:
+            continue
+        if constraint is drop_unnamed:
+            continue
+        if isinstance(constraint, CheckConstraint):
+            constraints.append(CheckConstraint(constraint.sqltext, name=constraint.name))
+        elif isinstance(constraint, ForeignKeyConstraint):
+            local = [renamed.get(key, key) for key in constraint.column_keys]
+            if all(key in names for key in local):
+                constraints.append(
+                    ForeignKeyConstraint(
+                        local,
+                        [
+                            _retargeted(element._get_colspec(), retarget or {})
+                            for element in constraint.elements
+                        ],
+                        name=constraint.name,
+                        ondelete=constraint.ondelete,
+                        onupdate=constraint.onupdate,
+                    )
+                )
+        elif isinstance(constraint, UniqueConstraint):
+            unique_columns = [renamed.get(c.name, c.name) for c in constraint.columns]
+            if all(key in names for key in unique_columns):
+                constraints.append(UniqueConstraint(*unique_columns, name=constraint.name))
+    constraints += list(add_constraints)
+
+    indexes: list[IndexSpec] = []
+    for index in table.indexes:
+        if drop_index is not None and index.name == drop_index:
+            continue
+        kept = tuple(renamed.get(c.name, c.name) for c in index.columns)
+        if kept and all(key in names for key in kept):
+            index_name = None if index.name is None else str(index.name)
+            indexes.append((index_name, kept, bool(index.unique), dict(index.kwargs)))
+    indexes += list(add_indexes)
+
+    rebuilt = Table(name or table.name, MetaData(), *columns, *constraints, schema=table.schema)
+    for index_name, index_columns, unique, options in indexes:
+        _index(index_name, [rebuilt.columns[c] for c in index_columns], unique, options)
+    return rebuilt
+
+
+def _retargeted(colspec: str, retarget: dict[str, str]) -> str:
+    table, _, column = colspec.rpartition(".")
+    return f"{retarget[table]}.{column}" if table in retarget else colspec
+
+
+def _unnamed_constraint(table: Table, name: str) -> Any:
+    """The unnamed constraint of ``table`` that the database calls ``name``: PostgreSQL names
+    them ``<table>_<columns>_fkey`` / ``_key`` / ``_check``, MySQL ``<table>_ibfk_<n>`` for the
+    n-th foreign key and a unique key after its first column. None when it cannot be told."""
+    from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
+
+    unnamed = [c for c in table.constraints if c.name is None]
+    foreign_keys = [c for c in unnamed if isinstance(c, ForeignKeyConstraint)]
+    for constraint in unnamed:
+        columns = [column.name for column in getattr(constraint, "columns", ())]
+        if isinstance(constraint, ForeignKeyConstraint):
+            suffix = "fkey"
+        elif isinstance(constraint, UniqueConstraint):
+            suffix = "key"
+        elif isinstance(constraint, CheckConstraint):
+            suffix = "check"
+        else:
+            continue
+        if columns and name == f"{table.name}_{'_'.join(columns)}_{suffix}":
+            return constraint
+        if isinstance(constraint, UniqueConstraint) and columns and name == columns[0]:
+            return constraint
+    # MySQL numbers a table's unnamed foreign keys in the order they were made, an order the
+    # replay does not keep: only a lone one can be told
+    if name == f"{table.name}_ibfk_1" and len(foreign_keys) == 1:
+        return foreign_keys[0]
+    return None
+
+
+def _index(name: str | None, columns: list[Any], unique: bool, options: dict[str, Any]) -> Index:
+    from sqlalchemy import Index
+
+    return Index(name, *columns, unique=unique, **options)
+
+
+def _column_copy(column: Column[Any]) -> Column[Any]:
+    """A detached copy of a column, without its foreign keys (the table's constraints carry
+    them)."""
+    from sqlalchemy import Column
+
+    default = column.server_default
+    copy_default = getattr(default, "_copy", None)
+    return Column(
+        column.name,
+        column.type,
+        primary_key=column.primary_key,
+        nullable=column.nullable,
+        server_default=copy_default() if copy_default is not None else default,
+        autoincrement=column.autoincrement,
+        comment=column.comment,
+    )

@@ -1,0 +1,275 @@
+"""Import version files in a child process, so that none can hang or end migdoctor.
+
+The files are imported in one child process (:mod:`migdoctor.project.load_child`) with the
+``sys.path`` alembic's process would have, one after the other as alembic does, so that a file
+that hangs or ends the process can neither hang nor end migdoctor: each file has
+``MIGDOCTOR_IMPORT_TIMEOUT`` seconds (default 15), after which the child is killed and the
+remaining files are imported by a new one; a file that ends the child is named the same way.
+The same child reads the headers that are not literal
+(:func:`migdoctor.project.loading.import_headers`), for ``heads`` and ``history`` too. A
+timed-out import is never cached: a lock or the network may be free on the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+TIMEOUT_VARIABLE = "MIGDOCTOR_IMPORT_TIMEOUT"
+DEFAULT_TIMEOUT = 15.0
+HANG = "TimeoutError"
+PROCESS_EXIT = "ProcessExit"
+# what the child may take to start and import alembic and SQLAlchemy, on a busy machine
+STARTUP_SECONDS = 30.0
+CHILD = Path(__file__).with_name("load_child.py")
+
+# a file's answer: None when it imports, else
+# (type, message, line, statement, missing module)
+Answer = tuple[str, str, int | None, str | None, str | None] | None
+
+# how a child stopped before answering for every file: (kind, why, line in the file)
+Stopped = tuple[str, str, int | None]
+
+
+def import_timeout() -> float:
+    try:
+        value = float(os.environ.get(TIMEOUT_VARIABLE, "") or DEFAULT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if value > 0 else DEFAULT_TIMEOUT
+
+
+def import_in_child(
+    files: Sequence[str],
+    sys_path: Sequence[str],
+    timeout: float,
+    headers: dict[str, Any] | None = None,
+) -> tuple[dict[str, Answer], list[str], str | None]:
+    """Import ``files`` in order in child processes: each file's answer, the module files the
+    imports loaded, and why nothing could be imported (None when the child ran). ``headers``,
+    when given, receives the header values of each file that imports (by path)."""
+    answers: dict[str, Answer] = {}
+    loaded: list[str] = []
+    start = 0
+    while start < len(files):
+        batch = list(files[start:])
+        got, batch_loaded, stopped = _run_child(batch, sys_path, timeout, headers)
+        if stopped is not None and stopped[0] == "start":
+            return answers, loaded, stopped[1]
+        for index, answer in got.items():
+            answers[batch[index]] = answer
+        loaded.extend(batch_loaded)
+        if stopped is None:
+            break
+        # the file after the last answer hung or ended the child: name it, go on after it
+        culprit = len(got)
+        kind, why, line = stopped
+        answers[batch[culprit]] = (kind, why, line, _source_line(batch[culprit], line), None)
+        start += culprit + 1
+    return answers, loaded, None
+
+
+def _run_child(
+    files: list[str], sys_path: Sequence[str], timeout: float, headers: dict[str, Any] | None
+) -> tuple[dict[int, Answer], list[str], Stopped | None]:
+    """One child over ``files``: the answers it gave, the modules it loaded, and how it stopped
+    early (None when it answered for every file): ("start", why) when it never got going, or
+    (exception type, message) for the file it was importing."""
+    handle, dump = tempfile.mkstemp(prefix="migdoctor-load-", suffix=".txt")
+    os.close(handle)
+    try:
+        return _run_child_dumping(files, sys_path, timeout, Path(dump), headers)
+    finally:
+        Path(dump).unlink(missing_ok=True)
+
+
+def _run_child_dumping(
+    files: list[str],
+    sys_path: Sequence[str],
+    timeout: float,
+    dump: Path,
+    headers: dict[str, Any] | None,
+) -> tuple[dict[int, Answer], list[str], Stopped | None]:
+    request = json.dumps(
+        {
+            "sys_path": list(sys_path),
+            "files": files,
+            "dump": str(dump),
+            "headers": headers is not None,
+        }
+    ).encode()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, str(CHILD)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C is migdoctor's; the child is ended below
+        )
+    except OSError as error:
+        return {}, [], ("start", f"the version files could not be imported ({error})", None)
+    answers: dict[int, Answer] = {}
+    loaded: list[str] = []
+    ready = False
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(request)
+            child.stdin.close()
+        except BrokenPipeError:
+            pass
+        ended: list[bool] = []
+        for line in _lines(child.stdout, timeout, ended, first=timeout + STARTUP_SECONDS):
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(message, dict):
+                continue
+            if "ready" in message:
+                ready = True
+            elif "loaded" in message:
+                loaded = [str(f) for f in message["loaded"]]
+                return answers, loaded, None
+            else:
+                index = int(message["index"])
+                answers[index] = _answer(message)
+                if headers is not None and "header" in message:
+                    headers[files[index]] = message["header"]
+        if ready and len(answers) == len(files):
+            return answers, loaded, None  # every file answered; only the list of modules is lost
+        try:
+            # at end of file the child is exiting: give it a moment to be done
+            status: int | None = child.wait(timeout=2.0 if ended else 0.0)
+        except subprocess.TimeoutExpired:
+            status = None
+        if status is None:
+            hung_at = _where_it_hangs(child, dump, files[len(answers)] if ready else None)
+            stopped: Stopped = (
+                HANG,
+                f"importing the file did not finish within {timeout:g} s (it may wait for a "
+                "lock, the network or input; alembic would wait as long)",
+                hung_at,
+            )
+        else:
+            stopped = (
+                PROCESS_EXIT,
+                f"the import ended the process ({_status(status)}); alembic would stop there "
+                "without a word",
+                None,
+            )
+        if not ready:
+            return {}, [], ("start", "the version files could not be imported: " + stopped[1], None)
+        return answers, loaded, stopped
+    finally:
+        _end(child)
+
+
+def _where_it_hangs(child: subprocess.Popen[bytes], dump: Path, path: str | None) -> int | None:
+    """The line of ``path`` where the child is, from the traceback it dumps on SIGUSR1."""
+    if path is None or child.poll() is not None or not hasattr(signal, "SIGUSR1"):
+        return None
+    try:
+        os.kill(child.pid, signal.SIGUSR1)
+    except OSError:
+        return None
+    deadline = time.monotonic() + 1.0
+    text = ""
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            text = dump.read_text(errors="replace")
+        except OSError:
+            return None
+        if "File " in text:
+            break
+    line = None
+    for match in re.finditer(r'File "(.*)", line (\d+)', text):
+        if match.group(1) == path:
+            line = int(match.group(2))
+            break  # faulthandler lists the innermost frame first
+    return line
+
+
+def _source_line(path: str, line: int | None) -> str | None:
+    if line is None:
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as source:
+            for number, text in enumerate(source, 1):
+                if number == line:
+                    return text.strip()
+    except OSError:
+        pass
+    return None
+
+
+def _answer(message: dict[str, Any]) -> Answer:
+    if "type" not in message:
+        return None
+    line = message.get("line")
+    statement = message.get("statement")
+    missing = message.get("missing")
+    return (
+        str(message["type"]),
+        str(message.get("message") or ""),
+        line if isinstance(line, int) else None,
+        statement if isinstance(statement, str) else None,
+        missing if isinstance(missing, str) else None,
+    )
+
+
+def _lines(stream: Any, timeout: float, ended: list[bool], first: float) -> Iterator[bytes]:
+    """The child's answer lines; stops at end of file (then ``ended`` gets True), or when no
+    line came for ``timeout`` seconds (``first`` for the first line)."""
+    selector = selectors.DefaultSelector()
+    selector.register(stream, selectors.EVENT_READ)
+    pending = b""
+    deadline = time.monotonic() + first
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                return
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                ended.append(True)
+                return
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            if complete:
+                deadline = time.monotonic() + timeout
+            yield from complete
+    finally:
+        selector.close()
+
+
+def _status(status: int) -> str:
+    if status < 0:
+        try:
+            return f"killed by signal {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    """End the child and whatever it started (its own process group)."""
+    if child.poll() is None:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, AttributeError):
+            child.kill()
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
