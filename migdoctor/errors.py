@@ -1,4 +1,5 @@
-"""Errors a user can cause: each becomes one readable line and exit code 2."""
+"""Errors migdoctor reports as a readable line and an exit code (never a traceback), every exit
+code it uses, and how an error is described in one line."""
 
 from __future__ import annotations
 
@@ -62,3 +63,16 @@ def describe_os_error(error: OSError) -> str:
 class CannotWrite(MigdoctorError):
     """A file or folder migdoctor writes (journal, cache, lock file, a fix's file) cannot be
     written: read-only, immutable, full disk."""
+
+
+def describe_exception(error: BaseException) -> str:
+    """An error in one line: its type and the first line of its message."""
+    if isinstance(error, SyntaxError):
+        return f"SyntaxError: {error.msg}"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def driver_error(error: BaseException) -> BaseException:
+    """The driver's own error inside SQLAlchemy's wrapper: its message is the one users know."""
+    return getattr(error, "orig", None) or error

@@ -73,7 +73,7 @@ def test_a_warm_read_gives_what_a_cold_read_gives(tmp_path: Path, versions: Path
     cache_folder = tmp_path / ".migdoctor" / "cache"
     assert warm.loaded_from is not None and warm.loaded_from.parent == cache_folder
     assert (cache_folder / ".gitignore").read_text().strip().endswith("*")
-    assert [p.name for p in cache_folder.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in cache_folder.iterdir() if p.name.endswith(".migdoctor")] == []
 
 
 def test_a_changed_file_is_read_again(tmp_path: Path, versions: Path) -> None:

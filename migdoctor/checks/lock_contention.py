@@ -35,13 +35,8 @@ rolled back), and only with your consent; on SQLite, end the program that has th
 from __future__ import annotations
 
 from migdoctor.checks import NotApplicable, check, require_known_current, require_no_run_in_progress
-from migdoctor.facts.model import (
-    OPEN_TRANSACTION,
-    OPERATION_TABLES,
-    SQLITE_WRITE_LOCK,
-    Facts,
-    SessionInfo,
-)
+from migdoctor.facts.model import OPERATION_TABLES, Facts
+from migdoctor.facts.sessions import OPEN_TRANSACTION, SQLITE_WRITE_LOCK, SessionInfo
 from migdoctor.findings import Finding, Severity
 from migdoctor.fixes.options import fix_option
 

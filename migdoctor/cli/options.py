@@ -246,8 +246,9 @@ def user_errors(options: GlobalOptions) -> Iterator[None]:
         if options.debug:
             typer.echo(redact_traceback(error), err=True, nl=False)
             raise typer.Exit(EXIT_CANNOT) from None
-        first = str(error).strip().splitlines()
-        text = f"{type(error).__name__}: {first[0]}" if first else type(error).__name__
-        typer.echo(redact_foreign(f"migdoctor: unexpected error: {text}"), err=True)
+        from migdoctor.errors import describe_exception
+
+        unexpected = describe_exception(error)
+        typer.echo(redact_foreign(f"migdoctor: unexpected error: {unexpected}"), err=True)
         typer.echo("  Run again with --debug to see the traceback, and please report it.", err=True)
         raise typer.Exit(EXIT_CANNOT) from None

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.checks import run_checks
 from migdoctor.commands.passthrough import run_alembic_command
-from migdoctor.database.migration_failures import RevisionFailed, TableRef
-from migdoctor.database.migration_steps import MigrationEvents
+from migdoctor.database.migration_failures import TableRef
 from migdoctor.database.migrations import (
     DOWNGRADE,
     STAMP,
@@ -32,6 +31,7 @@ from migdoctor.database.migrations import (
 from migdoctor.errors import EXIT_FAILED, EXIT_OK, DatabaseMissing
 from migdoctor.facts.aftermath import Aftermath, read_back
 from migdoctor.facts.gather import gather_facts, load_project
+from migdoctor.facts.migration_run import MigrationEvents, RevisionFailed
 from migdoctor.facts.model import Facts, ProjectFacts
 from migdoctor.findings import Finding, Risk, Severity
 from migdoctor.operations.upgrade_blockers import downgrade_blockers, upgrade_blockers

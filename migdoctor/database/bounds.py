@@ -227,8 +227,8 @@ def gave_up(
     from sqlalchemy.exc import DBAPIError
 
     from migdoctor.database.failures import first_line
-    from migdoctor.database.sessions import end_session_command, sessions_in_the_way
-    from migdoctor.facts.model import OPEN_TRANSACTION
+    from migdoctor.database.sessions import sessions_in_the_way
+    from migdoctor.facts.sessions import OPEN_TRANSACTION
 
     dialect = engine.dialect.name
     waited = f"Gave up reading {what} after {seconds:g}s"
@@ -266,9 +266,7 @@ def gave_up(
             "the lock cannot be told)"
         )
     to_end = [o for o in obstacles if not o.waiting] or list(obstacles)
-    ending = " or ".join(
-        dict.fromkeys(end_session_command(dialect, o.session.session_id) for o in to_end)
-    )
+    ending = " or ".join(dict.fromkeys(o.session.ending_statement(dialect) for o in to_end))
     return ReadGaveUp(
         f"{waited}: {words}. Nothing was changed.",
         hint=(

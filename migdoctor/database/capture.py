@@ -27,10 +27,9 @@ from migdoctor.facts.model import (
     OPERATION_TABLES,
     DatabaseFacts,
     ProjectFacts,
-    RunInProgress,
-    SessionInfo,
     TargetMetadataFacts,
 )
+from migdoctor.facts.sessions import RunInProgress, SessionInfo
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.recorder import record_upgrades
 from migdoctor.operations.recording_cache import recording_cache

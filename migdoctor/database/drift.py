@@ -18,9 +18,9 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import gave_up_waiting
+from migdoctor.errors import describe_exception
 from migdoctor.facts.model import SchemaDifference, SchemaDriftFacts
 from migdoctor.project.graph import RevisionGraph
-from migdoctor.project.scripts import describe_exception
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext

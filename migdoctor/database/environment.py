@@ -20,9 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from migdoctor.database.failures import check_url, connection_targets, explain_failure
-from migdoctor.errors import AlembicRefused, EnvScriptFailed, MigdoctorError
+from migdoctor.errors import (
+    AlembicRefused,
+    EnvScriptFailed,
+    MigdoctorError,
+    describe_exception,
+    driver_error,
+)
 from migdoctor.facts.model import ProjectFacts
-from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact, redact_foreign
 
 if TYPE_CHECKING:
@@ -134,7 +139,7 @@ def run_environment(
             raise MigdoctorError(
                 redact(
                     f"{action} failed{where}: "
-                    f"{redact_foreign(describe_exception(_original(original)))}"
+                    f"{redact_foreign(describe_exception(driver_error(original)))}"
                 ),
                 hint=(
                     "alembic imports every version file first: see migdoctor check "
@@ -264,7 +269,3 @@ def _in_version_file(error: BaseException, project: ProjectFacts) -> str:
         if any(resolved.startswith(folder + os.sep) for folder in folders):
             where = f" at {project.relative(Path(frame.filename))}:{frame.lineno}"
     return where
-
-
-def _original(error: BaseException) -> BaseException:
-    return getattr(error, "orig", None) or error

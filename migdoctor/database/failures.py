@@ -15,9 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from migdoctor.errors import DatabaseMissing, DatabaseUnreachable, EnvScriptFailed, MigdoctorError
+from migdoctor.errors import (
+    DatabaseMissing,
+    DatabaseUnreachable,
+    EnvScriptFailed,
+    MigdoctorError,
+    describe_exception,
+)
 from migdoctor.facts.model import ProjectFacts
-from migdoctor.project.scripts import describe_exception
 from migdoctor.redact import redact, redact_foreign, remember_secret
 
 PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"

@@ -38,7 +38,7 @@ from migdoctor.database.lock_names import (
 from migdoctor.database.sessions import mysql_sessions, postgres_sessions
 from migdoctor.database.sqlite_files import _sqlite_holder, sqlite_file, sqlite_lock_file
 from migdoctor.errors import EXIT_FAILED, CannotWrite, MigdoctorError, describe_os_error
-from migdoctor.facts.model import SessionInfo
+from migdoctor.facts.sessions import SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

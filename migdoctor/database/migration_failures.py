@@ -10,60 +10,15 @@ from migdoctor.database.held_lock import LockLost
 from migdoctor.database.migration_steps import _RunState
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
     MigdoctorError,
     Terminated,
+    describe_exception,
+    driver_error,
 )
-from migdoctor.facts.model import SessionInfo
-from migdoctor.project.scripts import describe_exception
+from migdoctor.facts.migration_run import RevisionFailed
+from migdoctor.facts.sessions import SessionInfo
 
 TableRef = tuple[str | None, str]
-
-
-class RevisionFailed(MigdoctorError):
-    """A run stopped part-way: a revision failed, the run was interrupted (``interrupted``
-    says how), or it stopped before ``revision`` (``started`` False) because its lock was lost.
-    The database rolled back what it could."""
-
-    exit_code = EXIT_FAILED
-
-    def __init__(
-        self,
-        message: str,
-        revision: str,
-        doc: str,
-        cause: BaseException,
-        lock_timeout: bool,
-        statement: str | None,
-        blockers: tuple[SessionInfo, ...],
-        rows_before: tuple[str, ...],
-        interrupted: str | None = None,
-        started: bool = True,
-        completed: tuple[str, ...] = (),
-        dialect: str = "",
-    ) -> None:
-        super().__init__(message)
-        # the database's own dialect: the SQL that ends a session differs (KILL, pg_terminate)
-        self.dialect = dialect
-        self.revision = revision
-        self.doc = doc
-        self.cause = cause
-        self.lock_timeout = lock_timeout
-        self.statement = statement
-        self.blockers = blockers
-        self.rows_before = rows_before
-        self.interrupted = interrupted
-        self.started = started
-        self.completed = completed
-        if interrupted is not None:
-            self.exit_code = EXIT_TERMINATED if isinstance(cause, Terminated) else EXIT_INTERRUPTED
-
-
-def _original(error: BaseException) -> BaseException:
-    """The driver's own error inside SQLAlchemy's wrapper: its message is the one users know."""
-    return getattr(error, "orig", None) or error
 
 
 def is_lock_timeout(error: BaseException | None) -> bool:
@@ -101,7 +56,9 @@ def _revision_failed(
                 blockers = sessions_on_tables(session, touched_tables.get(revision, set()) or None)
         except Exception:  # noqa: BLE001 - the report goes on without the sessions
             blockers = ()
-    reason = "waited too long for a lock" if lock_timeout else describe_exception(_original(cause))
+    reason = (
+        "waited too long for a lock" if lock_timeout else describe_exception(driver_error(cause))
+    )
     return RevisionFailed(
         f"Revision {revision}{f' ({doc})' if doc else ''} failed: {reason}",
         revision=revision,

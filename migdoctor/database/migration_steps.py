@@ -10,22 +10,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.held_lock import HeldLock
+from migdoctor.facts.migration_run import MigrationEvents
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-
-@dataclass
-class MigrationEvents:
-    """What a progress display hears about; every callback is optional."""
-
-    lock_wait: Callable[[str], None] = lambda holder: None
-    started: Callable[[int, int, str, str], None] = lambda index, total, revision, doc: None
-    finished: Callable[[int, int, str, str, float], None] = (
-        lambda index, total, revision, doc, seconds: None
-    )
-    # the run is over, whichever way it went
-    ended: Callable[[], None] = lambda: None
 
 
 @dataclass

@@ -42,8 +42,9 @@ from migdoctor.database.migration_failures import (
     _stopped,
     is_lock_timeout,
 )
-from migdoctor.database.migration_steps import MigrationEvents, _observed, _RunState
+from migdoctor.database.migration_steps import _observed, _RunState
 from migdoctor.errors import MigdoctorError
+from migdoctor.facts.migration_run import MigrationEvents
 from migdoctor.facts.model import ProjectFacts
 
 if TYPE_CHECKING:

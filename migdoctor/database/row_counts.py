@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.errors import MigdoctorError
+from migdoctor.errors import MigdoctorError, describe_exception
 from migdoctor.facts.model import ProjectFacts
-from migdoctor.project.scripts import describe_exception
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext

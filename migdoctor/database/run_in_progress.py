@@ -20,7 +20,7 @@ from migdoctor.database.lock_names import (
 from migdoctor.database.locking import held_here, postgres_lock_holders
 from migdoctor.database.sessions import mysql_sessions
 from migdoctor.database.sqlite_files import _sqlite_marks, sqlite_file, sqlite_lock_file
-from migdoctor.facts.model import RunInProgress, SessionInfo
+from migdoctor.facts.sessions import RunInProgress, SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from migdoctor.database.bounds import gave_up_waiting
 from migdoctor.database.schema_measure import TableKey, _Measure, _Measured
+from migdoctor.errors import describe_exception
 from migdoctor.facts.model import (
     CASE_INSENSITIVE_TABLE_NAMES,
     RevisionSchemaComparison,
@@ -28,7 +29,6 @@ from migdoctor.facts.model import (
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.replay import ReplayedSchema
 from migdoctor.project.graph import RevisionGraph
-from migdoctor.project.scripts import describe_exception
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import gave_up_waiting
 from migdoctor.database.drift import describe_diffs
+from migdoctor.errors import describe_exception
 from migdoctor.facts.model import RevisionSchemaComparison, SchemaDifference, TableFact
 from migdoctor.operations.replay import ReplayedSchema
-from migdoctor.project.scripts import describe_exception
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext

@@ -18,17 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.facts.model import OPEN_TRANSACTION, SQLITE_WRITE_LOCK, SessionInfo
+from migdoctor.facts.sessions import OPEN_TRANSACTION, SQLITE_WRITE_LOCK, SessionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-
-
-def end_session_command(dialect: str, session_id: str) -> str:
-    """The SQL that ends a session (rolling back its transaction)."""
-    if dialect == "postgresql":
-        return f"SELECT pg_terminate_backend({session_id})"
-    return f"KILL {session_id}"
 
 
 def own_session_id(connection: Connection) -> str | None:

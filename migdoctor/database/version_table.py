@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from migdoctor.database.bounds import limit_lock_waits, read_timeout
 from migdoctor.database.environment import run_environment
 from migdoctor.database.locking import begin_immediate, migration_lock
 from migdoctor.errors import MigdoctorError
-from migdoctor.facts.model import DatabaseFacts, ProjectFacts
+from migdoctor.facts.model import ProjectFacts
 from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
@@ -21,32 +21,22 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Dialect
 
 
-@dataclass(frozen=True)
-class VersionTableChange:
-    """The version table's rows before and after, and the SQL that makes the change."""
-
-    table: str
-    schema: str | None
-    rows_before: tuple[str, ...]
-    rows_after: tuple[str, ...]
-    statements: tuple[str, ...]
-    create_table: bool = False
-    drop_table: bool = False
+class RowsChange(Protocol):
+    """A change of the version table's rows, as a plan describes it (``repair.plan``'s
+    ``VersionTableChange``)."""
 
     @property
-    def qualified_table(self) -> str:
-        return f"{self.schema}.{self.table}" if self.schema else self.table
-
-    def inverse(self) -> VersionTableChange:
-        return VersionTableChange(
-            table=self.table,
-            schema=self.schema,
-            rows_before=self.rows_after,
-            rows_after=self.rows_before,
-            statements=(),
-            create_table=self.drop_table,
-            drop_table=self.create_table,
-        )
+    def table(self) -> str: ...
+    @property
+    def schema(self) -> str | None: ...
+    @property
+    def rows_before(self) -> tuple[str, ...]: ...
+    @property
+    def rows_after(self) -> tuple[str, ...]: ...
+    @property
+    def create_table(self) -> bool: ...
+    @property
+    def drop_table(self) -> bool: ...
 
 
 def read_version_rows(
@@ -106,7 +96,7 @@ def _clause(table: str, schema: str | None) -> Any:
     return table_clause(table, column("version_num", String(32)), schema=schema)
 
 
-def row_statements(change: VersionTableChange) -> list[Any]:
+def row_statements(change: RowsChange) -> list[Any]:
     """UPDATE when one id replaces another, else a DELETE per removed and an INSERT per added
     row; every statement names the row it expects, so a concurrent change cannot be overwritten
     silently."""
@@ -139,7 +129,7 @@ def version_table_definition(table: str, schema: str | None, dialect: Dialect) -
     )
 
 
-def display_statements(change: VersionTableChange, dialect_name: str) -> tuple[str, ...]:
+def display_statements(change: RowsChange, dialect_name: str) -> tuple[str, ...]:
     """The statements as the database will receive them, with values inlined for reading."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.schema import CreateTable, DropTable
@@ -158,29 +148,9 @@ def display_statements(change: VersionTableChange, dialect_name: str) -> tuple[s
     return tuple(shown)
 
 
-def change_rows(database: DatabaseFacts, rows_after: tuple[str, ...]) -> VersionTableChange:
-    """The change from the rows the database holds now to ``rows_after``, with its SQL (and the
-    version table's creation when there is none yet)."""
-    change = VersionTableChange(
-        table=database.version_table,
-        schema=database.version_table_schema,
-        rows_before=database.version_rows,
-        rows_after=rows_after,
-        statements=(),
-        create_table=not database.version_table_exists,
-    )
-    return with_statements(change, database.dialect)
-
-
-def with_statements(change: VersionTableChange, dialect_name: str) -> VersionTableChange:
-    from dataclasses import replace
-
-    return replace(change, statements=display_statements(change, dialect_name))
-
-
 def change_rows_locked(
     project: ProjectFacts,
-    change: VersionTableChange,
+    change: RowsChange,
     lock_timeout: float,
     action: str,
     prepare: Callable[[MigrationContext], Callable[[], None]] | None = None,

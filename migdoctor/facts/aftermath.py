@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migdoctor.errors import MigdoctorError
+from migdoctor.errors import MigdoctorError, describe_exception
 from migdoctor.facts.model import ProjectFacts
 from migdoctor.operations.effects import Visibility, operation_visibility
 from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.partial_application import partial_application
-from migdoctor.project.scripts import describe_exception
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,11 @@ exist that fails on the first of them, so stamping is usually the better repair.
 
 from __future__ import annotations
 
-from migdoctor.database.version_table import change_rows
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
 from migdoctor.operations.effects import creation_conflicts
 from migdoctor.operations.schema_position import matching_revisions
-from migdoctor.repair.plan import FixRequest, Plan, refused
+from migdoctor.repair.plan import FixRequest, Plan, refused, version_table_change
 
 FIX_ID = "clear-version-table"
 NEEDS_DATABASE = True
@@ -43,7 +42,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
                 f"Recommended instead: {facts.fix_command('stamp', '--revision', matching[0])} "
                 "(the live schema is exactly the schema at that revision)."
             )
-    change = change_rows(database, ())
+    change = version_table_change(database, ())
     return Plan(
         fix=FIX_ID,
         title=title,

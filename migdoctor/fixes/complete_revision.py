@@ -15,7 +15,6 @@ undo refuse, and the plan says so before anything runs.
 
 from __future__ import annotations
 
-from migdoctor.database.version_table import change_rows
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
 from migdoctor.operations.model import RECORDED, Operation
@@ -24,7 +23,13 @@ from migdoctor.operations.partial_application import (
     next_revision_partly_applied,
 )
 from migdoctor.repair.journal import sha256
-from migdoctor.repair.plan import FixRequest, Plan, RevisionCompletion, refused
+from migdoctor.repair.plan import (
+    FixRequest,
+    Plan,
+    RevisionCompletion,
+    refused,
+    version_table_change,
+)
 
 FIX_ID = "complete-revision"
 NEEDS_DATABASE = True
@@ -106,7 +111,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     rows_after = tuple(
         dict.fromkeys([row for row in known_current if row not in ancestors] + [revision])
     )
-    change = change_rows(database, rows_after)
+    change = version_table_change(database, rows_after)
     completion = RevisionCompletion(
         revision=revision,
         path=script.path,

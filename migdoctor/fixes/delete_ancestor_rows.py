@@ -8,11 +8,10 @@ not show their tables and columns, the plan warns that the newer row may be the 
 
 from __future__ import annotations
 
-from migdoctor.database.version_table import change_rows
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
 from migdoctor.operations.effects import schema_mismatches
-from migdoctor.repair.plan import FixRequest, Plan, refused
+from migdoctor.repair.plan import FixRequest, Plan, refused, version_table_change
 
 FIX_ID = "delete-ancestor-rows"
 NEEDS_DATABASE = True
@@ -61,7 +60,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             f"{len(unrecorded)} revision(s) could not be compared with the schema "
             "(their operations are unknown)."
         )
-    change = change_rows(database, kept)
+    change = version_table_change(database, kept)
     return Plan(
         fix=FIX_ID,
         title=title,

@@ -7,7 +7,6 @@ cannot be undone, and it runs only with consent.
 
 from __future__ import annotations
 
-from migdoctor.database.sessions import end_session_command
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
 from migdoctor.repair.plan import FixRequest, Plan, SessionEnd, refused
@@ -46,7 +45,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         risk=RISK,
         end_session=SessionEnd(
             session_id=session.session_id,
-            statement=end_session_command(database.dialect, session.session_id),
+            statement=session.ending_statement(database.dialect),
             described_as=session.describe(),
         ),
         warnings=(

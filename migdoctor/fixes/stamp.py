@@ -10,12 +10,11 @@ create but that already exists, blocks the stamp unless ``--force`` is given: a 
 
 from __future__ import annotations
 
-from migdoctor.database.version_table import change_rows
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
 from migdoctor.operations.effects import creation_conflicts, schema_mismatches
 from migdoctor.operations.schema_position import comparison_with
-from migdoctor.repair.plan import FixRequest, Plan, nothing_to_do, refused
+from migdoctor.repair.plan import FixRequest, Plan, nothing_to_do, refused, version_table_change
 
 FIX_ID = "stamp"
 NEEDS_DATABASE = True
@@ -106,7 +105,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         warnings.append(
             f"Replaces {', '.join(unknown_dropped)}, which no script defines (undo puts it back)."
         )
-    change = change_rows(database, rows_after)
+    change = version_table_change(database, rows_after)
     if change.rows_before == change.rows_after and database.version_table_exists:
         return nothing_to_do(
             FIX_ID, title, RISK, f"The version table already holds {', '.join(rows_after)}."

@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.errors import describe_exception
 from migdoctor.operations.model import RECORDED, Operation, RevisionOperations
 from migdoctor.operations.recording_context import (
     _live_sql_refused,
@@ -26,7 +27,7 @@ from migdoctor.operations.recording_context import (
     _recording_operations,
 )
 from migdoctor.operations.static import read_operations_statically
-from migdoctor.project.scripts import RevisionScript, describe_exception, load_module
+from migdoctor.project.scripts import RevisionScript, load_module
 
 if TYPE_CHECKING:
     from alembic.operations import MigrateOperation

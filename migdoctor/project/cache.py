@@ -31,7 +31,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor import __version__
+from migdoctor.files import keep_out_of_version_control, write_atomically
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,
@@ -263,7 +263,7 @@ def write_checked(
     data = magic + version.encode() + b"\n" + f"{zlib.crc32(payload):08x}".encode() + b"\n"
     for folder in folders:
         try:
-            _write_atomically(folder, name, data + payload)
+            write_cache_file(folder, name, data + payload)
         except OSError:
             continue
         return folder / name
@@ -279,19 +279,11 @@ def _plain(value: object) -> bool:
     return False
 
 
-def _write_atomically(folder: Path, name: str, data: bytes) -> None:
+def write_cache_file(folder: Path, name: str, data: bytes) -> None:
+    """Write a cache file into ``folder`` (made if needed; the project's own cache folder is
+    kept out of its version control), atomically."""
     if not folder.is_dir():
         folder.mkdir(parents=True, exist_ok=True)
-        ignore = folder / ".gitignore"
-        if folder.parts[-2:] == PROJECT_FOLDER.parts and not ignore.exists():
-            # keep the cache out of the project's version control
-            ignore.write_text("# written by migdoctor\n*\n")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from the project's other users
-        os.replace(temporary, folder / name)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        if folder.parts[-2:] == PROJECT_FOLDER.parts:
+            keep_out_of_version_control(folder)
+    write_atomically(folder / name, data, durable=False)

@@ -25,8 +25,8 @@ from migdoctor import __version__
 from migdoctor.project.cache import (
     PROJECT_FOLDER,
     RACY_NANOSECONDS,
-    _write_atomically,
     user_cache_directory,
+    write_cache_file,
 )
 from migdoctor.project.isolated_import import HANG, Answer
 
@@ -195,7 +195,7 @@ class LoadCache:
         data = MAGIC + f"{zlib.crc32(rest):08x} {len(summary)}\n".encode() + rest
         for place in self.folders:
             try:
-                _write_atomically(place, self.name, data)
+                write_cache_file(place, self.name, data)
             except OSError:
                 continue
             return

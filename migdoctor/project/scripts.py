@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from migdoctor.errors import describe_exception
 from migdoctor.project.function_bodies import FunctionBody, function_bodies
 
 _LEGACY_REVISION = re.compile(r"([a-f0-9]+)\.py$")
@@ -299,13 +300,6 @@ def _id_tuple(value: Any) -> tuple[str, ...]:
 
 def _first_paragraph(doc: str) -> str:
     return re.split("\n\n", doc.strip())[0] if doc else ""
-
-
-def describe_exception(error: BaseException) -> str:
-    if isinstance(error, SyntaxError):
-        return f"SyntaxError: {error.msg}"
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def _line_in(error: BaseException, path: Path) -> int | None:

@@ -8,9 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
-from migdoctor.database.migration_failures import RevisionFailed
-from migdoctor.database.migration_steps import MigrationEvents
 from migdoctor.facts.aftermath import Aftermath
+from migdoctor.facts.migration_run import MigrationEvents, RevisionFailed
 from migdoctor.findings import Finding, FixOption
 from migdoctor.redact import redact, redact_foreign
 from migdoctor.render.plans import plan_renderable
@@ -142,8 +141,6 @@ class TerminalInteraction:
     ) -> None:
         """Which revision failed (or was running when the run stopped), why, who was in the
         way, and what the database holds now, read back."""
-        from migdoctor.database.sessions import end_session_command
-
         self.console.print(f"[bold red]✗ {escape(redact_foreign(failure.message))}[/]")
         if failure.statement:
             statement = " ".join(failure.statement.split())
@@ -153,7 +150,7 @@ class TerminalInteraction:
                 f"  It waited {lock_timeout:g}s (--lock-timeout) for a lock another session holds."
             )
             for blocker in failure.blockers:
-                ending = escape(end_session_command(failure.dialect or dialect, blocker.session_id))
+                ending = escape(blocker.ending_statement(failure.dialect or dialect))
                 fix = self.command("fix", "end-session", "--session", blocker.session_id)
                 self.console.print(f"  in the way: {escape(redact(blocker.describe()))}")
                 self.console.print(

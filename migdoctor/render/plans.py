@@ -10,11 +10,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from migdoctor.database.version_table import VersionTableChange
 from migdoctor.redact import redact
 from migdoctor.render.text import RISK_STYLE
 from migdoctor.repair.journal import JournalEntry
-from migdoctor.repair.plan import Plan, RevisionCompletion
+from migdoctor.repair.plan import Plan, RevisionCompletion, VersionTableChange
 
 
 def _t(text: str) -> str:

@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from migdoctor.database.migration_steps import MigrationEvents
+from migdoctor.facts.migration_run import MigrationEvents
 from migdoctor.redact import redact
 
 if TYPE_CHECKING:

@@ -28,14 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor import __version__
-from migdoctor.database.version_table import VersionTableChange
 from migdoctor.errors import CannotWrite, describe_os_error
+from migdoctor.files import keep_out_of_version_control
 from migdoctor.redact import redact
 from migdoctor.repair.plan import (
     FileChange,
     MigrationRun,
     Plan,
     RevisionCompletion,
+    VersionTableChange,
 )
 
 JOURNAL_FOLDER = ".migdoctor"
@@ -125,10 +126,7 @@ class Journal:
     def _append(self, record: dict[str, Any]) -> None:
         if not self.path.is_file():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.path.parent / ".gitignore"
-            if not ignore.exists():
-                # local state of this copy of the project: not for version control
-                ignore.write_text("# written by migdoctor\n*\n")
+            keep_out_of_version_control(self.path.parent)
         data = (json.dumps(_redacted(record), sort_keys=True) + "\n").encode("utf-8")
         descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migdoctor.database.version_table import VersionTableChange
+from migdoctor.database.version_table import display_statements
+from migdoctor.facts.model import DatabaseFacts
 from migdoctor.findings import Risk
 
 
@@ -27,6 +28,56 @@ class FixRequest:
     revision: str | None = None
     force: bool = False
     session: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionTableChange:
+    """The version table's rows before and after, and the SQL that makes the change."""
+
+    table: str
+    schema: str | None
+    rows_before: tuple[str, ...]
+    rows_after: tuple[str, ...]
+    statements: tuple[str, ...]
+    create_table: bool = False
+    drop_table: bool = False
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{self.schema}.{self.table}" if self.schema else self.table
+
+    def inverse(self) -> VersionTableChange:
+        return VersionTableChange(
+            table=self.table,
+            schema=self.schema,
+            rows_before=self.rows_after,
+            rows_after=self.rows_before,
+            statements=(),
+            create_table=self.drop_table,
+            drop_table=self.create_table,
+        )
+
+
+def version_table_change(
+    database: DatabaseFacts, rows_after: tuple[str, ...]
+) -> VersionTableChange:
+    """The change from the rows the database holds now to ``rows_after``, with its SQL (and the
+    version table's creation when there is none yet)."""
+    change = VersionTableChange(
+        table=database.version_table,
+        schema=database.version_table_schema,
+        rows_before=database.version_rows,
+        rows_after=rows_after,
+        statements=(),
+        create_table=not database.version_table_exists,
+    )
+    return with_statements(change, database.dialect)
+
+
+def with_statements(change: VersionTableChange, dialect_name: str) -> VersionTableChange:
+    from dataclasses import replace
+
+    return replace(change, statements=display_statements(change, dialect_name))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migdoctor.database.version_table import with_statements
 from migdoctor.facts.model import ALL_TABLES, Facts
 from migdoctor.findings import RISK_ORDER, Risk
 from migdoctor.repair.drops import completion_drops, downgrade_drops, existed_refusal
@@ -41,6 +40,7 @@ from migdoctor.repair.plan import (
     Plan,
     RevisionCompletion,
     refused,
+    with_statements,
 )
 from migdoctor.repair.unfinished import OLD
 
