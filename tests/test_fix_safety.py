@@ -35,7 +35,7 @@ def blog_with_hand_made_article(tmp_path: Path, database: Database) -> Project:
 def hold_migration_lock(database: Database):  # type: ignore[no-untyped-def]
     """Take migdoctor's lock from another session, as a second migdoctor would; returns the
     connection (keep it open) and its session id."""
-    from migdoctor.database.lock_names import _postgres_keys, lock_name
+    from migdoctor.database.lock_names import lock_name, postgres_keys
 
     connection = database.engine().connect()
     name = lock_name(connection, "alembic_version", None)
@@ -43,7 +43,7 @@ def hold_migration_lock(database: Database):  # type: ignore[no-untyped-def]
         assert connection.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": name}).scalar() == 1
         session = connection.execute(text("SELECT CONNECTION_ID()")).scalar()
     else:
-        first, second = _postgres_keys(name)
+        first, second = postgres_keys(name)
         connection.execute(text("SELECT pg_advisory_lock(:a, :b)"), {"a": first, "b": second})
         connection.commit()
         session = connection.execute(text("SELECT pg_backend_pid()")).scalar()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from migdoctor.operations.model import RECORDED, STATIC
+from migdoctor.facts.operations import RECORDED, STATIC
 from migdoctor.operations.recorder import record_upgrade
 from migdoctor.project.scripts import RevisionScript
 

@@ -19,7 +19,7 @@ USER = "1a2b3c4d5e6f"
 
 PROBE = """
 import json, sys
-from migdoctor.facts.gather import gather_facts
+from migdoctor.gathering.gather import gather_facts
 from migdoctor.project.config import ConfigOptions
 facts = gather_facts(ConfigOptions(config=("alembic.ini",)), tables=sys.argv[1])
 database = facts.database

@@ -489,8 +489,8 @@ def test_nothing_to_undo_and_upgrade_at_head_exit_zero(blog: Project, database: 
     ],
 )
 def test_what_a_downgrade_operation_drops(operation: tuple[Any, ...], dropped: Any) -> None:
-    from migdoctor.operations.model import Operation
-    from migdoctor.repair.drops import _dropped_by
+    from migdoctor.facts.operations import Operation
+    from migdoctor.repair.drops import dropped_by
 
     kind, table, schema, columns, detail = operation
-    assert _dropped_by(Operation(kind, table, schema, columns, detail=detail)) == dropped
+    assert dropped_by(Operation(kind, table, schema, columns, detail=detail)) == dropped

@@ -40,10 +40,10 @@ from __future__ import annotations
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.checks.partial_migration import partial_fixes, state_evidence
 from migdoctor.facts.model import OPERATION_TABLES, Facts
+from migdoctor.facts.operations import RECORDED
 from migdoctor.findings import Finding, FixOption, Severity
 from migdoctor.fixes.options import fix_option, verified_stamp_option
 from migdoctor.operations.effects import TableConflict, creation_conflicts
-from migdoctor.operations.model import RECORDED
 from migdoctor.operations.partial_application import (
     PartialApplication,
     next_revision_partly_applied,

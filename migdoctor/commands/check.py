@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from migdoctor.checks import run_checks, tables_to_read
 from migdoctor.checks.report import Report
-from migdoctor.facts.gather import gather_facts
+from migdoctor.gathering.gather import gather_facts
 from migdoctor.project.config import ConfigOptions
 
 

@@ -16,10 +16,10 @@ from migdoctor.checks import run_checks
 from migdoctor.checks.report import Report
 from migdoctor.database.capture import RECORD_ALL
 from migdoctor.errors import EXIT_CANNOT, EXIT_FAILED, EXIT_OK, MigdoctorError
-from migdoctor.facts.gather import gather_facts, load_project
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, FixOption, Risk
 from migdoctor.fixes import FIX_MODULES, needs_database, plan_fix
+from migdoctor.gathering.gather import gather_facts, load_project
 from migdoctor.project.config import ConfigOptions
 from migdoctor.repair.apply import apply_plan
 from migdoctor.repair.journal import Journal

@@ -29,11 +29,11 @@ from migdoctor.database.migrations import (
     run_migration,
 )
 from migdoctor.errors import EXIT_FAILED, EXIT_OK, DatabaseMissing
-from migdoctor.facts.aftermath import Aftermath, read_back
-from migdoctor.facts.gather import gather_facts, load_project
 from migdoctor.facts.migration_run import MigrationEvents, RevisionFailed
 from migdoctor.facts.model import Facts, ProjectFacts
 from migdoctor.findings import Finding, Risk, Severity
+from migdoctor.gathering.aftermath import Aftermath, read_back
+from migdoctor.gathering.gather import gather_facts, load_project
 from migdoctor.operations.upgrade_blockers import downgrade_blockers, upgrade_blockers
 from migdoctor.project.config import ConfigOptions
 

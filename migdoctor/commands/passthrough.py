@@ -15,8 +15,8 @@ from migdoctor.database.environment import call_with_application
 from migdoctor.database.failures import connection_targets, explain_failure
 from migdoctor.database.version_table import read_version_state
 from migdoctor.errors import EXIT_FAILED, EXIT_OK, MigdoctorError
-from migdoctor.facts.gather import load_project
 from migdoctor.facts.model import ProjectFacts
+from migdoctor.gathering.gather import load_project
 from migdoctor.project.config import ConfigOptions
 from migdoctor.project.listing import RevisionListing, history_revisions
 from migdoctor.project.loading import stops_the_process

@@ -16,8 +16,8 @@ from migdoctor.commands.fix import (
 )
 from migdoctor.database.capture import RECORD_NONE
 from migdoctor.errors import EXIT_FAILED, EXIT_OK, MigdoctorError
-from migdoctor.facts.gather import gather_facts, load_project
 from migdoctor.facts.model import Facts, ProjectFacts
+from migdoctor.gathering.gather import gather_facts, load_project
 from migdoctor.project.config import ConfigOptions
 from migdoctor.repair.journal import Journal, JournalEntry
 from migdoctor.repair.undo import entry_needs_database, undo_plan, undo_target

@@ -29,8 +29,8 @@ from migdoctor.facts.model import (
     ProjectFacts,
     TargetMetadataFacts,
 )
+from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
-from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.recorder import record_upgrades
 from migdoctor.operations.recording_cache import recording_cache
 from migdoctor.project.loading import LoadCheck, check_loading

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.database.lock_names import POSTGRES_MARK_CLASS, _crc, _mark_name, _postgres_keys
+from migdoctor.database.lock_names import POSTGRES_MARK_CLASS, crc, mark_name, postgres_keys
 from migdoctor.errors import EXIT_FAILED, MigdoctorError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class HeldLock:
             ).scalar()
             held = holder is not None and str(holder) == self.session_id
         else:
-            first, second = _postgres_keys(self.name)
+            first, second = postgres_keys(self.name)
             held = bool(
                 connection.execute(
                     text(
@@ -75,14 +75,14 @@ class HeldLock:
         """Mark ``revision`` as running while it runs, for a check to read."""
         from sqlalchemy import text
 
-        mark = _mark_name(self.name, "revision", revision)
+        mark = mark_name(self.name, "revision", revision)
         if self.dialect in ("mysql", "mariadb"):
             connection.execute(text("SELECT GET_LOCK(:mark, 0)"), {"mark": mark})
         elif self.dialect == "postgresql":
             # released with the transaction the revision runs in
             connection.execute(
                 text("SELECT pg_try_advisory_xact_lock(:a, :b)"),
-                {"a": POSTGRES_MARK_CLASS, "b": _crc(mark)},
+                {"a": POSTGRES_MARK_CLASS, "b": crc(mark)},
             )
         else:
             self._write_marks(revision=revision)

@@ -31,16 +31,16 @@ def lock_name(connection: Connection, version_table: str, schema: str | None) ->
     return name
 
 
-def _mark_name(name: str, kind: str, value: str) -> str:
+def mark_name(name: str, kind: str, value: str) -> str:
     mark = f"md:{hashlib.sha1(name.encode()).hexdigest()[:16]}:{kind[0]}:{value}"
     if len(mark) > 64:  # MySQL's limit for lock names
         mark = mark[:40] + hashlib.sha1(mark.encode()).hexdigest()[:24]
     return mark
 
 
-def _crc(text: str) -> int:
+def crc(text: str) -> int:
     return zlib.crc32(text.encode()) & 0x7FFFFFFF
 
 
-def _postgres_keys(name: str) -> tuple[int, int]:
-    return POSTGRES_LOCK_CLASS, _crc(name)
+def postgres_keys(name: str) -> tuple[int, int]:
+    return POSTGRES_LOCK_CLASS, crc(name)

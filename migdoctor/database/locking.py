@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 from migdoctor.database.held_lock import HeldLock
 from migdoctor.database.lock_names import (
     POSTGRES_MARK_CLASS,
-    _crc,
-    _mark_name,
-    _postgres_keys,
+    crc,
     lock_name,
+    mark_name,
+    postgres_keys,
 )
 from migdoctor.database.sessions import mysql_sessions, postgres_sessions
-from migdoctor.database.sqlite_files import _sqlite_holder, sqlite_file, sqlite_lock_file
+from migdoctor.database.sqlite_files import sqlite_file, sqlite_holder, sqlite_lock_file
 from migdoctor.errors import EXIT_FAILED, CannotWrite, MigdoctorError, describe_os_error
 from migdoctor.facts.sessions import SessionInfo
 
@@ -151,13 +151,13 @@ def _mysql_lock(
             raise _not_granted(name, timeout, holders())
         own = session.execute(text("SELECT CONNECTION_ID()")).scalar()
         # what this run does, beside the lock (released with it)
-        session.execute(get_lock, {"name": _mark_name(name, "purpose", purpose), "wait": 0})
+        session.execute(get_lock, {"name": mark_name(name, "purpose", purpose), "wait": 0})
         try:
             yield HeldLock("mysql", name, purpose, session_id=str(own))
         finally:
             _quietly(session, "SELECT RELEASE_LOCK(:name)", name=name)
             _quietly(
-                session, "SELECT RELEASE_LOCK(:name)", name=_mark_name(name, "purpose", purpose)
+                session, "SELECT RELEASE_LOCK(:name)", name=mark_name(name, "purpose", purpose)
             )
     finally:
         _close(session)
@@ -186,7 +186,7 @@ def _postgres_lock(
 ) -> Iterator[HeldLock]:
     from sqlalchemy import text
 
-    first, second = _postgres_keys(name)
+    first, second = postgres_keys(name)
     session = _own_session(connection).execution_options(isolation_level="AUTOCOMMIT")
     try:
         deadline = None if timeout == 0 else time.monotonic() + timeout
@@ -206,7 +206,7 @@ def _postgres_lock(
         own = session.execute(text("SELECT pg_backend_pid()")).scalar()
         session.execute(
             text("SELECT pg_try_advisory_lock(:a, :b)"),
-            {"a": POSTGRES_MARK_CLASS, "b": _crc(_mark_name(name, "purpose", purpose))},
+            {"a": POSTGRES_MARK_CLASS, "b": crc(mark_name(name, "purpose", purpose))},
         )
         try:
             yield HeldLock("postgresql", name, purpose, session_id=str(own))
@@ -245,7 +245,7 @@ def _sqlite_lock(
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                holder = _sqlite_holder(lock_path)
+                holder = sqlite_holder(lock_path)
                 if not told:
                     on_wait(f"another migdoctor ({holder})")
                     told = True

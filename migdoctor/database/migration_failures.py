@@ -7,7 +7,7 @@ from typing import Any
 
 from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded
 from migdoctor.database.held_lock import LockLost
-from migdoctor.database.migration_steps import _RunState
+from migdoctor.database.migration_steps import RunState
 from migdoctor.database.sessions import sessions_on_tables
 from migdoctor.errors import (
     MigdoctorError,
@@ -38,10 +38,10 @@ def is_lock_timeout(error: BaseException | None) -> bool:
     return bool(arguments) and arguments[0] == 1205
 
 
-def _revision_failed(
+def revision_failure(
     error: MigdoctorError,
     running: tuple[str, str],
-    state: _RunState,
+    state: RunState,
     touched_tables: dict[str, set[TableRef]],
 ) -> RevisionFailed:
     revision, doc = running
@@ -73,8 +73,8 @@ def _revision_failed(
     )
 
 
-def _stopped(
-    error: LockLost, upcoming: tuple[str, str], state: _RunState, direction: str
+def stopped_failure(
+    error: LockLost, upcoming: tuple[str, str], state: RunState, direction: str
 ) -> RevisionFailed:
     revision, doc = upcoming
     done = len(state.steps)
@@ -94,8 +94,8 @@ def _stopped(
     )
 
 
-def _interrupted(
-    interrupt: KeyboardInterrupt, step: tuple[str, str], state: _RunState
+def interrupted_failure(
+    interrupt: KeyboardInterrupt, step: tuple[str, str], state: RunState
 ) -> RevisionFailed:
     revision, doc = step
     how = "Terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "Interrupted (Ctrl-C)"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class _RunState:
+class RunState:
     """What a run learns as it goes: read back when it ends, or fails."""
 
     locked: bool = False
@@ -33,7 +33,7 @@ class _RunState:
     observe_schema: Callable[[str, dict[str, Any]], None] | None = None
 
 
-def _observed(step: Any, index: int, total: int, state: _RunState, events: MigrationEvents) -> Any:
+def observed(step: Any, index: int, total: int, state: RunState, events: MigrationEvents) -> Any:
     """The same alembic step, reporting when it starts and ends."""
     run = step.migration_fn
     revision = _revision_id(step)
@@ -70,7 +70,7 @@ def _observed(step: Any, index: int, total: int, state: _RunState, events: Migra
     return step
 
 
-def _schema_names(state: _RunState) -> Any:
+def _schema_names(state: RunState) -> Any:
     """The schema's names on the run's connection, when a fix asked for them (None when they
     cannot be read: the journal then does not claim to know what the revision created)."""
     if state.observe_schema is None or state.connection is None:

@@ -37,12 +37,12 @@ from migdoctor.database.held_lock import LockLost
 from migdoctor.database.locking import migration_lock
 from migdoctor.database.migration_failures import (
     TableRef,
-    _interrupted,
-    _revision_failed,
-    _stopped,
+    interrupted_failure,
     is_lock_timeout,
+    revision_failure,
+    stopped_failure,
 )
-from migdoctor.database.migration_steps import _observed, _RunState
+from migdoctor.database.migration_steps import RunState, observed
 from migdoctor.errors import MigdoctorError
 from migdoctor.facts.migration_run import MigrationEvents
 from migdoctor.facts.model import ProjectFacts
@@ -126,7 +126,7 @@ def run_migration(
     from migdoctor.database.version_table import read_version_rows
 
     events = events or MigrationEvents()
-    state = _RunState(observe_schema=observe_schema)
+    state = RunState(observe_schema=observe_schema)
 
     def lock_once_configured(environment: Any, env_py: Any) -> None:
         """Take the lock as soon as env.py has configured its connection: before alembic reads
@@ -179,7 +179,7 @@ def run_migration(
                 heads = ()
             steps = script._stamp_revs(destination, heads)
         return [
-            _observed(step, index, len(steps), state, events) for index, step in enumerate(steps, 1)
+            observed(step, index, len(steps), state, events) for index, step in enumerate(steps, 1)
         ]
 
     context_options: dict[str, Any] = {"tag": tag} if tag else {}
@@ -198,7 +198,7 @@ def run_migration(
             upcoming = state.upcoming
             if upcoming is None:
                 raise
-            raise _stopped(error, upcoming, state, direction) from error
+            raise stopped_failure(error, upcoming, state, direction) from error
         except MigdoctorError as error:
             running = state.running
             if running is None and state.engine is not None and is_lock_timeout(error.__cause__):
@@ -208,12 +208,12 @@ def run_migration(
                 raise gave_up(state.engine, lock_timeout, what, table, []) from error.__cause__
             if running is None:
                 raise
-            raise _revision_failed(error, running, state, touched_tables or {}) from error.__cause__
+            raise revision_failure(error, running, state, touched_tables or {}) from error.__cause__
         except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated)
             step = state.running or state.upcoming
             if step is None:
                 raise
-            raise _interrupted(interrupt, step, state) from interrupt
+            raise interrupted_failure(interrupt, step, state) from interrupt
     engine = state.engine
     rows_after: tuple[str, ...] = ()
     if engine is not None:

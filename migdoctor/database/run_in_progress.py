@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from migdoctor.database.lock_names import (
     POSTGRES_MARK_CLASS,
     PURPOSES,
-    _crc,
-    _mark_name,
-    _postgres_keys,
+    crc,
     lock_name,
+    mark_name,
+    postgres_keys,
 )
 from migdoctor.database.locking import held_here, postgres_lock_holders
 from migdoctor.database.sessions import mysql_sessions
-from migdoctor.database.sqlite_files import _sqlite_marks, sqlite_file, sqlite_lock_file
+from migdoctor.database.sqlite_files import sqlite_file, sqlite_lock_file, sqlite_marks
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def _mysql_run(connection: Connection, name: str, revisions: Sequence[str]) -> R
     selects = ", ".join(f"IS_USED_LOCK(:m{index})" for index in range(len(marks)))
     used = connection.execute(
         text(f"SELECT {selects}"),
-        {f"m{index}": _mark_name(name, kind, value) for index, (kind, value) in enumerate(marks)},
+        {f"m{index}": mark_name(name, kind, value) for index, (kind, value) in enumerate(marks)},
     ).one()
     found = {
         kind: value for (kind, value), user in zip(marks, used, strict=True) if user is not None
@@ -80,7 +80,7 @@ def _postgres_run(
 ) -> RunInProgress | None:
     from sqlalchemy import text
 
-    first, second = _postgres_keys(name)
+    first, second = postgres_keys(name)
     holders = postgres_lock_holders(connection, first, second)
     if not holders:
         return None
@@ -94,11 +94,9 @@ def _postgres_run(
             {"a": POSTGRES_MARK_CLASS},
         ).scalars()
     )
-    purpose = next(
-        (p for p in PURPOSES if _crc(_mark_name(name, "purpose", p)) in held_marks), None
-    )
+    purpose = next((p for p in PURPOSES if crc(mark_name(name, "purpose", p)) in held_marks), None)
     # one transaction may hold the marks of several revisions: the last to start runs
-    running = [r for r in revisions if _crc(_mark_name(name, "revision", r)) in held_marks]
+    running = [r for r in revisions if crc(mark_name(name, "revision", r)) in held_marks]
     since = connection.execute(
         text(
             "SELECT EXTRACT(EPOCH FROM now() - backend_start) FROM pg_stat_activity "
@@ -136,7 +134,7 @@ def _sqlite_run(connection: Connection) -> RunInProgress | None:
             return None
     finally:
         os.close(descriptor)
-    marks = _sqlite_marks(lock_path)
+    marks = sqlite_marks(lock_path)
     since = marks.get("since")
     return RunInProgress(
         process=f"process {marks['process']}" if "process" in marks else None,

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from migdoctor.database.bounds import gave_up_waiting
-from migdoctor.database.schema_measure import TableKey, _Measure, _Measured
+from migdoctor.database.schema_measure import Measure, Measured, TableKey
 from migdoctor.errors import describe_exception
 from migdoctor.facts.model import (
     CASE_INSENSITIVE_TABLE_NAMES,
@@ -26,7 +26,7 @@ from migdoctor.facts.model import (
     SchemaHistoryFacts,
     TableFact,
 )
-from migdoctor.operations.model import RevisionOperations
+from migdoctor.facts.operations import RevisionOperations
 from migdoctor.operations.replay import ReplayedSchema
 from migdoctor.project.graph import RevisionGraph
 
@@ -76,7 +76,7 @@ def _infer(
 ) -> SchemaHistoryFacts:
     oldest_first = list(reversed(graph.history()))
     position = {revision: index for index, revision in enumerate(oldest_first)}
-    measure = _Measure(
+    measure = Measure(
         context,
         inspector,
         inspector.default_schema_name,
@@ -90,9 +90,9 @@ def _infer(
     # one replay in history order; a revision whose parents are not exactly what was replayed
     # before it (a branch) starts from a copy of its parent's schema, kept for that purpose
     distances: dict[str, int] = {}
-    schemas: dict[str, _Measured] = {}
+    schemas: dict[str, Measured] = {}
     branching = {r for r in oldest_first if len(graph.all_children[r]) > 1}
-    replayed = _Measured(ReplayedSchema(), measure.initial_distance(), {})
+    replayed = Measured(ReplayedSchema(), measure.initial_distance(), {})
     frontier: set[str] = set()
     for revision in oldest_first:
         parents = graph.parents(revision)
@@ -101,7 +101,7 @@ def _infer(
         elif len(parents) == 1 and parents[0] in schemas:
             own = schemas[parents[0]].copy()
         else:
-            own = _Measured(ReplayedSchema(), measure.initial_distance(), {})
+            own = Measured(ReplayedSchema(), measure.initial_distance(), {})
             own.schema.replay(operations[r] for r in oldest_first if r in graph.ancestors(parents))
             measure.update(own)
         own.schema.apply_revision(operations[revision])

@@ -30,7 +30,7 @@ class _LiveTable:
         self.indexes = indexes
 
 
-class _Measured:
+class Measured:
     """A replayed schema with its distance from the live one, kept up to date table by
     table: ``contributions`` holds what each table changed so far adds to the distance."""
 
@@ -41,11 +41,11 @@ class _Measured:
         self.distance = distance
         self.contributions = contributions
 
-    def copy(self) -> _Measured:
-        return _Measured(self.schema.copy(), self.distance, dict(self.contributions))
+    def copy(self) -> Measured:
+        return Measured(self.schema.copy(), self.distance, dict(self.contributions))
 
 
-class _Measure:
+class Measure:
     """The live schema, reflected once, and the two ways of measuring a revision against it."""
 
     def __init__(
@@ -109,7 +109,7 @@ class _Measure:
         """The distance of the empty schema: every live table the history names."""
         return sum(self._absent(key) for key in self.history_tables)
 
-    def update(self, measured: _Measured) -> None:
+    def update(self, measured: Measured) -> None:
         """Bring the distance up to date with the tables changed since the last update."""
         schema = measured.schema
         for raw_key in schema.touched:

@@ -26,7 +26,7 @@ def sqlite_lock_file(path: str) -> Path:
     return Path(tempfile.gettempdir()) / f"migdoctor-{digest}.lock"
 
 
-def _sqlite_marks(lock_path: Path) -> dict[str, Any]:
+def sqlite_marks(lock_path: Path) -> dict[str, Any]:
     try:
         text = lock_path.read_text().strip()
     except OSError:
@@ -38,8 +38,8 @@ def _sqlite_marks(lock_path: Path) -> dict[str, Any]:
     return marks if isinstance(marks, dict) else {}
 
 
-def _sqlite_holder(lock_path: Path) -> str:
-    marks = _sqlite_marks(lock_path)
+def sqlite_holder(lock_path: Path) -> str:
+    marks = sqlite_marks(lock_path)
     if "process" not in marks:
         return str(marks.get("words") or "another process")
     return f"process {marks['process']}, {marks.get('purpose') or 'a run'}"

@@ -11,8 +11,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
-from migdoctor.operations.model import RevisionOperations
 from migdoctor.project.config import ProjectConfig
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.scripts import RevisionScript, ScriptLoadError

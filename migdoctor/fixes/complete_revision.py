@@ -16,8 +16,8 @@ undo refuse, and the plan says so before anything runs.
 from __future__ import annotations
 
 from migdoctor.facts.model import Facts
+from migdoctor.facts.operations import RECORDED, Operation
 from migdoctor.findings import Risk
-from migdoctor.operations.model import RECORDED, Operation
 from migdoctor.operations.partial_application import (
     PartialApplication,
     next_revision_partly_applied,

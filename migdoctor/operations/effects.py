@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from migdoctor.facts.model import DatabaseFacts
-from migdoctor.operations.model import Operation, RevisionOperations
+from migdoctor.facts.operations import Operation, RevisionOperations
 
 TableKey = tuple[str | None, str]
 # an expectation: ("table", key, ""), ("column", key, name) or ("index", key, name)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migdoctor.facts.model import DatabaseFacts, Facts
+from migdoctor.facts.operations import Operation, RevisionOperations
 from migdoctor.operations.effects import (
     Visibility,
     operation_visibility,
     table_key,
 )
-from migdoctor.operations.model import Operation, RevisionOperations
 from migdoctor.operations.schema_position import comparison_with
 
 

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.errors import describe_exception
-from migdoctor.operations.model import RECORDED, Operation, RevisionOperations
+from migdoctor.facts.operations import RECORDED, Operation, RevisionOperations
 from migdoctor.operations.recording_context import (
-    _live_sql_refused,
-    _LiveSQLRefused,
-    _Recording,
-    _recording_operations,
+    LiveSQLRefused,
+    Recording,
+    live_sql_refused,
+    recording_operations,
 )
 from migdoctor.operations.static import read_operations_statically
 from migdoctor.project.scripts import RevisionScript, load_module
@@ -76,11 +76,11 @@ def record_upgrades(
         group = [script for script in to_record if (script.revision in wanted) == live_bind]
         if not group:
             continue
-        recording = _Recording(dialect, live)
+        recording = Recording(dialect, live)
         recording.live_bind = live_bind
         # one recording context for them all: building alembic's context per revision would
         # cost more than running the revisions
-        with _recording_operations(recording), _live_sql_refused(recording):
+        with recording_operations(recording), live_sql_refused(recording):
             for script in group:
                 results[script.revision] = recorded = _record_upgrade(script, recording)
                 if cache is not None:
@@ -97,7 +97,7 @@ def record_upgrade(
     return record_upgrades([script], dialect, live)[script.revision]
 
 
-def _record_upgrade(script: RevisionScript, recording: _Recording) -> RevisionOperations:
+def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOperations:
     try:
         module = load_module(script.path)
     except BaseException as error:  # a user's file may raise anything, even SystemExit
@@ -158,8 +158,8 @@ def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOpera
     upgrade = getattr(module, "upgrade", None)
     if not callable(upgrade):
         raise CannotRecord("the file has no upgrade()")
-    recording = _Recording(dialect, None)
-    with _recording_operations(recording), _live_sql_refused(recording):
+    recording = Recording(dialect, None)
+    with recording_operations(recording), live_sql_refused(recording):
         return _record(upgrade, recording)
 
 
@@ -182,16 +182,14 @@ def record_downgrade(path: Path, dialect: Dialect) -> tuple[Operation, ...]:
     previous = logging.root.manager.disable
     logging.disable(logging.INFO)  # alembic's "Context impl" lines are noise here
     try:
-        recording = _Recording(dialect, None)
-        with _recording_operations(recording), _live_sql_refused(recording):
+        recording = Recording(dialect, None)
+        with recording_operations(recording), live_sql_refused(recording):
             return tuple(_operation_facts(_record(downgrade, recording, "downgrade()")))
     finally:
         logging.disable(previous)
 
 
-def _record(
-    function: Any, recording: _Recording, name: str = "upgrade()"
-) -> list[MigrateOperation]:
+def _record(function: Any, recording: Recording, name: str = "upgrade()") -> list[MigrateOperation]:
     recorded: list[MigrateOperation] = []
     recording.recorded = recorded
     recording.consulted_database = recording.autocommit = False
@@ -212,7 +210,7 @@ def _record(
             savepoint.rollback()
         if isinstance(error, KeyboardInterrupt):
             raise
-        if isinstance(error, _LiveSQLRefused):
+        if isinstance(error, LiveSQLRefused):
             why = f"{name} runs SQL through its own connection, which migdoctor does not run"
             raise CannotRecord(f"{why} ({error})") from None
         raise CannotRecord(f"{name} could not be recorded ({describe_exception(error)})") from None

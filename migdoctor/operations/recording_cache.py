@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from migdoctor import __version__
-from migdoctor.operations.model import RECORDED, RevisionOperations
+from migdoctor.facts.operations import RECORDED, RevisionOperations
 from migdoctor.project.cache import (
     PROJECT_FOLDER,
     RACY_NANOSECONDS,

@@ -15,11 +15,11 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
 
 
-class _LiveSQLRefused(Exception):
+class LiveSQLRefused(Exception):
     """upgrade() tried to run SQL on a real connection while being recorded."""
 
 
-class _Recording:
+class Recording:
     """Recordings of ``upgrade()`` functions: the context they see and, for the one being
     recorded, what it did with it."""
 
@@ -34,7 +34,7 @@ class _Recording:
 
 
 @contextmanager
-def _recording_operations(recording: _Recording) -> Iterator[None]:
+def recording_operations(recording: Recording) -> Iterator[None]:
     """Bind ``alembic.op`` to a recorder for the duration, then restore what was bound."""
     from alembic import op as op_module
     from alembic.operations import Operations
@@ -53,7 +53,7 @@ def _recording_operations(recording: _Recording) -> Iterator[None]:
         )
         if recording.live_bind and live.connection is not None:
             # ``op.get_bind()`` answers from the live database (a guard such as
-            # ``if table_exists(...)``), read-only: see _live_sql_refused
+            # ``if table_exists(...)``), read-only: see live_sql_refused
             context.connection = live.connection
             context.impl.connection = live.connection
     else:
@@ -129,7 +129,7 @@ def _is_question(statement: str) -> bool:
 
 
 @contextmanager
-def _live_sql_refused(recording: _Recording) -> Iterator[None]:
+def live_sql_refused(recording: Recording) -> Iterator[None]:
     """While recording, SQL reaches a database only as a question on env.py's own connection
     (which marks the revision as consulting the database). A change sent on that connection
     (a data migration through ``op.get_bind()``) is recorded as raw SQL and replaced by a query
@@ -152,14 +152,14 @@ def _live_sql_refused(recording: _Recording) -> Iterator[None]:
     ) -> tuple[str, Any]:
         text = str(statement or "")
         if live_connection is None or connection is not live_connection:
-            raise _LiveSQLRefused(" ".join(text.split())[:80])
+            raise LiveSQLRefused(" ".join(text.split())[:80])
         if _SAVEPOINT.match(text):
             return statement, parameters
         if _is_question(text):
             recording.consulted_database = True
             return statement, parameters
         if executemany:
-            raise _LiveSQLRefused(" ".join(text.split())[:80])
+            raise LiveSQLRefused(" ".join(text.split())[:80])
         recording.recorded.append(ops.ExecuteSQLOp(text))
         return _NOTHING, {} if isinstance(parameters, dict) else ()
 

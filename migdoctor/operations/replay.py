@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.operations.model import Operation, RevisionOperations
-from migdoctor.operations.table_rebuild import _rebuild, _unnamed_constraint
+from migdoctor.facts.operations import Operation, RevisionOperations
+from migdoctor.operations.table_rebuild import rebuild, unnamed_constraint
 
 if TYPE_CHECKING:
     from sqlalchemy import Column, MetaData, Table
@@ -193,7 +193,7 @@ class ReplayedSchema:
         if table is None or was_uncertain:
             self._uncertain(schema, new)
             return
-        self._set(schema, new, _rebuild(table, name=new))
+        self._set(schema, new, rebuild(table, name=new))
         # foreign keys of other tables follow the table to its new name, as the database's do
         old_target = f"{schema}.{old}" if schema else old
         new_target = f"{schema}.{new}" if schema else new
@@ -203,15 +203,15 @@ class ReplayedSchema:
                 for constraint in other.foreign_key_constraints
                 for element in constraint.elements
             ):
-                self._set(key[0], key[1], _rebuild(other, retarget={old_target: new_target}))
+                self._set(key[0], key[1], rebuild(other, retarget={old_target: new_target}))
 
     def _change(self, schema: str | None, name: str, **changes: Any) -> None:
-        """Replace the table by a copy with ``changes`` (see ``_rebuild``)."""
+        """Replace the table by a copy with ``changes`` (see ``rebuild``)."""
         table = self.table(schema, name)
         if table is None:
             self._uncertain(schema, name)
             return
-        self._set(schema, name, _rebuild(table, **changes))
+        self._set(schema, name, rebuild(table, **changes))
 
     def _add_column(self, schema: str | None, name: str, column: Column[Any]) -> None:
         from sqlalchemy import ForeignKeyConstraint
@@ -257,7 +257,7 @@ class ReplayedSchema:
             autoincrement=old.autoincrement,
             comment=old.comment,
         )
-        self._set(schema, name, _rebuild(table, replace_column=(old.name, replacement)))
+        self._set(schema, name, rebuild(table, replace_column=(old.name, replacement)))
 
     def _create_index(self, operation: Any) -> None:
         schema, name = operation.schema, operation.table_name
@@ -275,14 +275,14 @@ class ReplayedSchema:
             columns.append(column_name)
         index_name = str(operation.index_name) if operation.index_name else None
         spec = (index_name, tuple(columns), bool(operation.unique), dict(operation.kw))
-        self._set(schema, name, _rebuild(table, drop_index=index_name, add_indexes=(spec,)))
+        self._set(schema, name, rebuild(table, drop_index=index_name, add_indexes=(spec,)))
 
     def _drop_index(self, schema: str | None, table_name: str | None, index_name: str) -> None:
         keys = [(schema, table_name)] if table_name else list(self.tables)
         for key in keys:
             table = self.tables.get(key)
             if table is not None and any(index.name == index_name for index in table.indexes):
-                self._set(key[0], key[1], _rebuild(table, drop_index=index_name))
+                self._set(key[0], key[1], rebuild(table, drop_index=index_name))
                 return
 
     def _add_constraint(self, operation: Any) -> None:
@@ -331,15 +331,15 @@ class ReplayedSchema:
             self._uncertain(schema, table_name)
             return
         if any(c.name is not None and str(c.name) == str(name) for c in table.constraints):
-            self._set(schema, table_name, _rebuild(table, drop_constraint=str(name)))
+            self._set(schema, table_name, rebuild(table, drop_constraint=str(name)))
             return
         if any(index.name == str(name) for index in table.indexes):
             # MySQL keeps a unique constraint as an index of the same name
             self._drop_index(schema, table_name, str(name))
             return
-        unnamed = _unnamed_constraint(table, str(name))
+        unnamed = unnamed_constraint(table, str(name))
         if unnamed is not None:
-            self._set(schema, table_name, _rebuild(table, drop_unnamed=unnamed))
+            self._set(schema, table_name, rebuild(table, drop_unnamed=unnamed))
             return
         # a name the replay cannot place: what the table holds is no longer known
         self._uncertain(schema, table_name)

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from migdoctor.operations.model import STATIC, Operation, RevisionOperations
+from migdoctor.facts.operations import STATIC, Operation, RevisionOperations
 
 # operation name -> positional parameter names, as alembic's op.* signatures declare them
 _SIGNATURES: dict[str, tuple[str, ...]] = {

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 IndexSpec = tuple[str | None, tuple[str, ...], bool, dict[str, Any]]
 
 
-def _rebuild(
+def rebuild(
     table: Table,
     *,
     name: str | None = None,
@@ -102,7 +102,7 @@ def _retargeted(colspec: str, retarget: dict[str, str]) -> str:
     return f"{retarget[table]}.{column}" if table in retarget else colspec
 
 
-def _unnamed_constraint(table: Table, name: str) -> Any:
+def unnamed_constraint(table: Table, name: str) -> Any:
     """The unnamed constraint of ``table`` that the database calls ``name``: PostgreSQL names
     them ``<table>_<columns>_fkey`` / ``_key`` / ``_check``, MySQL ``<table>_ibfk_<n>`` for the
     n-th foreign key and a unique key after its first column. None when it cannot be told."""

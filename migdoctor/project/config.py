@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from migdoctor.errors import ConfigNotFound, MigdoctorError
 from migdoctor.project.config_files import (
-    _interpolated,
-    _prepend_sys_path,
-    _read_ini,
-    _read_toml_section,
-    _resolve_location,
-    _resolve_script_location,
-    _toml_value,
-    _version_locations,
+    interpolated,
+    read_ini,
+    read_prepend_sys_path,
+    read_toml_section,
+    read_version_locations,
+    resolve_location,
+    resolve_script_location,
+    toml_value,
 )
 from migdoctor.redact import remember_url_password
 
@@ -161,9 +161,9 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
             )
 
     ini_path = Path(ini_name)
-    parser = _read_ini(ini_path)
+    parser = read_ini(ini_path)
     toml_path = Path(toml_name)
-    toml_section = _read_toml_section(toml_path)
+    toml_section = read_toml_section(toml_path)
 
     ini_has_section = parser.has_section(options.name)
     ini_file = ini_path.absolute() if ini_path.is_file() else None
@@ -172,9 +172,9 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
 
     def option(name: str) -> Any:
         if ini_has_section and parser.has_option(options.name, name):
-            return _interpolated(parser, options.name, name, ini_path)
+            return interpolated(parser, options.name, name, ini_path)
         if toml_section is not None and name in toml_section:
-            return _toml_value(toml_section[name], toml_args, name, toml_path)
+            return toml_value(toml_section[name], toml_args, name, toml_path)
         return None
 
     script_location_setting = option("script_location")
@@ -206,11 +206,11 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
     if not isinstance(script_location_setting, str):
         raise MigdoctorError("script_location must be a string in the Alembic configuration.")
 
-    prepend_sys_path = _prepend_sys_path(parser, options.name, option)
-    script_location = _resolve_script_location(script_location_setting, prepend_sys_path)
-    version_settings = _version_locations(parser, options.name, option)
+    prepend_sys_path = read_prepend_sys_path(parser, options.name, option)
+    script_location = resolve_script_location(script_location_setting, prepend_sys_path)
+    version_settings = read_version_locations(parser, options.name, option)
     version_locations = tuple(
-        _resolve_location(location, prepend_sys_path) for location in version_settings or ()
+        resolve_location(location, prepend_sys_path) for location in version_settings or ()
     ) or (script_location / "versions",)
 
     main_options: dict[str, str] = {}

@@ -24,7 +24,7 @@ _LEGACY_VERSION_SPLIT = re.compile(r", *|(?: +)")
 _LEGACY_SYS_PATH_SPLIT = re.compile(r", *|(?: +)|\:")
 
 
-def _read_ini(path: Path) -> configparser.ConfigParser:
+def read_ini(path: Path) -> configparser.ConfigParser:
     here = path.absolute().parent if path.is_file() else Path()
     parser = configparser.ConfigParser({"here": here.as_posix()})
     try:
@@ -64,7 +64,7 @@ def _ini_problem(path: Path, error: configparser.Error | UnicodeDecodeError) -> 
     return f": {str(error).strip().splitlines()[0]}"
 
 
-def _read_toml_section(path: Path) -> dict[str, Any] | None:
+def read_toml_section(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
@@ -80,7 +80,7 @@ def _read_toml_section(path: Path) -> dict[str, Any] | None:
     return section
 
 
-def _interpolated(parser: configparser.ConfigParser, section: str, name: str, path: Path) -> str:
+def interpolated(parser: configparser.ConfigParser, section: str, name: str, path: Path) -> str:
     try:
         return parser.get(section, name)
     except configparser.InterpolationError as error:
@@ -90,7 +90,7 @@ def _interpolated(parser: configparser.ConfigParser, section: str, name: str, pa
         ) from error
 
 
-def _toml_value(value: Any, args: Mapping[str, str], name: str, path: Path) -> Any:
+def toml_value(value: Any, args: Mapping[str, str], name: str, path: Path) -> Any:
     try:
         if isinstance(value, str):
             return value % args
@@ -121,7 +121,7 @@ def _separator(parser: configparser.ConfigParser, section: str, *names: str) -> 
     return None
 
 
-def _version_locations(
+def read_version_locations(
     parser: configparser.ConfigParser, section: str, option: Any
 ) -> list[str] | None:
     raw = parser.get(section, "version_locations", fallback=None)
@@ -134,7 +134,9 @@ def _version_locations(
     return list(value) if value else None
 
 
-def _prepend_sys_path(parser: configparser.ConfigParser, section: str, option: Any) -> list[str]:
+def read_prepend_sys_path(
+    parser: configparser.ConfigParser, section: str, option: Any
+) -> list[str]:
     raw = parser.get(section, "prepend_sys_path", fallback=None)
     if raw:
         separator = _separator(parser, section, "path_separator")
@@ -145,7 +147,7 @@ def _prepend_sys_path(parser: configparser.ConfigParser, section: str, option: A
     return list(value) if value else []
 
 
-def _resolve_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
+def resolve_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
     """A path, or a ``package:folder`` resource as ``coerce_resource_to_filename`` reads it."""
     if os.path.isabs(setting) or ":" not in setting:
         return Path(setting)
@@ -167,8 +169,8 @@ def _resolve_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
     return Path(str(resource))
 
 
-def _resolve_script_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
-    location = _resolve_location(setting, prepend_sys_path)
+def resolve_script_location(setting: str, prepend_sys_path: Sequence[str]) -> Path:
+    location = resolve_location(setting, prepend_sys_path)
     if not location.exists():
         raise MigdoctorError(
             f"script_location {setting!r} does not exist ({location.absolute()}).",

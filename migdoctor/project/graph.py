@@ -1,10 +1,10 @@
 """The revision graph, with alembic's meaning and in time linear in revisions + edges.
 
 alembic's ``RevisionMap`` decides what heads, bases, ancestry and upgrade order are; this module
-gives the same answers (``tests/test_graph_equivalence.py`` compares them on generated
-histories) without importing alembic, and without crashing where alembic does: a missing
-``down_revision``, a duplicate id, a clashing branch label or a cycle are recorded as facts for
-the checks to report.
+gives the same answers (``tests/test_graph_order.py`` and ``tests/test_offline_and_graph.py``
+compare them on generated histories) without importing alembic, and without crashing where
+alembic does: a missing ``down_revision``, a duplicate id, a clashing branch label or a cycle are
+recorded as facts for the checks to report.
 
 Two notions of head, as in alembic:
 
@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from migdoctor.project.graph_order import AlembicOrder, _dedupe
+from migdoctor.project.graph_order import AlembicOrder, dedupe
 from migdoctor.project.scripts import RevisionScript
 
 SIMILAR_PREFIX = 4
@@ -79,14 +79,14 @@ class RevisionGraph(AlembicOrder):
         for revision, script in self.scripts.items():
             self.down[revision] = self._known(revision, script.down_revisions, "down_revision")
             resolved = tuple(self.labels.get(dep, dep) for dep in script.depends_on)
-            self.dependencies[revision] = _dedupe(self._known(revision, resolved, "depends_on"))
+            self.dependencies[revision] = dedupe(self._known(revision, resolved, "depends_on"))
 
         self.children: dict[str, list[str]] = {revision: [] for revision in self.scripts}
         self.all_children: dict[str, list[str]] = {revision: [] for revision in self.scripts}
         for revision in self.scripts:
             for parent in self.down[revision]:
                 self.children[parent].append(revision)
-            for parent in _dedupe(self.down[revision] + self.dependencies[revision]):
+            for parent in dedupe(self.down[revision] + self.dependencies[revision]):
                 self.all_children[parent].append(revision)
 
         self.heads: tuple[str, ...] = tuple(r for r in self.scripts if not self.children[r])
@@ -116,7 +116,7 @@ class RevisionGraph(AlembicOrder):
 
     def parents(self, revision: str) -> tuple[str, ...]:
         """down_revisions and dependencies that exist, deduplicated (alembic's full down set)."""
-        return _dedupe(self.down[revision] + self.dependencies[revision])
+        return dedupe(self.down[revision] + self.dependencies[revision])
 
     def branch_labels_of(self, revision: str) -> tuple[str, ...]:
         """The branch labels ``revision`` carries, sorted: its own and those of every

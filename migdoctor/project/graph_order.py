@@ -66,7 +66,7 @@ class AlembicOrder:
             if known is None:  # on or above a cycle: walk its ancestry instead
                 known = _mask(self._inherited_by_walking(revision), bit)
             kept = tuple(d for d in set(dependencies) if not known & bit[d])
-            normalized[revision] = _dedupe(self.down[revision] + kept)
+            normalized[revision] = dedupe(self.down[revision] + kept)
         return normalized
 
     def _inherited_by_walking(self, revision: str) -> set[str]:
@@ -319,5 +319,5 @@ def _mask(ids: Iterable[str], bit: dict[str, int]) -> int:
     return mask
 
 
-def _dedupe(ids: Iterable[str]) -> tuple[str, ...]:
+def dedupe(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))

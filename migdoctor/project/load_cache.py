@@ -35,7 +35,7 @@ MAGIC = b"migdoctor load cache 2\n"
 Signature = tuple[int, int, int]
 
 
-def _environment_key(sys_path: Sequence[str]) -> str:
+def environment_key(sys_path: Sequence[str]) -> str:
     described = repr((sys.executable, sys.version, os.getcwd(), list(sys_path)))
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 

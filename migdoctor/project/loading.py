@@ -27,7 +27,7 @@ from migdoctor.project.isolated_import import (
     import_in_child,
     import_timeout,
 )
-from migdoctor.project.load_cache import LoadCache, Signature, _environment_key
+from migdoctor.project.load_cache import LoadCache, Signature, environment_key
 from migdoctor.project.requirements import find_declarations
 from migdoctor.project.scripts import RevisionScript, ScriptLoadError, script_from_imported
 
@@ -60,7 +60,7 @@ def check_loading(
     cache = (
         None
         if cache_disabled()
-        else LoadCache.for_project(base_directory, _environment_key(sys_path))
+        else LoadCache.for_project(base_directory, environment_key(sys_path))
     )
     answers: dict[str, Answer] = {}
     if cache is not None:

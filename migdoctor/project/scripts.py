@@ -17,7 +17,7 @@ import ast
 import importlib.util
 import re
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -46,10 +46,6 @@ class RevisionScript:
     # None when the source cannot tell (a .pyc, or the name bound some other way)
     upgrade_body: FunctionBody | None = None
     downgrade_body: FunctionBody | None = None
-
-    @property
-    def is_base(self) -> bool:
-        return not self.down_revisions
 
     @property
     def label(self) -> str:
@@ -311,20 +307,3 @@ def _line_in(error: BaseException, path: Path) -> int | None:
         if frame.filename and Path(frame.filename) == path:
             line = frame.lineno
     return line
-
-
-def read_revision_files(
-    paths: Sequence[Path],
-    read: Callable[[Path], RevisionScript | ScriptLoadError] = read_revision_file,
-) -> tuple[list[RevisionScript], list[ScriptLoadError]]:
-    """Read every file (with ``read``: a cache's, say); successes and failures apart, both in
-    file order."""
-    scripts: list[RevisionScript] = []
-    errors: list[ScriptLoadError] = []
-    for path in paths:
-        result = read(path)
-        if isinstance(result, ScriptLoadError):
-            errors.append(result)
-        else:
-            scripts.append(result)
-    return scripts, errors

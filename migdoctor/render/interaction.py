@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 
-from migdoctor.facts.aftermath import Aftermath
 from migdoctor.facts.migration_run import MigrationEvents, RevisionFailed
 from migdoctor.findings import Finding, FixOption
+from migdoctor.gathering.aftermath import Aftermath
 from migdoctor.redact import redact, redact_foreign
 from migdoctor.render.plans import plan_renderable
 from migdoctor.render.text import RISK_STYLE, SEVERITY_MARK, SEVERITY_STYLE, finding_panel

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from migdoctor.facts.model import Facts
-from migdoctor.operations.model import Operation
+from migdoctor.facts.operations import Operation
 from migdoctor.repair.journal import (
     JournalEntry,
 )
@@ -77,7 +77,7 @@ def downgrade_drops(
                 "runs a downgrade it cannot read. Nothing restored."
             )
         for operation in operations:
-            dropped = _dropped_by(operation)
+            dropped = dropped_by(operation)
             if operation.kind == "execute" and dropped is None:
                 notes.append(
                     f"{revision}'s downgrade() runs SQL migdoctor cannot read: "
@@ -108,7 +108,7 @@ _DROP_COLUMN_SQL = re.compile(
 )
 
 
-def _dropped_by(operation: Operation) -> tuple[str, str | None] | None:
+def dropped_by(operation: Operation) -> tuple[str, str | None] | None:
     """(table, column or None) a drop operation removes: ``op.drop_table``/``op.drop_column``,
     or raw SQL of the plain forms ``DROP TABLE t`` / ``ALTER TABLE t DROP COLUMN c``."""
     if operation.kind == "drop_table" and operation.table:

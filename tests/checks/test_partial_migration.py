@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from migdoctor.facts.model import DatabaseFacts, TableFact
+from migdoctor.facts.operations import RECORDED, Operation, RevisionOperations
 from migdoctor.operations.effects import Visibility
-from migdoctor.operations.model import RECORDED, Operation, RevisionOperations
 from migdoctor.operations.partial_application import PartialApplication, partial_application
 from tests.conftest import Database
 from tests.helpers import (

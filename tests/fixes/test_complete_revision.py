@@ -5,8 +5,8 @@ said in the plan (pure)."""
 
 from __future__ import annotations
 
+from migdoctor.facts.operations import Operation
 from migdoctor.fixes.complete_revision import undo_refusal
-from migdoctor.operations.model import Operation
 from tests.conftest import Database
 from tests.helpers import USER, Project, journal
 

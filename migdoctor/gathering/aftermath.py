@@ -15,8 +15,8 @@ from typing import Any
 
 from migdoctor.errors import MigdoctorError, describe_exception
 from migdoctor.facts.model import ProjectFacts
+from migdoctor.facts.operations import RevisionOperations
 from migdoctor.operations.effects import Visibility, operation_visibility
-from migdoctor.operations.model import RevisionOperations
 from migdoctor.operations.partial_application import partial_application
 
 
