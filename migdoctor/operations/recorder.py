@@ -143,18 +143,24 @@ def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOpe
     )
 
 
-def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOperation]:
-    """The ``MigrateOperation`` objects the ``upgrade()`` of the file at ``path`` creates, in
-    order, for a repair that runs some of them through a real ``Operations``. Raises
-    CannotRecord when the file cannot be imported or its ``upgrade()`` cannot be recorded."""
+def _import_for_recording(path: Path) -> Any:
+    """The module of the file at ``path``; CannotRecord when importing it fails (Ctrl-C stays
+    an interrupt)."""
     try:
-        module = load_module(path)
+        return load_module(path)
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         raise CannotRecord(
             f"the file could not be imported ({describe_exception(error)})"
         ) from None
+
+
+def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOperation]:
+    """The ``MigrateOperation`` objects the ``upgrade()`` of the file at ``path`` creates, in
+    order, for a repair that runs some of them through a real ``Operations``. Raises
+    CannotRecord when the file cannot be imported or its ``upgrade()`` cannot be recorded."""
+    module = _import_for_recording(path)
     upgrade = getattr(module, "upgrade", None)
     if not callable(upgrade):
         raise CannotRecord("the file has no upgrade()")
@@ -166,14 +172,7 @@ def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOpera
 def record_downgrade(path: Path, dialect: Dialect) -> tuple[Operation, ...]:
     """What the ``downgrade()`` of the file at ``path`` would do on ``dialect``, recorded as an
     ``upgrade()`` is (nothing runs). Raises CannotRecord when it cannot be told."""
-    try:
-        module = load_module(path)
-    except BaseException as error:
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        raise CannotRecord(
-            f"the file could not be imported ({describe_exception(error)})"
-        ) from None
+    module = _import_for_recording(path)
     downgrade = getattr(module, "downgrade", None)
     if not callable(downgrade):
         return ()

@@ -116,13 +116,7 @@ def import_with_function_bodies(path: Path) -> RevisionScript | ScriptLoadError:
     """Import a file whose header is not literal; what its functions do still comes from its
     syntax tree when it has one (not for a compiled file)."""
     result = import_revision_file(path)
-    if isinstance(result, ScriptLoadError) or path.suffix in (".pyc", ".pyo"):
-        return result
-    try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError, OSError):
-        return result
-    return _with_function_bodies(result, tree)
+    return _with_bodies_from_source(result, path)
 
 
 def script_from_imported(
@@ -131,6 +125,14 @@ def script_from_imported(
     """The header of a file imported elsewhere (a child process), from its module's values;
     what its functions do from its syntax tree."""
     result = _script_from_values(values, doc, path, read_by="import")
+    return _with_bodies_from_source(result, path)
+
+
+def _with_bodies_from_source(
+    result: RevisionScript | ScriptLoadError, path: Path
+) -> RevisionScript | ScriptLoadError:
+    """What the file's functions do, from its syntax tree when it has one (not for a compiled
+    file, nor one that does not parse)."""
     if isinstance(result, ScriptLoadError) or path.suffix in (".pyc", ".pyo"):
         return result
     try:
