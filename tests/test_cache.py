@@ -195,3 +195,22 @@ def quiet_json(project) -> str:  # type: ignore[no-untyped-def]
         "check", "--offline", "--format", "json", env={"MIGDOCTOR_NO_CACHE": "1"}
     )
     return str(result.stdout)
+
+
+def test_an_env_py_that_appends_to_sys_path_on_each_run_keeps_one_import_cache(
+    tmp_path: Path,
+) -> None:
+    """The blog's env.py appends its folder to sys.path each time it runs, as most do: a fix
+    runs env.py several times in one process (plan, apply, check again), and every run must
+    find the import answers of the first instead of importing the version files again."""
+    from tests.conftest import Database
+    from tests.helpers import migdoctor_command, run
+
+    database = Database("sqlite", f"sqlite:///{tmp_path / 'app.db'}")
+    project = copy_project("blog", tmp_path / "project", database)
+    migdoctor = migdoctor_command()
+    assert run([*migdoctor, "upgrade", "1a2b3c4d5e6f"], cwd=project.root).exit_code == 0
+    assert run([*migdoctor, "fix", "upgrade", "--yes"], cwd=project.root).exit_code == 0
+    assert run([*migdoctor, "check"], cwd=project.root).exit_code == 0
+    caches = sorted((project.root / ".migdoctor" / "cache").glob("loads-*.bin"))
+    assert len(caches) == 1, caches

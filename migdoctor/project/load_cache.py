@@ -36,7 +36,10 @@ Signature = tuple[int, int, int]
 
 
 def environment_key(sys_path: Sequence[str]) -> str:
-    described = repr((sys.executable, sys.version, os.getcwd(), list(sys_path)))
+    # an entry met again later changes nothing an import finds (the first one wins), and an
+    # env.py that appends its folder on each run (most do) must not make each run a new key
+    entries = list(dict.fromkeys(sys_path))
+    described = repr((sys.executable, sys.version, os.getcwd(), entries))
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
