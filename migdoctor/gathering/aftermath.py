@@ -3,7 +3,7 @@
 After a revision failed, the user pressed Ctrl-C, the process got SIGTERM or the session holding
 the migration lock was ended, a guess is not good enough: the version table and the schema are
 read again, and each operation of the revision that was running is said to be in the schema or
-not (the ``partial-migration`` evidence: ``effects.partial_application``). Where the database
+not (the ``partial-migration`` evidence: ``operations.partial_application``). Where the database
 rolled the revision back (PostgreSQL's transactional DDL), none is; on MySQL the statements
 that ran stay.
 """

@@ -96,7 +96,7 @@ def gather_facts(
     compare_revisions: tuple[str, ...] = (),
 ) -> Facts:
     """Everything the checks read. Offline, the database is not touched. ``tables``: which
-    live tables to reflect (see ``facts.OPERATION_TABLES``); ``record``: which revisions to
+    live tables to reflect (see ``facts.model.OPERATION_TABLES``); ``record``: which revisions to
     record (``all`` measures the schema at every revision against the live one, and gives
     ``compare_revisions`` alembic's full comparison)."""
     project = load_project(options)
