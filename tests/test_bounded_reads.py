@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Database
-from tests.helpers import Project, Result, add_revision, copy_project
+from tests.helpers import Project, Result, blog_with_bio, copy_project
 
 USER, ARTICLE, COMMENT = "1a2b3c4d5e6f", "2b3c4d5e6f70", "3c4d5e6f7081"
 BIO = "4d5e6f708192"  # pending: adds a column to "user", which check then reflects
@@ -129,17 +129,10 @@ def assert_gave_up(
 def blog_at(tmp_path: Path, database: Database, revision: str) -> Project:
     """The blog project at ``revision``; at BIO: at head, with a revision altering "user"
     pending."""
-    project = copy_project("blog", tmp_path / "project", database)
-    project.upgrade(COMMENT if revision == BIO else revision)
     if revision == BIO:
-        add_revision(
-            project,
-            BIO,
-            COMMENT,
-            "op.add_column('user', sa.Column('bio', sa.Text(), nullable=True))",
-            downgrade="op.drop_column('user', 'bio')",
-            message="add bio",
-        )
+        return blog_with_bio(tmp_path, database)
+    project = copy_project("blog", tmp_path / "project", database)
+    project.upgrade(revision)
     return project
 
 
