@@ -187,7 +187,7 @@ def preflight_refusal(
     blockers = (
         upgrade_blockers(facts, planned) if direction == UPGRADE else downgrade_blockers(facts)
     )
-    slugs = [blocker.check for blocker in blockers]
+    slugs = [slug for blocker in blockers for slug in blocker.checks]
     if direction == UPGRADE and target == "head":
         slugs.append("multiple-heads")
     if not slugs:

@@ -20,7 +20,7 @@ from migdoctor.operations.partial_application import next_revision_partly_applie
 
 @dataclass(frozen=True)
 class UpgradeBlocker:
-    check: str  # the slug of the check whose finding proves it and offers repairs
+    checks: tuple[str, ...]  # the slugs of the checks whose findings prove it and offer repairs
     sentence: str  # why the run would fail, as the user reads it
     revision: str | None = None  # the revision it concerns, when one does
 
@@ -28,29 +28,30 @@ class UpgradeBlocker:
 def downgrade_blockers(facts: Facts) -> list[UpgradeBlocker]:
     """Why alembic would refuse to move this database at all: an unknown revision in the
     version table, a history that does not load, a revision next to its ancestor there."""
-    blockers = [
-        UpgradeBlocker(
-            "unknown-revision",
-            f"The version table names {', '.join(facts.unknown_current)}, which no script "
-            "defines: alembic cannot upgrade from there (see unknown-revision).",
+    blockers = []
+    if facts.unknown_current:
+        blockers.append(
+            UpgradeBlocker(
+                ("unknown-revision",),
+                f"The version table names {', '.join(facts.unknown_current)}, which no script "
+                "defines: alembic cannot upgrade from there (see unknown-revision).",
+            )
         )
-        for _ in facts.unknown_current[:1]
-    ]
     problems = facts.project.history_problems()
     if problems:
-        blockers += [
+        blockers.append(
             UpgradeBlocker(
-                slug,
+                tuple(dict.fromkeys(slug for slug, _ in problems)),
                 "alembic cannot upgrade until the history loads: "
                 + "; ".join(words for _, words in problems)
                 + ".",
             )
-            for slug in dict.fromkeys(slug for slug, _ in problems)
-        ]
-    for ancestor, descendant in facts.version_overlaps[:1]:
+        )
+    if facts.version_overlaps:
+        ancestor, descendant = facts.version_overlaps[0]
         blockers.append(
             UpgradeBlocker(
-                "version-table-overlap",
+                ("version-table-overlap",),
                 f"alembic refuses to upgrade while the version table holds {descendant} "
                 f"together with its ancestor {ancestor} (see version-table-overlap).",
             )
@@ -73,23 +74,25 @@ def upgrade_blockers(facts: Facts, planned: Collection[str] | None = None) -> li
     if partial is not None and partial.revision in pending:
         blockers.append(
             UpgradeBlocker(
-                "partial-migration",
+                ("partial-migration",),
                 f"The upgrade would fail: revision {partial.revision} was applied half way "
                 "(see partial-migration).",
                 partial.revision,
             )
             if partial.half_applied_possible
             else UpgradeBlocker(
-                "table-exists",
+                ("table-exists",),
                 f"The upgrade would fail: part of revision {partial.revision} already exists "
                 "(see table-exists).",
                 partial.revision,
             )
         )
-    for conflict in creation_conflicts(facts.recorded(pending), database)[:1]:
+    conflicts = creation_conflicts(facts.recorded(pending), database)
+    if conflicts:
+        conflict = conflicts[0]
         blockers.append(
             UpgradeBlocker(
-                "table-exists",
+                ("table-exists",),
                 f"The upgrade would fail: revision {conflict.revision} creates table "
                 f"{conflict.table}, which already exists (see table-exists).",
                 conflict.revision,
