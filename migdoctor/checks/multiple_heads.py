@@ -9,7 +9,10 @@ present for given argument 'head'`` and ``alembic revision`` with ``Multiple hea
 present``. When every head is on a labeled branch of its own (it carries a branch label,
 declared on it or on a revision it descends from, that no other head carries, as with
 ``expand`` and ``contract`` branches kept apart on purpose), the heads are deliberate: that is
-reported as information only.
+reported as information only. When a label that could tell the heads apart is computed
+(``branch_labels = (cli.EXPAND_BRANCH,)``) and its file does not import where migdoctor runs,
+whether the heads are deliberate is not known: that is a warning naming the labels that could
+not be read, with no merge offered.
 
 Why it matters
 --------------
@@ -95,6 +98,9 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
                 evidence=evidence,
             )
         ]
+    unknown = {head: graph.unknown_labels_of(head) for head in unlabeled}
+    if any(unknown.values()):
+        return [_labels_unknown(facts, heads, unknown, evidence)]
     evidence["unlabeled_heads"] = unlabeled
     evidence["diverged_after"] = _newest_common_ancestors(facts, unlabeled)
     diverged = evidence["diverged_after"]
@@ -125,6 +131,35 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
             ),
         )
     ]
+
+
+def _labels_unknown(
+    facts: Facts, heads: tuple[str, ...], unknown: dict[str, list[str]], evidence: dict[str, Any]
+) -> Finding:
+    """Heads that may be on labeled branches: a label that would tell them apart is computed
+    in a file that does not import here (script-load-error says why)."""
+    graph = facts.project.graph
+    sources = sorted({source for found in unknown.values() for source in found}, key=graph.position)
+    computed = "; ".join(
+        f"{source}: {dict(graph.scripts[source].unresolved)['branch_labels']}" for source in sources
+    )
+    evidence["unknown_labels"] = {
+        source: dict(graph.scripts[source].unresolved)["branch_labels"] for source in sources
+    }
+    return Finding(
+        check=SLUG,
+        code=CODE,
+        severity=Severity.WARNING,
+        title="Several heads, whose branch labels could not be read",
+        message=(
+            f"The history has {len(heads)} heads: {', '.join(heads)}. Whether each is on a "
+            f"labeled branch of its own (deliberate) is not known here: the branch labels of "
+            f"{len(sources)} revision(s) are computed and their files do not import ({computed}). "
+            "Make the files import (see script-load-error), then check again; do not merge "
+            "the heads before: labeled branches are kept apart on purpose."
+        ),
+        evidence=evidence,
+    )
 
 
 def _heads_phrase(unlabeled: list[str], count: int) -> str:

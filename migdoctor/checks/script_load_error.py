@@ -9,7 +9,11 @@ installed (``ModuleNotFoundError``, with the package's name and whether the proj
 requirements files or pyproject.toml list it), a ``NameError`` or any other exception at
 module level, a call to ``sys.exit()``, or an import that does not finish (it waits on a lock,
 the network or input). The report names the file, the line and the statement that failed.
-migdoctor reads the other files anyway and checks them without this one.
+migdoctor reads the other files anyway and checks them without this one. A header field computed
+from something outside the file (``branch_labels = (cli.EXPAND_BRANCH,)``) is read from the
+project's own module that defines it when that is a literal there; otherwise the file is
+imported to tell it, and when that import fails the report names the field as unknown while the
+file's literal ``revision`` and ``down_revision`` still place it in the history.
 
 ``migdoctor check``, the preflight of ``migdoctor upgrade``/``downgrade`` and every fix import
 each version file as alembic will, in a child process (so a file that hangs or exits can stop
@@ -102,7 +106,8 @@ def _import_failure(facts: Facts, error: ScriptLoadError) -> Finding:
     project = facts.project
     where = project.relative(error.path)
     at = f"{where}:{error.line}" if error.line else where
-    revision = next((s.revision for s in project.scripts if s.path == error.path), None)
+    script = next((s for s in project.scripts if s.path == error.path), None)
+    revision = script.revision if script is not None else None
     statement = f" ({error.statement.strip()})" if error.statement else ""
     message = (
         f"{at}{statement}: {error.message.rstrip('.')}. alembic imports every version file "
@@ -132,6 +137,14 @@ def _import_failure(facts: Facts, error: ScriptLoadError) -> Finding:
             )
         else:
             message += f" No requirements file was found to tell whether {package} is declared."
+    if script is not None and script.unresolved:
+        fields = ", ".join(f"{name} ({source})" for name, source in script.unresolved)
+        message += (
+            f" Its header was read without importing it, except {fields}: migdoctor reads "
+            f"revision {script.revision} with that unknown (taken as empty) until the file "
+            "imports."
+        )
+        evidence["unknown_header"] = dict(script.unresolved)
     if facts.offline:
         message += " (Imported offline, without env.py.)"
     return Finding(

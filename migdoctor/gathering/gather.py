@@ -11,10 +11,12 @@ from migdoctor.facts.model import ALL_TABLES, Facts, ProjectFacts
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.header_constants import project_search_roots, resolve_from_project
 from migdoctor.project.loading import LoadCheck, check_loading, import_headers
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,
+    header_after_import,
     read_header_statically,
     unreadable,
 )
@@ -43,18 +45,21 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
         headers = [cache.read_header(path) for path in paths]
         cache.save()
         signatures = cache.signatures
-    # a header that is not literal is read by importing its file, in a child process (one for
-    # all such files), so that a file that hangs or exits cannot hang or end migdoctor
-    to_import = [path for path, header in zip(paths, headers, strict=True) if header is None]
+    # a field computed from a constant of the project's own modules is read from their text
+    headers = [_resolved_from_project(header, sys.path) for header in headers]
+    # any other header that is not literal is read by importing its file, in a child process
+    # (one for all such files), so that a file that hangs or exits cannot hang or end migdoctor
+    to_import = [path for path, header in zip(paths, headers, strict=True) if _to_import(header)]
     imported = import_headers(to_import, sys.path) if to_import else {}
     scripts: list[RevisionScript] = []
     errors: list[ScriptLoadError] = []
     for path, header in zip(paths, headers, strict=True):
-        read = imported[path] if header is None else header
-        if isinstance(read, ScriptLoadError):
-            errors.append(read)
-        else:
-            scripts.append(read)
+        if path in imported and not isinstance(header, ScriptLoadError):
+            header = header_after_import(header, imported[path])
+        if isinstance(header, ScriptLoadError):
+            errors.append(header)
+        elif header is not None:
+            scripts.append(header)
     return ProjectFacts(
         config=config,
         scripts=tuple(scripts),
@@ -62,6 +67,18 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
         graph=RevisionGraph(scripts),
         file_signatures=signatures,
     )
+
+
+def _to_import(header: RevisionScript | ScriptLoadError | None) -> bool:
+    return header is None or (isinstance(header, RevisionScript) and bool(header.unresolved))
+
+
+def _resolved_from_project(
+    header: RevisionScript | ScriptLoadError | None, import_path: Sequence[str]
+) -> RevisionScript | ScriptLoadError | None:
+    if not isinstance(header, RevisionScript) or not header.unresolved:
+        return header
+    return resolve_from_project(header, project_search_roots(header.path, import_path))
 
 
 def _header_without_cache(path: Path) -> RevisionScript | ScriptLoadError | None:

@@ -42,7 +42,7 @@ from migdoctor.files import keep_out_of_version_control, write_atomically
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,
-    import_with_function_bodies,
+    completed_by_import,
     read_header_statically,
     unreadable,
 )
@@ -159,8 +159,7 @@ class HeaderCache:
 
     def read(self, path: Path) -> RevisionScript | ScriptLoadError:
         """The header of ``path``, from the cache when the file is unchanged."""
-        header = self.read_header(path)
-        return import_with_function_bodies(path) if header is None else header
+        return completed_by_import(path, self.read_header(path))
 
     def read_header(self, path: Path) -> RevisionScript | ScriptLoadError | None:
         """As :meth:`read`, but None when only importing the file tells its header (the caller

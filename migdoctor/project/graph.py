@@ -124,16 +124,31 @@ class RevisionGraph(AlembicOrder):
         the revision that declares it (not through depends_on); for a head that is the whole
         story, so ``label@head`` names a head exactly when no other head carries ``label``."""
         labels: set[str] = set()
+        for carrier in self.label_sources(revision):
+            labels.update(self.scripts[carrier].branch_labels)
+        return tuple(sorted(labels))
+
+    def label_sources(self, revision: str) -> set[str]:
+        """``revision`` and its down_revision ancestors: the revisions whose branch labels it
+        carries."""
         seen = {revision}
         todo = [revision]
         while todo:
-            current = todo.pop()
-            labels.update(self.scripts[current].branch_labels)
-            for parent in self.down[current]:
+            for parent in self.down[todo.pop()]:
                 if parent not in seen:
                     seen.add(parent)
                     todo.append(parent)
-        return tuple(sorted(labels))
+        return seen
+
+    def unknown_labels_of(self, revision: str) -> list[str]:
+        """The revisions among :meth:`label_sources` whose ``branch_labels`` could not be read
+        (computed, and the file does not import here), in file order."""
+        unknown = [
+            source
+            for source in self.label_sources(revision)
+            if any(field == "branch_labels" for field, _ in self.scripts[source].unresolved)
+        ]
+        return sorted(unknown, key=self.position)
 
     def position(self, revision: str) -> int:
         """Order in which alembic first read the revision's file."""

@@ -2,10 +2,15 @@
 
 Real projects' revision files import the application (models, settings), which is often not
 importable where a check runs. The header (``revision``, ``down_revision``, ``branch_labels``,
-``depends_on``) is almost always literal, so it is read from the syntax tree. A file whose header
-is not literal is imported on its own, as alembic would import it; a file that can be neither
-parsed nor imported becomes a :class:`ScriptLoadError` and the others are still read. From the
-same tree comes whether ``upgrade()`` and ``downgrade()`` do anything at all.
+``depends_on``) is almost always literal, so it is read from the syntax tree, as the module's
+top-level statements leave it (the last binding counts; a star import before the header hides
+nothing). A file whose ``revision`` or ``down_revision`` is not literal is imported on its own,
+as alembic would import it; a file that can be neither parsed nor imported becomes a
+:class:`ScriptLoadError` and the others are still read. A ``branch_labels`` or ``depends_on``
+that is not literal is *unresolved*: the project's own modules may tell it
+(:mod:`migdoctor.project.header_constants`), else importing the file does, and when that import
+fails the literal fields still hold. From the same tree comes whether ``upgrade()`` and
+``downgrade()`` do anything at all.
 
 Which files are revision files is decided in :mod:`migdoctor.project.version_files`; how the
 bodies of the two functions are judged, in :mod:`migdoctor.project.function_bodies`.
@@ -46,6 +51,11 @@ class RevisionScript:
     # None when the source cannot tell (a .pyc, or the name bound some other way)
     upgrade_body: FunctionBody | None = None
     downgrade_body: FunctionBody | None = None
+    # header fields the file's text does not tell (``branch_labels = (cli.EXPAND_BRANCH,)``),
+    # each with its source: their values above are empty until the project's modules or an
+    # import of the file tell them (``gathering.gather``); ``revision`` and ``down_revision``
+    # are never among them (a file whose text does not tell those is imported)
+    unresolved: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -85,7 +95,28 @@ def read_revision_file(path: Path) -> RevisionScript | ScriptLoadError:
         header = read_header_statically(path)
     except OSError as error:
         return unreadable(path, error)
-    return import_with_function_bodies(path) if header is None else header
+    return completed_by_import(path, header)
+
+
+def completed_by_import(
+    path: Path, header: RevisionScript | ScriptLoadError | None
+) -> RevisionScript | ScriptLoadError:
+    """The header, with what its text does not tell read by importing the file; when that
+    import fails, a header whose ``revision`` and ``down_revision`` were read keeps them (its
+    unresolved fields stay empty): one unknown field never hides the literal ones."""
+    if isinstance(header, ScriptLoadError) or (header is not None and not header.unresolved):
+        return header
+    return header_after_import(header, import_with_function_bodies(path))
+
+
+def header_after_import(
+    header: RevisionScript | None, imported: RevisionScript | ScriptLoadError
+) -> RevisionScript | ScriptLoadError:
+    """What an import of the file tells, except that an import that fails leaves a header read
+    in part as it was (the check of loading reports the failure)."""
+    if header is not None and isinstance(imported, ScriptLoadError):
+        return header
+    return imported
 
 
 def unreadable(path: Path, error: OSError) -> ScriptLoadError:
@@ -151,27 +182,59 @@ def _with_function_bodies(
     return replace(result, upgrade_body=upgrade_body, downgrade_body=downgrade_body)
 
 
+# the header fields without which there is no revision: a file whose text does not tell them
+# is imported; the others, when not literal, are left unresolved and the rest still read
+_IDENTITY = frozenset(("revision", "down_revision"))
+
+
 def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLoadError:
+    """The header as the module's top-level statements leave it, as alembic reads it after
+    running the module: the last binding of each name counts. A field that is not literal is
+    unresolved (with its source), which hides none of the literal ones."""
     literals: dict[str, Any] = {}
-    assigned_elsewhere: set[str] = set()
+    unresolved: dict[str, str] = {}
     for statement in tree.body:
+        if _is_star_import(statement):
+            # ``from x import *`` may rebind any name bound before it (not one bound after)
+            if _IDENTITY.intersection(literals) or _IDENTITY.intersection(unresolved):
+                raise _NeedsImport
+            rebound = [name for name in literals if name in HEADER_NAMES]
+            unresolved.update(dict.fromkeys(rebound, ast.unparse(statement)))
+            literals.clear()
+            continue
         for name, value in _module_assignments(statement):
             try:
-                literals[name] = _literal(value, literals)
+                literals[name] = literal_value(value, literals)
+                unresolved.pop(name, None)
             except ValueError:
-                if name in HEADER_NAMES:
-                    raise _NeedsImport from None
                 literals.pop(name, None)
+                if name in HEADER_NAMES:
+                    unresolved[name] = ast.unparse(value)
         if not isinstance(statement, (ast.Assign, ast.AnnAssign)):
-            assigned_elsewhere.update(_names_stored(statement))
-        if isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names):
-            raise _NeedsImport
-
-    if assigned_elsewhere.intersection(HEADER_NAMES):
-        # set under an `if` or `try`: only running the module tells the value
+            for name in names_stored(statement):
+                # bound under an `if`, `try`, `for` or `with`: only running the module tells
+                literals.pop(name, None)
+                if name in HEADER_NAMES:
+                    unresolved[name] = f"set at line {statement.lineno} by a {_kind(statement)}"
+    if _IDENTITY.intersection(unresolved):
         raise _NeedsImport
     doc = ast.get_docstring(tree, clean=False) or ""
-    return _script_from_values(literals, doc, path, read_by="ast")
+    script = _script_from_values(literals, doc, path, read_by="ast")
+    if isinstance(script, ScriptLoadError) or not unresolved:
+        return script
+    return replace(script, unresolved=tuple(sorted(unresolved.items())))
+
+
+def _is_star_import(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names)
+
+
+def _kind(statement: ast.stmt) -> str:
+    """``if`` statement, ``import`` statement…, as the user would call it."""
+    if isinstance(statement, ast.ImportFrom):
+        return "from-import"
+    name = type(statement).__name__.lower().removeprefix("async").removesuffix("star")
+    return f"{name} statement"
 
 
 def _module_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
@@ -191,7 +254,7 @@ def _module_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
         yield statement.target.id, statement.value
 
 
-def _names_stored(statement: ast.stmt) -> set[str]:
+def names_stored(statement: ast.stmt) -> set[str]:
     """Module-level names a compound statement binds (function and class bodies are not)."""
     stored: set[str] = set()
     pending: list[ast.AST] = [statement]
@@ -201,18 +264,20 @@ def _names_stored(statement: ast.stmt) -> set[str]:
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             stored.add(node.id)
+        elif isinstance(node, ast.alias) and node.name != "*":
+            stored.add(node.asname or node.name.split(".")[0])
         pending.extend(ast.iter_child_nodes(node))
     return stored
 
 
-def _literal(node: ast.expr, known: dict[str, Any]) -> Any:
+def literal_value(node: ast.expr, known: dict[str, Any]) -> Any:
     """A literal value, allowing names bound earlier in the module to literals."""
     if isinstance(node, ast.Name):
         if node.id in known:
             return known[node.id]
         raise ValueError(node.id)
     if isinstance(node, (ast.Tuple, ast.List)):
-        values = [_literal(element, known) for element in node.elts]
+        values = [literal_value(element, known) for element in node.elts]
         return tuple(values) if isinstance(node, ast.Tuple) else values
     return ast.literal_eval(node)
 
@@ -262,9 +327,9 @@ def _script_from_values(
     if "down_revision" not in values:
         return ScriptLoadError(path, "The file does not declare 'down_revision'.")
     try:
-        down_revisions = _id_tuple(values["down_revision"])
-        branch_labels = _id_tuple(values.get("branch_labels"))
-        depends_on = _id_tuple(values.get("depends_on"))
+        down_revisions = id_tuple(values["down_revision"])
+        branch_labels = id_tuple(values.get("branch_labels"))
+        depends_on = id_tuple(values.get("depends_on"))
     except TypeError as error:
         return ScriptLoadError(path, str(error))
     if revision in down_revisions:
@@ -283,7 +348,7 @@ def _script_from_values(
     )
 
 
-def _id_tuple(value: Any) -> tuple[str, ...]:
+def id_tuple(value: Any) -> tuple[str, ...]:
     """alembic's ``util.to_tuple``: None is empty, a string is one id, a sequence is many."""
     if value is None:
         return ()
