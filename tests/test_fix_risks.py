@@ -88,6 +88,18 @@ def two_heads(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
     return blog, ("--offline",)
 
 
+def duplicated_id(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    add_tag_revision(blog, down_revision=USER, revision=ARTICLE)
+    return blog, ("--offline",)
+
+
+def missing_parent(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    add_tag_revision(blog, down_revision="0000deadbeef")
+    return blog, ("--offline",)
+
+
 def session_in_the_way(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
     blog = blog_with_bio(tmp_path, database)  # at the head, a revision altering "user" pending
     blocker, _ = hold_user_table(database)
@@ -103,7 +115,9 @@ SCENARIOS: dict[Scenario, set[str]] = {
     overlapping_rows: {"delete-ancestor-rows", "stamp"},
     half_applied: {"complete-revision", "stamp", "neuter-upgrade"},
     drifted: {"autogenerate-revision"},
-    two_heads: {"merge-heads"},
+    two_heads: {"merge-heads", "rebase-heads"},
+    duplicated_id: {"renumber-revision"},
+    missing_parent: {"reparent-revision"},
     session_in_the_way: {"end-session"},
 }
 ON_A_SERVER = (session_in_the_way,)

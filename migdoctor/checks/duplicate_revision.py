@@ -16,11 +16,13 @@ version locations, so renaming a file can change what a deployment does.
 How to fix
 ----------
 If the files are copies of one migration, delete the copy alembic ignores (migdoctor names
-it). If they are two different migrations, give the ignored one an id of its own (any unique
-string; ``alembic revision`` prints fresh ones) and make it come after the other: set its
-``down_revision`` to the shared id and the ``down_revision`` of the revision that followed to the
-new id. The next upgrade then runs the migration that was skipped. Do not change the id of the
-file alembic used: databases already record it.
+it). If they are two different migrations, give the ignored one an id of its own and make it come
+after the head: ``migdoctor fix renumber-revision --revision ID`` does that (fresh id in the
+file name, ``revision`` and docstring; ``down_revision`` the head, or ``--onto REV``; ``--path
+FILE`` picks the copy), shows the diff first, and ``migdoctor undo`` puts the file back. The
+next upgrade then runs the migration that was skipped. It refuses when the database records
+the id (either file may have run there) unless ``--force``. Do not change the id of the file
+alembic used: databases already record it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 from migdoctor.checks import check
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Severity
+from migdoctor.fixes.options import fix_option
 
 SLUG = "duplicate-revision"
 CODE = "MD203"
@@ -77,6 +80,17 @@ def revision_id_declared_twice(facts: Facts) -> list[Finding]:
                     "used": project.relative(used),
                     "ignored": [project.relative(path) for path in ignored],
                 },
+                fixes=(
+                    fix_option(
+                        facts,
+                        "renumber-revision",
+                        f"Give {', '.join(project.relative(path) for path in ignored)} an id of "
+                        "its own, after the head",
+                        why="when the files are two different migrations: the skipped one then "
+                        "runs at the next upgrade",
+                        revision=revision,
+                    ),
+                ),
             )
         )
     return findings

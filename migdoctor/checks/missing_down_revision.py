@@ -17,9 +17,11 @@ loaded (see ``script-load-error``).
 How to fix
 ----------
 Look for the missing file first: ``git log --all -- '*<id>*'`` finds a deleted or unmerged
-revision, and restoring it is the best repair. If the id is a typo, correct ``down_revision`` to
-the id migdoctor shows as similar. If the parent was removed on purpose (history squashed),
-point ``down_revision`` at the revision that now comes before it.
+revision, and restoring it is the best repair. If the id is a typo, or the parent was removed
+on purpose (history squashed), ``migdoctor fix reparent-revision --revision REV`` rewrites
+``down_revision`` (and the docstring's ``Revises:``) to the best candidate: the id migdoctor
+shows as similar, else the revision created just before it (``--onto REV`` chooses). It shows
+the diff and the other candidates first, and ``migdoctor undo`` puts the file back.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import Any
 
 from migdoctor.checks import check
 from migdoctor.facts.model import Facts
-from migdoctor.findings import Finding, Severity
+from migdoctor.findings import Finding, FixOption, Severity
+from migdoctor.fixes.options import fix_option
 
 SLUG = "missing-down-revision"
 CODE = "MD202"
@@ -80,6 +83,20 @@ def revision_builds_on_missing_revision(facts: Facts) -> list[Finding]:
             )
         elif similar:
             message += f" Possible typo: it looks like {', '.join(similar)}."
+        reparent: tuple[FixOption, ...] = ()
+        if reference.via == "down_revision" and not unloadable:
+            reparent = (
+                fix_option(
+                    facts,
+                    "reparent-revision",
+                    f"Point {reference.revision} at "
+                    + (similar[0] if similar else "the revision created before it")
+                    + f" instead of {reference.missing}",
+                    why="when the parent is gone on purpose or its id is a typo; restoring a "
+                    "deleted file is better",
+                    revision=reference.revision,
+                ),
+            )
         findings.append(
             Finding(
                 check=SLUG,
@@ -88,6 +105,7 @@ def revision_builds_on_missing_revision(facts: Facts) -> list[Finding]:
                 title=f"{reference.revision} builds on a revision no file defines",
                 message=message,
                 evidence=evidence,
+                fixes=reparent,
             )
         )
     return findings

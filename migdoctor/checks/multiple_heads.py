@@ -23,10 +23,14 @@ nobody chose, which is wrong when they touch the same tables.
 How to fix
 ----------
 Merge the heads into one revision: ``migdoctor fix merge-heads`` writes the merge revision
-(what ``alembic merge heads`` does) after showing it. Read both branches first: if they change
-the same table, make the merge revision reconcile them. If the branches are meant to stay
-apart, give each its own branch label (``branch_labels = ("expand",)`` in the revision that
-starts it) and upgrade with ``upgrade heads`` or ``upgrade expand@head``.
+(what ``alembic merge heads`` does) after showing it. For a linear history instead,
+``migdoctor fix rebase-heads`` puts the branch that no database ran after the other head
+(rewriting its first revision's ``down_revision``; ``--revision HEAD`` and ``--onto HEAD``
+choose); it refuses a branch this database or migdoctor's journal shows was run. Read both
+branches first: if they change the same table, make the merge revision reconcile them. If the
+branches are meant to stay apart, give each its own branch label (``branch_labels =
+("expand",)`` in the revision that starts it) and upgrade with ``upgrade heads`` or ``upgrade
+expand@head``.
 """
 
 from __future__ import annotations
@@ -127,6 +131,12 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
                     "Write a merge revision that joins the heads",
                     why="adds one file whose upgrade() does nothing; no table is touched",
                     recommended=True,
+                ),
+                fix_option(
+                    facts,
+                    "rebase-heads",
+                    "Put the branch that never ran after the other head (a linear history)",
+                    why="rewrites one down_revision; refused for a branch a database ran",
                 ),
             ),
         )

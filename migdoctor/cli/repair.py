@@ -8,6 +8,7 @@ import typer
 
 from migdoctor.cli.app import app
 from migdoctor.cli.options import GlobalOptions, LockTimeoutOption, command_options, writer_timeout
+from migdoctor.fixes import FIX_MODULES
 
 
 @app.command()
@@ -18,9 +19,8 @@ def fix(
         Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
         typer.Argument(
             metavar="FIX-ID",
-            help="upgrade, stamp, clear-version-table, neuter-upgrade, merge-heads, "
-            "delete-ancestor-rows, complete-revision, autogenerate-revision or end-session. "
-            "Without it: show the plan of every fix, change nothing.",
+            help=f"{', '.join(FIX_MODULES)}. Without it: show the plan of every fix, change "
+            "nothing.",
             show_default=False,
         ),
     ] = None,
@@ -31,6 +31,19 @@ def fix(
     session: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--session", metavar="ID", help="The database session end-session ends."),
+    ] = None,
+    onto: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--onto",
+            metavar="REV",
+            help="The revision reparent-revision, renumber-revision or rebase-heads puts the "
+            "revision (or branch) after.",
+        ),
+    ] = None,
+    path: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--path", metavar="FILE", help="Which file renumber-revision renumbers."),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     dry_run: Annotated[
@@ -60,7 +73,7 @@ def fix(
     return repair.fix_one(
         config_options,
         invocation,
-        FixRequest(fix_id, revision, force, session),
+        FixRequest(fix_id, revision, force, session, onto=onto, path=path),
         yes=yes,
         dry_run=dry_run,
         lock_timeout=waits,

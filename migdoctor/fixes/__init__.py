@@ -30,6 +30,9 @@ FIX_MODULES = {
     "delete-ancestor-rows": "delete_ancestor_rows",
     "complete-revision": "complete_revision",
     "autogenerate-revision": "autogenerate_revision",
+    "renumber-revision": "renumber_revision",
+    "reparent-revision": "reparent_revision",
+    "rebase-heads": "rebase_heads",
 }
 
 

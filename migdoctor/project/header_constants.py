@@ -16,13 +16,19 @@ such headers use, and it is exact. No module is ever executed.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from migdoctor.project.scripts import RevisionScript, id_tuple, literal_value, names_stored
+from migdoctor.project.scripts import (
+    RevisionScript,
+    id_tuple,
+    literal_value,
+    names_stored,
+    plain_assignments,
+)
 
 # a folder holding one of these is a project's root: modules are looked for up to it
 _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -124,7 +130,7 @@ class _ProjectModules:
         for statement in tree.body:
             for name in names_stored(statement):
                 constants[name] = _NOT_LITERAL
-            for name, value in _plain_assignments(statement):
+            for name, value in plain_assignments(statement):
                 try:
                     constants[name] = literal_value(value, constants)
                 except ValueError:
@@ -171,7 +177,7 @@ class _ModuleNames:
             # bound under an `if`, `try`, `for`…: only running the module tells
             for name in names_stored(statement):
                 self._rebind(name)
-        for name, value in _plain_assignments(statement):
+        for name, value in plain_assignments(statement):
             self._rebind(name)
             self.header_expressions[name] = value
             with suppress(ValueError):
@@ -228,16 +234,3 @@ def _dotted_name(node: ast.expr) -> list[str] | None:
     if not isinstance(node, ast.Name):
         return None
     return [node.id, *reversed(parts)]
-
-
-def _plain_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
-    if isinstance(statement, ast.Assign):
-        for target in statement.targets:
-            if isinstance(target, ast.Name):
-                yield target.id, statement.value
-    elif (
-        isinstance(statement, ast.AnnAssign)
-        and isinstance(statement.target, ast.Name)
-        and statement.value is not None
-    ):
-        yield statement.target.id, statement.value

@@ -240,12 +240,19 @@ def _kind(statement: ast.stmt) -> str:
 def _module_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
     if isinstance(statement, ast.Assign):
         for target in statement.targets:
-            if isinstance(target, ast.Name):
-                yield target.id, statement.value
-            elif isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(target, (ast.Tuple, ast.List)):
                 names = {elt.id for elt in target.elts if isinstance(elt, ast.Name)}
                 if names.intersection(HEADER_NAMES):
                     raise _NeedsImport
+    yield from plain_assignments(statement)
+
+
+def plain_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
+    """``(name, value)`` for each plain name a statement assigns (``x = …``, ``x: T = …``)."""
+    if isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                yield target.id, statement.value
     elif (
         isinstance(statement, ast.AnnAssign)
         and isinstance(statement.target, ast.Name)

@@ -28,6 +28,10 @@ class FixRequest:
     revision: str | None = None
     force: bool = False
     session: str | None = None
+    # the revision a script-side fix places another after (reparent, renumber, rebase)
+    onto: str | None = None
+    # which file, when several declare the revision (renumber-revision)
+    path: str | None = None
 
 
 @dataclass(frozen=True)

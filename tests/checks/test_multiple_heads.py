@@ -41,7 +41,8 @@ def test_unmerged_heads_are_an_error_with_merge_heads_fix(tmp_path: Path) -> Non
     assert heads["evidence"]["unlabeled_heads"] == [COMMENT, TAG]
     assert heads["evidence"]["diverged_after"] == [ARTICLE]
     assert [(f["id"], f["risk"], f["command"]) for f in heads["fixes"]] == [
-        ("merge-heads", "safe", "migdoctor fix merge-heads")
+        ("merge-heads", "safe", "migdoctor fix merge-heads"),
+        ("rebase-heads", "dangerous", "migdoctor fix rebase-heads"),
     ]
 
 

@@ -1,0 +1,139 @@
+"""rebase-heads: put one branch of the history after the other's head, for a linear history.
+
+What it does: for ``multiple-heads``, next to ``merge-heads``: rewrites the ``down_revision``
+(and the docstring's ``Revises:`` line) of the first revision of one branch so that it comes
+after the other head, as ``git rebase`` replays commits. The branch that moves is the one named
+with ``--revision HEAD``, or else the one no database has run (of two, the newer); ``--onto``
+names the head it goes after (by default the other head, when there are two). One file changes;
+the plan shows the diff.
+
+Risk: dangerous. It changes the order of migrations: the moved branch then runs after the
+other, which must be what both branches expect (read them: two branches that touch the same
+table need a decision, not a new order). Refused when the moving branch was already run on this
+database, or by a migration run migdoctor's journal records (a database that ran it would hold
+revisions out of the new order); refused for a branch that carries a branch label of its own
+(labeled branches are kept apart on purpose).
+
+Undo: ``migdoctor undo`` writes the file back byte for byte (the journal keeps it), as long as
+it was not changed since.
+"""
+
+from __future__ import annotations
+
+from migdoctor.facts.model import Facts
+from migdoctor.findings import Risk
+from migdoctor.fixes.edits import edited_file
+from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.header_edit import rewrite_header
+from migdoctor.repair.journal import Journal
+from migdoctor.repair.plan import FixRequest, Plan, refused
+
+FIX_ID = "rebase-heads"
+NEEDS_DATABASE = True
+RISK = Risk.DANGEROUS
+
+
+def plan(facts: Facts, request: FixRequest) -> Plan:
+    project = facts.project
+    graph = project.graph
+    title = "Put one branch after the other head"
+    heads = graph.heads
+    if len(heads) < 2:
+        return refused(FIX_ID, title, RISK, "There is only one head: nothing to rebase.")
+    run_here = _revisions_run(facts)
+    moving = request.revision or _default_moving(graph, heads, run_here)
+    if moving not in heads:
+        return refused(FIX_ID, title, RISK, f"{moving} is not a head ({', '.join(heads)}).")
+    others = [head for head in heads if head != moving]
+    onto = request.onto or (others[0] if len(others) == 1 else None)
+    if onto is None:
+        return refused(
+            FIX_ID, title, RISK, f"{len(heads)} heads: name the one to go after with --onto."
+        )
+    if onto not in others:
+        return refused(FIX_ID, title, RISK, f"--onto {onto} is not another head.")
+    title = f"Put the branch of {moving} after {onto}"
+    branch = graph.ancestors([moving]) - graph.ancestors([onto])
+    roots = [
+        revision
+        for revision in branch
+        if not any(parent in branch for parent in graph.scripts[revision].down_revisions)
+    ]
+    if len(roots) != 1:
+        return refused(
+            FIX_ID, title, RISK, f"The branch of {moving} starts at several revisions: merge it."
+        )
+    (root,) = roots
+    labeled = [revision for revision in branch if graph.scripts[revision].branch_labels]
+    if labeled:
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"The branch of {moving} carries the branch label "
+            f"{', '.join(graph.scripts[labeled[0]].branch_labels)}: labeled branches are kept "
+            "apart on purpose (upgrade heads runs them all).",
+        )
+    ran = sorted(branch & run_here.keys(), key=graph.position)
+    if ran:
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            f"{ran[0]} of the branch of {moving} was already run ({run_here[ran[0]]}): a database "
+            f"that ran it would hold revisions out of the new order. Rebase the branch of "
+            f"{onto} instead (--revision {onto}) if that one never ran, or merge the heads.",
+        )
+    script = graph.scripts[root]
+    below_onto = graph.ancestors([onto])
+    parents = [onto if parent in below_onto else parent for parent in script.down_revisions]
+    source = script.path.read_bytes()
+    try:
+        edited = rewrite_header(source, down_revisions=tuple(dict.fromkeys(parents or [onto])))
+    except (ValueError, SyntaxError) as error:
+        return refused(FIX_ID, title, RISK, f"{project.relative(script.path)}: {error}.")
+    order = sorted(branch, key=graph.position)
+    return Plan(
+        fix=FIX_ID,
+        title=f"Put {', '.join(order)} after {onto}",
+        risk=RISK,
+        files=(edited_file(project, script.path, source, edited),),
+        warnings=(
+            f"{len(order)} revision(s) will run after {onto} instead of beside it: read both "
+            "branches first; if they change the same table, merge-heads with a reconciling "
+            "merge revision is the safer repair.",
+            "Commit the edited file, so every copy of the project agrees.",
+        ),
+        arguments={"revision": moving, "onto": onto, "root": root},
+    )
+
+
+def _default_moving(graph: RevisionGraph, heads: tuple[str, ...], run: dict[str, str]) -> str:
+    """The head whose branch never ran anywhere; of several, the newest (read last)."""
+    never_run = [
+        head for head in heads if not (graph.ancestors([head]) - _shared(graph, heads)) & run.keys()
+    ]
+    return max(never_run or heads, key=graph.position)
+
+
+def _shared(graph: RevisionGraph, heads: tuple[str, ...]) -> set[str]:
+    common = graph.ancestors([heads[0]])
+    for head in heads[1:]:
+        common &= graph.ancestors([head])
+    return common
+
+
+def _revisions_run(facts: Facts) -> dict[str, str]:
+    """Revisions known to have run somewhere, with where: this database's version rows (and all
+    below them), and every revision a migration run in migdoctor's journal finished."""
+    graph = facts.project.graph
+    run: dict[str, str] = {}
+    if facts.database is not None:
+        rows = [row for row in facts.database.version_rows if row in graph]
+        for revision in graph.ancestors(rows):
+            run[revision] = "this database's version table shows it"
+    for entry in Journal(facts.project.config.base_directory).entries():
+        for event in entry.revisions_done:
+            revision = str(event.get("revision"))
+            run.setdefault(revision, f"journal entry {entry.id}")
+    return run
