@@ -10,7 +10,7 @@ import importlib
 import re
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from migdoctor.facts.model import ALL_TABLES, OPERATION_TABLES, Facts
@@ -171,7 +171,8 @@ def run_checks(
             outcomes.append(CheckOutcome(registered, "skipped", reason=str(reason)))
             continue
         except Exception as error:  # noqa: BLE001 - a crashing check is a finding, not an abort
-            outcomes.append(CheckOutcome(registered, "crashed", (_crashed(registered, error),)))
+            crashed = replace(_crashed(registered, error), locations=facts.project.config_location)
+            outcomes.append(CheckOutcome(registered, "crashed", (crashed,)))
             continue
         outcomes.append(CheckOutcome(registered, "failed" if findings else "passed", findings))
     return outcomes

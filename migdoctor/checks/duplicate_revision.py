@@ -77,6 +77,10 @@ def revision_id_declared_twice(facts: Facts) -> list[Finding]:
                     "used": project.relative(used),
                     "ignored": [project.relative(path) for path in ignored],
                 },
+                # the files alembic ignores first: theirs is the declaration to change
+                locations=tuple(
+                    project.revision_location(declared[path]) for path in [*ignored, used]
+                ),
             )
         )
     return findings

@@ -88,6 +88,11 @@ def revision_builds_on_missing_revision(facts: Facts) -> list[Finding]:
                 title=f"{reference.revision} builds on a revision no file defines",
                 message=message,
                 evidence=evidence,
+                locations=(
+                    project.revision_location(
+                        script, down_revision=reference.via == "down_revision"
+                    ),
+                ),
             )
         )
     return findings

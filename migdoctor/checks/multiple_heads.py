@@ -93,6 +93,7 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
                     "all, and alembic upgrade head refuses to choose."
                 ),
                 evidence=evidence,
+                locations=facts.project.revision_locations(heads),
             )
         ]
     evidence["unlabeled_heads"] = unlabeled
@@ -114,6 +115,7 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
             title="The history has more than one head",
             message=message,
             evidence=evidence,
+            locations=facts.project.revision_locations(heads),
             fixes=(
                 fix_option(
                     facts,

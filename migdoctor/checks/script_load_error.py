@@ -46,7 +46,7 @@ from typing import Any
 
 from migdoctor.checks import check
 from migdoctor.facts.model import Facts
-from migdoctor.findings import Finding, Severity
+from migdoctor.findings import Finding, Location, Severity
 from migdoctor.project.scripts import ScriptLoadError
 
 SLUG = "script-load-error"
@@ -78,6 +78,7 @@ def version_file_cannot_be_loaded(facts: Facts) -> list[Finding]:
                     f"the {len(project.scripts)} other revision file(s) without it."
                 ),
                 evidence={"path": where, "line": error.line, "error": error.message},
+                locations=(Location(where, error.line),),
             )
         )
     findings.extend(_import_failure(facts, error) for error in project.import_errors)
@@ -93,6 +94,7 @@ def version_file_cannot_be_loaded(facts: Facts) -> list[Finding]:
                     "whether alembic can import them is not known."
                 ),
                 evidence={"error": project.imports_unchecked},
+                locations=project.config_location,
             )
         )
     return findings
@@ -141,4 +143,5 @@ def _import_failure(facts: Facts, error: ScriptLoadError) -> Finding:
         title=f"{error.path.name} fails when imported",
         message=message,
         evidence=evidence,
+        locations=(Location(where, error.line),),
     )

@@ -46,6 +46,10 @@ class RevisionScript:
     # None when the source cannot tell (a .pyc, or the name bound some other way)
     upgrade_body: FunctionBody | None = None
     downgrade_body: FunctionBody | None = None
+    # the lines of the module-level ``revision =`` and ``down_revision =`` statements (None when
+    # the source cannot tell): where a report or an annotation points
+    revision_line: int | None = None
+    down_revision_line: int | None = None
 
     @property
     def label(self) -> str:
@@ -148,7 +152,30 @@ def _with_function_bodies(
     if isinstance(result, ScriptLoadError):
         return result
     upgrade_body, downgrade_body = function_bodies(tree)
-    return replace(result, upgrade_body=upgrade_body, downgrade_body=downgrade_body)
+    lines = _header_lines(tree)
+    return replace(
+        result,
+        upgrade_body=upgrade_body,
+        downgrade_body=downgrade_body,
+        revision_line=lines.get("revision"),
+        down_revision_line=lines.get("down_revision"),
+    )
+
+
+def _header_lines(tree: ast.Module) -> dict[str, int]:
+    """The line of the module-level statement that last binds each header name."""
+    lines: dict[str, int] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, ast.AnnAssign):
+            targets = [statement.target]
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in HEADER_NAMES:
+                lines[target.id] = statement.lineno
+    return lines
 
 
 def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLoadError:

@@ -53,6 +53,7 @@ def finding_document(finding: Finding) -> dict[str, Any]:
         "title": finding.title,
         "message": finding.message,
         "evidence": dict(finding.evidence),
+        "locations": [{"path": place.path, "line": place.line} for place in finding.locations],
         "fixes": [
             {
                 "id": fix.id,
