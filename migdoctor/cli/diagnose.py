@@ -17,7 +17,13 @@ from migdoctor.errors import EXIT_OK, MigdoctorError
 def check(
     options: GlobalOptions,
     output_format: Annotated[
-        str, typer.Option("--format", "-f", metavar="FORMAT", help="text (for people) or json.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text (for people), json, sarif (code scanning) or github (annotations).",
+        ),
     ] = "text",
     offline: Annotated[
         bool, typer.Option("--offline", help="Check the scripts only; no database.")
@@ -39,29 +45,50 @@ def check(
     from contextlib import nullcontext
 
     from migdoctor.commands.check import diagnose
-    from migdoctor.render import FORMATS, stdout_console, stdout_for_report_only
+    from migdoctor.render import FORMATS, render_report, stdout_for_report_only
 
     if output_format not in FORMATS:
-        raise MigdoctorError(f"Unknown format {output_format!r}: choose text or json.")
+        raise MigdoctorError(
+            f"Unknown format {output_format!r}: choose {', '.join(FORMATS[:-1])} or {FORMATS[-1]}."
+        )
     _known_slugs(select or [])
     _known_slugs(ignore or [])
-    with stdout_for_report_only() if output_format == "json" else nullcontext():
-        report = diagnose(
-            options.config_options(lock_timeout),
-            offline=offline,
-            select=select or (),
-            ignore=ignore or (),
-            invocation=options.invocation(),
-        )
-    if output_format == "json":
-        from migdoctor.render.json import render_json
-
-        typer.echo(render_json(report))
-    else:
-        from migdoctor.render.text import render_text
-
-        render_text(report, stdout_console())
+    try:
+        with stdout_for_report_only() if output_format != "text" else nullcontext():
+            report = diagnose(
+                options.config_options(lock_timeout),
+                offline=offline,
+                select=select or (),
+                ignore=ignore or (),
+                invocation=options.invocation(),
+            )
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        # a code-scanning upload or a workflow log still gets a document saying why
+        _print_could_not_check(output_format, error)
+        raise
+    render_report(report, output_format)
     return report.exit_code
+
+
+def _print_could_not_check(output_format: str, error: Exception) -> None:
+    from migdoctor.errors import describe_exception
+    from migdoctor.redact import redact_foreign
+
+    if isinstance(error, MigdoctorError):
+        message, hint = f"migdoctor: {error.message}", error.hint
+    else:
+        message = redact_foreign(f"migdoctor: unexpected error: {describe_exception(error)}")
+        hint = "Run again with --debug to see the traceback, and please report it."
+    if output_format == "sarif":
+        from migdoctor.render.sarif import render_sarif_failure
+
+        typer.echo(render_sarif_failure(message, hint))
+    elif output_format == "github":
+        from migdoctor.render.github import render_github_failure
+
+        typer.echo(render_github_failure(message, hint))
 
 
 def _known_slugs(slugs: list[str]) -> None:
