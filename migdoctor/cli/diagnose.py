@@ -1,4 +1,4 @@
-"""``check``, ``explain``, ``list-checks`` and ``demo``."""
+"""``check``, ``explain``, ``list-checks``, ``list-fixes`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -105,19 +105,28 @@ def _known_slugs(slugs: list[str]) -> None:
 @command_options("debug")
 def explain(
     options: GlobalOptions,
-    slug: Annotated[str, typer.Argument(metavar="SLUG", help="A check's slug or code.")],
+    slug: Annotated[
+        str, typer.Argument(metavar="NAME", help="A check's slug or code, or a fix's id.")
+    ],
 ) -> int:
-    """Explain a check: what it detects, why it matters, how to fix it."""
+    """Explain a check (what it detects, why it matters, how to fix it) or a fix (what it does,
+    its risk, how undo reverts it)."""
     from migdoctor.checks import all_checks
+    from migdoctor.fixes import FIX_MODULES, fix_doc
     from migdoctor.render import stdout_console
-    from migdoctor.render.docs import render_explanation
+    from migdoctor.render.docs import render_explanation, render_fix_explanation
 
     found = next((c for c in all_checks() if slug in (c.slug, c.code)), None)
-    if found is None:
+    if found is not None:
+        render_explanation(found, stdout_console())
+    elif slug in FIX_MODULES:
+        render_fix_explanation(fix_doc(slug), stdout_console())
+    else:
         raise MigdoctorError(
-            f"no check named {slug!r}.", hint="migdoctor list-checks shows them all."
+            f"no check or fix named {slug!r}.",
+            hint=f"Checks: {', '.join(c.slug for c in all_checks())}. "
+            f"Fixes: {', '.join(FIX_MODULES)}.",
         )
-    render_explanation(found, stdout_console())
     return EXIT_OK
 
 
@@ -130,6 +139,18 @@ def list_checks(options: GlobalOptions) -> int:
     from migdoctor.render.docs import render_check_list
 
     render_check_list(all_checks(), stdout_console())
+    return EXIT_OK
+
+
+@app.command("list-fixes")
+@command_options("debug")
+def list_fixes(options: GlobalOptions) -> int:
+    """List every fix with its risk."""
+    from migdoctor.fixes import all_fixes
+    from migdoctor.render import stdout_console
+    from migdoctor.render.docs import render_fix_list
+
+    render_fix_list(all_fixes(), stdout_console())
     return EXIT_OK
 
 
