@@ -9,6 +9,8 @@ and ``,`` in properties too. A run that could not check prints one ``::error::``
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from migdoctor.checks.report import Report
 from migdoctor.findings import Finding, Severity
 from migdoctor.redact import redact
@@ -41,7 +43,7 @@ def _annotation(finding: Finding) -> str:
     properties: list[tuple[str, str]] = []
     if finding.locations:
         place = finding.locations[0]
-        properties.append(("file", place.path))
+        properties.append(("file", PurePath(place.path).as_posix()))
         if place.line:
             properties.append(("line", str(place.line)))
     properties.append(("title", f"{finding.title} ({finding.check})"))
