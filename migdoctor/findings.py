@@ -27,6 +27,20 @@ SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 @dataclass(frozen=True)
+class Location:
+    """A place in the project a finding is about: a file as the user would type it from where
+    migdoctor runs (relative to the current folder when it is under it), and a line when one is
+    known (the ``revision =`` statement of a revision file, the ``context.configure`` call of
+    env.py)."""
+
+    path: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
 class FixOption:
     """One way to repair a finding: ``command`` is the exact command line that applies it."""
 
@@ -49,6 +63,9 @@ class Finding:
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
     fixes: tuple[FixOption, ...] = ()
+    # the files (and lines) the finding is about, the main one first: where SARIF results and
+    # GitHub annotations are placed
+    locations: tuple[Location, ...] = ()
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.fixes, key=lambda fix: RISK_ORDER[fix.risk]))

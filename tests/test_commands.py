@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from migdoctor.checks import DOC_SECTIONS, all_checks
-from migdoctor.fixes import FIX_MODULES, fix_module
+from migdoctor.fixes import FIX_DOC_SECTIONS, FIX_MODULES, fix_doc, fix_module
 from tests.conftest import Database
 from tests.helpers import Project, migdoctor_command, run
 
@@ -32,8 +32,9 @@ def test_every_check_documents_itself(check, tmp_path: Path) -> None:  # type: i
 
 
 @pytest.mark.parametrize("fix_id", list(FIX_MODULES))
-def test_every_fix_documents_itself(fix_id: str) -> None:
-    """A fix module's docstring is its documentation: ``<fix id>: what it does``, then why."""
+def test_every_fix_documents_itself(fix_id: str, tmp_path: Path) -> None:
+    """A fix module's docstring is its documentation: ``<fix id>: what it does``, then what it
+    does, its risk (the one the module declares) and how undo reverts it; ``explain`` prints it."""
     module = fix_module(fix_id)
     doc = (module.__doc__ or "").strip()
 
@@ -41,6 +42,32 @@ def test_every_fix_documents_itself(fix_id: str) -> None:
     summary = doc.splitlines()[0].removeprefix(f"{fix_id}: ").strip()
     assert summary, f"{fix_id} has no summary"
     assert fix_id == module.FIX_ID
+    sections = {name: fix_doc(fix_id).section(name) for name in FIX_DOC_SECTIONS}
+    for name, text in sections.items():
+        assert text, f"{fix_id} lacks '{name}'"
+    assert sections["Risk"].startswith(module.RISK.value), "the docstring's risk is not RISK"
+    assert "undo" in sections["Undo"].lower()
+
+    result = run([*migdoctor_command(), "explain", fix_id], tmp_path)
+
+    assert result.exit_code == 0, result
+    assert result.stdout.startswith(f"{fix_id} (fix, risk: {module.RISK.value}): {summary}")
+    for name, text in sections.items():
+        assert f"\n{name}\n" in result.stdout
+        assert " ".join(text.split()) in " ".join(result.stdout.split())
+
+
+def test_list_fixes(tmp_path: Path) -> None:
+    listed = run([*migdoctor_command(), "list-fixes"], tmp_path)
+
+    assert listed.exit_code == 0, listed
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in listed.stdout.splitlines()[1:]
+        if line[:1].strip()
+    }
+    for fix_id in FIX_MODULES:
+        assert rows[fix_id] == fix_module(fix_id).RISK.value
 
 
 def test_list_checks_and_unknown_explain(tmp_path: Path) -> None:
@@ -51,7 +78,10 @@ def test_list_checks_and_unknown_explain(tmp_path: Path) -> None:
 
     unknown = run([*migdoctor_command(), "explain", "nope"], tmp_path)
     assert unknown.exit_code == 2
-    assert "no check named 'nope'" in unknown.stderr
+    assert "no check or fix named 'nope'" in unknown.stderr
+    hint = unknown.stderr.splitlines()[1]
+    assert all(check.slug in hint for check in all_checks())
+    assert all(fix_id in hint for fix_id in FIX_MODULES)
 
 
 @pytest.mark.parametrize(

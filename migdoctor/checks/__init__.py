@@ -7,12 +7,12 @@ A module's docstring is the check's documentation (``migdoctor explain``): a fir
 from __future__ import annotations
 
 import importlib
-import re
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
+from migdoctor.docstrings import doc_sections, doc_summary
 from migdoctor.facts.model import ALL_TABLES, OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
 
@@ -60,23 +60,11 @@ class Check:
 
     @property
     def summary(self) -> str:
-        first = self.doc.strip().splitlines()[0]
-        return first.split(":", 1)[1].strip() if ":" in first else first
+        return doc_summary(self.doc)
 
     def section(self, name: str) -> str:
         """One section of the documentation, as written."""
-        return doc_sections(self.doc).get(name, "")
-
-
-def doc_sections(doc: str) -> dict[str, str]:
-    sections: dict[str, str] = {}
-    names = "|".join(DOC_SECTIONS)
-    pattern = re.compile(rf"^({names})\n-+\n", re.MULTILINE)
-    matches = list(pattern.finditer(doc))
-    for index, match in enumerate(matches):
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(doc)
-        sections[match.group(1)] = doc[match.end() : end].strip()
-    return sections
+        return doc_sections(self.doc, DOC_SECTIONS).get(name, "")
 
 
 def check(
@@ -171,7 +159,8 @@ def run_checks(
             outcomes.append(CheckOutcome(registered, "skipped", reason=str(reason)))
             continue
         except Exception as error:  # noqa: BLE001 - a crashing check is a finding, not an abort
-            outcomes.append(CheckOutcome(registered, "crashed", (_crashed(registered, error),)))
+            crashed = replace(_crashed(registered, error), locations=facts.project.config_location)
+            outcomes.append(CheckOutcome(registered, "crashed", (crashed,)))
             continue
         outcomes.append(CheckOutcome(registered, "failed" if findings else "passed", findings))
     return outcomes

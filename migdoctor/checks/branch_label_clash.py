@@ -78,6 +78,7 @@ def branch_label_declared_twice(facts: Facts) -> list[Finding]:
                     "clashes_with_revision_id": is_revision_id,
                     "revisions": revisions,
                 },
+                locations=project.revision_locations(reversed(clash.revisions)),
             )
         )
     return findings

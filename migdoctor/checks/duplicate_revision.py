@@ -91,6 +91,10 @@ def revision_id_declared_twice(facts: Facts) -> list[Finding]:
                         revision=revision,
                     ),
                 ),
+                # the files alembic ignores first: theirs is the declaration to change
+                locations=tuple(
+                    project.revision_location(declared[path]) for path in [*ignored, used]
+                ),
             )
         )
     return findings

@@ -89,5 +89,6 @@ def downgrade_does_not_undo_upgrade(facts: Facts) -> list[Finding]:
                     for script in irreversible
                 ]
             },
+            locations=tuple(project.revision_location(script) for script in irreversible),
         )
     ]

@@ -99,6 +99,7 @@ def sessions_block_pending_revisions(facts: Facts) -> list[Finding]:
                 "tables": tables,
                 "sessions": [session.as_evidence() for session in sessions],
             },
+            locations=facts.project.revision_locations(facts.pending[:1]),
             fixes=tuple(
                 fix_option(
                     facts,
@@ -127,4 +128,5 @@ def _sqlite_write_lock(facts: Facts, holder: SessionInfo, tables: list[str]) -> 
             "this file open."
         ),
         evidence={"tables": tables, "sessions": [holder.as_evidence()]},
+        locations=facts.project.revision_locations((facts.pending or ())[:1]),
     )

@@ -89,5 +89,8 @@ def another_run_holds_the_lock(facts: Facts) -> list[Finding]:
             title=title,
             message=message,
             evidence={k: v for k, v in evidence.items() if v is not None},
+            locations=facts.project.revision_locations([run.revision])
+            if run.revision
+            else facts.project.config_location,
         )
     ]

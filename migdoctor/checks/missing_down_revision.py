@@ -106,6 +106,11 @@ def revision_builds_on_missing_revision(facts: Facts) -> list[Finding]:
                 message=message,
                 evidence=evidence,
                 fixes=reparent,
+                locations=(
+                    project.revision_location(
+                        script, down_revision=reference.via == "down_revision"
+                    ),
+                ),
             )
         )
     return findings

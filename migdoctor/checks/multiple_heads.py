@@ -100,6 +100,7 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
                     "all, and alembic upgrade head refuses to choose."
                 ),
                 evidence=evidence,
+                locations=facts.project.revision_locations(heads),
             )
         ]
     unknown = {head: graph.unknown_labels_of(head) for head in unlabeled}
@@ -124,6 +125,7 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
             title="The history has more than one head",
             message=message,
             evidence=evidence,
+            locations=facts.project.revision_locations(heads),
             fixes=(
                 fix_option(
                     facts,

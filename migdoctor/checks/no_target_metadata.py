@@ -51,11 +51,12 @@ def autogenerate_has_no_models(facts: Facts) -> list[Finding]:
     metadata = database.target_metadata
     if metadata.tables:
         return []
-    env_py = facts.project.relative(facts.project.config.script_location / "env.py")
-    where = metadata.configured_at or env_py
+    location = metadata.configured_at or facts.project.env_py_location
+    env_py = location.path
+    where = str(location)
     evidence: dict[str, Any] = {
         "env_py": env_py,
-        "configured_at": metadata.configured_at,
+        "configured_at": str(metadata.configured_at) if metadata.configured_at else None,
         "target_metadata": metadata.described_as,
         "tables_in_metadata": list(metadata.tables),
         "tables_in_database": len(database.table_names),
@@ -74,6 +75,7 @@ def autogenerate_has_no_models(facts: Facts) -> list[Finding]:
                     "by hand; otherwise pass the models' MetaData."
                 ),
                 evidence=evidence,
+                locations=(location,),
             )
         ]
     existing = len(database.table_names)
@@ -95,5 +97,6 @@ def autogenerate_has_no_models(facts: Facts) -> list[Finding]:
                 f"imported. alembic revision --autogenerate then {consequence}."
             ),
             evidence=evidence,
+            locations=(location,),
         )
     ]

@@ -122,6 +122,7 @@ def revision_applied_half_way(facts: Facts) -> list[Finding]:
             message=message,
             evidence=evidence,
             fixes=tuple(partial_fixes(facts, partial, recorded.method == RECORDED)),
+            locations=facts.project.revision_locations([revision]),
         )
     ]
 

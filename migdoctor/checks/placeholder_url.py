@@ -61,5 +61,6 @@ def url_is_template_placeholder(facts: Facts) -> list[Finding]:
                 'needs the database fails with "Can\'t load plugin: sqlalchemy.dialects:driver".'
             ),
             evidence={"config_file": where, "sqlalchemy_url": PLACEHOLDER_URL},
+            locations=facts.project.config_location,
         )
     ]

@@ -77,6 +77,7 @@ def revisions_form_a_cycle(facts: Facts) -> list[Finding]:
             title="Revisions build on each other in a circle",
             message=message,
             evidence={"cycle": path, "links": links, "also_stuck": also_stuck},
+            locations=project.revision_locations(path[:-1]),
         )
     ]
 

@@ -86,7 +86,9 @@ def live_schema_differs_from_models(facts: Facts) -> list[Finding]:
             for d in differences
         ],
         "models": metadata.described_as if metadata else None,
-        "configured_at": metadata.configured_at if metadata else None,
+        "configured_at": str(metadata.configured_at)
+        if metadata and metadata.configured_at
+        else None,
     }
     return [
         Finding(
@@ -96,6 +98,12 @@ def live_schema_differs_from_models(facts: Facts) -> list[Finding]:
             title="The live schema differs from the models",
             message=message,
             evidence=evidence,
+            # where env.py hands the models to alembic
+            locations=(
+                metadata.configured_at
+                if metadata and metadata.configured_at
+                else facts.project.env_py_location,
+            ),
             fixes=(
                 fix_option(
                     facts,

@@ -50,7 +50,7 @@ from typing import Any
 
 from migdoctor.checks import check
 from migdoctor.facts.model import Facts
-from migdoctor.findings import Finding, Severity
+from migdoctor.findings import Finding, Location, Severity
 from migdoctor.project.scripts import ScriptLoadError
 
 SLUG = "script-load-error"
@@ -82,6 +82,7 @@ def version_file_cannot_be_loaded(facts: Facts) -> list[Finding]:
                     f"the {len(project.scripts)} other revision file(s) without it."
                 ),
                 evidence={"path": where, "line": error.line, "error": error.message},
+                locations=(Location(where, error.line),),
             )
         )
     findings.extend(_import_failure(facts, error) for error in project.import_errors)
@@ -97,6 +98,7 @@ def version_file_cannot_be_loaded(facts: Facts) -> list[Finding]:
                     "whether alembic can import them is not known."
                 ),
                 evidence={"error": project.imports_unchecked},
+                locations=project.config_location,
             )
         )
     return findings
@@ -154,4 +156,5 @@ def _import_failure(facts: Facts, error: ScriptLoadError) -> Finding:
         title=f"{error.path.name} fails when imported",
         message=message,
         evidence=evidence,
+        locations=(Location(where, error.line),),
     )

@@ -101,5 +101,7 @@ def database_behind_head(facts: Facts) -> list[Finding]:
                 "pending": pending_evidence,
             },
             fixes=fixes,
+            # the next revision upgrade would run
+            locations=facts.project.revision_locations(pending[:1]),
         )
     ]

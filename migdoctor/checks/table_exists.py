@@ -144,6 +144,7 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
             message=message,
             evidence=evidence,
             fixes=tuple(_fixes(facts, first, verified)),
+            locations=facts.project.revision_locations(by_revision),
         )
     ]
 
@@ -232,6 +233,7 @@ def _made_outside_migrations(facts: Facts, partial: PartialApplication) -> Findi
         message=message,
         evidence=evidence,
         fixes=tuple(partial_fixes(facts, partial, recorded.method == RECORDED)),
+        locations=facts.project.revision_locations([revision]),
     )
 
 

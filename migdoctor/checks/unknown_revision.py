@@ -105,6 +105,8 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
             message=message,
             evidence=evidence,
             fixes=tuple(fixes),
+            # no file defines the revision: the configuration that names the scripts' folder
+            locations=facts.project.config_location,
         )
     ]
 

@@ -101,5 +101,6 @@ def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
                 "version_table_exists": database.version_table_exists,
                 "current": list(database.version_rows),
             },
+            locations=facts.project.config_location,
         )
     ]

@@ -113,6 +113,7 @@ def version_rows_overlap(facts: Facts) -> list[Finding]:
             message=message,
             evidence=evidence,
             fixes=tuple(fixes),
+            locations=facts.project.revision_locations(redundant),
         )
     ]
 

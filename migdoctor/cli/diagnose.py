@@ -1,4 +1,4 @@
-"""``check``, ``explain``, ``list-checks`` and ``demo``."""
+"""``check``, ``explain``, ``list-checks``, ``list-fixes`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from migdoctor.errors import EXIT_OK, MigdoctorError
 def check(
     options: GlobalOptions,
     output_format: Annotated[
-        str, typer.Option("--format", "-f", metavar="FORMAT", help="text (for people) or json.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text (for people), json, sarif (code scanning) or github (annotations).",
+        ),
     ] = "text",
     offline: Annotated[
         bool, typer.Option("--offline", help="Check the scripts only; no database.")
@@ -39,29 +45,50 @@ def check(
     from contextlib import nullcontext
 
     from migdoctor.commands.check import diagnose
-    from migdoctor.render import FORMATS, stdout_console, stdout_for_report_only
+    from migdoctor.render import FORMATS, render_report, stdout_for_report_only
 
     if output_format not in FORMATS:
-        raise MigdoctorError(f"Unknown format {output_format!r}: choose text or json.")
+        raise MigdoctorError(
+            f"Unknown format {output_format!r}: choose {', '.join(FORMATS[:-1])} or {FORMATS[-1]}."
+        )
     _known_slugs(select or [])
     _known_slugs(ignore or [])
-    with stdout_for_report_only() if output_format == "json" else nullcontext():
-        report = diagnose(
-            options.config_options(lock_timeout),
-            offline=offline,
-            select=select or (),
-            ignore=ignore or (),
-            invocation=options.invocation(),
-        )
-    if output_format == "json":
-        from migdoctor.render.json import render_json
-
-        typer.echo(render_json(report))
-    else:
-        from migdoctor.render.text import render_text
-
-        render_text(report, stdout_console())
+    try:
+        with stdout_for_report_only() if output_format != "text" else nullcontext():
+            report = diagnose(
+                options.config_options(lock_timeout),
+                offline=offline,
+                select=select or (),
+                ignore=ignore or (),
+                invocation=options.invocation(),
+            )
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        # a code-scanning upload or a workflow log still gets a document saying why
+        _print_could_not_check(output_format, error)
+        raise
+    render_report(report, output_format)
     return report.exit_code
+
+
+def _print_could_not_check(output_format: str, error: Exception) -> None:
+    from migdoctor.errors import describe_exception
+    from migdoctor.redact import redact_foreign
+
+    if isinstance(error, MigdoctorError):
+        message, hint = f"migdoctor: {error.message}", error.hint
+    else:
+        message = redact_foreign(f"migdoctor: unexpected error: {describe_exception(error)}")
+        hint = "Run again with --debug to see the traceback, and please report it."
+    if output_format == "sarif":
+        from migdoctor.render.sarif import render_sarif_failure
+
+        typer.echo(render_sarif_failure(message, hint))
+    elif output_format == "github":
+        from migdoctor.render.github import render_github_failure
+
+        typer.echo(render_github_failure(message, hint))
 
 
 def _known_slugs(slugs: list[str]) -> None:
@@ -78,19 +105,28 @@ def _known_slugs(slugs: list[str]) -> None:
 @command_options("debug")
 def explain(
     options: GlobalOptions,
-    slug: Annotated[str, typer.Argument(metavar="SLUG", help="A check's slug or code.")],
+    slug: Annotated[
+        str, typer.Argument(metavar="NAME", help="A check's slug or code, or a fix's id.")
+    ],
 ) -> int:
-    """Explain a check: what it detects, why it matters, how to fix it."""
+    """Explain a check (what it detects, why it matters, how to fix it) or a fix (what it does,
+    its risk, how undo reverts it)."""
     from migdoctor.checks import all_checks
+    from migdoctor.fixes import FIX_MODULES, fix_doc
     from migdoctor.render import stdout_console
-    from migdoctor.render.docs import render_explanation
+    from migdoctor.render.docs import render_explanation, render_fix_explanation
 
     found = next((c for c in all_checks() if slug in (c.slug, c.code)), None)
-    if found is None:
+    if found is not None:
+        render_explanation(found, stdout_console())
+    elif slug in FIX_MODULES:
+        render_fix_explanation(fix_doc(slug), stdout_console())
+    else:
         raise MigdoctorError(
-            f"no check named {slug!r}.", hint="migdoctor list-checks shows them all."
+            f"no check or fix named {slug!r}.",
+            hint=f"Checks: {', '.join(c.slug for c in all_checks())}. "
+            f"Fixes: {', '.join(FIX_MODULES)}.",
         )
-    render_explanation(found, stdout_console())
     return EXIT_OK
 
 
@@ -103,6 +139,18 @@ def list_checks(options: GlobalOptions) -> int:
     from migdoctor.render.docs import render_check_list
 
     render_check_list(all_checks(), stdout_console())
+    return EXIT_OK
+
+
+@app.command("list-fixes")
+@command_options("debug")
+def list_fixes(options: GlobalOptions) -> int:
+    """List every fix with its risk."""
+    from migdoctor.fixes import all_fixes
+    from migdoctor.render import stdout_console
+    from migdoctor.render.docs import render_fix_list
+
+    render_fix_list(all_fixes(), stdout_console())
     return EXIT_OK
 
 

@@ -31,6 +31,7 @@ from migdoctor.facts.model import (
 )
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
+from migdoctor.findings import Location
 from migdoctor.operations.recorder import record_upgrades
 from migdoctor.operations.recording_cache import recording_cache
 from migdoctor.project.loading import LoadCheck, check_loading
@@ -66,7 +67,7 @@ def capture_database(
     With ``record`` RECORD_ALL every revision is recorded and the schema at every revision
     measured against the live one; ``compare_revisions`` get alembic's full comparison too."""
     captured: list[Capture] = []
-    configure_calls: list[str] = []
+    configure_calls: list[Location] = []
 
     def capture(context: MigrationContext, script: Any) -> list[Any]:
         configured_at = configure_calls[-1] if configure_calls else None
@@ -93,7 +94,7 @@ def _read_database(
     context: MigrationContext,
     project: ProjectFacts,
     record: str,
-    configured_at: str | None,
+    configured_at: Location | None,
     tables_read: str = ALL_TABLES,
     compare_revisions: tuple[str, ...] = (),
 ) -> Capture:
@@ -278,7 +279,7 @@ def _server_version(dialect: Any) -> str:
     return version
 
 
-def _target_metadata(metadata: Any, configured_at: str | None) -> TargetMetadataFacts:
+def _target_metadata(metadata: Any, configured_at: Location | None) -> TargetMetadataFacts:
     if metadata is None:
         return TargetMetadataFacts(
             tables=(), described_as="None", is_none=True, configured_at=configured_at
@@ -300,7 +301,7 @@ def _target_metadata(metadata: Any, configured_at: str | None) -> TargetMetadata
 
 
 def _note_configure_calls(
-    environment: Any, env_py: Path, project: ProjectFacts, calls: list[str]
+    environment: Any, env_py: Path, project: ProjectFacts, calls: list[Location]
 ) -> None:
     """Remember where env.py calls ``context.configure``, so a finding about what it passed
     can name the line."""
@@ -315,7 +316,7 @@ def _note_configure_calls(
             if frame.filename and Path(frame.filename).resolve() == real_env_py
         ]
         if lines:
-            calls.append(f"{shown_as}:{lines[-1]}")
+            calls.append(Location(shown_as, lines[-1]))
         original_configure(*args, **kw)
 
     environment.configure = configure

@@ -13,6 +13,7 @@ from typing import Any
 
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
+from migdoctor.findings import Location
 from migdoctor.project.config import ProjectConfig
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.scripts import RevisionScript, ScriptLoadError
@@ -100,6 +101,26 @@ class ProjectFacts:
         except ValueError:
             return str(path)
 
+    def revision_location(self, script: RevisionScript, down_revision: bool = False) -> Location:
+        """A revision's file, at its ``revision =`` statement (or ``down_revision =``)."""
+        line = script.down_revision_line if down_revision else script.revision_line
+        return Location(self.relative(script.path), line or script.revision_line)
+
+    def revision_locations(self, revisions: Iterable[str]) -> tuple[Location, ...]:
+        """The files of those of ``revisions`` that a script defines, in order."""
+        scripts = self.graph.scripts
+        return tuple(self.revision_location(scripts[r]) for r in revisions if r in scripts)
+
+    @property
+    def config_location(self) -> tuple[Location, ...]:
+        """The configuration file (alembic.ini, or pyproject.toml), when there is one."""
+        found = self.config.config_file
+        return (Location(self.relative(found)),) if found is not None else ()
+
+    @property
+    def env_py_location(self) -> Location:
+        return Location(self.relative(self.config.script_location / "env.py"))
+
 
 @dataclass(frozen=True)
 class ColumnFact:
@@ -140,7 +161,7 @@ class TargetMetadataFacts:
     tables: tuple[str, ...]
     described_as: str  # "None", "MetaData", "list of 2 MetaData"
     is_none: bool = False
-    configured_at: str | None = None  # env.py:LINE of the context.configure(...) call
+    configured_at: Location | None = None  # env.py and the line of its context.configure(...)
 
 
 @dataclass(frozen=True)

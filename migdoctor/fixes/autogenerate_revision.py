@@ -1,11 +1,22 @@
 """autogenerate-revision: write the revision the models call for, with alembic's own
 ``revision --autogenerate``.
 
+What it does
+------------
 Only a file is written; no migration runs. alembic decides its operations by the same comparison
 that found the drift (with env.py's own settings), and alembic itself refuses when the database
-is not at the head. Undo deletes the file, once it is verified to be unchanged. Caution, not
-safe: the revision drops what is in the database but not in the models once it is upgraded, so
-it must be read before ``migdoctor upgrade`` (and pressing Enter never writes it).
+is not at the head. Read the file before ``migdoctor upgrade``.
+
+Risk
+----
+caution, not safe: the revision drops what is in the database but not in the models once it is
+upgraded, so it must be read first (and pressing Enter never writes it).
+
+Undo
+----
+``migdoctor undo`` deletes the file, only while it is exactly what alembic wrote, and refuses
+while the database is at that revision or past it (alembic could no longer read the version
+table): downgrade below it first.
 """
 
 from __future__ import annotations

@@ -1,7 +1,20 @@
 """clear-version-table: empty the version table (the classic forum advice, with its warning).
 
-The next upgrade then runs every migration from the start; where the project's tables still
-exist that fails on the first of them, so stamping is usually the better repair.
+What it does
+------------
+Deletes every row of the version table, so that alembic believes nothing was applied. The next
+upgrade then runs every migration from the start; where the project's tables still exist that
+fails on the first of them, so stamping is usually the better repair (the plan says so, and which
+stamp, when the schema matches a revision).
+
+Risk
+----
+caution: it changes what alembic believes without touching the schema.
+
+Undo
+----
+``migdoctor undo`` puts the deleted rows back, only while the version table is still empty as
+the fix left it. No other table is touched.
 """
 
 from __future__ import annotations

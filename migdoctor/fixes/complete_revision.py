@@ -1,16 +1,25 @@
 """complete-revision: run only the missing operations of a revision applied half way, then
 record it in the version table.
 
+What it does
+------------
 The revision's ``upgrade()`` is recorded again when the plan is applied (the file must not have
 changed since the plan), and only the operations the schema does not show are invoked, through
 a real ``alembic.operations.Operations`` on env.py's connection, under the migration lock; the
 version row follows in the same transaction where the database has transactional DDL.
 
-Undo runs the inverse of each operation it ran (alembic's own ``reverse()``: a created index is
-dropped, an added column dropped, a created table dropped), newest first, and puts the version
-rows back. What the failed upgrade had applied before is left alone, so undo restores exactly the
-half-applied state. Operations without a safe inverse (raw SQL, data, changes of a column) make
-undo refuse, and the plan says so before anything runs.
+Risk
+----
+caution: it runs part of a migration that failed before; fix what made it fail first.
+
+Undo
+----
+``migdoctor undo`` runs the inverse of each operation it ran (alembic's own ``reverse()``: a
+created index is dropped, an added column dropped, a created table dropped), newest first, and
+puts the version rows back. What the failed upgrade had applied before is left alone, so undo
+restores exactly the half-applied state. Operations without a safe inverse (raw SQL, data,
+changes of a column) make undo refuse, and the plan says so before anything runs; undo also
+refuses when the revision file or the version table changed since.
 """
 
 from __future__ import annotations

@@ -1,9 +1,21 @@
 """delete-ancestor-rows: delete version-table rows that are ancestors of other rows.
 
-alembic reads the newest rows as the current revision already and refuses to migrate while the
-redundant ancestors are there; deleting them changes no schema and no belief of alembic's, only
-the rows. The live schema is compared with everything up to the newer rows first: when it does
-not show their tables and columns, the plan warns that the newer row may be the wrong one.
+What it does
+------------
+Deletes the redundant rows of the version table: alembic reads the newest rows as the current
+revision already and refuses to migrate while the ancestors are there. The live schema is
+compared with everything up to the newer rows first: when it does not show their tables and
+columns, the plan warns that the newer row may be the wrong one.
+
+Risk
+----
+caution: it changes only the version table's rows, no schema and no belief of alembic's about
+the current revision; if the newer row was the mistake, ``stamp`` to the older one is the repair.
+
+Undo
+----
+``migdoctor undo`` puts the deleted rows back, only while the version table still holds what the
+fix left. No other table is touched.
 """
 
 from __future__ import annotations

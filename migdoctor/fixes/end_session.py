@@ -1,8 +1,20 @@
 """end-session: end another database session that holds locks the upgrade waits for.
 
+What it does
+------------
 The last resort against lock contention: ``KILL`` on MySQL/MariaDB, ``pg_terminate_backend`` on
-PostgreSQL. The session's open transaction is rolled back and whoever uses it sees an error. It
-cannot be undone, and it runs only with consent.
+PostgreSQL, for one session that ``migdoctor check`` names as holding a lock or an open
+transaction on a table the pending revisions alter (``--session ID``). Its open transaction is
+rolled back and whoever uses it sees an error. It runs only with consent.
+
+Risk
+----
+dangerous: the application or person using the session loses its work in progress.
+
+Undo
+----
+It cannot be undone: a session that was ended cannot be brought back. ``migdoctor undo`` passes
+over it with a note, and the fixes before it stay undoable.
 """
 
 from __future__ import annotations

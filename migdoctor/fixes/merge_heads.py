@@ -1,4 +1,21 @@
-"""merge-heads: create a merge revision over the current heads with alembic's own ``merge``."""
+"""merge-heads: create a merge revision over the current heads with alembic's own ``merge``.
+
+What it does
+------------
+Writes one new revision file, with ``alembic merge``, whose ``down_revision`` names every head
+and whose ``upgrade()`` and ``downgrade()`` do nothing: it joins the branches so that
+``upgrade head`` works again. No database is touched. Commit the new file.
+
+Risk
+----
+safe: it does what alembic itself would do; no table and no existing file is changed.
+
+Undo
+----
+``migdoctor undo`` deletes the merge file, only while it is exactly what the fix wrote. When the
+database can be read and is at the merge revision or past it, undo refuses (alembic could no
+longer read the version table): downgrade below it first.
+"""
 
 from __future__ import annotations
 

@@ -1,13 +1,24 @@
-"""neuter-upgrade: replace the body of a pending revision's ``upgrade()`` with ``pass``, and the
-body of its ``downgrade()`` too.
+"""neuter-upgrade: replace the body of a pending revision's ``upgrade()`` with ``pass``, and
+the body of its ``downgrade()`` too.
 
-A neutered upgrade creates nothing, so its downgrade must drop nothing: left as it was, it would
+What it does
+------------
+Edits the revision file: both bodies become ``pass``, with a comment in each saying what was
+removed and when; the signatures, the docstrings and the rest of the file stay byte for byte. A
+neutered upgrade creates nothing, so its downgrade must drop nothing: left as it was, it would
 drop the table that already existed (with its rows) as soon as the revision is downgraded, by
-``migdoctor undo`` of a later upgrade or by ``downgrade``. Both bodies are replaced; the
-signatures, the docstrings and the rest of the file stay byte for byte; a comment in each says
-what was removed and when, and the journal keeps the original bytes, so ``migdoctor undo``
-restores the file exactly. Dangerous: a fresh database built from the history would lack what
-the body created.
+``migdoctor undo`` of a later upgrade or by ``downgrade``. No database is changed.
+
+Risk
+----
+dangerous: it changes the migration history itself; a fresh database built from the history
+would lack what the body created.
+
+Undo
+----
+``migdoctor undo`` writes back the file's original bytes, which the journal keeps, only while
+the file is still exactly what the fix wrote. When the database is already past that revision,
+it warns that downgrading it would then drop what its upgrade did not create there.
 """
 
 from __future__ import annotations

@@ -1,20 +1,26 @@
 """rebase-heads: put one branch of the history after the other's head, for a linear history.
 
-What it does: for ``multiple-heads``, next to ``merge-heads``: rewrites the ``down_revision``
+What it does
+------------
+for ``multiple-heads``, next to ``merge-heads``: rewrites the ``down_revision``
 (and the docstring's ``Revises:`` line) of the first revision of one branch so that it comes
 after the other head, as ``git rebase`` replays commits. The branch that moves is the one named
 with ``--revision HEAD``, or else the one no database has run (of two, the newer); ``--onto``
 names the head it goes after (by default the other head, when there are two). One file changes;
 the plan shows the diff.
 
-Risk: dangerous. It changes the order of migrations: the moved branch then runs after the
+Risk
+----
+dangerous: It changes the order of migrations: the moved branch then runs after the
 other, which must be what both branches expect (read them: two branches that touch the same
 table need a decision, not a new order). Refused when the moving branch was already run on this
 database, or by a migration run migdoctor's journal records (a database that ran it would hold
 revisions out of the new order); refused for a branch that carries a branch label of its own
 (labeled branches are kept apart on purpose).
 
-Undo: ``migdoctor undo`` writes the file back byte for byte (the journal keeps it), as long as
+Undo
+----
+``migdoctor undo`` writes the file back byte for byte (the journal keeps it), as long as
 it was not changed since.
 """
 

@@ -1,17 +1,23 @@
 """reparent-revision: point a revision whose parent no file defines at a revision that exists.
 
-What it does: for ``missing-down-revision``, rewrites the revision's ``down_revision`` (and its
+What it does
+------------
+for ``missing-down-revision``, rewrites the revision's ``down_revision`` (and its
 docstring's ``Revises:`` line), replacing the id no file defines by ``--onto REV``, or else by
 the best candidate: the id the missing one looks like (a typo made while resolving a merge
 conflict), then the revision created just before it (by the ``Create Date`` of the files)
 that is not already below it. Every other byte of the file stays as it was; the plan shows the
 diff and the candidates.
 
-Risk: dangerous. It changes the history: where the revision comes in the order of migrations.
+Risk
+----
+dangerous: It changes the history: where the revision comes in the order of migrations.
 When the parent's file was deleted, restoring that file is the better repair (``git log --all
 -- '*<id>*'`` finds it); reparent only when the parent is gone on purpose or the id is a typo.
 
-Undo: ``migdoctor undo`` writes the file back byte for byte (the journal keeps it), as long as
+Undo
+----
+``migdoctor undo`` writes the file back byte for byte (the journal keeps it), as long as
 it was not changed since.
 """
 

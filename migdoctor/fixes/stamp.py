@@ -1,11 +1,25 @@
 """stamp: set the version table to a revision without running migrations.
 
-Before stamping, the live schema is compared with the schema the history describes at that
-revision (every revision's recorded operations replayed, then alembic's own autogenerate
-comparison): any difference — a missing or extra table or column, a column type, nullability,
-an index or constraint, a rename or drop not done — or a table that a later revision would
-create but that already exists, blocks the stamp unless ``--force`` is given: a blind
-``alembic stamp head`` is how migrations silently never run.
+What it does
+------------
+Writes the version table so that it names the revision (creating the table when there is none),
+as ``alembic stamp`` does, without touching any other table. Before stamping, the live schema is
+compared with the schema the history describes at that revision (every revision's recorded
+operations replayed, then alembic's own autogenerate comparison): any difference — a missing or
+extra table or column, a column type, nullability, an index or constraint, a rename or drop not
+done — or a table that a later revision would create but that already exists, blocks the stamp
+unless ``--force`` is given: a blind ``alembic stamp head`` is how migrations silently never run.
+
+Risk
+----
+caution: it changes what alembic believes without touching the schema; stamping the wrong
+revision makes alembic skip or repeat real migrations.
+
+Undo
+----
+``migdoctor undo`` puts the version table's rows back as they were (and drops the version table
+when the stamp created it), only while the table still holds what the stamp left. It creates and
+drops no other table; when tables were created or dropped since, it says so.
 """
 
 from __future__ import annotations

@@ -1,8 +1,25 @@
 """upgrade: apply the pending revisions, exactly as ``alembic upgrade heads`` would.
 
-It refuses when the checks predict the upgrade will fail: an unknown revision in the version
-table, a revision next to its ancestor there, a pending revision applied half way, or one that
-creates a table that already exists.
+What it does
+------------
+Runs alembic's own upgrade of every pending revision, under the migration lock and with the
+preflight of ``migdoctor upgrade``. It refuses when the checks predict the upgrade will fail: an
+unknown revision in the version table, a revision next to its ancestor there, a pending revision
+applied half way, or one that creates a table that already exists. The journal keeps which
+tables and columns each revision really created (the schema read before and after it).
+
+Risk
+----
+safe: it does what alembic itself would do, nothing more.
+
+Undo
+----
+``migdoctor undo`` runs the ``downgrade()`` of each revision the upgrade applied, newest first,
+back to the revision it started from. It does so only while the version table is what the
+upgrade left and only when every table and column those downgrades drop was created by that
+run; otherwise it refuses and names what existed before. What it would drop is shown with its
+row count before consent. An upgrade that started from several heads is not undone (move back by
+hand with ``migdoctor downgrade``).
 """
 
 from __future__ import annotations

@@ -56,6 +56,10 @@ class RevisionScript:
     # import of the file tell them (``gathering.gather``); ``revision`` and ``down_revision``
     # are never among them (a file whose text does not tell those is imported)
     unresolved: tuple[tuple[str, str], ...] = ()
+    # the lines of the module-level ``revision =`` and ``down_revision =`` statements (None when
+    # the source cannot tell): where a report or an annotation points
+    revision_line: int | None = None
+    down_revision_line: int | None = None
 
     @property
     def label(self) -> str:
@@ -179,7 +183,24 @@ def _with_function_bodies(
     if isinstance(result, ScriptLoadError):
         return result
     upgrade_body, downgrade_body = function_bodies(tree)
-    return replace(result, upgrade_body=upgrade_body, downgrade_body=downgrade_body)
+    lines = _header_lines(tree)
+    return replace(
+        result,
+        upgrade_body=upgrade_body,
+        downgrade_body=downgrade_body,
+        revision_line=lines.get("revision"),
+        down_revision_line=lines.get("down_revision"),
+    )
+
+
+def _header_lines(tree: ast.Module) -> dict[str, int]:
+    """The line of the module-level statement that last binds each header name."""
+    lines: dict[str, int] = {}
+    for statement in tree.body:
+        for name, _ in plain_assignments(statement):
+            if name in HEADER_NAMES:
+                lines[name] = statement.lineno
+    return lines
 
 
 # the header fields without which there is no revision: a file whose text does not tell them

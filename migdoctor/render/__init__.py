@@ -1,4 +1,5 @@
-"""Rendering: the only place that knows about rich and JSON. Everything else returns data."""
+"""Rendering: the only place that knows about rich, JSON, SARIF and GitHub annotations.
+Everything else returns data."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-FORMATS = ("text", "json")
+    from migdoctor.checks.report import Report
+
+FORMATS = ("text", "json", "sarif", "github")
 
 
 @contextmanager
@@ -60,3 +63,21 @@ def stdout_console() -> Console:
             super().print(*objects, **options)
 
     return BoxWrappingConsole(highlight=False, soft_wrap=True)
+
+
+def render_report(report: Report, output_format: str) -> None:
+    """Print the report to stdout in one of ``FORMATS``."""
+    import typer
+
+    if output_format == "text":
+        from migdoctor.render.text import render_text
+
+        render_text(report, stdout_console())
+        return
+    if output_format == "json":
+        from migdoctor.render.json import render_json as render
+    elif output_format == "sarif":
+        from migdoctor.render.sarif import render_sarif as render
+    else:
+        from migdoctor.render.github import render_github as render
+    typer.echo(render(report))

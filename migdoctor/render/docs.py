@@ -1,4 +1,5 @@
-"""``explain`` and ``list-checks``: each check's own documentation, from its module."""
+"""``explain``, ``list-checks`` and ``list-fixes``: each check's and each fix's own documentation,
+from its module."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from migdoctor.checks import DOC_SECTIONS, Check
+from migdoctor.fixes import FIX_DOC_SECTIONS, FixDoc
 
 
 def render_explanation(check: Check, console: Console) -> None:
@@ -39,4 +41,36 @@ def render_check_list(checks: Sequence[Check], console: Console) -> None:
             escape(check.summary),
         )
     console.print(table)
-    console.print("\n[dim]migdoctor explain SLUG tells more about one check.[/]")
+    console.print(
+        "\n[dim]migdoctor explain SLUG tells more about one check; migdoctor list-fixes lists "
+        "the fixes.[/]"
+    )
+
+
+def render_fix_explanation(fix: FixDoc, console: Console) -> None:
+    console.print(f"[bold]{fix.id}[/] (fix, risk: {fix.risk.value}): {escape(fix.summary)}")
+    scope = "needs the database" if fix.needs_database else "works without the database"
+    console.print(f"[dim]{scope}; apply with: migdoctor fix {fix.id}[/]")
+    for name in FIX_DOC_SECTIONS:
+        console.print()
+        console.print(f"[bold]{name}[/]")
+        console.print(escape(fix.section(name)))
+
+
+def render_fix_list(fixes: Sequence[FixDoc], console: Console) -> None:
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    table.add_column("fix", style="bold")
+    table.add_column("risk")
+    table.add_column("needs")
+    table.add_column("what it does")
+    for fix in fixes:
+        table.add_row(
+            fix.id,
+            fix.risk.value,
+            "database" if fix.needs_database else "scripts",
+            escape(fix.summary),
+        )
+    console.print(table)
+    console.print(
+        "\n[dim]migdoctor explain FIX-ID tells what a fix does, its risk and its undo.[/]"
+    )

@@ -53,6 +53,7 @@ def finding_document(finding: Finding) -> dict[str, Any]:
         "title": finding.title,
         "message": finding.message,
         "evidence": dict(finding.evidence),
+        "locations": [{"path": place.path, "line": place.line} for place in finding.locations],
         "fixes": [
             {
                 "id": fix.id,
@@ -68,18 +69,18 @@ def finding_document(finding: Finding) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(_redacted(report_document(report)), indent=2, default=str)
+    return json.dumps(redacted(report_document(report)), indent=2, default=str)
 
 
-def _redacted(value: Any) -> Any:
+def redacted(value: Any) -> Any:
     """Every string masked before it is encoded: masking the encoded text could cut a JSON
     escape in two."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {key: _redacted(item) for key, item in value.items()}
+        return {key: redacted(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_redacted(item) for item in value]
+        return [redacted(item) for item in value]
     if isinstance(value, (int, float, bool)) or value is None:
         return value
     return redact(str(value))
