@@ -87,7 +87,8 @@ class _RoundTrip:
     def run(self) -> RoundtripReport:
         applied = self._upgrade_each()
         clean = self._downgrade_each(applied)
-        final_error, drift, not_compared = "", (), ""
+        final_error, not_compared = "", ""
+        drift: tuple[str, ...] = ()
         failed_upgrade = next((r for r in self.results.values() if r.upgrade == FAILED), None)
         if failed_upgrade is not None:
             not_compared = f"the upgrade of {failed_upgrade.revision} failed"
@@ -137,7 +138,7 @@ class _RoundTrip:
         for index in range(len(applied) - 1, -1, -1):
             revision = applied[index]
             if not clean:
-                rebuilt = self._rebuild(applied[:index + 1])
+                rebuilt = self._rebuild(applied[: index + 1])
                 if not rebuilt.ok:
                     for skipped in applied[: index + 1]:
                         self._note(
@@ -172,7 +173,7 @@ class _RoundTrip:
             return (), "env.py's target_metadata holds no tables"
         if drift.error:
             return (), f"the comparison failed: {drift.error}"
-        return tuple(d.description for d in drift.differences), ""
+        return tuple(d.words for d in drift.differences), ""
 
     def _note(self, revision: str, **changes: object) -> None:
         self.results[revision] = replace(self.results[revision], **changes)  # type: ignore[arg-type]

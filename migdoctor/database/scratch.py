@@ -55,7 +55,9 @@ def scratch_database(server_url: str | None) -> Iterator[ScratchDatabase]:
         folder = Path(tempfile.mkdtemp(prefix="migdoctor-roundtrip-"))
         try:
             yield ScratchDatabase(
-                f"sqlite:///{folder / 'scratch.db'}", "a temporary SQLite file", "sqlite",
+                f"sqlite:///{folder / 'scratch.db'}",
+                "a temporary SQLite file",
+                "sqlite",
                 folder=folder,
             )
         finally:

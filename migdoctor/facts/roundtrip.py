@@ -77,9 +77,9 @@ class SchemaChange:
     description: str
 
 
-def downgrade_changes(before_upgrade: SchemaSnapshot, after_downgrade: SchemaSnapshot) -> tuple[
-    SchemaChange, ...
-]:
+def downgrade_changes(
+    before_upgrade: SchemaSnapshot, after_downgrade: SchemaSnapshot
+) -> tuple[SchemaChange, ...]:
     """What a downgrade left behind, removed or changed: ``after_downgrade`` should equal
     ``before_upgrade``. A table left behind (or removed) is named once, not with each of its
     columns, indexes and constraints."""
@@ -103,8 +103,10 @@ def downgrade_changes(before_upgrade: SchemaSnapshot, after_downgrade: SchemaSna
     for key in sorted(set(before) & set(after)):
         old, new = before[key], after[key]
         if old.definition != new.definition:
-            what = old.describe().removesuffix(f" ({old.definition})").removesuffix(
-                f" {old.definition}"
+            what = (
+                old.describe()
+                .removesuffix(f" ({old.definition})")
+                .removesuffix(f" {old.definition}")
             )
             changes.append(
                 _change(

@@ -38,8 +38,9 @@ def render_roundtrip_text(report: RoundtripReport, console: Console) -> None:
         _revision(revision, console)
     console.print()
     if report.final_upgrade_error:
-        console.print(f"  [bold red]✗[/] upgrade to head again failed: "
-                      f"{_t(report.final_upgrade_error)}")
+        console.print(
+            f"  [bold red]✗[/] upgrade to head again failed: {_t(report.final_upgrade_error)}"
+        )
     if report.drift:
         console.print("  [bold red]✗[/] the models differ from the schema at head:")
         for difference in report.drift:
@@ -55,7 +56,9 @@ def render_roundtrip_text(report: RoundtripReport, console: Console) -> None:
             "on the round trip."
         )
     else:
-        console.print("[green]Every downgrade undoes its upgrade, and the models match the head.[/]")
+        console.print(
+            "[green]Every downgrade undoes its upgrade, and the models match the head.[/]"
+        )
 
 
 def _revision(revision: RevisionRoundtrip, console: Console) -> None:
@@ -117,4 +120,3 @@ def roundtrip_document(report: RoundtripReport) -> dict[str, Any]:
 
 def render_roundtrip_json(report: RoundtripReport) -> str:
     return json.dumps(_redacted(roundtrip_document(report)), indent=2)
-
