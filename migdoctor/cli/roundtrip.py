@@ -8,7 +8,7 @@ import typer
 
 from migdoctor.cli.app import app
 from migdoctor.cli.options import GlobalOptions, command_options
-from migdoctor.errors import MigdoctorError
+from migdoctor.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, MigdoctorError, Terminated
 
 
 @app.command()
@@ -41,8 +41,17 @@ def roundtrip(
 
     if output_format not in ("text", "json"):
         raise MigdoctorError(f"Unknown format {output_format!r}: choose text or json.")
-    with stdout_for_report_only() if output_format == "json" else nullcontext():
-        report = run_roundtrip(options.config_options(), scratch_url)
+    try:
+        with stdout_for_report_only() if output_format == "json" else nullcontext():
+            report = run_roundtrip(options.config_options(), scratch_url)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
+        terminated = isinstance(stop, Terminated)
+        typer.echo(
+            f"migdoctor: {'terminated (SIGTERM)' if terminated else 'interrupted'}; "
+            "the scratch database was dropped, nothing else was touched.",
+            err=True,
+        )
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if output_format == "json":
         from migdoctor.render.roundtrip import render_roundtrip_json
 
