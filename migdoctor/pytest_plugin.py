@@ -200,9 +200,7 @@ class MigdoctorItem(pytest.Item):
             raise MigdoctorProblem(run.failure)
         return run.document
 
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, MigdoctorProblem):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo, style=style))

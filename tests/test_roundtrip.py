@@ -23,6 +23,7 @@ from tests.helpers import (
     COMMENT,
     USER,
     Project,
+    add_revision,
     copy_project,
     edit,
     migdoctor_command,
@@ -224,3 +225,40 @@ def test_an_unreachable_scratch_server_cannot_run(blog_offline: Project) -> None
     assert "Could not create the scratch database" in result.stderr
     assert "secret" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_branches_and_their_merge_roundtrip_each_after_its_parents(tmp_path: Path) -> None:
+    blog = copy_project("blog", tmp_path / "project", None)
+    add_revision(
+        blog,
+        "b1tag000000a",
+        USER,
+        "op.create_table('tag', sa.Column('id', sa.Integer(), primary_key=True))",
+        "op.drop_table('tag')",
+        message="create tag table",
+    )
+    add_revision(blog, "m1merge0000a", (COMMENT, "b1tag000000a"), "pass", message="merge")
+    models = blog.root / "models.py"
+    models.write_text(
+        models.read_text() + '\n\nclass Tag(Base):\n    __tablename__ = "tag"\n\n'
+        "    id = Column(Integer, primary_key=True)\n"
+    )
+
+    result = blog.migdoctor("roundtrip", "--format", "json")
+
+    assert result.exit_code == 0, result
+    order = list(by_revision(result.json()))
+    assert sorted(order) == sorted([USER, ARTICLE, COMMENT, "b1tag000000a", "m1merge0000a"])
+    assert order.index(USER) < order.index("b1tag000000a") < order.index("m1merge0000a")
+    assert order.index(COMMENT) < order.index("m1merge0000a")
+
+
+def test_a_flask_migrate_project_roundtrips_without_creating_its_database(tmp_path: Path) -> None:
+    flask_app = copy_project("flask_app", tmp_path / "project", None)
+
+    result = flask_app.migdoctor("roundtrip")
+
+    assert result.exit_code == 0, result
+    assert "✓ the models match the schema at head" in result.stdout
+    # env.py connects to the application's database before alembic is handed the scratch one
+    assert not (flask_app.root / "app.db").exists()

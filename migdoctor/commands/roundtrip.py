@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from migdoctor import __version__
 from migdoctor.database.revision_steps import StepsRun, read_drift_at_head, run_revisions
-from migdoctor.database.scratch import ScratchDatabase, scratch_database
+from migdoctor.database.scratch import ScratchDatabase, no_new_sqlite_files, scratch_database
 from migdoctor.errors import MigdoctorError
 from migdoctor.facts.model import ProjectFacts
 from migdoctor.facts.roundtrip import (
@@ -41,7 +41,7 @@ def roundtrip(options: ConfigOptions, scratch_url: str | None = None) -> Roundtr
     ``scratch_url`` names a MySQL/MariaDB or PostgreSQL server) and say what it proved."""
     project = load_project(options)
     _refuse_unwalkable(project)
-    with scratch_database(scratch_url) as scratch:
+    with scratch_database(scratch_url) as scratch, no_new_sqlite_files(scratch):
         on_scratch = load_project(replace(options, url=scratch.url))
         return _RoundTrip(on_scratch, scratch).run()
 

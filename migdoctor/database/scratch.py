@@ -88,6 +88,36 @@ def scratch_database(server_url: str | None) -> Iterator[ScratchDatabase]:
             ) from error
 
 
+@contextmanager
+def no_new_sqlite_files(scratch: ScratchDatabase) -> Iterator[None]:
+    """While the round trip runs, a connection to a SQLite file that does not exist, other than
+    the scratch one, opens an empty in-memory database instead of creating that file.
+
+    An env.py that builds its engine from the application's settings (Flask-Migrate's) connects
+    to the configured database before alembic is handed the scratch one (see
+    ``database.environment``); for a SQLite file that is not there yet, connecting would create
+    it."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    keep = str(scratch.folder / "scratch.db") if scratch.folder is not None else None
+
+    def redirect(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        if dialect.name != "sqlite" or not cargs or cparams.get("uri"):
+            return
+        filename = str(cargs[0])
+        if filename in ("", ":memory:") or filename.startswith("file:"):
+            return
+        if filename != keep and not Path(filename).exists():
+            cargs[0] = ":memory:"
+
+    event.listen(Engine, "do_connect", redirect)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "do_connect", redirect)
+
+
 def _server(server_url: str) -> URL:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
