@@ -262,3 +262,24 @@ def test_a_flask_migrate_project_roundtrips_without_creating_its_database(tmp_pa
     assert "✓ the models match the schema at head" in result.stdout
     # env.py connects to the application's database before alembic is handed the scratch one
     assert not (flask_app.root / "app.db").exists()
+
+
+def test_an_upgrade_that_fails_stops_the_walk_up_and_is_named(tmp_path: Path) -> None:
+    blog = copy_project("blog", tmp_path / "project", None)
+    edit(
+        blog,
+        "alembic/versions/2b3c4d5e6f70_create_article_table.py",
+        "    # ### end Alembic commands ###",
+        "    op.execute('SELECT * FROM no_such_table')",
+    )
+
+    result = blog.migdoctor("roundtrip", "--format", "json")
+
+    assert result.exit_code == 1, result
+    document = result.json()
+    revisions = by_revision(document)
+    assert revisions[ARTICLE]["verdict"] == "upgrade failed"
+    assert "no such table: no_such_table" in revisions[ARTICLE]["upgrade_error"]
+    assert revisions[COMMENT]["not_run_because"] == "an earlier upgrade failed"
+    assert revisions[USER]["downgrade"] == "passed" and not revisions[USER]["problem"]
+    assert document["models"]["not_compared_because"] == f"the upgrade of {ARTICLE} failed"

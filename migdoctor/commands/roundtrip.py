@@ -86,10 +86,11 @@ class _RoundTrip:
 
     def run(self) -> RoundtripReport:
         applied = self._upgrade_each()
-        clean = self._downgrade_each(applied)
+        failed_upgrade = next((r for r in self.results.values() if r.upgrade == FAILED), None)
+        # a failed upgrade may leave part of its work (MySQL cannot roll DDL back)
+        clean = self._downgrade_each(applied, clean=failed_upgrade is None)
         final_error, not_compared = "", ""
         drift: tuple[str, ...] = ()
-        failed_upgrade = next((r for r in self.results.values() if r.upgrade == FAILED), None)
         if failed_upgrade is not None:
             not_compared = f"the upgrade of {failed_upgrade.revision} failed"
         else:
@@ -130,11 +131,11 @@ class _RoundTrip:
             self._note(revision, not_run_because="an earlier upgrade failed")
         return applied
 
-    def _downgrade_each(self, applied: list[str]) -> bool:
+    def _downgrade_each(self, applied: list[str], clean: bool) -> bool:
         """Downgrade the ``applied`` revisions newest first, each checked against the schema
-        before its upgrade. False when the scratch database is left in a state no revision
-        describes (the last downgrade failed or did not restore the schema)."""
-        clean = True
+        before its upgrade. ``clean``: the scratch database is at the last of them, nothing
+        else. False when it is left in a state no revision describes (the last downgrade
+        failed or did not restore the schema)."""
         for index in range(len(applied) - 1, -1, -1):
             revision = applied[index]
             if not clean:
