@@ -283,3 +283,27 @@ def test_an_upgrade_that_fails_stops_the_walk_up_and_is_named(tmp_path: Path) ->
     assert revisions[COMMENT]["not_run_because"] == "an earlier upgrade failed"
     assert revisions[USER]["downgrade"] == "passed" and not revisions[USER]["problem"]
     assert document["models"]["not_compared_because"] == f"the upgrade of {ARTICLE} failed"
+
+
+@pytest.mark.parametrize("server_database", ["postgresql"], indirect=True)
+def test_an_enum_type_a_downgrade_leaves_on_postgresql_is_named(
+    tmp_path: Path, server_database: Database
+) -> None:
+    blog = copy_project("blog", tmp_path / "project", None)
+    add_revision(
+        blog,
+        "4e5f60718293",
+        COMMENT,
+        "op.create_table('reaction', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "    sa.Column('mood', sa.Enum('happy', 'sad', name='mood')))",
+        "op.drop_table('reaction')",  # the type mood stays
+        message="create reaction table",
+    )
+
+    result = blog.migdoctor("roundtrip", "--scratch-url", server_database.url)
+
+    assert result.exit_code == 1, result
+    assert "✗ 4e5f60718293 (create reaction table): downgrade does not restore the schema" in (
+        result.stdout
+    )
+    assert "left behind: enum type mood ('happy', 'sad') is still there" in result.stdout

@@ -1,6 +1,7 @@
 """The whole schema at one moment, for the round trip: every table of the default schema with
 its columns (type, nullability), primary key, indexes, unique, foreign-key and check
-constraints, frozen into :class:`~migdoctor.facts.roundtrip.SchemaSnapshot`.
+constraints, and on PostgreSQL its enum types and sequences, frozen into
+:class:`~migdoctor.facts.roundtrip.SchemaSnapshot`.
 
 Read on the run's own connection (inside its transaction, so uncommitted DDL is seen), with a
 fresh inspector each time: SQLAlchemy's inspector caches what it read.
@@ -14,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 from migdoctor.facts.roundtrip import (
     CHECK,
     COLUMN,
+    ENUM,
     FOREIGN_KEY,
     INDEX,
     PRIMARY_KEY,
+    SEQUENCE,
     TABLE,
     UNIQUE,
     SchemaObject,
@@ -38,6 +41,13 @@ def read_schema_snapshot(connection: Connection, exclude: tuple[str, ...] = ()) 
     for table in names:
         objects.add(SchemaObject(TABLE, table))
         objects.update(_table_objects(inspector, table))
+    if connection.dialect.name == "postgresql":
+        # dropping a table leaves its enum types and explicit sequences behind
+        for enum in inspector.get_enums():  # type: ignore[attr-defined]
+            labels = ", ".join(repr(label) for label in enum.get("labels", ()))
+            objects.add(SchemaObject(ENUM, "", str(enum["name"]), f"({labels})"))
+        for sequence in inspector.get_sequence_names():
+            objects.add(SchemaObject(SEQUENCE, "", sequence))
     return SchemaSnapshot(frozenset(objects))
 
 

@@ -8,7 +8,6 @@ database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from migdoctor.errors import EXIT_FAILED, EXIT_OK
@@ -20,6 +19,9 @@ UNIQUE = "unique constraint"
 FOREIGN_KEY = "foreign key"
 PRIMARY_KEY = "primary key"
 CHECK = "check constraint"
+# objects of the schema itself, outside any table (PostgreSQL)
+ENUM = "enum type"
+SEQUENCE = "sequence"
 
 LEFT_BEHIND = "left behind"
 REMOVED = "removed"
@@ -28,7 +30,8 @@ CHANGED = "changed"
 
 @dataclass(frozen=True)
 class SchemaObject:
-    """One thing of a schema: a table, or a column, index or constraint of a table.
+    """One thing of a schema: a table, a column, index or constraint of a table, or an enum
+    type or a sequence (``table`` empty).
     ``name`` identifies it within its table (a constraint without a name: its columns);
     ``definition`` is what it is (a column's type and nullability, an index's columns)."""
 
@@ -46,6 +49,8 @@ class SchemaObject:
             return f"table {self.table}"
         if self.kind == COLUMN:
             return f"column {self.table}.{self.name} ({self.definition})"
+        if self.kind in (ENUM, SEQUENCE):
+            return f"{self.kind} {self.name}{f' {self.definition}' if self.definition else ''}"
         if self.kind == PRIMARY_KEY:
             return f"primary key of {self.table} {self.definition}"
         named = "" if self.name.startswith("(") else f" {self.name}"
@@ -188,7 +193,3 @@ class RoundtripReport:
     @property
     def exit_code(self) -> int:
         return EXIT_FAILED if self.problems else EXIT_OK
-
-
-def problem_revisions(revisions: Iterable[RevisionRoundtrip]) -> list[RevisionRoundtrip]:
-    return [revision for revision in revisions if revision.problem]
