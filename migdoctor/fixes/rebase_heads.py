@@ -2,7 +2,7 @@
 
 What it does
 ------------
-for ``multiple-heads``, next to ``merge-heads``: rewrites the ``down_revision``
+For ``multiple-heads``, next to ``merge-heads``: rewrites the ``down_revision``
 (and the docstring's ``Revises:`` line) of the first revision of one branch so that it comes
 after the other head, as ``git rebase`` replays commits. The branch that moves is the one named
 with ``--revision HEAD``, or else the one no database has run (of two, the newer); ``--onto``
@@ -11,7 +11,7 @@ the plan shows the diff.
 
 Risk
 ----
-dangerous: It changes the order of migrations: the moved branch then runs after the
+dangerous: it changes the order of migrations: the moved branch then runs after the
 other, which must be what both branches expect (read them: two branches that touch the same
 table need a decision, not a new order). Refused when the moving branch was already run on this
 database, or by a migration run migdoctor's journal records (a database that ran it would hold

@@ -2,7 +2,7 @@
 
 What it does
 ------------
-for ``duplicate-revision``, takes the file alembic ignores (or the one named with
+For ``duplicate-revision``, takes the file alembic ignores (or the one named with
 ``--path``), gives it a fresh id (alembic's kind: 12 hex digits) in its ``revision`` line, its
 docstring's ``Revision ID:`` and its file name, and makes it come after the history's head
 (``--onto`` names another parent), so that the next upgrade runs the migration every database
@@ -10,7 +10,7 @@ skipped. Every other byte of the file stays as it was; the plan shows the diff.
 
 Risk
 ----
-dangerous: It changes the history: the copy's upgrade() will run on every database at the
+dangerous: it changes the history: the copy's upgrade() will run on every database at the
 next upgrade, which is right when the two files are different migrations and wrong when the copy
 is the same migration (then delete the copy instead). Refused when the database records the id
 or a revision after it (the upgrade() of either file may have run there: which one cannot be

@@ -2,7 +2,7 @@
 
 What it does
 ------------
-for ``missing-down-revision``, rewrites the revision's ``down_revision`` (and its
+For ``missing-down-revision``, rewrites the revision's ``down_revision`` (and its
 docstring's ``Revises:`` line), replacing the id no file defines by ``--onto REV``, or else by
 the best candidate: the id the missing one looks like (a typo made while resolving a merge
 conflict), then the revision created just before it (by the ``Create Date`` of the files)
@@ -11,7 +11,7 @@ diff and the candidates.
 
 Risk
 ----
-dangerous: It changes the history: where the revision comes in the order of migrations.
+dangerous: it changes the history: where the revision comes in the order of migrations.
 When the parent's file was deleted, restoring that file is the better repair (``git log --all
 -- '*<id>*'`` finds it); reparent only when the parent is gone on purpose or the id is a typo.
 
