@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from migdoctor.facts.roundtrip import FAILED, RevisionRoundtrip, RoundtripReport
 from migdoctor.redact import redact
-from migdoctor.render.json import _redacted
+from migdoctor.render.json import redacted
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -119,4 +119,4 @@ def roundtrip_document(report: RoundtripReport) -> dict[str, Any]:
 
 
 def render_roundtrip_json(report: RoundtripReport) -> str:
-    return json.dumps(_redacted(roundtrip_document(report)), indent=2)
+    return json.dumps(redacted(roundtrip_document(report)), indent=2)
