@@ -19,7 +19,8 @@ def fix(
         typer.Argument(
             metavar="FIX-ID",
             help="upgrade, stamp, clear-version-table, neuter-upgrade, merge-heads, "
-            "delete-ancestor-rows, complete-revision, autogenerate-revision or end-session. "
+            "delete-ancestor-rows, complete-revision, autogenerate-revision, "
+            "wire-target-metadata or end-session. "
             "Without it: show the plan of every fix, change nothing.",
             show_default=False,
         ),
@@ -31,6 +32,15 @@ def fix(
     session: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--session", metavar="ID", help="The database session end-session ends."),
+    ] = None,
+    metadata: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--metadata",
+            metavar="MODULE:ATTRIBUTE",
+            help="The MetaData wire-target-metadata passes (a declarative base, a MetaData, "
+            "a Flask-SQLAlchemy db), e.g. myapp.models:Base.",
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     dry_run: Annotated[
@@ -60,7 +70,7 @@ def fix(
     return repair.fix_one(
         config_options,
         invocation,
-        FixRequest(fix_id, revision, force, session),
+        FixRequest(fix_id, revision, force, session, metadata=metadata),
         yes=yes,
         dry_run=dry_run,
         lock_timeout=waits,

@@ -30,6 +30,7 @@ FIX_MODULES = {
     "delete-ancestor-rows": "delete_ancestor_rows",
     "complete-revision": "complete_revision",
     "autogenerate-revision": "autogenerate_revision",
+    "wire-target-metadata": "wire_target_metadata",
 }
 
 

@@ -28,6 +28,7 @@ class FixRequest:
     revision: str | None = None
     force: bool = False
     session: str | None = None
+    metadata: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,9 @@ class Plan:
     nothing_to_do: bool = False
     irreversible: str | None = None
     drops: tuple[Drop, ...] = ()
+    # after the files are written env.py runs again (in a new process): when its
+    # target_metadata holds no tables the files are put back and the fix fails
+    verify_target_metadata: bool = False
 
 
 def refused(fix: str, title: str, risk: Risk, reason: str) -> Plan:
