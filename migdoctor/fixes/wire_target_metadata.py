@@ -235,17 +235,28 @@ def wire(
     block = [_MARK, *_sys_path_lines(candidate, modules, env_py, covered)]
     block += [f"import {m}  # noqa: E402, F401 - declares models" for m in modules]
     if not assignments:
-        # no assignment to put them before (Flask-Migrate's env.py): after the last import
-        last = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
-        if not last:
+        # no assignment to put them before (Flask-Migrate's env.py): after the last import, or
+        # after the application is first asked for, so that its folder is on sys.path then
+        anchors = [s for s in tree.body if _is_import_or_asks_for_application(s)]
+        if not anchors:
             raise ValueError("no module-level import to add the models' imports after.")
-        end_line = last[-1].end_lineno
+        end_line = anchors[-1].end_lineno
         assert end_line is not None
         at = offsets[end_line]
     else:
         at = offsets[assignments[0].lineno - 1]
     insertion = newline.join(line.encode() for line in block) + newline
     return source[:at] + insertion + source[at:]
+
+
+def _is_import_or_asks_for_application(statement: ast.stmt) -> bool:
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return False
+    return any(
+        isinstance(node, ast.Name) and node.id == "current_app" for node in ast.walk(statement)
+    )
 
 
 def _assigns_target_metadata(statement: ast.stmt) -> bool:
