@@ -26,6 +26,7 @@ from tests.helpers import (
     create_article_outside_migrations,
     hold_user_table,
     overlay,
+    unwire_target_metadata,
 )
 
 # a scenario makes its project and the state of the database, and returns the project and the
@@ -82,6 +83,13 @@ def drifted(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
     return blog, ()
 
 
+def models_not_wired(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    unwire_target_metadata(blog)
+    blog.upgrade("head")
+    return blog, ()
+
+
 def two_heads(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
     blog = blog_on(tmp_path, database)
     add_tag_revision(blog, down_revision=ARTICLE)
@@ -103,6 +111,7 @@ SCENARIOS: dict[Scenario, set[str]] = {
     overlapping_rows: {"delete-ancestor-rows", "stamp"},
     half_applied: {"complete-revision", "stamp", "neuter-upgrade"},
     drifted: {"autogenerate-revision"},
+    models_not_wired: {"wire-target-metadata"},
     two_heads: {"merge-heads"},
     session_in_the_way: {"end-session"},
 }

@@ -17,15 +17,9 @@ from tests.helpers import (
     finding,
     journal,
     run,
+    unwire_target_metadata,
 )
 
-# what blog's env.py does to reach its models, and what alembic's template has instead
-BLOG_WIRING = """# models.py sits beside the alembic folder
-sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import models  # noqa: E402
-
-target_metadata = models.Base.metadata
-"""
 TEMPLATE_LINE = b"target_metadata = None\n"
 
 
@@ -35,11 +29,7 @@ def as_template(project: Project, package: str = "myapp") -> Path:
     (project.root / package).mkdir()
     (project.root / package / "__init__.py").write_text("")
     (project.root / "models.py").rename(project.root / package / "models.py")
-    env_py = project.root / "alembic" / "env.py"
-    text = env_py.read_text()
-    assert BLOG_WIRING in text
-    env_py.write_text(text.replace(BLOG_WIRING, "target_metadata = None\n"))
-    return env_py
+    return unwire_target_metadata(project)
 
 
 def sqlite_blog(tmp_path: Path) -> Project:
@@ -133,9 +123,9 @@ def test_two_candidates_are_listed_until_one_is_chosen(tmp_path: Path) -> None:
         "from sqlalchemy import Column, Integer\n"
         "from sqlalchemy.orm import declarative_base\n\n"
         "CommentBase = declarative_base()\n\n\n"
-        + text[comment:].replace("(Base)", "(CommentBase)").replace(
-            'ForeignKey("article.id"), ', ""
-        )
+        + text[comment:]
+        .replace("(Base)", "(CommentBase)")
+        .replace('ForeignKey("article.id"), ', "")
     )
     blog.upgrade("head")
     original = env_py.read_bytes()
@@ -155,9 +145,7 @@ def test_two_candidates_are_listed_until_one_is_chosen(tmp_path: Path) -> None:
     assert "--metadata pkg.nope:Base names no declarative base" in unknown.stdout
     assert env_py.read_bytes() == original
 
-    chosen = blog.migdoctor(
-        "fix", "wire-target-metadata", "--metadata", "pkg.models:Base", "--yes"
-    )
+    chosen = blog.migdoctor("fix", "wire-target-metadata", "--metadata", "pkg.models:Base", "--yes")
 
     assert chosen.exit_code == 0, chosen
     assert b"from pkg.models import Base" in env_py.read_bytes()
@@ -179,11 +167,8 @@ def test_base_imported_but_models_never_are(tmp_path: Path) -> None:
         "from sqlalchemy.orm import relationship\n" + models
     )
     (blog.root / "models.py").unlink()
-    env_py = blog.root / "alembic" / "env.py"
-    env_py.write_text(
-        env_py.read_text().replace(
-            BLOG_WIRING, "from pkg.base import Base  # noqa: E402\n\ntarget_metadata = Base.metadata\n"
-        )
+    env_py = unwire_target_metadata(
+        blog, "from pkg.base import Base  # noqa: E402\n\ntarget_metadata = Base.metadata\n"
     )
     blog.upgrade("head")
     original = env_py.read_bytes()
