@@ -36,7 +36,6 @@ from migdoctor.facts.models import (
 from migdoctor.project.module_index import (
     Module,
     ModuleIndex,
-    absolute_module,
     index_modules,
     module_level,
     project_root,
@@ -72,7 +71,7 @@ def scan_models(
     owners = _class_owners(index, candidates)
     _count_models(index, candidates, owners)
     _merge_metadata_into_bases(index, candidates)
-    env_imports = _env_py_imports(index, env_py)
+    env_imports = index.imported_by_file(env_py) if env_py is not None else []
     already = index.closure(name for name, _ in env_imports)
     found = []
     for (module_name, attribute), candidate in sorted(candidates.items()):
@@ -238,6 +237,8 @@ def _count_models(
             if is_model:
                 candidate.tables.append(table)
                 candidate.model_modules.add(module.name)
+        if not module.mentions_table:
+            continue
         for call in (node for node in ast.walk(module.tree) if isinstance(node, ast.Call)):
             found = _table_call(index, module, call, candidates)
             if found is not None:
@@ -265,7 +266,7 @@ def _declared_table(
     if _class_attribute(statement, "__table__") is not None:
         return False, None  # its Table(...) is counted where it is called
     if kind == SQLMODEL:
-        is_table = _keyword(_as_call(statement), "table")
+        is_table = next((k.value for k in statement.keywords if k.arg == "table"), None)
         if not (isinstance(is_table, ast.Constant) and is_table.value is True):
             return False, None
         return True, statement.name.lower()
@@ -280,10 +281,6 @@ def _declared_table(
     if kind == FLASK_SQLALCHEMY and not inherits_model:
         return True, _snake_case(statement.name)  # Flask-SQLAlchemy names the table after the class
     return True, None
-
-
-def _as_call(statement: ast.ClassDef) -> ast.Call:
-    return ast.Call(func=ast.Name(statement.name), args=[], keywords=statement.keywords)
 
 
 def _maps_columns(statement: ast.ClassDef) -> bool:
@@ -368,26 +365,6 @@ def _merge_metadata_into_bases(
         merged = candidates.pop(held)
         candidate.tables.extend(merged.tables)
         candidate.model_modules |= merged.model_modules
-
-
-def _env_py_imports(index: ModuleIndex, env_py: Path | None) -> list[tuple[str, Path]]:
-    """The project modules env.py imports at module level, with the folders they come from."""
-    if env_py is None:
-        return []
-    try:
-        tree = ast.parse(env_py.read_bytes(), filename=str(env_py))
-    except (OSError, SyntaxError, ValueError):
-        return []
-    names: list[str] = []
-    for statement in module_level(tree.body):
-        if isinstance(statement, ast.Import):
-            names += [alias.name for alias in statement.names]
-        elif isinstance(statement, ast.ImportFrom) and statement.level == 0:
-            source = absolute_module("", False, statement.module, 0)
-            if source:
-                names += [source, *(f"{source}.{alias.name}" for alias in statement.names)]
-    found = dict.fromkeys(name for name in names if name in index.modules)
-    return [(name, index.modules[name].root) for name in found]
 
 
 def project_models(config: ProjectConfig) -> ProjectModels:

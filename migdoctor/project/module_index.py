@@ -1,22 +1,32 @@
 """The project's own Python modules, read as syntax trees: their dotted names, what each
 module-level name is bound to, and which modules import which. Nothing is ever imported.
 
-The walk skips what is not the application (virtual environments, ``site-packages``,
+Only the files that mention a model, a base or a ``MetaData`` (and packages' ``__init__``) are
+parsed. The walk skips what is not the application (virtual environments, ``site-packages``,
 ``node_modules``, hidden folders, tests, the migration scripts) and stops after
-``MAX_FILES`` files or ``MAX_BYTES`` bytes, so a huge repository stays fast.
+``MAX_FILES`` files, ``MAX_BYTES`` bytes or ``MAX_PARSED`` parsed files, so a huge repository
+stays fast.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_FILES = 3000
-MAX_FILE_BYTES = 1_000_000
-MAX_BYTES = 40_000_000
+MAX_FILES = 5000
+MAX_FILE_BYTES = 500_000
+MAX_BYTES = 50_000_000
+MAX_PARSED = 300
+# only files that mention one of these are parsed (parsing is what costs): the others declare
+# no model, no base and no MetaData
+WORDS = re.compile(
+    rb"declarative|DeclarativeBase|generate_base|MetaData|SQLAlchemy|SQLModel|__tablename__"
+    rb"|__abstract__|Table\(|\.Model\b|mapped_column|Column\("
+)
 _SKIPPED_FOLDERS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "dist-packages", "tests", "test"}
 )
@@ -35,6 +45,7 @@ class Module:
     root: Path  # the folder it is imported from
     tree: ast.Module
     is_package: bool
+    mentions_table: bool = False  # the source says ``Table(``: worth walking for calls
     # module-level names bound by an import: name -> ("module", dotted) or ("from", module, name)
     imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # module-level names defined here (classes, assignments)
@@ -93,6 +104,25 @@ class ModuleIndex:
                 waiting.extend(_with_packages(imported))
         return seen
 
+    def imported_by_file(self, path: Path) -> list[tuple[str, Path]]:
+        """The project modules a file (env.py) imports at module level, with the folders they
+        are imported from."""
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except (OSError, SyntaxError, ValueError):
+            return []
+        names: list[str] = []
+        for statement in module_level(tree.body):
+            if isinstance(statement, ast.Import):
+                names += [alias.name for alias in statement.names]
+            elif (
+                isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module
+            ):
+                source = statement.module
+                names += [source, *(f"{source}.{alias.name}" for alias in statement.names)]
+        found = dict.fromkeys(name for name in names if name in self.modules)
+        return [(name, self.modules[name].root) for name in found]
+
 
 def _with_packages(dotted: str) -> list[str]:
     parts = dotted.split(".")
@@ -124,9 +154,13 @@ def index_modules(
     files = 0
     total = 0
     capped = None
+    parsed = 0
     for path in _python_files(root.resolve(), skip):
-        if files >= MAX_FILES or total >= MAX_BYTES:
-            capped = f"stopped after {files} files ({total // 1_000_000} MB)"
+        if files >= MAX_FILES or total >= MAX_BYTES or parsed >= MAX_PARSED:
+            capped = (
+                f"stopped after {files} files ({total // 1_000_000} MB, {parsed} parsed) "
+                f"under {root}"
+            )
             break
         try:
             size = path.stat().st_size
@@ -137,16 +171,21 @@ def index_modules(
             continue
         files += 1
         total += size
+        # a package's __init__ is read whatever it says: it may re-export the models
+        if path.name != "__init__.py" and not WORDS.search(source):
+            continue
         named = _module_name(path, entries)
         if named is None:
             continue
         name, import_root = named
+        parsed += 1
         try:
             tree = ast.parse(source, filename=str(path))
         except (SyntaxError, ValueError):
             continue
         if name not in modules:  # the first found wins, as on sys.path
             modules[name] = _read_module(name, path, import_root, tree)
+            modules[name].mentions_table = b"Table(" in source
     return ModuleIndex(modules, files, capped)
 
 
