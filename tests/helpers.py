@@ -519,3 +519,24 @@ def our_graph(history) -> RevisionGraph:  # type: ignore[no-untyped-def]
             for revision, down, depends, labels in history
         ]
     )
+
+
+# -- env.py as alembic's template leaves it ------------------------------------------------------
+
+# what blog's env.py does to reach its models
+BLOG_WIRING = """# models.py sits beside the alembic folder
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import models  # noqa: E402
+
+target_metadata = models.Base.metadata
+"""
+
+
+def unwire_target_metadata(project: Project, replacement: str = "target_metadata = None\n") -> Path:
+    """The blog's env.py with ``replacement`` where it reaches its models (by default alembic's
+    template line, ``target_metadata = None``). Returns env.py."""
+    env_py = project.root / "alembic" / "env.py"
+    text = env_py.read_text()
+    assert BLOG_WIRING in text
+    env_py.write_text(text.replace(BLOG_WIRING, replacement))
+    return env_py

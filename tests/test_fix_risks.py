@@ -26,6 +26,7 @@ from tests.helpers import (
     create_article_outside_migrations,
     hold_user_table,
     overlay,
+    unwire_target_metadata,
 )
 
 # a scenario makes its project and the state of the database, and returns the project and the
@@ -82,6 +83,13 @@ def drifted(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
     return blog, ()
 
 
+def models_not_wired(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    unwire_target_metadata(blog)
+    blog.upgrade("head")
+    return blog, ()
+
+
 def two_heads(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
     blog = blog_on(tmp_path, database)
     add_tag_revision(blog, down_revision=ARTICLE)
@@ -118,6 +126,7 @@ SCENARIOS: dict[Scenario, set[str]] = {
     two_heads: {"merge-heads", "rebase-heads"},
     duplicated_id: {"renumber-revision"},
     missing_parent: {"reparent-revision"},
+    models_not_wired: {"wire-target-metadata"},
     session_in_the_way: {"end-session"},
 }
 ON_A_SERVER = (session_in_the_way,)

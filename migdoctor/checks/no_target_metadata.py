@@ -18,7 +18,12 @@ reported as information.
 
 How to fix
 ----------
-In env.py, import the models before handing over their metadata, for example
+``migdoctor fix wire-target-metadata`` finds the declarative base (or ``MetaData``,
+Flask-SQLAlchemy ``db``, ``SQLModel``) in the project's modules without importing them, shows
+the diff of env.py that imports it and the modules declaring the models, writes it with your
+consent and runs env.py again to prove the models are there (``--metadata module:attribute``
+picks one when several could be meant; ``migdoctor undo`` takes the edit back). By hand: in
+env.py, import the models before handing over their metadata, for example
 ``from myapp import models`` and ``target_metadata = models.Base.metadata``. When the models are
 spread over several modules, import each of them (or a package ``__init__`` that does). Then
 run ``alembic revision --autogenerate`` and read the generated file before applying it.
@@ -30,7 +35,8 @@ from typing import Any
 
 from migdoctor.checks import check
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, Severity
+from migdoctor.findings import Finding, FixOption, Severity
+from migdoctor.fixes.options import fix_option
 
 SLUG = "no-target-metadata"
 CODE = "MD301"
@@ -61,6 +67,7 @@ def autogenerate_has_no_models(facts: Facts) -> list[Finding]:
         "tables_in_metadata": list(metadata.tables),
         "tables_in_database": len(database.table_names),
     }
+    fixes = _wire_option(facts)
     if metadata.is_none:
         return [
             Finding(
@@ -76,6 +83,7 @@ def autogenerate_has_no_models(facts: Facts) -> list[Finding]:
                 ),
                 evidence=evidence,
                 locations=(location,),
+                fixes=fixes,
             )
         ]
     existing = len(database.table_names)
@@ -98,5 +106,26 @@ def autogenerate_has_no_models(facts: Facts) -> list[Finding]:
             ),
             evidence=evidence,
             locations=(location,),
+            fixes=fixes,
         )
     ]
+
+
+def _wire_option(facts: Facts) -> tuple[FixOption, ...]:
+    """wire-target-metadata, when the project's modules declare models (recommended when
+    exactly one MetaData holds them)."""
+    if facts.models is None or not facts.models.with_models:
+        return ()
+    candidates = facts.models.with_models
+    only = candidates[0].reference if len(candidates) == 1 else None
+    return (
+        fix_option(
+            facts,
+            "wire-target-metadata",
+            f"Pass {only}'s MetaData in env.py" if only else "Pass the models' MetaData in env.py",
+            why=f"{only} is the only MetaData the project's modules declare models on"
+            if only
+            else "",
+            recommended=only is not None,
+        ),
+    )

@@ -45,6 +45,15 @@ def fix(
         Optional[str],  # noqa: UP045
         typer.Option("--path", metavar="FILE", help="Which file renumber-revision renumbers."),
     ] = None,
+    metadata: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--metadata",
+            metavar="MODULE:ATTRIBUTE",
+            help="The MetaData wire-target-metadata passes (a declarative base, a MetaData, "
+            "a Flask-SQLAlchemy db), e.g. myapp.models:Base.",
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan, change nothing.")
@@ -73,7 +82,7 @@ def fix(
     return repair.fix_one(
         config_options,
         invocation,
-        FixRequest(fix_id, revision, force, session, onto=onto, path=path),
+        FixRequest(fix_id, revision, force, session, onto=onto, path=path, metadata=metadata),
         yes=yes,
         dry_run=dry_run,
         lock_timeout=waits,

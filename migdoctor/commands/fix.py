@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from migdoctor.checks import run_checks
@@ -122,7 +123,7 @@ def _fix_one(
     recommended = _recommended_option(facts, request.fix)
     if request.revision is None and recommended is not None:
         # the revision the findings recommend; a session to end is never picked for the user
-        request = FixRequest(request.fix, recommended.revision, request.force, request.session)
+        request = replace(request, revision=recommended.revision)
     plan = with_row_counts(facts, plan_fix(facts, request))
     ui.show_plan(plan)
     if plan.refusal:

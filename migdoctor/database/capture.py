@@ -180,7 +180,7 @@ def _read_database(
         version_rows=rows,
         tables=tables,
         table_names=table_names,
-        target_metadata=_target_metadata(context.opts.get("target_metadata"), configured_at),
+        target_metadata=target_metadata_facts(context.opts.get("target_metadata"), configured_at),
         blocking_sessions=blocking,
         sessions_unreadable=sessions_unreadable,
         schema_drift=None
@@ -279,7 +279,7 @@ def _server_version(dialect: Any) -> str:
     return version
 
 
-def _target_metadata(metadata: Any, configured_at: Location | None) -> TargetMetadataFacts:
+def target_metadata_facts(metadata: Any, configured_at: Location | None) -> TargetMetadataFacts:
     if metadata is None:
         return TargetMetadataFacts(
             tables=(), described_as="None", is_none=True, configured_at=configured_at

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
 from migdoctor.findings import Location
@@ -315,6 +316,9 @@ class Facts:
     database: DatabaseFacts | None
     operations: Mapping[str, RevisionOperations] = field(default_factory=dict)
     invocation: tuple[str, ...] = ("migdoctor",)
+    # the MetaData candidates the project's modules declare, read statically: gathered only
+    # when env.py's target_metadata holds no tables
+    models: ProjectModels | None = None
 
     @property
     def offline(self) -> bool:

@@ -43,6 +43,7 @@ FIX_MODULES = {
     "renumber-revision": "renumber_revision",
     "reparent-revision": "reparent_revision",
     "rebase-heads": "rebase_heads",
+    "wire-target-metadata": "wire_target_metadata",
 }
 
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from migdoctor.facts.model import ALL_TABLES, Facts, ProjectFacts
+from migdoctor.facts.model import ALL_TABLES, DatabaseFacts, Facts, ProjectFacts
+from migdoctor.facts.models import ProjectModels
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
@@ -135,4 +136,16 @@ def gather_facts(
         database=captured.database,
         operations=captured.operations,
         invocation=invocation,
+        models=_models_when_missing(project, captured.database),
     )
+
+
+def _models_when_missing(project: ProjectFacts, database: DatabaseFacts) -> ProjectModels | None:
+    """The project's MetaData candidates, read from its modules' syntax trees, when env.py's
+    target_metadata holds no tables (wire-target-metadata picks one of them)."""
+    metadata = database.target_metadata
+    if metadata is None or metadata.tables:
+        return None
+    from migdoctor.project.models_scan import project_models
+
+    return project_models(project.config)

@@ -100,6 +100,8 @@ def apply_plan(
                 after["tables"] = list(facts.database.table_names)
         if plan.files:
             write_files(plan.files)
+            if plan.verify_target_metadata:
+                verify_target_metadata(project, plan.files)
             after["files"] = [{"path": str(c.path), "sha256": sha256(c.after)} for c in plan.files]
         if plan.migration is not None:
             made_by: dict[str, Any] = {}
@@ -241,6 +243,25 @@ def write_files(changes: tuple[FileChange, ...]) -> None:
             change.path.unlink()
         else:
             write_atomically(change.path, change.after)
+
+
+def verify_target_metadata(project: ProjectFacts, changes: tuple[FileChange, ...]) -> None:
+    """Run env.py again, in a new process: its ``target_metadata`` must now hold tables, else
+    the files are put back as they were and the fix fails, saying why."""
+    from migdoctor.database.target_metadata import tables_in_fresh_process
+
+    tables, problem = tables_in_fresh_process(project.config.options)
+    if tables:
+        return
+    write_files(tuple(change.inverse() for change in changes))
+    why = problem or "target_metadata still holds no tables"
+    shown = ", ".join(project.relative(change.path) for change in changes)
+    raise FixFailed(
+        f"{shown} was put back as it was: run with the edit, env.py failed the check "
+        f"({why.rstrip('.')})",
+        hint="Wire target_metadata by hand (see migdoctor explain no-target-metadata), or "
+        "choose another MetaData with --metadata module:attribute.",
+    )
 
 
 def write_merge_revision(project: ProjectFacts, merge: MergeRevision) -> Path:

@@ -32,6 +32,8 @@ class FixRequest:
     onto: str | None = None
     # which file, when several declare the revision (renumber-revision)
     path: str | None = None
+    # the MetaData wire-target-metadata passes (module:attribute)
+    metadata: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,9 @@ class Plan:
     nothing_to_do: bool = False
     irreversible: str | None = None
     drops: tuple[Drop, ...] = ()
+    # after the files are written env.py runs again (in a new process): when its
+    # target_metadata holds no tables the files are put back and the fix fails
+    verify_target_metadata: bool = False
 
 
 def refused(fix: str, title: str, risk: Risk, reason: str) -> Plan:
