@@ -16,7 +16,7 @@ still holds no tables, the file is put back as it was and the fix fails, saying 
 
 Risk
 ----
-Caution: it edits env.py, which every alembic command runs, but touches no table and no row.
+caution: it edits env.py, which every alembic command runs, but touches no table and no row.
 Read the diff: an import of an application module runs that module's top-level code whenever
 alembic starts (as it does for every project that wires its models).
 
