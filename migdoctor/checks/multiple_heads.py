@@ -17,7 +17,10 @@ not be read, with no merge offered.
 Why it matters
 --------------
 Deployments that run ``alembic upgrade head`` stop, and a new revision cannot be created until
-someone picks a head. Running ``upgrade heads`` instead applies both branches in an order
+someone picks a head. When both branches change the same column (both add ``user.bio``), or
+create, drop or rename the same table, the finding names it, with the revisions on each side
+(from the recorded operations online, from the files' literal ``op.*`` calls offline): a merge
+revision alone will not save you there. Running ``upgrade heads`` instead applies both branches in an order
 nobody chose, which is wrong when they touch the same tables.
 
 How to fix
@@ -41,6 +44,7 @@ from migdoctor.checks import NotApplicable, check
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Severity
 from migdoctor.fixes.options import fix_option
+from migdoctor.operations.branch_changes import shared_changes
 
 SLUG = "multiple-heads"
 CODE = "MD201"
@@ -117,6 +121,16 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
     )
     if diverged:
         message += f" The branches split after {', '.join(diverged)}."
+    shared = shared_changes(graph, heads, facts.operations)
+    if shared:
+        evidence["changed_by_both"] = [
+            {"change": change.what, "branches": dict(change.by_branch)} for change in shared
+        ]
+        message += (
+            f" Both branches change {_listed([change.what for change in shared])}: a merge "
+            "revision joins them without reconciling that (the second to run fails, or undoes "
+            "the first); decide in the merge revision what the result must be."
+        )
     return [
         Finding(
             check=SLUG,
@@ -172,6 +186,11 @@ def _labels_unknown(
         ),
         evidence=evidence,
     )
+
+
+def _listed(items: list[str], shown: int = 3) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def _heads_phrase(unlabeled: list[str], count: int) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from migdoctor.facts.model import ALL_TABLES, DatabaseFacts, Facts, ProjectFacts
 from migdoctor.facts.models import ProjectModels
+from migdoctor.facts.operations import RevisionOperations
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
@@ -121,7 +122,12 @@ def gather_facts(
     if offline:
         # no env.py offline: the files are imported with alembic's sys.path from the config
         project = with_loading(project, check_loading_of(project, sys.path))
-        return Facts(project=project, database=None, invocation=invocation)
+        return Facts(
+            project=project,
+            database=None,
+            invocation=invocation,
+            operations=_diverged_operations_read_statically(project),
+        )
     from migdoctor.database.capture import capture_database
 
     # online the files are imported once env.py has run, with the sys.path it left, as
@@ -138,6 +144,25 @@ def gather_facts(
         invocation=invocation,
         models=_models_when_missing(project, captured.database),
     )
+
+
+def _diverged_operations_read_statically(project: ProjectFacts) -> dict[str, RevisionOperations]:
+    """Offline, nothing is recorded: when the history has several heads, what each branch's
+    revisions change is read from their files (multiple-heads names what both branches
+    change)."""
+    graph = project.graph
+    if len(graph.heads) < 2 or graph.cycle:
+        return {}
+    from migdoctor.operations.branch_changes import diverged_revisions
+    from migdoctor.operations.static import read_operations_statically
+
+    return {
+        revision: read_operations_statically(
+            graph.scripts[revision].path, revision, "offline: read from the file, not run"
+        )
+        for revisions in diverged_revisions(graph, graph.heads).values()
+        for revision in revisions
+    }
 
 
 def _models_when_missing(project: ProjectFacts, database: DatabaseFacts) -> ProjectModels | None:

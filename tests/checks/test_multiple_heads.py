@@ -7,11 +7,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.conftest import Database
 from tests.helpers import (
     ARTICLE,
     COMMENT,
     TAG,
     TAG_FILE,
+    Project,
+    add_revision,
     add_tag_revision,
     checks_found,
     copy_project,
@@ -94,3 +97,36 @@ def test_split_inside_a_labeled_branch_is_an_error(tmp_path: Path) -> None:
     assert (
         "No branch label of their own tells c2aaaaaaaaaa, c3bbbbbbbbbb apart" in (heads["message"])
     )
+
+
+def test_branches_that_change_the_same_column_are_named(blog: Project, database: Database) -> None:
+    # two developers each add user.bio on their own branch after the comment revision
+    add_revision(
+        blog, "aaaa00000001", COMMENT, "op.add_column('user', sa.Column('bio', sa.Text()))"
+    )
+    add_revision(
+        blog,
+        "bbbb00000001",
+        COMMENT,
+        "op.add_column('user', sa.Column('bio', sa.String(200)))\n"
+        "op.create_table('badge', sa.Column('id', sa.Integer(), primary_key=True))",
+        message="bio and badges",
+    )
+    add_revision(blog, "bbbb00000002", "bbbb00000001", "op.drop_table('badge')")
+    blog.upgrade(COMMENT)
+
+    for mode in (("--offline",), ()):
+        _, document = blog.check_json(*mode)
+
+        heads = finding(document, "multiple-heads")
+        # read from the files offline, recorded online: the same evidence
+        assert heads["evidence"]["changed_by_both"] == [
+            {
+                "change": "column user.bio",
+                "branches": {
+                    "aaaa00000001": ["aaaa00000001: add column user.bio"],
+                    "bbbb00000002": ["bbbb00000001: add column user.bio"],
+                },
+            }
+        ], mode
+        assert "Both branches change column user.bio" in heads["message"]
