@@ -20,8 +20,8 @@ Deployments that run ``alembic upgrade head`` stop, and a new revision cannot be
 someone picks a head. When both branches change the same column (both add ``user.bio``), or
 create, drop or rename the same table, the finding names it, with the revisions on each side
 (from the recorded operations online, from the files' literal ``op.*`` calls offline): a merge
-revision alone will not save you there. Running ``upgrade heads`` instead applies both branches in an order
-nobody chose, which is wrong when they touch the same tables.
+revision alone will not save you there. Running ``upgrade heads`` instead applies both
+branches in an order nobody chose, which is wrong when they touch the same tables.
 
 How to fix
 ----------
