@@ -185,6 +185,8 @@ def _labels_unknown(
             "the heads before: labeled branches are kept apart on purpose."
         ),
         evidence=evidence,
+        # where the labels that could not be read are computed, then the heads
+        locations=facts.project.revision_locations([*sources, *heads]),
     )
 
 
