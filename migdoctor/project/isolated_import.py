@@ -12,6 +12,7 @@ timed-out import is never cached: a lock or the network may be free on the next 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -108,13 +109,20 @@ def _run_child_dumping(
             "headers": headers is not None,
         }
     ).encode()
+    forked = _can_fork()
+    if forked:
+        request = request[:-1] + b', "all_loaded": true}'
     try:
-        child = subprocess.Popen(
-            [sys.executable, str(CHILD)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # a Ctrl-C is migdoctor's; the child is ended below
+        child: subprocess.Popen[bytes] | _ForkedChild = (
+            _ForkedChild.start()
+            if forked
+            else subprocess.Popen(
+                [sys.executable, str(CHILD)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C is migdoctor's; the child is ended below
+            )
         )
     except OSError as error:
         return {}, [], ("start", f"the version files could not be imported ({error})", None)
@@ -175,7 +183,9 @@ def _run_child_dumping(
         _end(child)
 
 
-def _where_it_hangs(child: subprocess.Popen[bytes], dump: Path, path: str | None) -> int | None:
+def _where_it_hangs(
+    child: subprocess.Popen[bytes] | _ForkedChild, dump: Path, path: str | None
+) -> int | None:
     """The line of ``path`` where the child is, from the traceback it dumps on SIGUSR1."""
     if path is None or child.poll() is not None or not hasattr(signal, "SIGUSR1"):
         return None
@@ -263,7 +273,7 @@ def _status(status: int) -> str:
     return f"exit status {status}"
 
 
-def _end(child: subprocess.Popen[bytes]) -> None:
+def _end(child: subprocess.Popen[bytes] | _ForkedChild) -> None:
     """End the child and whatever it started (its own process group)."""
     if child.poll() is None:
         try:
@@ -273,3 +283,97 @@ def _end(child: subprocess.Popen[bytes]) -> None:
     child.wait()
     if child.stdout is not None:
         child.stdout.close()
+
+
+# -- a child forked from migdoctor's own process ---------------------------------------------------
+
+SPAWN_VARIABLE = "MIGDOCTOR_IMPORT_SPAWN"
+
+
+def _can_fork() -> bool:
+    """Whether the child can be a fork of this process: on Linux, with no other thread running
+    (a fork copies only the calling thread), unless ``MIGDOCTOR_IMPORT_SPAWN=1`` asks for a new
+    interpreter. A fork starts in milliseconds where a new interpreter takes a third of a second
+    to import alembic and SQLAlchemy again, and it meets the modules env.py imported, as the
+    version files do in alembic's own process, which imports them after env.py."""
+    import threading
+
+    if os.environ.get(SPAWN_VARIABLE, "") not in ("", "0"):
+        return False
+    return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
+
+
+class _ForkedChild:
+    """The load child as a fork of this process, with what ``subprocess.Popen`` gives the
+    parent here: its pid, a pipe to its stdin and one from its stdout, poll, wait and kill."""
+
+    def __init__(self, pid: int, stdin: Any, stdout: Any) -> None:
+        self.pid = pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.returncode: int | None = None
+
+    @classmethod
+    def start(cls) -> _ForkedChild:
+        request_read, request_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        # what the parent has buffered must not be written twice
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            _child_main(request_read, answers_write)
+        os.close(request_read)
+        os.close(answers_write)
+        return cls(pid, os.fdopen(request_write, "wb"), os.fdopen(answers_read, "rb"))
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"load child {self.pid}", timeout or 0.0)
+            time.sleep(0.01)
+        assert self.returncode is not None
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def _child_main(request_read: int, answers_write: int) -> None:
+    """In the forked child: a session of its own, default signal handlers, the request on fd 0,
+    answers on fd 1, stderr discarded, every other inherited descriptor (the database
+    connections among them) closed, then :mod:`load_child`'s loop; it ends with ``os._exit``
+    whatever happens, so no handler of the parent runs twice."""
+    try:
+        os.setsid()
+        for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE", "SIGUSR1"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                signal.signal(number, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(request_read, 0)
+        os.dup2(answers_write, 1)
+        os.dup2(devnull, 2)
+        os.closerange(3, _max_descriptor())
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+        from migdoctor.project import load_child
+
+        load_child.main()
+    finally:
+        os._exit(70)
+
+
+def _max_descriptor() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 4096

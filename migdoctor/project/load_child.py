@@ -1,8 +1,10 @@
 """The child process that imports version files for :mod:`migdoctor.project.isolated_import`.
 
-Run as a script (``python load_child.py``), never imported by migdoctor itself: it imports
-nothing of migdoctor, so the project's files meet only what alembic's own process would have
-(the interpreter, ``sys.path`` as the parent gives it, the environment).
+Run as a script (``python load_child.py``): it imports nothing of migdoctor, so the project's
+files meet only what alembic's own process would have (the interpreter, ``sys.path`` as the
+parent gives it, the environment). On Linux the parent forks itself instead and calls
+:func:`main` in the fork (:func:`migdoctor.project.isolated_import._can_fork`): the files then
+meet the modules env.py imported, as in alembic's process, which imports them after env.py.
 
 It reads one JSON request on stdin (``sys_path``, ``files``), then imports each file the way
 alembic's ``load_python_file`` does and writes one JSON line per file on a private copy of the
@@ -111,7 +113,9 @@ def main() -> None:
         faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
     sys.path[:] = request["sys_path"]
     sys.dont_write_bytecode = True  # a check writes nothing into the project
-    before = set(_loaded_files())
+    # a child forked from migdoctor's process reports every module loaded (those its parent
+    # had too: a version file may use them, and the cache must notice when one changes)
+    before = set() if request.get("all_loaded") else set(_loaded_files())
     # alembic's process has these loaded before it imports a version file: importing them
     # here keeps their cost out of the first file's time limit
     for name in ("sqlalchemy", "alembic.op"):

@@ -5,7 +5,10 @@ that hangs or exits can neither hang nor end migdoctor."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from tests.helpers import (
     copy_project,
     edit,
     finding,
+    migdoctor_command,
 )
 
 # the line of the comment revision the statement is written on (after the imports)
@@ -132,8 +136,14 @@ def test_a_module_level_exception_or_exit_is_reported_and_refused(
     assert "comment" not in database.table_names()
 
 
+# the child that imports the files: a fork of migdoctor (Linux), or a new interpreter (elsewhere,
+# or when another thread runs)
+STARTS = {"fork": {}, "spawn": {"MIGDOCTOR_IMPORT_SPAWN": "1"}}
+
+
+@pytest.mark.parametrize("start", STARTS)
 def test_offline_a_hanging_import_or_an_exiting_one_neither_hangs_nor_ends_migdoctor(
-    tmp_path: Path,
+    tmp_path: Path, start: str
 ) -> None:
     project = copy_project("blog", tmp_path / "project", None)
     break_revision(project, "import time; time.sleep(600)")
@@ -143,7 +153,11 @@ def test_offline_a_hanging_import_or_an_exiting_one_neither_hangs_nor_ends_migdo
     started = time.monotonic()
 
     result = project.migdoctor(
-        "check", "--offline", "--format", "json", env={"MIGDOCTOR_IMPORT_TIMEOUT": "2"}
+        "check",
+        "--offline",
+        "--format",
+        "json",
+        env={"MIGDOCTOR_IMPORT_TIMEOUT": "2", **STARTS[start]},
     )
 
     assert time.monotonic() - started < 30
@@ -314,3 +328,48 @@ def test_unloadable_files_are_findings_and_the_rest_is_checked(tmp_path: Path) -
     assert syntax["error"].startswith("SyntaxError")
     assert "Could not determine revision id" in errors[1]["evidence"]["error"]
     assert "checked the 3 other revision file(s)" in errors[0]["message"]
+
+
+@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
+def test_a_killed_check_leaves_no_session_behind_its_hanging_import(
+    tmp_path: Path, server_database: Database
+) -> None:
+    # the child importing the files is a fork of migdoctor, which holds a connection to the
+    # database: killed mid-import, migdoctor's session must end with it, not live on in the fork
+    project = copy_project("blog", tmp_path / "project", server_database)
+    project.upgrade(USER)
+    marker = tmp_path / "importing"
+    break_revision(
+        project,
+        f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(600)",
+    )
+    sessions = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        if server_database.backend == "postgresql"
+        else "SELECT count(*) FROM information_schema.processlist WHERE db = database()"
+    )
+    alone = server_database.scalars(sessions)[0]
+    check = subprocess.Popen(
+        [*migdoctor_command(), "check"],
+        cwd=project.root,
+        env={**os.environ, "MIGDOCTOR_IMPORT_TIMEOUT": "120"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() or not marker.read_text():
+            assert time.monotonic() < deadline, "the import never started"
+            assert check.poll() is None, "migdoctor ended before importing"
+            time.sleep(0.05)
+        check.kill()
+        check.wait()
+        # the server sees the session end once no process holds its socket
+        deadline = time.monotonic() + 20
+        while server_database.scalars(sessions)[0] > alone:
+            assert time.monotonic() < deadline, "migdoctor's session outlived it"
+            time.sleep(0.2)
+    finally:
+        check.kill()
+        with contextlib.suppress(ProcessLookupError, ValueError, OSError):
+            os.kill(int(marker.read_text()), signal.SIGKILL)
