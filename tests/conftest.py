@@ -29,6 +29,20 @@ BACKENDS = ("sqlite", "mysql", "postgresql")
 _unreachable: dict[str, str] = {}
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile migdoctor's modules once, before the tests run the CLI hundreds of times. Where
+    ``PYTHONDONTWRITEBYTECODE`` is set (as on the CI machines) nothing else writes them, and
+    every run of the CLI would compile every module of an editable install again: a fifth of
+    the time of a check."""
+    if hasattr(session.config, "workerinput"):  # the xdist controller did it
+        return
+    import compileall
+
+    import migdoctor
+
+    compileall.compile_dir(Path(migdoctor.__file__).parent, quiet=1)
+
+
 def _server_url(backend: str) -> str:
     return MYSQL_URL if backend == "mysql" else POSTGRES_URL
 
