@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from migdoctor.cli.app import app
+from migdoctor.cli.fleet import JobsOption, TargetsOption, check_fleet
 from migdoctor.cli.options import GlobalOptions, ReadTimeoutOption, command_options
 from migdoctor.errors import EXIT_OK, MigdoctorError
 
@@ -37,10 +38,12 @@ def check(
         typer.Option("--ignore", metavar="SLUG", help="Skip these checks.", show_default=False),
     ] = None,
     lock_timeout: ReadTimeoutOption = None,
+    targets: TargetsOption = None,
+    jobs: JobsOption = None,
 ) -> int:
     """Diagnose the project and its database.
 
-    Exit 0: healthy, 1: problems found, 2: could not check.
+    Exit 0: healthy, 1: problems found, 2: could not check (with --targets: the worst).
     """
     from contextlib import nullcontext
 
@@ -53,6 +56,12 @@ def check(
         )
     _known_slugs(select or [])
     _known_slugs(ignore or [])
+    if targets is not None:
+        if offline:
+            raise MigdoctorError("--targets checks databases: leave --offline out.")
+        return check_fleet(
+            options, targets, jobs, output_format, lock_timeout, select or [], ignore or []
+        )
     try:
         with stdout_for_report_only() if output_format != "text" else nullcontext():
             report = diagnose(

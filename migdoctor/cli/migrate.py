@@ -9,7 +9,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from migdoctor.cli.app import app
+from migdoctor.cli.fleet import TargetsOption, upgrade_fleet
 from migdoctor.cli.options import GlobalOptions, LockTimeoutOption, command_options, writer_timeout
+from migdoctor.errors import MigdoctorError
 
 # alembic accepts relative targets such as "-1" as the revision argument
 RELATIVE_REVISION = {"ignore_unknown_options": True}
@@ -56,8 +58,17 @@ def upgrade(
     tag: TagOption = None,
     preflight: PreflightOption = True,
     lock_timeout: LockTimeoutOption = None,
+    targets: TargetsOption = None,
+    keep_going: Annotated[
+        bool,
+        typer.Option("--keep-going", help="With --targets: go on after a target that fails."),
+    ] = False,
 ) -> int:
     """Upgrade to a later revision (alembic upgrade), after a preflight, under a lock."""
+    if targets is not None:
+        if sql or tag or not preflight:
+            raise MigdoctorError("--targets upgrades with the preflight, without --sql or --tag.")
+        return upgrade_fleet(options, targets, revision, keep_going, lock_timeout)
     return _guarded(options, "upgrade", revision, sql, tag, preflight, lock_timeout)
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,10 +45,11 @@ def stdout_for_report_only() -> Iterator[None]:
             os.close(saved)
 
 
-def stdout_console() -> Console:
+def stdout_console(file: IO[str] | None = None) -> Console:
     """The console for people: a line longer than the terminal is left whole for the terminal to
     wrap (a command stays one line to copy); a box (a finding's panel, a table) is laid out at
-    the terminal's width, its text wrapped inside it — never cut."""
+    the terminal's width, its text wrapped inside it — never cut. ``file``: write there instead
+    (plain text, 100 columns), to be shown later."""
     from rich.console import Console
     from rich.panel import Panel
     from rich.table import Table
@@ -62,6 +63,8 @@ def stdout_console() -> Console:
                 options["soft_wrap"] = False
             super().print(*objects, **options)
 
+    if file is not None:
+        return BoxWrappingConsole(highlight=False, soft_wrap=True, file=file, width=100)
     return BoxWrappingConsole(highlight=False, soft_wrap=True)
 
 
