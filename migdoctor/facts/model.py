@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
@@ -319,6 +320,9 @@ class Facts:
     # the MetaData candidates the project's modules declare, read statically: gathered only
     # when env.py's target_metadata holds no tables
     models: ProjectModels | None = None
+    # where git has the revisions the version table names and no script defines: gathered
+    # only when there are such
+    git: GitHistory | None = None
 
     @property
     def offline(self) -> bool:
