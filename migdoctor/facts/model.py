@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor.facts.git_history import GitHistory
+from migdoctor.facts.ledger import LedgerFacts
 from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
@@ -282,6 +283,8 @@ class DatabaseFacts:
     transactional_ddl: bool = False
     # another run (upgrade, fix, ...) holds the migration lock: its half-done work is no finding
     run_in_progress: RunInProgress | None = None
+    # migdoctor's ledger of applied revisions (None: no ledger table)
+    ledger: LedgerFacts | None = None
 
     @property
     def qualified_version_table(self) -> str:
