@@ -114,6 +114,7 @@ class LedgerWriter:
     def __init__(self, project: ProjectFacts, command: str, warn: Callable[[str], None]) -> None:
         self.settings = project.config.ledger
         self.paths = {revision: script.path for revision, script in project.graph.scripts.items()}
+        self.base = project.config.base_directory
         self.command = command
         self.warn = warn
         self.enabled = self.settings.enabled
@@ -155,7 +156,7 @@ class LedgerWriter:
                     "revision": revision,
                     "direction": direction,
                     "file_sha256": hashlib.sha256(content).hexdigest() if content else None,
-                    "file_path": str(path) if path else None,
+                    "file_path": _relative(path, self.base) if path else None,
                     "file_zlib": _kept(content),
                     "applied_at": datetime.now(timezone.utc).replace(tzinfo=None),
                     "database_user": self.user,
@@ -238,6 +239,13 @@ def _database_user(connection: Connection) -> str | None:
     except Exception:  # noqa: BLE001 - who ran it is worth knowing, not worth failing for
         return connection.engine.url.username
     return str(value) if value is not None else None
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.absolute().relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _read(path: Path | None) -> bytes | None:
@@ -344,3 +352,33 @@ def _since_apply(
         if tag in ("replace", "insert"):
             added += j2 - j1
     return FileSinceApply(revision, path, recorded, current, added, removed)
+
+
+def read_ledger_of(project: ProjectFacts) -> LedgerFacts:
+    """Run env.py and read only the ledger (and the version rows), bounded as every read."""
+    from migdoctor.database.bounds import read_timeout
+    from migdoctor.database.environment import run_environment
+    from migdoctor.database.version_table import read_version_rows
+
+    found: list[LedgerFacts] = []
+
+    def read(context: MigrationContext, script: Any) -> list[Any]:
+        from sqlalchemy import inspect
+
+        connection = context.connection
+        assert connection is not None  # run_environment refuses offline mode
+        table, schema = context.version_table, context.version_table_schema
+        exists = inspect(connection).has_table(table, schema=schema)
+        rows = read_version_rows(connection, table, schema) if exists else ()
+        ledger = read_ledger(connection, project, schema, rows)
+        found.append(ledger or LedgerFacts(project.config.ledger.table, exists=False))
+        return []
+
+    run_environment(
+        project,
+        read,
+        read_only=True,
+        action="Reading the ledger",
+        read_timeout=read_timeout(project.config.options),
+    )
+    return found[0]
