@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from tests.conftest import Database
 from tests.helpers import (
     ARTICLE_FILE,
@@ -72,3 +74,24 @@ def test_no_ledger_writes_nothing_and_the_checks_work_as_before(
     assert (code, checks_found(document)) == (0, set())
     log = blog.migdoctor("log")
     assert log.exit_code == 0 and "No ledger here" in log.stdout
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_ledger_table_is_named_in_the_ini_and_stamps_are_recorded(
+    blog: Project, database: Database
+) -> None:
+    blog.ini.write_text(blog.ini.read_text() + "\n[migdoctor]\nledger_table = applied_log\n")
+    stamped = blog.migdoctor("stamp", "head")
+    assert stamped.exit_code == 0, stamped
+    edit(blog, COMMENT_FILE, "def upgrade()", "# edited\ndef upgrade()")
+
+    _, document = blog.check_json()
+    log = blog.migdoctor("log", "--format", "json").json()
+
+    assert "applied_log" in database.table_names()
+    assert "migdoctor_ledger" not in database.table_names()
+    assert log["ledger_table"] == "applied_log"
+    assert [(e["revision"], e["direction"]) for e in log["entries"]] == [(COMMENT, "stamp")]
+    edited = finding(document, "edited-after-apply")
+    assert "when migdoctor stamp stamped it" in edited["message"]
+    assert (edited["evidence"]["lines_added"], edited["evidence"]["lines_removed"]) == (1, 0)
