@@ -3,9 +3,12 @@ repository and written back, on every backend."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Database
 from tests.helpers import (
     ARTICLE,
+    ARTICLE_FILE,
     COMMENT,
     COMMENT_FILE,
     Project,
@@ -63,3 +66,23 @@ def test_a_revision_deleted_in_a_commit_is_found_and_written_back(
     assert undone.exit_code == 0, undone
     assert not (blog.root / COMMENT_FILE).exists()
     assert database.version_rows() == [COMMENT]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_deleted_chain_is_restored_with_its_ancestors(blog: Project, database: Database) -> None:
+    git_repository(blog)
+    blog.upgrade("head")
+    git(blog, "rm", "-q", ARTICLE_FILE, COMMENT_FILE)
+    git(blog, "commit", "-q", "-m", "remove two migrations")
+
+    _, document = blog.check_json()
+    alone = blog.migdoctor("fix", "restore-revision", "--dry-run")
+    fixed = blog.migdoctor("fix", "restore-revision", "--with-ancestors", "--yes")
+
+    unknown = finding(document, "unknown-revision")
+    assert unknown["evidence"]["git"]["revisions"][COMMENT]["missing_ancestors"] == [ARTICLE]
+    assert f"Its down_revision {ARTICLE} is missing from the scripts too" in unknown["message"]
+    assert "--with-ancestors restores the whole chain" in alone.stdout
+    assert fixed.exit_code == 0, fixed
+    assert (blog.root / ARTICLE_FILE).exists() and (blog.root / COMMENT_FILE).exists()
+    assert blog.alembic("current").exit_code == 0
