@@ -106,11 +106,13 @@ def _settings(config: pytest.Config) -> Settings:
             table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("migdoctor", {})
         except (OSError, ValueError) as error:
             raise pytest.UsageError(f"migdoctor: cannot read {pyproject}: {error}") from None
-    unknown = sorted(set(table) - {"config", "scratch_url"})
+    # ledger settings are read by migdoctor itself (project/ledger_settings.py)
+    known = {"config", "scratch_url", "ledger", "ledger_table"}
+    unknown = sorted(set(table) - known)
     if unknown:
         raise pytest.UsageError(
             f"migdoctor: unknown setting(s) in [tool.migdoctor] of {pyproject}: "
-            f"{', '.join(unknown)} (known: config, scratch_url)"
+            f"{', '.join(unknown)} (known: {', '.join(sorted(known))})"
         )
     return Settings(
         config=config.getoption("migdoctor_config") or table.get("config"),

@@ -540,3 +540,30 @@ def unwire_target_metadata(project: Project, replacement: str = "target_metadata
     assert BLOG_WIRING in text
     env_py.write_text(text.replace(BLOG_WIRING, replacement))
     return env_py
+
+
+# -- the project in a git repository built by the test ---------------------------------------
+
+GIT_ENVIRONMENT = {
+    "GIT_AUTHOR_NAME": "Ada Tester",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Tester",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(project: Project, *args: str) -> str:
+    """Run git in the project's folder (identity set, no user or system config); its output."""
+    result = run(["git", *args], project.root, env=GIT_ENVIRONMENT)
+    assert result.exit_code == 0, result
+    return result.stdout.strip()
+
+
+def git_repository(project: Project) -> None:
+    """Make the project a git repository on branch main, with everything in a first commit."""
+    git(project, "init", "-q", "-b", "main")
+    (project.root / ".gitignore").write_text("__pycache__/\n*.db\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "the blog project")

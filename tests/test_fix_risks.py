@@ -18,12 +18,15 @@ from migdoctor.fixes import FIX_MODULES, fix_module
 from tests.conftest import Database
 from tests.helpers import (
     ARTICLE,
+    COMMENT_FILE,
     USER,
     Project,
     add_tag_revision,
     blog_with_bio,
     copy_project,
     create_article_outside_migrations,
+    git,
+    git_repository,
     hold_user_table,
     overlay,
     unwire_target_metadata,
@@ -56,6 +59,15 @@ def unknown_revision(tmp_path: Path, database: Database, stack: ExitStack) -> Ma
     blog = blog_on(tmp_path, database)
     blog.upgrade(ARTICLE)
     database.execute("UPDATE alembic_version SET version_num = '77525ee61b5b'")
+    return blog, ()
+
+
+def deleted_in_git(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    git_repository(blog)
+    blog.upgrade("head")
+    git(blog, "rm", "-q", COMMENT_FILE)
+    git(blog, "commit", "-q", "-m", "remove the comment migration")
     return blog, ()
 
 
@@ -120,6 +132,7 @@ SCENARIOS: dict[Scenario, set[str]] = {
     behind: {"upgrade"},
     table_made_by_hand: {"stamp", "neuter-upgrade"},
     unknown_revision: {"stamp", "clear-version-table"},
+    deleted_in_git: {"restore-revision"},
     overlapping_rows: {"delete-ancestor-rows", "stamp"},
     half_applied: {"complete-revision", "stamp", "neuter-upgrade"},
     drifted: {"autogenerate-revision"},

@@ -37,6 +37,7 @@ CHECK_MODULES = (
     "branch_label_clash",
     "revision_cycle",
     "irreversible_downgrade",
+    "edited_after_apply",
     "no_target_metadata",
     "placeholder_url",
 )

@@ -14,25 +14,36 @@ lacks it, or a newer version of the application (or a colleague's branch) migrat
 The common forum advice, deleting the rows of ``alembic_version`` and upgrading again, re-runs
 every migration against tables that already exist.
 
+In a git repository migdoctor looks through the history of every branch and tag for the file
+that defined the id, and says which case it is: *deleted* (which file, the commit that deleted
+it: short sha, author, date, subject, and the last commit that had it), *ahead of this
+checkout* (defined on a branch or a newer commit this checkout does not have: newer code
+migrated the database), or *never in this repository*.
+
 How to fix
 ----------
-First look for the missing file: ``git log --all -- '*<id>*'`` finds a deleted or unmerged
-revision, and restoring it is the best repair. Otherwise ``migdoctor fix stamp --revision REV``
-records the known revision whose schema the database really has: migdoctor replays every
-revision's operations into the schema at that revision and compares it with the live one by
-alembic's own autogenerate comparison (tables, columns, types, nullability, indexes,
-constraints, renames and drops), recommends the newest revision it finds equal, and otherwise
-shows the closest ones with their differences and offers no stamp. ``clear-version-table`` empties
-the table instead, which is only right when the database holds no tables of this project.
+A deleted file: ``migdoctor fix restore-revision`` writes it back from git to its original
+path (never over an existing file; ``--with-ancestors`` when its parent is gone too;
+``migdoctor undo`` removes it again). A revision ahead of this checkout: check out or deploy
+the newer code rather than stamping the database back. Otherwise
+``migdoctor fix stamp --revision REV`` records the known revision whose schema the database
+really has: migdoctor replays every revision's operations into the schema at that revision and
+compares it with the live one by alembic's own autogenerate comparison (tables, columns, types,
+nullability, indexes, constraints, renames and drops), recommends the newest revision it finds
+equal, and otherwise shows the closest ones with their differences and offers no stamp.
+``clear-version-table`` empties the table instead, which is only right when the database holds
+no tables of this project.
 """
 
 from __future__ import annotations
 
 from migdoctor.checks import check
+from migdoctor.checks.git_evidence import git_evidence, git_sentence, restorable
 from migdoctor.checks.table_exists import no_match_sentence, schema_evidence
+from migdoctor.facts.git_history import AHEAD
 from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
-from migdoctor.fixes.options import fix_option, verified_stamp_option
+from migdoctor.fixes.options import SCHEMA_MATCHES, fix_option, verified_stamp_option
 from migdoctor.operations.schema_position import matching_revisions
 
 SLUG = "unknown-revision"
@@ -63,6 +74,7 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
         "similar": {rev: ids for rev, ids in similar.items() if ids},
         "stamp_candidates": candidates,
         **schema_evidence(facts),
+        **git_evidence(facts, unknown),
     }
     hints = [f"{rev} looks like {', '.join(ids)}" for rev, ids in similar.items() if ids]
     listed = ", ".join(f"'{rev}'" for rev in unknown)
@@ -75,18 +87,49 @@ def version_table_names_unknown_revision(facts: Facts) -> list[Finding]:
     )
     if hints:
         message += " Possible typo: " + "; ".join(hints) + "."
+    found_in_git = [sentence for rev in unknown if (sentence := git_sentence(facts, rev))]
+    if found_in_git:
+        message += " " + " ".join(found_in_git)
     if candidates:
         message += f" The live schema is exactly the schema at revision {candidates[0]}."
     else:
         message += " " + no_match_sentence(facts)
     fixes = []
-    if candidates:
-        best = candidates[0]
+    restore = next((entry for rev in unknown if (entry := restorable(facts, rev))), None)
+    # newer code migrated the database: the repair is to run that code, not to stamp back
+    ahead = restore is not None and restore.status == AHEAD
+    if restore is not None:
         fixes.append(
-            verified_stamp_option(
-                facts, best, f"Record {best} in the version table (the revision the schema is at)"
+            fix_option(
+                facts,
+                "restore-revision",
+                f"Write {restore.path} back from git (commit {restore.source.short})"
+                if restore.source
+                else f"Write {restore.path} back from git",
+                why="brings back the migration file only, not the code that goes with it"
+                if ahead
+                else "the file the database was migrated with, byte for byte as git has it",
+                recommended=not ahead,
+                revision=restore.revision,
             )
         )
+    if candidates:
+        best = candidates[0]
+        title = f"Record {best} in the version table (the revision the schema is at)"
+        if restore is None:
+            fixes.append(verified_stamp_option(facts, best, title))
+        else:
+            fixes.append(
+                fix_option(
+                    facts,
+                    "stamp",
+                    title,
+                    why="a stamp back from a revision newer code applied: that code would re-run it"
+                    if ahead
+                    else SCHEMA_MATCHES,
+                    revision=best,
+                )
+            )
     fixes.append(
         fix_option(
             facts,

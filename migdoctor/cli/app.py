@@ -17,6 +17,7 @@ from migdoctor.cli.options import (
     DebugOption,
     GlobalOptions,
     NameOption,
+    NoLedgerOption,
     UrlOption,
     XOption,
 )
@@ -50,11 +51,12 @@ def main_options(
     x: XOption = None,
     url: UrlOption = None,
     debug: DebugOption = False,
+    no_ledger: NoLedgerOption = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    ctx.obj = GlobalOptions().merged(config, name, x, url, debug)
+    ctx.obj = GlobalOptions().merged(config, name, x, url, debug, no_ledger)
 
 
 def main() -> None:

@@ -62,6 +62,13 @@ UrlOption = Annotated[
     ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks of failures.")]
+NoLedgerOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-ledger",
+        help="Record nothing in migdoctor's ledger table (migdoctor_ledger) this run.",
+    ),
+]
 
 # the shared options, by parameter name, in the order help lists them
 SHARED_OPTIONS = {
@@ -70,6 +77,7 @@ SHARED_OPTIONS = {
     "x": (XOption, None),
     "url": (UrlOption, None),
     "debug": (DebugOption, False),
+    "no_ledger": (NoLedgerOption, False),
 }
 
 
@@ -120,6 +128,7 @@ class GlobalOptions:
     x_arguments: tuple[str, ...] = ()
     url: str | None = None
     debug: bool = False
+    no_ledger: bool = False
 
     def merged(
         self,
@@ -128,6 +137,7 @@ class GlobalOptions:
         x: list[str] | None = None,
         url: str | None = None,
         debug: bool = False,
+        no_ledger: bool = False,
     ) -> GlobalOptions:
         return replace(
             self,
@@ -136,6 +146,7 @@ class GlobalOptions:
             x_arguments=self.x_arguments + tuple(x or ()),
             url=url or self.url,
             debug=debug or self.debug,
+            no_ledger=no_ledger or self.no_ledger,
         )
 
     def config_options(self, lock_timeout: float | None = None) -> ConfigOptions:
@@ -148,6 +159,7 @@ class GlobalOptions:
             x_arguments=self.x_arguments,
             url=self.url,
             lock_timeout=lock_timeout,
+            no_ledger=self.no_ledger,
         )
 
     def invocation(self) -> tuple[str, ...]:
@@ -165,6 +177,8 @@ class GlobalOptions:
             words += ["-x", shlex.quote(argument)]
         if self.url:
             words += ["--url", shlex.quote(redact(self.url))]
+        if self.no_ledger:
+            words += ["--no-ledger"]
         return tuple(words)
 
 

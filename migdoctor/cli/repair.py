@@ -54,6 +54,13 @@ def fix(
             "a Flask-SQLAlchemy db), e.g. myapp.models:Base.",
         ),
     ] = None,
+    with_ancestors: Annotated[
+        bool,
+        typer.Option(
+            "--with-ancestors",
+            help="restore-revision: restore the revision's missing parents from git too.",
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan, change nothing.")
@@ -82,7 +89,16 @@ def fix(
     return repair.fix_one(
         config_options,
         invocation,
-        FixRequest(fix_id, revision, force, session, onto=onto, path=path, metadata=metadata),
+        FixRequest(
+            fix_id,
+            revision,
+            force,
+            session,
+            onto=onto,
+            path=path,
+            metadata=metadata,
+            with_ancestors=with_ancestors,
+        ),
         yes=yes,
         dry_run=dry_run,
         lock_timeout=waits,

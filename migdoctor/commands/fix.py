@@ -35,14 +35,17 @@ def _facts(
     invocation: tuple[str, ...],
     offline: bool = False,
     compare_revisions: tuple[str, ...] = (),
+    look_up_in_git: tuple[str, ...] = (),
 ) -> Facts:
-    # a stamp is verified against the schema at its revision
+    # a stamp is verified against the schema at its revision; restore-revision looks its
+    # revision up in git
     return gather_facts(
         options,
         offline=offline,
         invocation=invocation,
         record=RECORD_ALL,
         compare_revisions=compare_revisions,
+        look_up_in_git=look_up_in_git,
     )
 
 
@@ -119,6 +122,9 @@ def _fix_one(
         invocation,
         offline=not needs_database(request.fix),
         compare_revisions=(request.revision,) if request.revision else (),
+        look_up_in_git=(request.revision,)
+        if request.revision and request.fix == "restore-revision"
+        else (),
     )
     recommended = _recommended_option(facts, request.fix)
     if request.revision is None and recommended is not None:

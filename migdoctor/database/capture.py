@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from migdoctor.database.bounds import bounded_session, read_timeout
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
+from migdoctor.database.ledger import ledger_hidden, own_tables, read_ledger
 from migdoctor.database.schema_history import read_schema_history
 from migdoctor.database.version_table import read_version_rows
 from migdoctor.facts.model import (
@@ -71,9 +72,11 @@ def capture_database(
 
     def capture(context: MigrationContext, script: Any) -> list[Any]:
         configured_at = configure_calls[-1] if configure_calls else None
-        captured.append(
-            _read_database(context, project, record, configured_at, tables, compare_revisions)
-        )
+        # the ledger is migdoctor's: no comparison with the models or the history sees it
+        with ledger_hidden(context, project.config.ledger):
+            captured.append(
+                _read_database(context, project, record, configured_at, tables, compare_revisions)
+            )
         return []
 
     def note_configure_calls(environment: Any, env_py: Path) -> None:
@@ -158,7 +161,7 @@ def _read_database(
             operations.values(), default_schema, dialect.name in CASE_INSENSITIVE_TABLE_NAMES
         )
     tables, table_names = read_tables(
-        inspector, schemas, exclude=(version_schema, version_table), only=wanted
+        inspector, schemas, exclude=own_tables(context, project.config.ledger), only=wanted
     )
     touched = {
         (None if op.schema == default_schema else op.schema, op.table)
@@ -203,6 +206,9 @@ def _read_database(
         ),
         transactional_ddl=bool(context.impl.transactional_ddl),
         run_in_progress=in_progress,
+        ledger=None
+        if record == RECORD_NONE
+        else read_ledger(connection, project, version_schema, rows),
     )
     return Capture(facts, operations, loading)
 

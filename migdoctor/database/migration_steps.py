@@ -15,6 +15,8 @@ from migdoctor.facts.migration_run import MigrationEvents
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from migdoctor.database.ledger import LedgerWriter
+
 
 @dataclass
 class RunState:
@@ -31,6 +33,9 @@ class RunState:
     connection: Any = None
     # told, after each revision, what it created (see database/snapshot.py)
     observe_schema: Callable[[str, dict[str, Any]], None] | None = None
+    # records each revision run in migdoctor's ledger (None: not kept), in the run's transaction
+    ledger: LedgerWriter | None = None
+    direction: str = "upgrade"
 
 
 def observed(step: Any, index: int, total: int, state: RunState, events: MigrationEvents) -> Any:
@@ -55,6 +60,9 @@ def observed(step: Any, index: int, total: int, state: RunState, events: Migrati
         else:
             result = run(**kw)
         seconds = time.monotonic() - started
+        if state.ledger is not None and state.connection is not None:
+            # before alembic moves the version row, on the same connection and transaction
+            state.ledger.record(state.connection, _applied(step), state.direction, seconds)
         if before is not None and state.observe_schema is not None:
             after = _schema_names(state)
             if after is not None:
@@ -88,6 +96,14 @@ def _revision_id(step: Any) -> str:
     if script is not None:
         return str(script.revision)
     return ", ".join(getattr(step, "to_revisions", ())) or str(step)  # a stamp step
+
+
+def _applied(step: Any) -> tuple[str, ...]:
+    """The revisions a step runs (upgrade or downgrade), or stamps."""
+    script = getattr(step, "revision", None)
+    if script is not None:
+        return (str(script.revision),)
+    return tuple(getattr(step, "to_revisions", ()))
 
 
 def _doc(step: Any) -> str:

@@ -119,14 +119,19 @@ def run_migration(
     tag: str | None = None,
     purge: bool = False,
     observe_schema: Callable[[str, dict[str, Any]], None] | None = None,
+    ledger_command: str | None = None,
 ) -> MigrationResult:
     """Run the steps from wherever the database is (``expected_rows``: refuse if it moved).
-    ``observe_schema`` hears, after each revision, the tables, columns and indexes it created."""
+    ``observe_schema`` hears, after each revision, the tables, columns and indexes it created.
+    Each revision is recorded in migdoctor's ledger (unless turned off), ``ledger_command``
+    saying which command ran it (default: the direction)."""
     from migdoctor.database.environment import run_environment
+    from migdoctor.database.ledger import LedgerWriter
     from migdoctor.database.version_table import read_version_rows
 
     events = events or MigrationEvents()
-    state = RunState(observe_schema=observe_schema)
+    ledger = LedgerWriter(project, command=ledger_command or direction, warn=events.warning)
+    state = RunState(observe_schema=observe_schema, ledger=ledger, direction=direction)
 
     def lock_once_configured(environment: Any, env_py: Any) -> None:
         """Take the lock as soon as env.py has configured its connection: before alembic reads
@@ -169,6 +174,7 @@ def run_migration(
                 "The version table changed since the plan was made "
                 f"(now: {', '.join(heads) or 'empty'}); nothing was run."
             )
+        ledger.prepare(connection, context.version_table_schema)
         if direction == UPGRADE:
             steps = script._upgrade_revs(destination, heads)
         elif direction == DOWNGRADE:

@@ -11,16 +11,18 @@ from migdoctor.facts.model import ColumnFact, TableFact
 def read_tables(
     inspector: Any,
     schemas: Iterable[str | None],
-    exclude: tuple[str | None, str],
+    exclude: Iterable[tuple[str | None, str]],
     only: Callable[[str | None, str], bool] | None = None,
 ) -> tuple[tuple[TableFact, ...], tuple[str, ...]]:
     """The tables of ``schemas`` (None is the default schema) except ``exclude`` (the version
-    table, as (schema, name)), reflected, and the names of them all (qualified when not in the
-    default schema). With ``only``, only the tables it accepts are reflected: the names are
-    listed (a query per schema) and just those tables' columns and indexes read."""
-    excluded_schema, excluded_name = exclude
-    if excluded_schema == inspector.default_schema_name:
-        excluded_schema = None
+    table and migdoctor's ledger, as (schema, name)), reflected, and the names of them all
+    (qualified when not in the default schema). With ``only``, only the tables it accepts are
+    reflected: the names are listed (a query per schema) and just those tables' columns and
+    indexes read."""
+    excluded = {
+        (None if schema == inspector.default_schema_name else schema, name)
+        for schema, name in exclude
+    }
     tables: list[TableFact] = []
     every_name: list[str] = []
     for schema in sorted(schemas, key=lambda s: (s is not None, s or "")):
@@ -29,9 +31,7 @@ def read_tables(
         names = None
         if only is not None:
             listed = sorted(
-                name
-                for name in _table_names(inspector, schema)
-                if not (schema == excluded_schema and name == excluded_name)
+                name for name in _table_names(inspector, schema) if (schema, name) not in excluded
             )
             every_name += [f"{schema}.{name}" if schema else name for name in listed]
             names = [name for name in listed if only(schema, name)]
@@ -40,7 +40,7 @@ def read_tables(
         columns = inspector.get_multi_columns(schema=schema, filter_names=names)
         indexes = inspector.get_multi_indexes(schema=schema, filter_names=names)
         for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1]):
-            if schema == excluded_schema and name == excluded_name:
+            if (schema, name) in excluded:
                 continue
             table = TableFact(
                 name=name,

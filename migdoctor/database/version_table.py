@@ -154,10 +154,12 @@ def change_rows_locked(
     lock_timeout: float,
     action: str,
     prepare: Callable[[MigrationContext], Callable[[], None]] | None = None,
+    record: Callable[[Connection, str | None], None] | None = None,
 ) -> tuple[str, ...]:
     """Under the migration lock, check the version table still holds ``change.rows_before``,
     then, in one transaction, run what ``prepare`` returned (if anything) and move the rows.
-    ``prepare`` runs first, under the lock but outside the transaction. Returns the rows now."""
+    ``prepare`` runs first, under the lock but outside the transaction; ``record`` (the
+    ledger) last, in the transaction, with the version table's schema. Returns the rows now."""
     from migdoctor.database.environment import run_environment
 
     rows_now: list[str] = []
@@ -201,6 +203,8 @@ def change_rows_locked(
                 rows_now.clear()
             else:
                 rows_now[:] = read_version_rows(connection, change.table, schema)
+            if record is not None:
+                record(connection, schema)
         return []
 
     with ExitStack() as held:

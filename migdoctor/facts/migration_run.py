@@ -27,6 +27,8 @@ class MigrationEvents:
     )
     # the run is over, whichever way it went
     ended: Callable[[], None] = lambda: None
+    # something worth one line that does not stop the run (the ledger cannot be written)
+    warning: Callable[[str], None] = lambda text: None
 
 
 class RevisionFailed(MigdoctorError):

@@ -11,6 +11,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from migdoctor.facts.git_history import GitHistory
+from migdoctor.facts.ledger import LedgerFacts
 from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
@@ -281,6 +283,8 @@ class DatabaseFacts:
     transactional_ddl: bool = False
     # another run (upgrade, fix, ...) holds the migration lock: its half-done work is no finding
     run_in_progress: RunInProgress | None = None
+    # migdoctor's ledger of applied revisions (None: no ledger table)
+    ledger: LedgerFacts | None = None
 
     @property
     def qualified_version_table(self) -> str:
@@ -319,6 +323,9 @@ class Facts:
     # the MetaData candidates the project's modules declare, read statically: gathered only
     # when env.py's target_metadata holds no tables
     models: ProjectModels | None = None
+    # where git has the revisions the version table names and no script defines: gathered
+    # only when there are such
+    git: GitHistory | None = None
 
     @property
     def offline(self) -> bool:

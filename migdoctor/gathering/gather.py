@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.model import ALL_TABLES, DatabaseFacts, Facts, ProjectFacts
 from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
@@ -113,11 +114,14 @@ def gather_facts(
     record: str = "all",
     tables: str = ALL_TABLES,
     compare_revisions: tuple[str, ...] = (),
+    look_up_in_git: tuple[str, ...] = (),
 ) -> Facts:
     """Everything the checks read. Offline, the database is not touched. ``tables``: which
     live tables to reflect (see ``facts.model.OPERATION_TABLES``); ``record``: which revisions to
     record (``all`` measures the schema at every revision against the live one, and gives
-    ``compare_revisions`` alembic's full comparison)."""
+    ``compare_revisions`` alembic's full comparison). git is asked where the version table's
+    unknown revisions went, and ``look_up_in_git`` (those no script defines), only when there
+    are such."""
     project = load_project(options)
     if offline:
         # no env.py offline: the files are imported with alembic's sys.path from the config
@@ -143,7 +147,20 @@ def gather_facts(
         operations=captured.operations,
         invocation=invocation,
         models=_models_when_missing(project, captured.database),
+        git=_git_history(project, (*captured.database.version_rows, *look_up_in_git)),
     )
+
+
+def _git_history(project: ProjectFacts, revisions: tuple[str, ...]) -> GitHistory | None:
+    """What git knows of the revisions no script defines (None when every one is defined:
+    a healthy project never runs git)."""
+    unknown = tuple(r for r in dict.fromkeys(revisions) if r not in project.graph)
+    if not unknown:
+        return None
+    from migdoctor.gathering.git_history import look_up_in_git
+
+    known = frozenset(script.revision for script in project.scripts)
+    return look_up_in_git(project.config.script_location, unknown, known)
 
 
 def _diverged_operations_read_statically(project: ProjectFacts) -> dict[str, RevisionOperations]:

@@ -31,6 +31,7 @@ from migdoctor.project.config_files import (
     resolve_script_location,
     toml_value,
 )
+from migdoctor.project.ledger_settings import LedgerSettings, read_ledger_settings
 from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ class ConfigOptions:
     url: str | None = None
     # --lock-timeout when given: also how long each read of the database may wait
     lock_timeout: float | None = None
+    # --no-ledger: record nothing in migdoctor's ledger table this run
+    no_ledger: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class ProjectConfig:
     # ``alembic history`` runs env.py when this is set; any value alembic might not read as
     # false counts as set
     revision_environment: bool = False
+    # migdoctor's ledger of applied revisions ([tool.migdoctor] / [migdoctor], --no-ledger)
+    ledger: LedgerSettings = field(default_factory=LedgerSettings)
 
     @property
     def config_file(self) -> Path | None:
@@ -241,6 +246,7 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
         script_location_inferred=inferred,
         main_options=main_options,
         revision_environment=_maybe_true(option("revision_environment")),
+        ledger=read_ledger_settings(parser, ini_path, toml_path, options.no_ledger),
     )
 
 

@@ -133,7 +133,12 @@ def read_header_statically(path: Path) -> RevisionScript | ScriptLoadError | Non
     bytes, which is what makes it safe to cache; a file that cannot be read raises OSError."""
     if path.suffix in (".pyc", ".pyo"):
         return None
-    source = path.read_bytes()
+    return header_from_source(path.read_bytes(), path)
+
+
+def header_from_source(source: bytes, path: Path) -> RevisionScript | ScriptLoadError | None:
+    """The header ``source`` declares, read from its text alone (None: only an import could
+    tell); ``path`` is where the file is, or was."""
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as error:

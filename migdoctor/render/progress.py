@@ -41,8 +41,15 @@ class MigrationProgress:
 
     def events(self) -> MigrationEvents:
         return MigrationEvents(
-            lock_wait=self.lock_wait, started=self.started, finished=self.finished, ended=self.stop
+            lock_wait=self.lock_wait,
+            started=self.started,
+            finished=self.finished,
+            ended=self.stop,
+            warning=self.warning,
         )
+
+    def warning(self, text: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {escape(redact(text))}", highlight=False)
 
     def lock_wait(self, holder: str) -> None:
         self.console.print(

@@ -34,6 +34,8 @@ class FixRequest:
     path: str | None = None
     # the MetaData wire-target-metadata passes (module:attribute)
     metadata: str | None = None
+    # restore-revision: the missing parents too, as git has them
+    with_ancestors: bool = False
 
 
 @dataclass(frozen=True)

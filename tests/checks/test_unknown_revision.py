@@ -3,14 +3,25 @@ on every backend and diagnosed through the installed CLI."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.conftest import Database
 from tests.helpers import (
     ARTICLE,
     COMMENT,
+    TAG,
+    TAG_FILE,
     Project,
+    add_tag_revision,
     checks_found,
     finding,
+    git,
+    git_repository,
 )
+
+ON_SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
 def test_unknown_revision_is_named_where_alembic_crashes(blog: Project, database: Database) -> None:
@@ -51,3 +62,75 @@ def test_unknown_revision_suggests_the_id_it_looks_like(blog: Project, database:
     assert unknown["evidence"]["similar"] == {"2b3c4d5e6f71": [ARTICLE]}
     assert unknown["evidence"]["stamp_candidates"] == [ARTICLE]
     assert "looks like 2b3c4d5e6f70" in unknown["message"]
+
+
+@ON_SQLITE
+def test_a_revision_only_on_another_branch_is_named_ahead_of_this_checkout(
+    blog: Project, database: Database
+) -> None:
+    git_repository(blog)
+    git(blog, "checkout", "-q", "-b", "feature/tags")
+    add_tag_revision(blog, down_revision=COMMENT)
+    git(blog, "add", TAG_FILE)
+    git(blog, "commit", "-q", "-m", "add the tag table")
+    on_branch = git(blog, "rev-parse", "--short", "HEAD")
+    blog.upgrade("head")  # the database is migrated by the branch's code
+    git(blog, "checkout", "-q", "main")
+    assert not (blog.root / TAG_FILE).exists()
+
+    _, document = blog.check_json()
+
+    unknown = finding(document, "unknown-revision")
+    found = unknown["evidence"]["git"]["revisions"][TAG]
+    assert (found["status"], found["path"], found["refs"]) == ("ahead", TAG_FILE, ["feature/tags"])
+    assert found["source"]["sha"] == on_branch
+    assert f"on branch feature/tags, in commit {on_branch}" in unknown["message"]
+    assert "the database was migrated by newer code" in unknown["message"]
+    assert "git checkout feature/tags" in unknown["message"]
+    # a stamp back to the comment revision is offered (the schema matches it, the tag table
+    # aside), but neither first nor recommended
+    offered = [fix["id"] for fix in unknown["fixes"]]
+    assert "stamp" in offered and offered[0] != "stamp"
+    assert not any(fix["recommended"] for fix in unknown["fixes"] if fix["id"] == "stamp")
+    assert unknown["fixes"][0]["recommended"] is False
+
+
+@ON_SQLITE
+def test_an_id_no_commit_ever_had_is_said_never_to_have_been_in_the_repository(
+    blog: Project, database: Database
+) -> None:
+    git_repository(blog)
+    blog.upgrade("head")
+    database.execute("UPDATE alembic_version SET version_num = '77525ee61b5b'")
+
+    _, document = blog.check_json()
+
+    unknown = finding(document, "unknown-revision")
+    assert unknown["evidence"]["git"]["revisions"]["77525ee61b5b"]["status"] == "never"
+    assert "it was never in this repository" in unknown["message"]
+    assert "restore-revision" not in [fix["id"] for fix in unknown["fixes"]]
+
+
+@ON_SQLITE
+def test_outside_git_or_without_git_it_says_so_in_one_line(
+    blog: Project, database: Database, tmp_path: Path
+) -> None:
+    blog.upgrade("head")
+    database.execute("UPDATE alembic_version SET version_num = '77525ee61b5b'")
+
+    _, outside = blog.check_json()
+    git_repository(blog)
+    without_git = blog.migdoctor(
+        "check", "--format", "json", env={"PATH": str(tmp_path / "no-programs")}
+    )
+
+    unknown = finding(outside, "unknown-revision")
+    assert unknown["evidence"]["git"]["unavailable"] == (
+        f"{blog.root / 'alembic'} is not in a git repository"
+    )
+    assert "git could not be asked where 77525ee61b5b went: " in unknown["message"]
+    assert "Traceback" not in without_git.output
+    unknown = finding(without_git.json(), "unknown-revision")
+    assert unknown["evidence"]["git"]["unavailable"] == (
+        "the git executable is not installed (not on PATH)"
+    )

@@ -1,0 +1,384 @@
+"""migdoctor's ledger: a table in the user's database recording each revision migdoctor
+upgrades, downgrades or stamps (the revision, the sha256 and the compressed text of its file,
+when, the database user, how long, and the migdoctor and alembic versions), as Flyway and
+Liquibase keep checksums of applied migrations. ``edited-after-apply`` compares the files with it;
+``migdoctor log`` lists it.
+
+The ledger is never required: it is created lazily (SQLAlchemy Core, portable types) on the
+run's own connection, inside the run's transaction where the database has transactional DDL; a
+user who may not create or write it gets one warning line and the run goes on. On PostgreSQL
+each ledger statement runs in a savepoint, so that its failure cannot abort the migration's
+transaction. Every check ignores the table (``own_tables``, the one list of migdoctor's tables
+in the user's database, with the version table).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from migdoctor.errors import describe_exception, driver_error
+from migdoctor.facts.ledger import APPLYING, FileSinceApply, LedgerEntry, LedgerFacts
+from migdoctor.project.ledger_settings import LedgerSettings
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection
+
+    from migdoctor.facts.model import ProjectFacts
+
+# the newest entries a check or ``log`` reads (a bounded read, as every other)
+ENTRIES_READ = 5000
+# a file's text is kept (compressed) up to this size: enough for a real diff of any migration
+KEPT_TEXT_BYTES = 1 << 20
+
+
+def ledger_table(name: str, schema: str | None) -> Table:
+    from sqlalchemy import (
+        Column,
+        DateTime,
+        Float,
+        Integer,
+        LargeBinary,
+        MetaData,
+        String,
+        Table,
+    )
+
+    return Table(
+        name,
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("revision", String(255), nullable=False, index=True),
+        Column("direction", String(16), nullable=False),
+        Column("file_sha256", String(64)),
+        Column("file_path", String(1024)),
+        # zlib-compressed text of the file (MEDIUMBLOB on MySQL)
+        Column("file_zlib", LargeBinary(length=16_777_215)),
+        Column("applied_at", DateTime, nullable=False),
+        Column("database_user", String(255)),
+        Column("duration_seconds", Float),
+        Column("migdoctor_version", String(64), nullable=False),
+        Column("alembic_version", String(64), nullable=False),
+        Column("command", String(64), nullable=False),
+        schema=schema,
+    )
+
+
+def own_tables(
+    context: MigrationContext, ledger: LedgerSettings
+) -> tuple[tuple[str | None, str], ...]:
+    """migdoctor's and alembic's own tables in the user's database, as (schema, name): the
+    version table and the ledger (in the version table's schema), which no check reports."""
+    schema = context.version_table_schema
+    return ((schema, context.version_table), (schema, ledger.table))
+
+
+@contextmanager
+def ledger_hidden(context: MigrationContext, ledger: LedgerSettings) -> Iterator[None]:
+    """Hide the ledger from alembic's autogenerate comparisons (as alembic hides its version
+    table) by adding to env.py's ``include_name`` for the duration."""
+    original = context.opts.get("include_name")
+    schema = context.version_table_schema
+
+    def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+        in_its_schema = parent_names.get("schema_name") in (schema, None)
+        if type_ == "table" and name == ledger.table and in_its_schema:
+            return False
+        return bool(original(name, type_, parent_names)) if original is not None else True
+
+    context.opts["include_name"] = include_name
+    try:
+        yield
+    finally:
+        if original is None:
+            context.opts.pop("include_name", None)
+        else:
+            context.opts["include_name"] = original
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+class LedgerWriter:
+    """Records the revisions of one run on the run's connection; ``warn`` hears (once) why the
+    ledger could not be written, and the run goes on."""
+
+    def __init__(self, project: ProjectFacts, command: str, warn: Callable[[str], None]) -> None:
+        self.settings = project.config.ledger
+        self.paths = {revision: script.path for revision, script in project.graph.scripts.items()}
+        self.base = project.config.base_directory
+        self.command = command
+        self.warn = warn
+        self.enabled = self.settings.enabled
+        self.table: Table | None = None
+        self.user: str | None = None
+
+    def prepare(self, connection: Connection, schema: str | None) -> None:
+        """Create the table when it does not exist yet."""
+        if not self.enabled or self.table is not None:
+            return
+        from sqlalchemy import inspect
+
+        table = ledger_table(self.settings.table, schema)
+
+        def create() -> None:
+            if not inspect(connection).has_table(table.name, schema=schema):
+                table.create(connection)
+
+        if self._attempt(connection, create, f"create {self._name(schema)}"):
+            self.table = table
+            self.user = _database_user(connection)
+
+    def record(
+        self, connection: Connection, revisions: Iterable[str], direction: str, seconds: float
+    ) -> None:
+        if not self.enabled or self.table is None:
+            return
+        from alembic import __version__ as alembic_version
+
+        from migdoctor import __version__
+
+        table = self.table
+        rows = []
+        for revision in revisions:
+            path = self.paths.get(revision)
+            content = _read(path)
+            rows.append(
+                {
+                    "revision": revision,
+                    "direction": direction,
+                    "file_sha256": hashlib.sha256(content).hexdigest() if content else None,
+                    "file_path": _relative(path, self.base) if path else None,
+                    "file_zlib": _kept(content),
+                    "applied_at": datetime.now(timezone.utc).replace(tzinfo=None),
+                    "database_user": self.user,
+                    "duration_seconds": round(seconds, 3),
+                    "migdoctor_version": __version__,
+                    "alembic_version": alembic_version,
+                    "command": self.command,
+                }
+            )
+        if rows:
+            self._attempt(
+                connection,
+                lambda: connection.execute(table.insert(), rows),
+                f"write to {self._name(table.schema)}",
+            )
+
+    def _name(self, schema: str | None) -> str:
+        return f"{schema}.{self.settings.table}" if schema else self.settings.table
+
+    def _attempt(self, connection: Connection, action: Callable[[], Any], what: str) -> bool:
+        try:
+            with _savepoint(connection):
+                action()
+        except Exception as error:  # noqa: BLE001 - the ledger is never required
+            self.enabled = False
+            self.warn(
+                f"migdoctor could not {what} ({describe_exception(driver_error(error))}); the "
+                "run goes on without the ledger (--no-ledger or ledger = false silences this)."
+            )
+            return False
+        return True
+
+
+def rows_change_recorder(
+    project: ProjectFacts,
+    command: str,
+    warn: Callable[[str], None],
+    change: Any,
+    direction: str,
+) -> Callable[[Connection, str | None], None]:
+    """What writes to the ledger the revisions a change of the version table's rows (a stamp
+    fix, a completed revision) records as applied, or, for ``downgrade``, takes away."""
+    writer = LedgerWriter(project, command, warn)
+    if direction == "downgrade":
+        revisions = [r for r in change.rows_before if r not in change.rows_after]
+    else:
+        revisions = [r for r in change.rows_after if r not in change.rows_before]
+
+    def record(connection: Connection, schema: str | None) -> None:
+        if revisions:
+            writer.prepare(connection, schema)
+            writer.record(connection, revisions, direction, 0.0)
+
+    return record
+
+
+@contextmanager
+def _savepoint(connection: Connection) -> Iterator[None]:
+    """On PostgreSQL a failed statement aborts the whole transaction: run in a savepoint."""
+    if connection.dialect.name == "postgresql" and connection.in_transaction():
+        with connection.begin_nested():
+            yield
+    else:
+        yield
+
+
+def _database_user(connection: Connection) -> str | None:
+    from sqlalchemy import text
+
+    statement = {
+        "postgresql": "SELECT current_user",
+        "mysql": "SELECT CURRENT_USER()",
+        "mariadb": "SELECT CURRENT_USER()",
+    }.get(connection.dialect.name)
+    if statement is None:
+        return connection.engine.url.username
+    try:
+        with _savepoint(connection):
+            value = connection.execute(text(statement)).scalar()
+    except Exception:  # noqa: BLE001 - who ran it is worth knowing, not worth failing for
+        return connection.engine.url.username
+    return str(value) if value is not None else None
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.absolute().relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
+
+
+def _kept(content: bytes | None) -> bytes | None:
+    if content is None or len(content) > KEPT_TEXT_BYTES:
+        return None
+    return zlib.compress(content, 6)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def read_ledger(
+    connection: Connection,
+    project: ProjectFacts,
+    schema: str | None,
+    known_rows: Iterable[str],
+) -> LedgerFacts | None:
+    """The ledger's newest entries and the applied revision files edited since (None when
+    there is no ledger table). The caller bounds the reads. ``known_rows``: the version rows
+    whose ancestors count as applied."""
+    from sqlalchemy import inspect, select
+
+    settings = project.config.ledger
+    if not inspect(connection).has_table(settings.table, schema=schema):
+        return None
+    table = ledger_table(settings.table, schema)
+    columns = [column for column in table.c if column.name != "file_zlib"]
+    try:
+        rows = connection.execute(
+            select(*columns).order_by(table.c.id.desc()).limit(ENTRIES_READ + 1)
+        ).all()
+    except Exception as error:
+        if _gave_up(error):
+            raise
+        return LedgerFacts(settings.table, True, unreadable=describe_exception(driver_error(error)))
+    entries = tuple(_entry(row) for row in rows[:ENTRIES_READ])
+    facts = LedgerFacts(settings.table, True, entries, truncated=len(rows) > ENTRIES_READ)
+    edited = {}
+    applied = project.graph.ancestors(r for r in known_rows if r in project.graph)
+    for revision in sorted(applied):
+        last = facts.last_entry(revision)
+        if last is None or last.direction not in APPLYING or last.file_sha256 is None:
+            continue
+        path = project.graph.scripts[revision].path
+        content = _read(path)
+        if content is None or hashlib.sha256(content).hexdigest() == last.file_sha256:
+            continue
+        old = connection.execute(select(table.c.file_zlib).where(table.c.id == last.id)).scalar()
+        edited[revision] = _since_apply(revision, project.relative(path), last, content, old)
+    return LedgerFacts(
+        settings.table, True, entries, edited=edited, truncated=len(rows) > ENTRIES_READ
+    )
+
+
+def _gave_up(error: BaseException) -> bool:
+    from migdoctor.database.bounds import gave_up_waiting
+
+    return gave_up_waiting(error)
+
+
+def _entry(row: Any) -> LedgerEntry:
+    applied_at = row.applied_at
+    return LedgerEntry(
+        id=int(row.id),
+        revision=str(row.revision),
+        direction=str(row.direction),
+        file_sha256=row.file_sha256,
+        file_path=row.file_path,
+        applied_at=applied_at.isoformat(timespec="seconds") + "Z"
+        if isinstance(applied_at, datetime)
+        else str(applied_at),
+        database_user=row.database_user,
+        duration_seconds=float(row.duration_seconds) if row.duration_seconds is not None else None,
+        migdoctor_version=str(row.migdoctor_version),
+        alembic_version=str(row.alembic_version),
+        command=str(row.command),
+    )
+
+
+def _since_apply(
+    revision: str, path: str, last: LedgerEntry, content: bytes, old: bytes | None
+) -> FileSinceApply:
+    current = hashlib.sha256(content).hexdigest()
+    recorded = last.file_sha256 or ""
+    if old is None:
+        return FileSinceApply(revision, path, recorded, current)
+    try:
+        before = zlib.decompress(old).decode("utf-8", "replace").splitlines()
+    except zlib.error:
+        return FileSinceApply(revision, path, recorded, current)
+    after = content.decode("utf-8", "replace").splitlines()
+    added = removed = 0
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "delete"):
+            removed += i2 - i1
+        if tag in ("replace", "insert"):
+            added += j2 - j1
+    return FileSinceApply(revision, path, recorded, current, added, removed)
+
+
+def read_ledger_of(project: ProjectFacts) -> LedgerFacts:
+    """Run env.py and read only the ledger (and the version rows), bounded as every read."""
+    from migdoctor.database.bounds import read_timeout
+    from migdoctor.database.environment import run_environment
+    from migdoctor.database.version_table import read_version_rows
+
+    found: list[LedgerFacts] = []
+
+    def read(context: MigrationContext, script: Any) -> list[Any]:
+        from sqlalchemy import inspect
+
+        connection = context.connection
+        assert connection is not None  # run_environment refuses offline mode
+        table, schema = context.version_table, context.version_table_schema
+        exists = inspect(connection).has_table(table, schema=schema)
+        rows = read_version_rows(connection, table, schema) if exists else ()
+        ledger = read_ledger(connection, project, schema, rows)
+        found.append(ledger or LedgerFacts(project.config.ledger.table, exists=False))
+        return []
+
+    run_environment(
+        project,
+        read,
+        read_only=True,
+        action="Reading the ledger",
+        read_timeout=read_timeout(project.config.options),
+    )
+    return found[0]
