@@ -120,8 +120,14 @@ class LedgerWriter:
         self.enabled = self.settings.enabled
         self.table: Table | None = None
         self.user: str | None = None
+        self.schema: str | None = None
 
     def prepare(self, connection: Connection, schema: str | None) -> None:
+        """Where the table goes; it is created with the first revision recorded, so a run that
+        applies nothing (it fails first, say) leaves the database without it."""
+        self.schema = schema
+
+    def _create(self, connection: Connection, schema: str | None) -> None:
         """Create the table when it does not exist yet."""
         if not self.enabled or self.table is not None:
             return
@@ -140,6 +146,8 @@ class LedgerWriter:
     def record(
         self, connection: Connection, revisions: Iterable[str], direction: str, seconds: float
     ) -> None:
+        if self.enabled and self.table is None:
+            self._create(connection, self.schema)
         if not self.enabled or self.table is None:
             return
         from alembic import __version__ as alembic_version
