@@ -297,6 +297,18 @@ def article_by_hand(blog: Project, database: Database) -> None:
     create_article_outside_migrations(database)
 
 
+def schema_of(database: Database) -> frozenset[Any]:
+    """Every table of the database with its columns, keys, indexes and constraints (and on
+    PostgreSQL its sequences and enums), the version table left out: migdoctor's snapshot."""
+    from migdoctor.database.schema_snapshot import read_schema_snapshot
+
+    engine = database.engine()
+    with engine.connect() as connection:
+        snapshot = read_schema_snapshot(connection, exclude=("alembic_version",))
+    engine.dispose()
+    return snapshot.objects
+
+
 def journal(project: Project | Path) -> list[dict[str, Any]]:
     """The records of the project's journal (.migdoctor/journal.jsonl), oldest first."""
     root = project.root if isinstance(project, Project) else project

@@ -115,6 +115,15 @@ def session_in_the_way(tmp_path: Path, database: Database, stack: ExitStack) -> 
     return blog, ()
 
 
+def started_over(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade("head")
+    for path in blog.versions.glob("*.py"):
+        path.unlink()
+    database.execute("DROP TABLE alembic_version")
+    return blog, ()
+
+
 # scenario -> the fixes it is here to show offered
 SCENARIOS: dict[Scenario, set[str]] = {
     behind: {"upgrade"},
@@ -128,6 +137,7 @@ SCENARIOS: dict[Scenario, set[str]] = {
     missing_parent: {"reparent-revision"},
     models_not_wired: {"wire-target-metadata"},
     session_in_the_way: {"end-session"},
+    started_over: {"baseline"},
 }
 ON_A_SERVER = (session_in_the_way,)
 

@@ -44,6 +44,7 @@ FIX_MODULES = {
     "reparent-revision": "reparent_revision",
     "rebase-heads": "rebase_heads",
     "wire-target-metadata": "wire_target_metadata",
+    "baseline": "baseline",
 }
 
 
