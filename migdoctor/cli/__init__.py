@@ -7,7 +7,7 @@ argument-compatible with alembic's) and ``roundtrip``.
 
 from __future__ import annotations
 
-from migdoctor.cli import diagnose, migrate, repair, roundtrip
+from migdoctor.cli import diagnose, migrate, repair, roundtrip, squash
 from migdoctor.cli.app import app, main
 
-__all__ = ["app", "diagnose", "main", "migrate", "repair", "roundtrip"]
+__all__ = ["app", "diagnose", "main", "migrate", "repair", "roundtrip", "squash"]

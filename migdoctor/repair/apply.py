@@ -238,11 +238,14 @@ def write_files(changes: tuple[FileChange, ...]) -> None:
             raise MigdoctorError(
                 f"{change.path} changed since the plan was made; nothing was written."
             )
+    # files written before any is removed: a failure half way loses nothing
+    for change in changes:
+        if change.after is not None:
+            change.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(change.path, change.after)
     for change in changes:
         if change.after is None:
             change.path.unlink()
-        else:
-            write_atomically(change.path, change.after)
 
 
 def verify_target_metadata(project: ProjectFacts, changes: tuple[FileChange, ...]) -> None:
