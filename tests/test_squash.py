@@ -7,24 +7,16 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.conftest import MYSQL_URL, POSTGRES_URL, Database, another_database
-from tests.helpers import Project, copy_project, schema_of
-
-UP_TO = "sq06tags0000"
-HEAD = "sq07email000"
+from tests.conftest import Database, another_database
+from tests.helpers import SQUASH_HEAD as HEAD
+from tests.helpers import SQUASH_UP_TO as UP_TO
+from tests.helpers import Project, copy_project, schema_of, scratch_url_for
 
 
 def squash_project(tmp_path: Path, database: Database) -> Project:
     project = copy_project("squash_history", tmp_path / "project", database)
     project.upgrade("head")
     return project
-
-
-def scratch(database: Database) -> tuple[str, ...]:
-    """Where the proof is built: a temporary SQLite file, or a server of the database's kind."""
-    if database.backend == "sqlite":
-        return ()
-    return ("--scratch-url", MYSQL_URL if database.backend == "mysql" else POSTGRES_URL)
 
 
 def files_of(project: Project) -> dict[str, str]:
@@ -41,14 +33,14 @@ def test_squash_proves_archives_and_undo_restores(tmp_path: Path, database: Data
     before = files_of(project)
     schema = schema_of(database)
 
-    undecided = project.migdoctor("squash", "--up-to", UP_TO, "--yes", *scratch(database))
+    undecided = project.migdoctor("squash", "--up-to", UP_TO, "--yes", *scratch_url_for(database))
 
     assert undecided.exit_code == 1, undecided
     assert "op.bulk_insert" in undecided.stdout and "op.execute" in undecided.stdout
     assert files_of(project) == before
 
     squashed = project.migdoctor(
-        "squash", "--up-to", UP_TO, "--keep-data-migrations", "--yes", *scratch(database)
+        "squash", "--up-to", UP_TO, "--keep-data-migrations", "--yes", *scratch_url_for(database)
     )
 
     assert squashed.exit_code == 0, squashed

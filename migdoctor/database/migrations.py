@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import (
@@ -119,9 +120,11 @@ def run_migration(
     tag: str | None = None,
     purge: bool = False,
     observe_schema: Callable[[str, dict[str, Any]], None] | None = None,
+    version_locations: tuple[Path, ...] = (),
 ) -> MigrationResult:
     """Run the steps from wherever the database is (``expected_rows``: refuse if it moved).
-    ``observe_schema`` hears, after each revision, the tables, columns and indexes it created."""
+    ``observe_schema`` hears, after each revision, the tables, columns and indexes it created.
+    ``version_locations``: load the revisions from there (a squash archive)."""
     from migdoctor.database.environment import run_environment
     from migdoctor.database.version_table import read_version_rows
 
@@ -192,6 +195,7 @@ def run_migration(
                 read_only=False,
                 action=f"The {direction}",
                 prepare=lock_once_configured,
+                version_locations=version_locations,
                 **context_options,
             )
         except LockLost as error:

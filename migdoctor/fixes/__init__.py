@@ -45,6 +45,7 @@ FIX_MODULES = {
     "rebase-heads": "rebase_heads",
     "wire-target-metadata": "wire_target_metadata",
     "baseline": "baseline",
+    "upgrade-archived": "upgrade_archived",
 }
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migdoctor.project.config import ProjectConfig
+
+if TYPE_CHECKING:
+    from migdoctor.project.scripts import RevisionScript
 
 ARCHIVE_FOLDER = "squashed"
 
@@ -19,11 +23,15 @@ ARCHIVE_FOLDER = "squashed"
 @dataclass(frozen=True)
 class SquashArchive:
     """One squash's archive: the revision it squashed up to (whose id the new revision keeps),
-    its folder and the revision ids archived there."""
+    its folder and the headers of the revision files archived there."""
 
     up_to: str
     folder: Path
-    revisions: tuple[str, ...]
+    scripts: tuple[RevisionScript, ...]
+
+    @property
+    def revisions(self) -> tuple[str, ...]:
+        return tuple(script.revision for script in self.scripts)
 
 
 def archive_root(config: ProjectConfig) -> Path:
@@ -44,11 +52,11 @@ def read_archives(config: ProjectConfig) -> tuple[SquashArchive, ...]:
         return ()
     archives = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        revisions = []
+        scripts = []
         for path in sorted(folder.glob("*.py")):
             header = read_revision_file(path)
             if isinstance(header, RevisionScript):
-                revisions.append(header.revision)
-        if revisions:
-            archives.append(SquashArchive(folder.name, folder, tuple(revisions)))
+                scripts.append(header)
+        if scripts:
+            archives.append(SquashArchive(folder.name, folder, tuple(scripts)))
     return tuple(archives)

@@ -120,6 +120,7 @@ def apply_plan(
                 events=events,
                 expected_rows=facts.database.version_rows if facts.database else (),
                 observe_schema=revision_done,
+                version_locations=plan.migration.version_locations,
             )
             after["version_rows"] = list(result.rows_after)
         if plan.end_session is not None:

@@ -108,6 +108,8 @@ class MigrationRun:
     destination: str
     steps: tuple[tuple[str, str], ...]
     rows_before: tuple[str, ...] = ()
+    # the folders alembic loads the revisions from, when not the project's (a squash archive)
+    version_locations: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
