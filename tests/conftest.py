@@ -162,6 +162,17 @@ def _fresh_server_database(backend: str) -> Iterator[Database]:
         _drop_server_database(backend, name)
 
 
+@contextmanager
+def another_database(like: Database, folder: Path) -> Iterator[Database]:
+    """A second fresh database on the same backend as ``like`` (a file in ``folder`` for
+    SQLite), dropped afterwards: where a history is built again to compare schemas."""
+    if like.backend == "sqlite":
+        yield Database("sqlite", f"sqlite:///{folder / f'other_{uuid.uuid4().hex[:8]}.db'}")
+        return
+    with _fresh_server_database(like.backend) as fresh:
+        yield fresh
+
+
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A fresh, empty database on each backend, dropped after the test."""

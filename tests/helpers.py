@@ -297,6 +297,51 @@ def article_by_hand(blog: Project, database: Database) -> None:
     create_article_outside_migrations(database)
 
 
+def schema_of(database: Database) -> frozenset[Any]:
+    """Every table of the database with its columns, keys, indexes and constraints (and on
+    PostgreSQL its sequences and enums), the version table left out: migdoctor's snapshot."""
+    from migdoctor.database.schema_snapshot import read_schema_snapshot
+
+    engine = database.engine()
+    with engine.connect() as connection:
+        snapshot = read_schema_snapshot(connection, exclude=("alembic_version",))
+    engine.dispose()
+    return snapshot.objects
+
+
+# the squash fixture (fixtures/squash_history): squashed up to its sixth revision, its seventh kept
+SQUASH_UP_TO = "sq06tags0000"
+SQUASH_HEAD = "sq07email000"
+SQUASH_BEHIND = "sq02post0000"
+
+
+def scratch_url_for(database: Database) -> tuple[str, ...]:
+    """Where squash builds its proof: a temporary SQLite file, or a server of the database's
+    kind (``--scratch-url``)."""
+    from tests.conftest import MYSQL_URL, POSTGRES_URL
+
+    if database.backend == "sqlite":
+        return ()
+    return ("--scratch-url", MYSQL_URL if database.backend == "mysql" else POSTGRES_URL)
+
+
+def behind_a_squash(tmp_path: Path, database: Database) -> Project:
+    """The squash fixture at its second revision, then squashed up to its sixth: the database
+    is at a revision the squash archived."""
+    project = copy_project("squash_history", tmp_path / "project", database)
+    project.upgrade(SQUASH_BEHIND)
+    squashed = project.migdoctor(
+        "squash",
+        "--up-to",
+        SQUASH_UP_TO,
+        "--drop-data-migrations",
+        "--yes",
+        *scratch_url_for(database),
+    )
+    assert squashed.exit_code == 0, squashed
+    return project
+
+
 def journal(project: Project | Path) -> list[dict[str, Any]]:
     """The records of the project's journal (.migdoctor/journal.jsonl), oldest first."""
     root = project.root if isinstance(project, Project) else project

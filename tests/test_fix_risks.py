@@ -31,6 +31,7 @@ from tests.helpers import (
     overlay,
     unwire_target_metadata,
 )
+from tests.helpers import behind_a_squash as behind_a_squash_helper
 
 # a scenario makes its project and the state of the database, and returns the project and the
 # arguments of its check (it may keep what it holds open on the stack until the check has run)
@@ -127,6 +128,19 @@ def session_in_the_way(tmp_path: Path, database: Database, stack: ExitStack) -> 
     return blog, ()
 
 
+def started_over(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade("head")
+    for path in blog.versions.glob("*.py"):
+        path.unlink()
+    database.execute("DROP TABLE alembic_version")
+    return blog, ()
+
+
+def behind_a_squash(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    return behind_a_squash_helper(tmp_path, database), ()
+
+
 # scenario -> the fixes it is here to show offered
 SCENARIOS: dict[Scenario, set[str]] = {
     behind: {"upgrade"},
@@ -141,6 +155,8 @@ SCENARIOS: dict[Scenario, set[str]] = {
     missing_parent: {"reparent-revision"},
     models_not_wired: {"wire-target-metadata"},
     session_in_the_way: {"end-session"},
+    started_over: {"baseline"},
+    behind_a_squash: {"upgrade-archived"},
 }
 ON_A_SERVER = (session_in_the_way,)
 

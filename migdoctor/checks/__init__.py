@@ -23,6 +23,7 @@ CheckFunction = Callable[[Facts], list[Finding]]
 CHECK_MODULES = (
     "migration_in_progress",
     "unknown_revision",
+    "behind_squash",
     "version_table_overlap",
     "partial_migration",
     "table_exists",

@@ -18,20 +18,23 @@ then creates nothing at all.
 
 How to fix
 ----------
-Write a first (baseline) revision that creates these tables, then record it here without
-running it. Until migdoctor writes it for you: point ``sqlalchemy.url`` (or ``-x``/the
-environment variable your env.py reads) at a new, empty database, run ``alembic revision
---autogenerate -m baseline``, read the revision (it must create exactly these tables), then
-``migdoctor fix stamp --revision <it>`` on this database, which verifies that the live schema is
-the baseline's before recording it. Tables that belong to another application sharing the
-database are better left out of autogenerate with ``include_object`` in env.py.
+When the history is empty, ``migdoctor fix baseline`` writes the first revision from the live
+schema (alembic's own rendering; it shows the file before consent) and records it here without
+running it; ``migdoctor undo`` takes both back. By hand, or when the history exists: point
+``sqlalchemy.url`` (or ``-x``/the environment variable your env.py reads) at a new, empty
+database, run ``alembic revision --autogenerate -m baseline``, read the revision (it must create
+exactly these tables), then ``migdoctor fix stamp --revision <it>`` on this database, which
+verifies that the live schema is the baseline's before recording it. Tables that belong to
+another application sharing the database are better left out of autogenerate with
+``include_object`` in env.py.
 """
 
 from __future__ import annotations
 
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.findings import Finding, Severity
+from migdoctor.findings import Finding, FixOption, Severity
+from migdoctor.fixes.options import fix_option
 from migdoctor.operations.schema_position import comparison_with
 
 SLUG = "untracked-schema"
@@ -82,11 +85,27 @@ def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
             "with this database, will not write the revision that would create "
             f"{'them' if len(tables) != 1 else 'it'}."
         )
-    message += (
-        " Write a baseline revision that creates them (autogenerate against an empty "
-        "database), then record it here with migdoctor fix stamp --revision REV: see "
-        "migdoctor explain untracked-schema."
-    )
+    if empty_history:
+        message += (
+            " migdoctor fix baseline writes the revision that creates them, from the live "
+            "schema, and records it here."
+        )
+        fixes: tuple[FixOption, ...] = (
+            fix_option(
+                facts,
+                "baseline",
+                "Write a baseline revision creating these tables and record it here",
+                why="the history is empty: the live schema is the only description there is",
+                recommended=True,
+            ),
+        )
+    else:
+        message += (
+            " Write a baseline revision that creates them (autogenerate against an empty "
+            "database), then record it here with migdoctor fix stamp --revision REV: see "
+            "migdoctor explain untracked-schema."
+        )
+        fixes = ()
     return [
         Finding(
             check=SLUG,
@@ -102,5 +121,6 @@ def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
                 "current": list(database.version_rows),
             },
             locations=facts.project.config_location,
+            fixes=fixes,
         )
     ]

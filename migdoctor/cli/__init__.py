@@ -7,7 +7,7 @@ argument-compatible with alembic's), ``roundtrip`` and ``ledger_log`` (log).
 
 from __future__ import annotations
 
-from migdoctor.cli import diagnose, ledger_log, migrate, repair, roundtrip
+from migdoctor.cli import diagnose, ledger_log, migrate, repair, roundtrip, squash
 from migdoctor.cli.app import app, main
 
-__all__ = ["app", "diagnose", "ledger_log", "main", "migrate", "repair", "roundtrip"]
+__all__ = ["app", "diagnose", "ledger_log", "main", "migrate", "repair", "roundtrip", "squash"]

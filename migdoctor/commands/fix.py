@@ -78,7 +78,7 @@ def show_plans(options: ConfigOptions, invocation: tuple[str, ...], ui: Terminal
         ui.say(f"\n[bold]{finding.check}[/] ({finding.code}): {finding.title}")
         for option in finding.fixes:
             request = FixRequest(option.id, option.revision, session=option.session)
-            plan = with_row_counts(facts, plan_fix(facts, request))
+            plan = prepared(facts, plan_fix(facts, request))
             ui.show_plan(plan, command=option.command)
     ui.say(
         "\nNothing was changed. Apply a fix with its command, or walk through them with "
@@ -130,7 +130,7 @@ def _fix_one(
     if request.revision is None and recommended is not None:
         # the revision the findings recommend; a session to end is never picked for the user
         request = replace(request, revision=recommended.revision)
-    plan = with_row_counts(facts, plan_fix(facts, request))
+    plan = prepared(facts, plan_fix(facts, request))
     ui.show_plan(plan)
     if plan.refusal:
         return EXIT_OK if plan.nothing_to_do else EXIT_FAILED
@@ -146,6 +146,29 @@ def _fix_one(
     if consent != EXIT_OK:
         return consent
     return apply_with_journal(facts, plan, lock_timeout, ui, options, invocation)
+
+
+def prepared(facts: Facts, plan: Plan) -> Plan:
+    """The plan with what only the database can tell, read before consent: the revision it
+    writes from the live schema, the rows of what it drops."""
+    return with_row_counts(facts, with_schema_revision(facts, plan))
+
+
+def with_schema_revision(facts: Facts, plan: Plan) -> Plan:
+    """A plan that writes a revision of the live schema (baseline), with that revision as
+    alembic renders it, in ``files``: the user reads it before consent."""
+    wanted = plan.schema_revision
+    if wanted is None or plan.refusal or plan.files:
+        return plan
+    from migdoctor.database.schema_revision import read_schema_revision, version_folder
+    from migdoctor.fixes.edits import edited_file
+
+    project = facts.project
+    rendered = read_schema_revision(project, wanted.revision_id, wanted.message, wanted.leave_out)
+    path = version_folder(project) / rendered.relative_path
+    if path.exists():
+        return replace(plan, refusal=f"{project.relative(path)} exists already; nothing written.")
+    return replace(plan, files=(edited_file(project, path, None, rendered.text),))
 
 
 def with_row_counts(facts: Facts, plan: Plan) -> Plan:
@@ -285,7 +308,7 @@ def _interactive(
             passed.add((finding.check, finding.message))
             continue
         request = FixRequest(option.id, option.revision, session=option.session)
-        plan = with_row_counts(facts, plan_fix(facts, request))
+        plan = prepared(facts, plan_fix(facts, request))
         ui.show_plan(plan)
         if plan.refusal:
             passed.add((finding.check, finding.message))

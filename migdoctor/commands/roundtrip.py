@@ -40,34 +40,34 @@ def roundtrip(options: ConfigOptions, scratch_url: str | None = None) -> Roundtr
     """Run the round trip on a new scratch database (a temporary SQLite file unless
     ``scratch_url`` names a MySQL/MariaDB or PostgreSQL server) and say what it proved."""
     project = load_project(options)
-    _refuse_unwalkable(project)
+    refuse_unwalkable(project, "the round trip")
     with scratch_database(scratch_url) as scratch, no_new_sqlite_files(scratch):
         on_scratch = load_project(replace(options, url=scratch.url))
         return _RoundTrip(on_scratch, scratch).run()
 
 
-def _refuse_unwalkable(project: ProjectFacts) -> None:
-    """A history that cannot be walked revision by revision: exit 2, with what to run."""
+def refuse_unwalkable(project: ProjectFacts, what: str) -> None:
+    """A history that cannot be walked revision by revision: exit 2, with what to run
+    (``what``: the command that cannot run, "the round trip")."""
     graph = project.graph
     hint = "migdoctor check --offline names what is wrong."
     if project.load_errors:
         error = project.load_errors[0]
         raise MigdoctorError(
-            f"Cannot run the round trip: {project.relative(error.path)} cannot be read "
-            f"({error.message}).",
+            f"Cannot run {what}: {project.relative(error.path)} cannot be read ({error.message}).",
             hint=hint,
         )
     if graph.cycle:
-        raise MigdoctorError("Cannot run the round trip: the revisions form a cycle.", hint=hint)
+        raise MigdoctorError(f"Cannot run {what}: the revisions form a cycle.", hint=hint)
     if graph.missing:
         missing = graph.missing[0]
         raise MigdoctorError(
-            f"Cannot run the round trip: revision {missing.revision} names "
+            f"Cannot run {what}: revision {missing.revision} names "
             f"{missing.missing}, which no script defines.",
             hint=hint,
         )
     if not graph.scripts:
-        raise MigdoctorError("Cannot run the round trip: the project has no revision yet.")
+        raise MigdoctorError(f"Cannot run {what}: the project has no revision yet.")
 
 
 class _RoundTrip:

@@ -56,10 +56,13 @@ def run_environment(
     cmd_opts: dict[str, Any] | None = None,
     prepare: Callable[[Any, Path], None] | None = None,
     read_timeout: float | None = None,
+    version_locations: tuple[Path, ...] = (),
     **context_options: Any,
 ) -> None:
     """Run env.py once, calling ``work`` with the live migration context.
 
+    ``version_locations``: load the revisions from these folders instead of the project's
+    (revisions archived by a squash, a revision written for a scratch database).
     ``read_only`` runs with ``dont_mutate`` (alembic creates no version table) and refuses to
     create a missing SQLite file. ``action`` names what was being done in error messages.
     ``quiet`` silences alembic's INFO lines and warnings (a report has its own words).
@@ -81,6 +84,8 @@ def run_environment(
     config = project.config.alembic_config(**(cmd_opts or {}))
     try:
         script_directory = ScriptDirectory.from_config(config)
+        if version_locations:
+            script_directory.version_locations = [str(path) for path in version_locations]
     except CommandError as error:
         raise MigdoctorError(str(error)) from error
     called: list[bool] = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import (
@@ -120,11 +121,13 @@ def run_migration(
     purge: bool = False,
     observe_schema: Callable[[str, dict[str, Any]], None] | None = None,
     ledger_command: str | None = None,
+    version_locations: tuple[Path, ...] = (),
 ) -> MigrationResult:
     """Run the steps from wherever the database is (``expected_rows``: refuse if it moved).
     ``observe_schema`` hears, after each revision, the tables, columns and indexes it created.
     Each revision is recorded in migdoctor's ledger (unless turned off), ``ledger_command``
-    saying which command ran it (default: the direction)."""
+    saying which command ran it (default: the direction). ``version_locations``: load the
+    revisions from there (a squash archive)."""
     from migdoctor.database.environment import run_environment
     from migdoctor.database.ledger import LedgerWriter
     from migdoctor.database.version_table import read_version_rows
@@ -198,6 +201,7 @@ def run_migration(
                 read_only=False,
                 action=f"The {direction}",
                 prepare=lock_once_configured,
+                version_locations=version_locations,
                 **context_options,
             )
         except LockLost as error:

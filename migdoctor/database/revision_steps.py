@@ -49,11 +49,17 @@ class StepsRun:
 
 
 def run_revisions(
-    project: ProjectFacts, revisions: Sequence[str], *, upgrade: bool, snapshots: bool = True
+    project: ProjectFacts,
+    revisions: Sequence[str],
+    *,
+    upgrade: bool,
+    snapshots: bool = True,
+    version_locations: tuple[Path, ...] = (),
 ) -> StepsRun:
     """Run each of ``revisions``' upgrade (or downgrade), in the order given, in one run of
-    env.py. A revision that raises ends the run: its failure is returned, not raised; env.py's
-    own failures (and a revision that alembic cannot load) raise MigdoctorError."""
+    env.py (``version_locations``: the folders to load them from, if not the project's). A
+    revision that raises ends the run: its failure is returned, not raised; env.py's own
+    failures (and a revision that alembic cannot load) raise MigdoctorError."""
     outcome = StepsRun()
     running: list[str] = []
 
@@ -77,7 +83,11 @@ def run_revisions(
     direction = "upgrade" if upgrade else "downgrade"
     try:
         run_environment(
-            project, work, read_only=False, action=f"The {direction} on the scratch database"
+            project,
+            work,
+            read_only=False,
+            action=f"The {direction} on the scratch database",
+            version_locations=version_locations,
         )
     except MigdoctorError as error:
         if not running:

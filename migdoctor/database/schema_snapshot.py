@@ -46,9 +46,30 @@ def read_schema_snapshot(connection: Connection, exclude: tuple[str, ...] = ()) 
         for enum in inspector.get_enums():  # type: ignore[attr-defined]
             labels = ", ".join(repr(label) for label in enum.get("labels", ()))
             objects.add(SchemaObject(ENUM, "", str(enum["name"]), f"({labels})"))
+        owners = _sequence_owners(connection)
         for sequence in inspector.get_sequence_names():
-            objects.add(SchemaObject(SEQUENCE, "", sequence))
+            objects.add(SchemaObject(SEQUENCE, "", owners.get(sequence, sequence)))
     return SchemaSnapshot(frozenset(objects))
+
+
+def _sequence_owners(connection: Connection) -> dict[str, str]:
+    """The sequences a column owns (serial, identity), named ``of table.column``: their own
+    name follows the table's name when it was created and stays through a rename, so a schema
+    built again names them differently while it is the same."""
+    from sqlalchemy import text
+
+    rows = connection.execute(
+        text(
+            "SELECT s.relname, t.relname, a.attname FROM pg_class s "
+            "JOIN pg_namespace n ON n.oid = s.relnamespace "
+            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+            "AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
+            "JOIN pg_class t ON t.oid = d.refobjid "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+            "WHERE s.relkind = 'S' AND n.nspname = current_schema()"
+        )
+    )
+    return {str(sequence): f"of {table}.{column}" for sequence, table, column in rows}
 
 
 def _table_objects(inspector: Inspector, table: str) -> Iterator[SchemaObject]:

@@ -17,6 +17,7 @@ from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
 from migdoctor.findings import Location
+from migdoctor.project.archive import SquashArchive
 from migdoctor.project.config import ProjectConfig
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.scripts import RevisionScript, ScriptLoadError
@@ -46,6 +47,8 @@ class ProjectFacts:
     # each version file's (size, mtime_ns, inode) when its header was read (empty without the
     # header cache)
     file_signatures: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
+    # the revisions migdoctor squash archived (``<script_location>/squashed/<REV>/``)
+    archives: tuple[SquashArchive, ...] = ()
 
     @property
     def heads(self) -> tuple[str, ...]:
@@ -337,6 +340,18 @@ class Facts:
         if self.database is None:
             return ()
         return tuple(r for r in self.database.version_rows if r not in self.project.graph)
+
+    @cached_property
+    def archived_current(self) -> Mapping[str, SquashArchive]:
+        """Ids in the version table that no script defines but a squash archived, with the
+        archive, when the revision it squashed up to is in the history: the database is behind
+        the squash (``behind-squash``), not at an unknown revision."""
+        found: dict[str, SquashArchive] = {}
+        for row in self.unknown_current:
+            for archive in self.project.archives:
+                if row in archive.revisions and archive.up_to in self.project.graph:
+                    found[row] = archive
+        return found
 
     @cached_property
     def version_overlaps(self) -> tuple[tuple[str, str], ...]:

@@ -45,6 +45,8 @@ FIX_MODULES = {
     "rebase-heads": "rebase_heads",
     "wire-target-metadata": "wire_target_metadata",
     "restore-revision": "restore_revision",
+    "baseline": "baseline",
+    "upgrade-archived": "upgrade_archived",
 }
 
 

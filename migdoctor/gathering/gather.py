@@ -11,6 +11,7 @@ from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.model import ALL_TABLES, DatabaseFacts, Facts, ProjectFacts
 from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
+from migdoctor.project.archive import read_archives
 from migdoctor.project.cache import HeaderCache, cache_disabled
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
@@ -69,6 +70,7 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
         load_errors=tuple(errors),
         graph=RevisionGraph(scripts),
         file_signatures=signatures,
+        archives=read_archives(config),
     )
 
 

@@ -127,6 +127,7 @@ def apply_plan(
                 expected_rows=facts.database.version_rows if facts.database else (),
                 observe_schema=revision_done,
                 ledger_command=f"fix {plan.fix}",
+                version_locations=plan.migration.version_locations,
             )
             after["version_rows"] = list(result.rows_after)
         if plan.end_session is not None:
@@ -280,11 +281,14 @@ def write_files(changes: tuple[FileChange, ...]) -> None:
             raise MigdoctorError(
                 f"{change.path} changed since the plan was made; nothing was written."
             )
+    # files written before any is removed: a failure half way loses nothing
+    for change in changes:
+        if change.after is not None:
+            change.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(change.path, change.after)
     for change in changes:
         if change.after is None:
             change.path.unlink()
-        else:
-            write_atomically(change.path, change.after)
 
 
 def verify_target_metadata(project: ProjectFacts, changes: tuple[FileChange, ...]) -> None:

@@ -312,6 +312,7 @@ def _migration_record(run: MigrationRun) -> dict[str, Any]:
         "destination": run.destination,
         "steps": [list(step) for step in run.steps],
         "rows_before": list(run.rows_before),
+        "version_locations": [str(path) for path in run.version_locations],
     }
 
 
