@@ -299,12 +299,13 @@ def article_by_hand(blog: Project, database: Database) -> None:
 
 def schema_of(database: Database) -> frozenset[Any]:
     """Every table of the database with its columns, keys, indexes and constraints (and on
-    PostgreSQL its sequences and enums), the version table left out: migdoctor's snapshot."""
+    PostgreSQL its sequences and enums), the version table and migdoctor's ledger left out:
+    migdoctor's snapshot."""
     from migdoctor.database.schema_snapshot import read_schema_snapshot
 
     engine = database.engine()
     with engine.connect() as connection:
-        snapshot = read_schema_snapshot(connection, exclude=("alembic_version",))
+        snapshot = read_schema_snapshot(connection, exclude=("alembic_version", "migdoctor_ledger"))
     engine.dispose()
     return snapshot.objects
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from migdoctor.checks import check
 from migdoctor.facts.ledger import FileSinceApply
-from migdoctor.facts.model import Facts
+from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, Severity
 
 SLUG = "edited-after-apply"
@@ -42,6 +42,7 @@ CODE = "MD208"
     CODE,
     Severity.WARNING,
     needs_database=True,
+    reads_tables=OPERATION_TABLES,  # the ledger and the files: no table of the user's
     healthy="no applied revision file changed since migdoctor recorded it (or no ledger)",
 )
 def revision_edited_after_apply(facts: Facts) -> list[Finding]:

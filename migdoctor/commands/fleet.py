@@ -20,7 +20,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from migdoctor.errors import (
@@ -31,20 +31,9 @@ from migdoctor.errors import (
     MigdoctorError,
     describe_exception,
 )
+from migdoctor.facts.fleet import TargetOutcome
 from migdoctor.project.config import ConfigOptions
 from migdoctor.project.targets import Target
-
-
-@dataclass(frozen=True)
-class TargetOutcome:
-    """What one target's run said: its exit code, its JSON report (checks), the text it printed
-    (upgrades), or why it could not run."""
-
-    target: Target
-    exit_code: int
-    report: dict[str, Any] | None = None
-    output: str = ""
-    error: str | None = None
 
 
 def target_options(options: ConfigOptions, target: Target) -> ConfigOptions:

@@ -86,7 +86,9 @@ def _schema_names(state: RunState) -> Any:
     from migdoctor.database.snapshot import read_schema_names
 
     try:
-        return read_schema_names(state.connection, exclude=(state.version_table[0],))
+        # migdoctor's ledger is created with the first revision it records: never the revision's
+        own = (state.version_table[0], *((state.ledger.settings.table,) if state.ledger else ()))
+        return read_schema_names(state.connection, exclude=own)
     except Exception:  # noqa: BLE001 - the run goes on; undo will say what it cannot know
         return None
 

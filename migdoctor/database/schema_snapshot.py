@@ -48,14 +48,20 @@ def read_schema_snapshot(connection: Connection, exclude: tuple[str, ...] = ()) 
             objects.add(SchemaObject(ENUM, "", str(enum["name"]), f"({labels})"))
         owners = _sequence_owners(connection)
         for sequence in inspector.get_sequence_names():
-            objects.add(SchemaObject(SEQUENCE, "", owners.get(sequence, sequence)))
+            owner = owners.get(sequence)
+            if owner is not None and owner[0] in exclude:
+                continue  # an excluded table's own sequence goes with it
+            objects.add(
+                SchemaObject(SEQUENCE, "", f"of {owner[0]}.{owner[1]}" if owner else sequence)
+            )
     return SchemaSnapshot(frozenset(objects))
 
 
-def _sequence_owners(connection: Connection) -> dict[str, str]:
-    """The sequences a column owns (serial, identity), named ``of table.column``: their own
-    name follows the table's name when it was created and stays through a rename, so a schema
-    built again names them differently while it is the same."""
+def _sequence_owners(connection: Connection) -> dict[str, tuple[str, str]]:
+    """The sequences a column owns (serial, identity), with that (table, column): they are named
+    ``of table.column``, as their own name follows the table's name when it was created and
+    stays through a rename, so a schema built again names them differently while it is the
+    same."""
     from sqlalchemy import text
 
     rows = connection.execute(
@@ -69,7 +75,7 @@ def _sequence_owners(connection: Connection) -> dict[str, str]:
             "WHERE s.relkind = 'S' AND n.nspname = current_schema()"
         )
     )
-    return {str(sequence): f"of {table}.{column}" for sequence, table, column in rows}
+    return {str(sequence): (str(table), str(column)) for sequence, table, column in rows}
 
 
 def _table_objects(inspector: Inspector, table: str) -> Iterator[SchemaObject]:

@@ -16,8 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migdoctor.errors import MigdoctorError, describe_exception
-
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
 
@@ -28,7 +26,7 @@ TIMEOUT_SECONDS = 180.0
 # the child drops the current folder python puts first, and finds migdoctor where this one is
 _CHILD = (
     "import sys; del sys.path[0]; sys.path.append({package_parent!r}); "
-    "from migdoctor.database.target_metadata import main; main()"
+    "from migdoctor.gathering.target_metadata_child import main; main()"
 )
 
 
@@ -79,27 +77,3 @@ def tables_in_fresh_process(options: ConfigOptions) -> tuple[tuple[str, ...], st
     if result.get("error"):
         return (), str(result["error"])
     return tuple(result["tables"]), None
-
-
-def main() -> None:
-    """The child: read the request on stdin, write the answer to the file it names."""
-    from migdoctor.gathering.gather import load_project
-    from migdoctor.project.config import ConfigOptions
-
-    request = json.loads(sys.stdin.read())
-    options = ConfigOptions(
-        config=tuple(request["config"]),
-        name=request["name"],
-        x_arguments=tuple(request["x_arguments"]),
-        url=request["url"],
-        lock_timeout=request["lock_timeout"],
-    )
-    result: dict[str, Any]
-    try:
-        metadata = read_target_metadata(load_project(options))
-        result = {"tables": list(metadata.tables)}
-    except MigdoctorError as error:
-        result = {"error": error.message}
-    except BaseException as error:  # noqa: BLE001 - whatever env.py raised: one line back
-        result = {"error": describe_exception(error)}
-    Path(request["answer"]).write_text(json.dumps(result))

@@ -13,13 +13,13 @@ from typing import Any
 
 from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.ledger import LedgerFacts
-from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
 from migdoctor.findings import Location
 from migdoctor.project.archive import SquashArchive
 from migdoctor.project.config import ProjectConfig
 from migdoctor.project.graph import RevisionGraph
+from migdoctor.project.model_candidates import ProjectModels
 from migdoctor.project.scripts import RevisionScript, ScriptLoadError
 
 CASE_INSENSITIVE_TABLE_NAMES = frozenset({"sqlite", "mysql", "mariadb", "mssql"})

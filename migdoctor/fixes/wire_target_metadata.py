@@ -34,8 +34,8 @@ import os
 from pathlib import Path
 
 from migdoctor.facts.model import Facts
-from migdoctor.facts.models import MetadataCandidate, ProjectModels
 from migdoctor.findings import Risk
+from migdoctor.project.model_candidates import MetadataCandidate, ProjectModels
 from migdoctor.repair.plan import FileChange, FixRequest, Plan, nothing_to_do, refused
 
 FIX_ID = "wire-target-metadata"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.model import ALL_TABLES, DatabaseFacts, Facts, ProjectFacts
-from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.project.archive import read_archives
 from migdoctor.project.cache import HeaderCache, cache_disabled
@@ -17,6 +16,7 @@ from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.header_constants import project_search_roots, resolve_from_project
 from migdoctor.project.loading import LoadCheck, check_loading, import_headers
+from migdoctor.project.model_candidates import ProjectModels
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,

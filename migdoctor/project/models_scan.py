@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migdoctor.facts.models import (
+from migdoctor.project.model_candidates import (
     DECLARATIVE,
     FLASK_SQLALCHEMY,
     METADATA,

@@ -13,7 +13,7 @@ from migdoctor.render.json import SCHEMA_VERSION, redacted
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from migdoctor.commands.fleet import TargetOutcome
+    from migdoctor.facts.fleet import TargetOutcome
 
 STATUS = {EXIT_OK: "healthy", EXIT_FAILED: "problems", EXIT_CANNOT: "could not check"}
 
