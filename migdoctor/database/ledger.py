@@ -284,11 +284,13 @@ def read_ledger(
     from sqlalchemy import inspect, select
 
     settings = project.config.ledger
-    if not inspect(connection).has_table(settings.table, schema=schema):
-        return None
     table = ledger_table(settings.table, schema)
     columns = [column for column in table.c if column.name != "file_zlib"]
     try:
+        # MySQL answers "SELECT command denied" even to whether the table exists, to a user
+        # without rights on it: the ledger is then unreadable, never a failure of the check
+        if not inspect(connection).has_table(settings.table, schema=schema):
+            return None
         rows = connection.execute(
             select(*columns).order_by(table.c.id.desc()).limit(ENTRIES_READ + 1)
         ).all()

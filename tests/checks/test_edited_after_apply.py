@@ -4,20 +4,28 @@ migdoctor_ledger; a file edited afterwards is reported with what changed, on eve
 from __future__ import annotations
 
 import hashlib
+import uuid
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import Database
 from tests.helpers import (
+    ARTICLE,
     ARTICLE_FILE,
     COMMENT,
     COMMENT_FILE,
     USER,
     Project,
+    add_revision,
     checks_found,
+    copy_project,
     edit,
     finding,
 )
+
+# a revision that only adds a column to a table the migration user owns
+NICKNAME = "9a9a9a9a9a9a"
 
 
 def test_an_applied_revision_edited_afterwards_is_reported_and_the_log_lists_the_ledger(
@@ -95,3 +103,71 @@ def test_the_ledger_table_is_named_in_the_ini_and_stamps_are_recorded(
     edited = finding(document, "edited-after-apply")
     assert "when migdoctor stamp stamped it" in edited["message"]
     assert (edited["evidence"]["lines_added"], edited["evidence"]["lines_removed"]) == (1, 0)
+
+
+@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
+def test_a_user_who_may_not_create_the_ledger_still_upgrades(
+    tmp_path: Path, server_database: Database
+) -> None:
+    # the migration user owns the application's tables but may create none: the ledger is
+    # never required, the upgrade goes on with one warning line
+    from sqlalchemy.engine import make_url
+
+    database = server_database
+    blog = copy_project("blog", tmp_path / "project", database)
+    blog.upgrade(ARTICLE)  # as the administrator, with alembic (no ledger)
+    (blog.root / COMMENT_FILE).unlink()
+    add_revision(blog, NICKNAME, ARTICLE, "op.add_column('user', sa.Column('nick', sa.String(40)))")
+    role, password = f"md_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    name = make_url(database.url).database
+    tables = ("user", "article", "alembic_version")
+    if database.backend == "postgresql":
+        database.execute(
+            f"CREATE ROLE {role} LOGIN PASSWORD '{password}'",
+            f"GRANT CONNECT ON DATABASE {name} TO {role}",
+            f"GRANT USAGE ON SCHEMA public TO {role}",
+            f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}",
+            *(f'ALTER TABLE "{table}" OWNER TO {role}' for table in tables),
+        )
+        cleanup = (f"REASSIGN OWNED BY {role} TO CURRENT_USER", f"DROP OWNED BY {role}")
+        drop = (f"DROP ROLE IF EXISTS {role}",)
+    else:
+        hosts = ("%", "localhost")
+        privileges = "SELECT, INSERT, UPDATE, DELETE, ALTER, CREATE, DROP, INDEX, REFERENCES"
+        database.execute(
+            *(f"CREATE USER '{role}'@'{host}' IDENTIFIED BY '{password}'" for host in hosts),
+            *(
+                f"GRANT {privileges} ON `{name}`.`{table}` TO '{role}'@'{host}'"
+                for table in tables
+                for host in hosts
+            ),
+        )
+        cleanup = ()
+        drop = tuple(f"DROP USER IF EXISTS '{role}'@'{host}'" for host in hosts)
+    try:
+        as_role = make_url(database.url).set(username=role, password=password)
+        url = as_role.render_as_string(hide_password=False)
+
+        upgraded = blog.migdoctor("--url", url, "upgrade")
+
+        assert upgraded.exit_code == 0, upgraded
+        assert "could not create migdoctor_ledger" in upgraded.output
+        assert "the run goes on without the ledger" in upgraded.output
+        assert password not in upgraded.output
+        assert database.version_rows() == [NICKNAME]
+        assert "migdoctor_ledger" not in database.table_names()
+        # a ledger the user may not even look for is no failure of the check
+        checked = blog.migdoctor("--url", url, "check")
+        assert checked.exit_code in (0, 1), checked
+    finally:
+        if cleanup:
+            database.execute(*cleanup)
+        from sqlalchemy import create_engine, text
+
+        server = create_engine(
+            make_url(database.url).set(database=None), isolation_level="AUTOCOMMIT"
+        )
+        with server.connect() as connection:
+            for statement in drop:
+                connection.execute(text(statement))
+        server.dispose()
