@@ -64,7 +64,7 @@ def test_unknown_revision_suggests_the_id_it_looks_like(blog: Project, database:
     assert "looks like 2b3c4d5e6f70" in unknown["message"]
 
 
-@ON_SQLITE
+# the database-facing scenario on every backend; the others differ only on the git side
 def test_a_revision_only_on_another_branch_is_named_ahead_of_this_checkout(
     blog: Project, database: Database
 ) -> None:
