@@ -56,3 +56,19 @@ def test_without_the_application_says_how_to_find_it(tmp_path: Path) -> None:
     assert "needs the Flask application (Flask-Migrate)" in result.stderr
     assert "FLASK_APP" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_application_named_in_flaskenv_is_found(tmp_path: Path, database: Database) -> None:
+    # FLASK_APP only in .flaskenv, as `flask db` reads it (with python-dotenv installed), and an
+    # application module flask would not find by its name alone
+    project = copy_project("flask_app", tmp_path / "app", None)
+    (project.root / "app.py").rename(project.root / "library.py")
+    (project.root / ".flaskenv").write_text("FLASK_APP=library\n")
+    (project.root / ".env").write_text(f"DATABASE_URL={database.url}\n")
+    upgraded = run([sys.executable, "-m", "flask", "db", "upgrade"], project.root)
+    assert upgraded.exit_code == 0, upgraded
+
+    result = project.migdoctor("check", "--format", "json")
+
+    assert result.exit_code == 0, result
+    assert result.json()["database"]["current"] == [USERS]
