@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.fleet import print_fleet, time_fleet
 from benchmarks.generate import RevisionSpec, diamond_history, file_name, write_project
 
 
@@ -321,6 +322,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"timing {comparison.label}", file=sys.stderr)
             timings.append(time_comparison(comparison, cwd, shape, repeat, warm_up))
         print_comparisons(timings, repeat, arguments.quick)
+        print()
+        fleet_size, fleet_revisions = (4, 20) if arguments.quick else (50, 200)
+        print("timing a fleet", file=sys.stderr)
+        separate, fleet = time_fleet(root, fleet_size, fleet_revisions, repeat)
+        print_fleet(fleet_size, fleet_revisions, separate, fleet)
         print()
         print("timing the graph computations", file=sys.stderr)
         print_linearity(

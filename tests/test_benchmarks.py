@@ -19,5 +19,6 @@ def test_the_benchmark_runs_on_a_small_history() -> None:
         "check (version table emptied) / current",
     ):
         assert f"| {row} |" in result.stdout
+    assert "| `check --targets` / 4 x `check` | 4 |" in result.stdout  # the fleet table
     assert "| crowded | 200 |" in result.stdout  # the linearity table's last row
     assert "per revision, 200 vs 100" in result.stdout

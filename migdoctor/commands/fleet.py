@@ -56,6 +56,7 @@ def check_targets(
     from migdoctor.render.json import report_document
 
     load_project(options)  # read (and cache) the scripts once, before the forks
+    preload(targets)
 
     def check_one(target: Target) -> dict[str, Any]:
         report = diagnose(
@@ -87,6 +88,7 @@ def upgrade_targets(
     from migdoctor.render.interaction import TerminalInteraction
 
     load_project(options)
+    preload(targets)
 
     def upgrade_one(target: Target) -> dict[str, Any]:
         buffer = io.StringIO()
@@ -113,6 +115,25 @@ def upgrade_targets(
         if outcome.exit_code != EXIT_OK and not keep_going:
             break
     return outcomes
+
+
+def preload(targets: Sequence[Target]) -> None:
+    """Import, once and before the forks, what a run on any target imports (alembic's runtime
+    and comparison, migdoctor's capture, checks and recorder, each target's dialect and driver):
+    every fork starts with them, where each would otherwise import them on its own, the most
+    of what checking one database at its head costs. Nothing connects."""
+    import alembic.autogenerate
+    import alembic.runtime.migration  # noqa: F401 - imported for the forks
+    from sqlalchemy.engine import make_url
+
+    import migdoctor.database.capture
+    import migdoctor.operations.replay  # noqa: F401
+    from migdoctor.checks import all_checks
+
+    all_checks()
+    for url in {target.url for target in targets}:
+        with suppress(Exception):  # a target's own mistake is told by its own run
+            make_url(url).get_dialect().import_dbapi()
 
 
 def worst_exit_code(outcomes: Sequence[TargetOutcome]) -> int:
