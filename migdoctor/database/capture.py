@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -204,6 +204,16 @@ def _read_database(
         transactional_ddl=bool(context.impl.transactional_ddl),
         run_in_progress=in_progress,
     )
+    if pending and in_progress is None:
+        from migdoctor.database.operation_measures import measure_operation_tables
+
+        measures = measure_operation_tables(
+            connection,
+            [operations[revision] for revision in pending if revision in operations],
+            facts.table,
+            facts.case_insensitive_names,
+        )
+        facts = replace(facts, table_measures=measures)
     return Capture(facts, operations, loading)
 
 

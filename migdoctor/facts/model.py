@@ -14,6 +14,7 @@ from typing import Any
 from migdoctor.facts.models import ProjectModels
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
+from migdoctor.facts.table_measures import TableMeasures
 from migdoctor.findings import Location
 from migdoctor.project.config import ProjectConfig
 from migdoctor.project.graph import RevisionGraph
@@ -281,6 +282,9 @@ class DatabaseFacts:
     transactional_ddl: bool = False
     # another run (upgrade, fix, ...) holds the migration lock: its half-done work is no finding
     run_in_progress: RunInProgress | None = None
+    # sizes, NULLs and duplicates of the live tables pending operations touch (None: not
+    # measured, e.g. nothing pending or another run in progress)
+    table_measures: TableMeasures | None = None
 
     @property
     def qualified_version_table(self) -> str:
