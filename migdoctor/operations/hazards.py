@@ -16,6 +16,13 @@ from migdoctor.facts.model import Facts
 from migdoctor.findings import Severity
 from migdoctor.operations.pending_steps import PendingStep, dialect_of, pending_steps
 
+# the checks whose errors say the database will refuse the operation (the upgrade preflight)
+FAILING_HAZARD_SLUGS = (
+    "concurrent-index-in-transaction",
+    "required-column-without-default",
+    "set-not-null",
+    "unique-on-duplicates",
+)
 # a table this big makes a blocking index build worth a warning (``large_table_rows``)
 LARGE_TABLE_ROWS = 10_000
 
@@ -110,8 +117,11 @@ def required_column_without_default(
     column = f"{operation.qualified_table}.{operation.columns[0]}"
     has_rows = step.size.has_rows if step.size is not None else None
     mysql = dialect in ("mysql", "mariadb")
-    fails = bool(has_rows) and not mysql
-    if has_rows and mysql:
+    # SQLite refuses ADD COLUMN ... NOT NULL without a default even on an empty table
+    fails = (bool(has_rows) and not mysql) or dialect == "sqlite"
+    if dialect == "sqlite":
+        outcome = 'SQLite refuses it ("Cannot add a NOT NULL column with default value NULL").'
+    elif has_rows and mysql:
         outcome = (
             "MySQL/MariaDB in strict mode refuse it for some types (dates); otherwise every "
             "existing row silently gets the type's implicit default (0, '')."
