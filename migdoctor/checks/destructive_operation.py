@@ -4,7 +4,7 @@ What it detects
 ---------------
 ``op.drop_table`` or ``op.drop_column`` on a table that holds rows (counted), and
 ``op.rename_table`` or ``op.alter_column(..., new_column_name=...)`` on an existing table.
-Offline the rows are unknown and every drop is reported.
+Offline the rows are unknown: only renames are reported.
 
 Why it matters
 --------------

@@ -232,8 +232,8 @@ def destructive_operation(step: PendingStep, dialect: str | None, facts: Facts) 
         return None
     if operation.kind in ("drop_table", "drop_column"):
         has_rows = step.size.has_rows if step.size is not None else None
-        if has_rows is False:
-            return None
+        if not has_rows:
+            return None  # empty, or not known (offline): a planned contract step is no finding
         what = (
             f"table {operation.qualified_table}"
             if operation.kind == "drop_table"
