@@ -106,11 +106,12 @@ def _settings(config: pytest.Config) -> Settings:
             table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("migdoctor", {})
         except (OSError, ValueError) as error:
             raise pytest.UsageError(f"migdoctor: cannot read {pyproject}: {error}") from None
-    unknown = sorted(set(table) - {"config", "scratch_url"})
+    # the settings of migdoctor itself (ignore, large_table_rows) are read by the command
+    unknown = sorted(set(table) - {"config", "scratch_url", "ignore", "large_table_rows"})
     if unknown:
         raise pytest.UsageError(
             f"migdoctor: unknown setting(s) in [tool.migdoctor] of {pyproject}: "
-            f"{', '.join(unknown)} (known: config, scratch_url)"
+            f"{', '.join(unknown)} (known: config, scratch_url, ignore, large_table_rows)"
         )
     return Settings(
         config=config.getoption("migdoctor_config") or table.get("config"),

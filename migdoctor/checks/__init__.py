@@ -155,7 +155,10 @@ def run_checks(
     facts: Facts, select: Sequence[str] = (), ignore: Sequence[str] = ()
 ) -> list[CheckOutcome]:
     outcomes = []
+    settings = facts.project.config.settings
     for registered in selected_checks(select, ignore):
+        if settings.ignores(registered.slug, registered.code):
+            continue  # [tool.migdoctor] ignore
         if registered.needs_database and facts.offline:
             outcomes.append(CheckOutcome(registered, "skipped", reason="needs the database"))
             continue

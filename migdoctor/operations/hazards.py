@@ -3,7 +3,8 @@ source for the blast-radius checks (MD401-MD408), ``migdoctor plan`` and the upg
 
 A hazard is a pure conclusion from a pending step (``operations/pending_steps.py``) and the
 measures taken of the live data. ``fails`` marks those the database will certainly refuse.
-A ``# migdoctor: ignore[CODE]`` comment on the operation's line silences its hazard.
+A ``# migdoctor: ignore[CODE]`` comment on the operation's line silences its hazard, and
+``ignore`` in ``[tool.migdoctor]`` every hazard of a check.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ FAILING_HAZARD_SLUGS = (
     "set-not-null",
     "unique-on-duplicates",
 )
-# a table this big makes a blocking index build worth a warning (``large_table_rows``)
-LARGE_TABLE_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,8 @@ def blocking_index(step: PendingStep, dialect: str | None, facts: Facts) -> Haza
     if operation.concurrently or not step.existing:
         return None
     size = step.size
-    if size is not None and size.rows is not None and size.rows < LARGE_TABLE_ROWS:
+    large = facts.project.config.settings.large_table_rows
+    if size is not None and size.rows is not None and size.rows < large:
         return None
     verb = "builds" if operation.kind == "create_index" else "drops"
     return Hazard(
@@ -286,8 +286,15 @@ RULES: tuple[Rule, ...] = (
 
 def step_hazards(step: PendingStep, dialect: str | None, facts: Facts) -> list[Hazard]:
     """The hazards of one step, those its line's ignore comment silences left out."""
+    settings = facts.project.config.settings
     found = (rule(step, dialect, facts) for rule in RULES)
-    return [h for h in found if h is not None and h.code not in step.operation.ignored]
+    return [
+        h
+        for h in found
+        if h is not None
+        and h.code not in step.operation.ignored
+        and not settings.ignores(h.code, h.slug)
+    ]
 
 
 def hazards(facts: Facts, code: str | None = None) -> list[Hazard]:

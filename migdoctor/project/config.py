@@ -31,6 +31,7 @@ from migdoctor.project.config_files import (
     resolve_script_location,
     toml_value,
 )
+from migdoctor.project.settings import MigdoctorSettings, read_settings
 from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class ProjectConfig:
     # ``alembic history`` runs env.py when this is set; any value alembic might not read as
     # false counts as set
     revision_environment: bool = False
+    # [tool.migdoctor] of the pyproject.toml beside it
+    settings: MigdoctorSettings = field(default_factory=MigdoctorSettings)
 
     @property
     def config_file(self) -> Path | None:
@@ -241,6 +244,7 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
         script_location_inferred=inferred,
         main_options=main_options,
         revision_environment=_maybe_true(option("revision_environment")),
+        settings=read_settings(toml_path),
     )
 
 

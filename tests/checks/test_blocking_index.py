@@ -1,7 +1,8 @@
 """blocking-index: on PostgreSQL an index built without CONCURRENTLY on a table holding tens of
 thousands of rows is a warning naming the SHARE lock and the table's size; a small table, a
 table created in the same revision, a concurrent build and a line with an ignore comment are
-not reported; offline the files alone tell it; MariaDB builds indexes online (nothing)."""
+not reported, nor is any table below ``large_table_rows`` of ``[tool.migdoctor]``; offline the
+files alone tell it; MariaDB builds indexes online (nothing)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ def test_an_index_build_that_blocks_writes_on_a_big_table(
     assert found["evidence"]["total_bytes"] > 1_000_000
     assert "postgresql_concurrently=True" in found["message"]
 
+    (project.root / "pyproject.toml").write_text("[tool.migdoctor]\nlarge_table_rows = 50000\n")
+    _, report = project.check_json()
+
+    assert "blocking-index" not in {f["check"] for f in report["findings"]}
+
+    (project.root / "pyproject.toml").unlink()
     _, report = project.check_json("--offline")
 
     offline = [

@@ -1,5 +1,6 @@
 """destructive-operation: dropping a column of a table that holds rows (counted) and renaming a
-table are warnings; dropping an empty table is not reported."""
+table are warnings; dropping an empty table is not reported; ``ignore`` in ``[tool.migdoctor]``
+silences the check."""
 
 from __future__ import annotations
 
@@ -34,3 +35,10 @@ def test_drops_with_rows_and_renames_are_reported(tmp_path: Path, database: Data
     assert dropped["evidence"]["rows"] >= USERS * 0.9
     assert "running during the deploy" in dropped["message"]
     assert code == 1  # stale-current: a revision is pending
+
+    (project.root / "pyproject.toml").write_text(
+        '[tool.migdoctor]\nignore = ["destructive-operation"]\n'
+    )
+    _, report = project.check_json()
+
+    assert "destructive-operation" not in {f["check"] for f in report["findings"]}
