@@ -35,7 +35,6 @@ def _finding(facts: Facts, hazard: Hazard) -> Finding:
         "rows_counted": size.counted if size is not None else None,
         "total_bytes": size.total_bytes if size is not None else None,
         "fails": hazard.fails,
-        "recipe": hazard.recipe,
         **hazard.evidence,
     }
     if locations:

@@ -49,7 +49,7 @@ def render_plan_text(plan: UpgradePlan, console: Console) -> None:
         console.print()
         mark = _MARKS.get(revision.prediction, "[yellow]![/]")
         console.print(
-            f"{mark} [bold]{revision.revision}[/] {_t(revision.path or '')} — {revision.prediction}"
+            f"{mark} [bold]{revision.revision}[/] {_t(revision.path or '')}: {revision.prediction}"
         )
         if revision.note:
             console.print(f"    [dim]{_t(revision.note)}[/]")
@@ -66,9 +66,9 @@ def render_plan_text(plan: UpgradePlan, console: Console) -> None:
 def _step(planned: PlannedStep, console: Console) -> None:
     step = planned.step
     operation = step.operation
-    line = f":{operation.line}" if operation.line else ""
+    line = f" [dim](line {operation.line})[/]" if operation.line else ""
     mark = _MARKS.get(planned.prediction, "[yellow]![/]")
-    console.print(f"  {mark} {_t(operation.describe())} [dim](line{line or ' ?'})[/]")
+    console.print(f"  {mark} {_t(operation.describe())}{line}")
     details = []
     if step.lock is not None:
         details.append(f"lock {step.lock.lock}, blocks {step.lock.blocks}")
