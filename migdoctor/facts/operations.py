@@ -29,6 +29,8 @@ class Operation:
     server_default: bool = False
     unique: bool = False
     concurrently: bool = False
+    # a constraint added ``postgresql_not_valid=True``: existing rows are not checked
+    not_valid: bool = False
     # run inside ``op.get_context().autocommit_block()``
     autocommit: bool = False
     # the line of the revision file that calls it (None when not known), and the codes a

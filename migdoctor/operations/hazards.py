@@ -1,5 +1,6 @@
 """What each pending operation will lock, scan, rewrite or break on this database: the one
-source for the blast-radius checks (MD401-MD408), ``migdoctor plan`` and the upgrade preflight.
+source for the blast-radius checks (MD401-MD404, MD406-MD408), ``migdoctor plan`` and the
+upgrade preflight.
 
 A hazard is a pure conclusion from a pending step (``operations/pending_steps.py``) and the
 measures taken of the live data. ``fails`` marks those the database will certainly refuse.
@@ -62,9 +63,7 @@ def blocking_index(step: PendingStep, dialect: str | None, facts: Facts) -> Haza
         return None
     if operation.concurrently or not step.existing:
         return None
-    size = step.size
-    large = facts.project.config.settings.large_table_rows
-    if size is not None and size.rows is not None and size.rows < large:
+    if _small(step, facts):
         return None
     verb = "builds" if operation.kind == "create_index" else "drops"
     return Hazard(
@@ -268,6 +267,49 @@ def destructive_operation(step: PendingStep, dialect: str | None, facts: Facts) 
     )
 
 
+def validating_constraint(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard | None:
+    operation = step.operation
+    kinds = ("create_foreign_key", "create_check_constraint", "create_unique_constraint")
+    if dialect != "postgresql" or operation.kind not in kinds or operation.not_valid:
+        return None
+    if not step.existing or _small(step, facts):
+        return None
+    name = operation.name or "the constraint"
+    if operation.kind == "create_unique_constraint":
+        recipe = (
+            "with op.get_context().autocommit_block():\n"
+            f"    op.create_index({name!r}, {operation.table!r}, {list(operation.columns)!r}, "
+            "unique=True, postgresql_concurrently=True)\n"
+            f"op.execute('ALTER TABLE {operation.table} ADD CONSTRAINT {name} UNIQUE USING INDEX "
+            f"{name}')"
+        )
+        scan = "builds its unique index, reading every row,"
+    else:
+        recipe = (
+            f"op.{operation.kind}({name!r}, ..., postgresql_not_valid=True)\n"
+            f"op.execute('ALTER TABLE {operation.table} VALIDATE CONSTRAINT {name}')  "
+            "# SHARE UPDATE EXCLUSIVE: reads and writes go on"
+        )
+        scan = "checks every existing row"
+    return Hazard(
+        "MD406",
+        "validating-constraint",
+        Severity.WARNING,
+        step,
+        f"{operation.describe()} validates every row under a blocking lock",
+        f"Revision {step.revision} adds {name} to {_on(step)}: PostgreSQL {scan} while "
+        f"holding the lock.{_lock_words(step)}",
+        recipe,
+    )
+
+
+def _small(step: PendingStep, facts: Facts) -> bool:
+    """The table is known to be below ``large_table_rows``."""
+    size = step.size
+    large = facts.project.config.settings.large_table_rows
+    return size is not None and size.rows is not None and size.rows < large
+
+
 def _schema(step: PendingStep, facts: Facts) -> str | None:
     database = facts.database
     live = database.table(step.operation.table or "", step.operation.schema) if database else None
@@ -280,6 +322,7 @@ RULES: tuple[Rule, ...] = (
     required_column_without_default,
     set_not_null,
     unique_on_duplicates,
+    validating_constraint,
     destructive_operation,
 )
 

@@ -323,6 +323,7 @@ def operation_fact(operation: Any) -> Operation:
             columns,
             _name(getattr(operation, "constraint_name", None)),
             unique=kind == "create_unique_constraint",
+            not_valid=bool(getattr(operation, "kw", {}).get("postgresql_not_valid")),
         )
     if isinstance(operation, ops.ExecuteSQLOp):
         return Operation("execute", detail=_sql_text(operation.sqltext))

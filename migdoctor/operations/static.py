@@ -322,4 +322,6 @@ def _flags(kind: str, arguments: dict[str, ast.expr]) -> dict[str, Any]:
         }
     if kind == "create_unique_constraint":
         return {"unique": True}
+    if kind in ("create_foreign_key", "create_check_constraint"):
+        return {"not_valid": _literal(arguments.get("postgresql_not_valid")) is True}
     return {}
