@@ -17,6 +17,7 @@ OFFLINE_CHECKS = (
     "concurrent-index-in-transaction",
     "required-column-without-default",
     "blocking-index",
+    "table-rewrite",
     "validating-constraint",
     "destructive-operation",
     "script-load-error",

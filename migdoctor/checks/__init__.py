@@ -33,6 +33,7 @@ CHECK_MODULES = (
     "set_not_null",
     "unique_on_duplicates",
     "blocking_index",
+    "table_rewrite",
     "validating_constraint",
     "destructive_operation",
     "schema_drift",

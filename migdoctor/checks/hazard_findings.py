@@ -7,7 +7,8 @@ from __future__ import annotations
 from migdoctor.checks import require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Location
-from migdoctor.operations.hazards import Hazard, hazards
+from migdoctor.operations.hazard_model import Hazard
+from migdoctor.operations.hazards import hazards
 
 
 def hazard_findings(facts: Facts, code: str) -> list[Finding]:

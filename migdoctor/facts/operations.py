@@ -31,6 +31,10 @@ class Operation:
     concurrently: bool = False
     # a constraint added ``postgresql_not_valid=True``: existing rows are not checked
     not_valid: bool = False
+    # alter_column's new type (as SQLAlchemy's default dialect writes it: ``VARCHAR(100)``),
+    # add_column's server default as SQL
+    new_type: str | None = None
+    default_sql: str | None = None
     # run inside ``op.get_context().autocommit_block()``
     autocommit: bool = False
     # the line of the revision file that calls it (None when not known), and the codes a

@@ -10,13 +10,11 @@ A ``# migdoctor: ignore[CODE]`` comment on the operation's line silences its haz
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Severity
+from migdoctor.operations.hazard_model import Hazard, Rule, is_small, lock_words, on_table
 from migdoctor.operations.pending_steps import PendingStep, dialect_of, pending_steps
+from migdoctor.operations.rewrites import table_rewrite
 
 # the checks whose errors say the database will refuse the operation (the upgrade preflight)
 FAILING_HAZARD_SLUGS = (
@@ -27,43 +25,13 @@ FAILING_HAZARD_SLUGS = (
 )
 
 
-@dataclass(frozen=True)
-class Hazard:
-    code: str
-    slug: str
-    severity: Severity
-    step: PendingStep
-    title: str
-    sentence: str  # what will happen, with the numbers
-    recipe: str  # the safer way, as alembic code or words
-    fails: bool = False  # the database will refuse it: the upgrade stops there
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-
-
-Rule = Callable[[PendingStep, str | None, Facts], "Hazard | None"]
-
-
-def _on(step: PendingStep) -> str:
-    size = step.size
-    if size is None:
-        return f"table {step.operation.qualified_table}"
-    return f"table {step.operation.qualified_table} ({size.rows_in_words()})"
-
-
-def _lock_words(step: PendingStep) -> str:
-    lock = step.lock
-    if lock is None:
-        return ""
-    return f" It takes {lock.lock} on the table, which blocks {lock.blocks} while it runs."
-
-
 def blocking_index(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard | None:
     operation = step.operation
     if dialect != "postgresql" or operation.kind not in ("create_index", "drop_index"):
         return None
     if operation.concurrently or not step.existing:
         return None
-    if _small(step, facts):
+    if is_small(step, facts):
         return None
     verb = "builds" if operation.kind == "create_index" else "drops"
     return Hazard(
@@ -72,8 +40,8 @@ def blocking_index(step: PendingStep, dialect: str | None, facts: Facts) -> Haza
         Severity.WARNING,
         step,
         f"{operation.describe()} blocks {step.lock.blocks if step.lock else 'writes'}",
-        f"Revision {step.revision} {verb} index {operation.name} on {_on(step)} without "
-        f"CONCURRENTLY.{_lock_words(step)}",
+        f"Revision {step.revision} {verb} index {operation.name} on {on_table(step)} without "
+        f"CONCURRENTLY.{lock_words(step)}",
         "with op.get_context().autocommit_block():\n"
         f"    op.{operation.kind}({operation.name!r}, {operation.table!r}"
         + (f", {list(operation.columns)!r}" if operation.kind == "create_index" else "")
@@ -138,7 +106,7 @@ def required_column_without_default(
         step,
         f"New NOT NULL column {column} has no server default",
         f"Revision {step.revision} adds {column} NOT NULL without a server_default to "
-        f"{_on(step)}: {outcome}",
+        f"{on_table(step)}: {outcome}",
         f"op.add_column({operation.table!r}, sa.Column({operation.columns[0]!r}, ..., "
         "nullable=True))\n# backfill it, then:\n"
         f"op.alter_column({operation.table!r}, {operation.columns[0]!r}, nullable=False)\n"
@@ -166,7 +134,7 @@ def set_not_null(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard
             Severity.ERROR,
             step,
             f"{where} becomes NOT NULL but {nulls.nulls:,} rows hold NULL",
-            f"Revision {step.revision} sets {where} NOT NULL on {_on(step)}, but "
+            f"Revision {step.revision} sets {where} NOT NULL on {on_table(step)}, but "
             f"{nulls.nulls:,} row{'s' if nulls.nulls != 1 else ''} hold NULL in it: the "
             "database refuses it.",
             f'op.execute("UPDATE {operation.table} SET {column} = ... WHERE {column} IS NULL")'
@@ -182,8 +150,8 @@ def set_not_null(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard
         Severity.WARNING,
         step,
         f"{where} becomes NOT NULL: a full scan under ACCESS EXCLUSIVE",
-        f"Revision {step.revision} sets {where} NOT NULL on {_on(step)}: PostgreSQL scans "
-        f"every row to prove it.{_lock_words(step)}",
+        f"Revision {step.revision} sets {where} NOT NULL on {on_table(step)}: PostgreSQL scans "
+        f"every row to prove it.{lock_words(step)}",
         f"op.create_check_constraint('{column}_not_null', {operation.table!r}, "
         f"'{column} IS NOT NULL', postgresql_not_valid=True)\n"
         f"op.execute('ALTER TABLE {operation.table} VALIDATE CONSTRAINT {column}_not_null')\n"
@@ -212,7 +180,7 @@ def unique_on_duplicates(step: PendingStep, dialect: str | None, facts: Facts) -
         step,
         f"Unique {operation.name or 'constraint'} over {operation.qualified_table} ({columns}) "
         "meets duplicates",
-        f"Revision {step.revision} makes ({columns}) unique on {_on(step)}, but "
+        f"Revision {step.revision} makes ({columns}) unique on {on_table(step)}, but "
         f"{found.groups:,} value{'s are' if found.groups != 1 else ' is'} held by more than "
         f"one row ({found.rows:,} rows in all), e.g. {shown}: the database refuses it.",
         "# remove or merge the duplicates first (op.execute(...)), then create the index",
@@ -244,7 +212,7 @@ def destructive_operation(step: PendingStep, dialect: str | None, facts: Facts) 
             Severity.WARNING,
             step,
             f"Revision {step.revision} drops {what}",
-            f"Revision {step.revision} drops {what} from {_on(step)}: its data is gone for "
+            f"Revision {step.revision} drops {what} from {on_table(step)}: its data is gone for "
             "good, and the application version still running during the deploy may still "
             "read it.",
             "stop using it in a release first, back it up, then drop it in a later revision",
@@ -272,7 +240,7 @@ def validating_constraint(step: PendingStep, dialect: str | None, facts: Facts) 
     kinds = ("create_foreign_key", "create_check_constraint", "create_unique_constraint")
     if dialect != "postgresql" or operation.kind not in kinds or operation.not_valid:
         return None
-    if not step.existing or _small(step, facts):
+    if not step.existing or is_small(step, facts):
         return None
     name = operation.name or "the constraint"
     if operation.kind == "create_unique_constraint":
@@ -297,17 +265,10 @@ def validating_constraint(step: PendingStep, dialect: str | None, facts: Facts) 
         Severity.WARNING,
         step,
         f"{operation.describe()} validates every row under a blocking lock",
-        f"Revision {step.revision} adds {name} to {_on(step)}: PostgreSQL {scan} while "
-        f"holding the lock.{_lock_words(step)}",
+        f"Revision {step.revision} adds {name} to {on_table(step)}: PostgreSQL {scan} while "
+        f"holding the lock.{lock_words(step)}",
         recipe,
     )
-
-
-def _small(step: PendingStep, facts: Facts) -> bool:
-    """The table is known to be below ``large_table_rows``."""
-    size = step.size
-    large = facts.project.config.settings.large_table_rows
-    return size is not None and size.rows is not None and size.rows < large
 
 
 def _schema(step: PendingStep, facts: Facts) -> str | None:
@@ -321,6 +282,7 @@ RULES: tuple[Rule, ...] = (
     concurrent_index_in_transaction,
     required_column_without_default,
     set_not_null,
+    table_rewrite,
     unique_on_duplicates,
     validating_constraint,
     destructive_operation,

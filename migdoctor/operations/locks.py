@@ -99,8 +99,9 @@ def lock_effect(dialect: str, operation: Operation) -> LockEffect | None:
         return POSTGRESQL.get(operation.kind, ACCESS_EXCLUSIVE)
     if dialect in ("mysql", "mariadb"):
         if operation.kind == "alter_column":
-            # a type change copies the table; nullability, rename and defaults run in place
-            return IN_PLACE if operation.nullable is not None or operation.name else COPY
+            # a type change copies the table (operations/rewrites.py says when it does not);
+            # nullability, rename and defaults run in place
+            return COPY if operation.new_type else IN_PLACE
         return MYSQL.get(operation.kind, IN_PLACE)
     if dialect == "sqlite":
         return SQLITE_WRITE_LOCK

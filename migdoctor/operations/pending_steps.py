@@ -28,6 +28,7 @@ class PendingStep:
     lock: LockEffect | None = None
     # the live column the operation names, and whether it accepts NULL now (alter_column)
     column_nullable: bool | None = None
+    column_type: str | None = None  # its type now, as reflected
 
 
 def examined_revisions(facts: Facts) -> tuple[str, ...]:
@@ -72,20 +73,23 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
             existing = not new and (database is None or live is not None)
             size = None
             column_nullable = None
+            column_type = None
             if live is not None and not new:
                 if measures is not None:
                     size = measures.size(live.name, live.schema)
                 if operation.columns:
                     wanted = operation.columns[0]
-                    column_nullable = next(
+                    column = next(
                         (
-                            column.nullable
+                            column
                             for column in live.columns
                             if column.name == wanted
                             or (fold and column.name.lower() == wanted.lower())
                         ),
                         None,
                     )
+                    if column is not None:
+                        column_nullable, column_type = column.nullable, column.type
             steps.append(
                 PendingStep(
                     revision,
@@ -94,6 +98,7 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
                     size,
                     lock_effect(dialect, operation) if existing else None,
                     column_nullable,
+                    column_type,
                 )
             )
             if operation.kind == "create_table":

@@ -266,6 +266,7 @@ def operation_fact(operation: Any) -> Operation:
             (column.name,),
             nullable=bool(column.nullable),
             server_default=column.server_default is not None,
+            default_sql=_default_sql(column.server_default),
         )
     if isinstance(operation, ops.DropColumnOp):
         return Operation("drop_column", operation.table_name, schema, (operation.column_name,))
@@ -278,6 +279,7 @@ def operation_fact(operation: Any) -> Operation:
             name=operation.modify_name,
             nullable=operation.modify_nullable,
             server_default=operation.modify_server_default not in (False, None),
+            new_type=_type_text(operation.modify_type),
         )
     if isinstance(operation, ops.CreateIndexOp):
         columns = tuple(_expression_name(c) for c in operation.columns)
@@ -332,6 +334,24 @@ def operation_fact(operation: Any) -> Operation:
     table = getattr(operation, "table_name", None)
     name = type(operation).__name__.removesuffix("Op")
     return Operation(_snake(name), table, schema)
+
+
+def _type_text(type_: Any) -> str | None:
+    """A type as SQLAlchemy's default dialect writes it (``VARCHAR(100)``), as reflected
+    columns are written (``database/schema.py``)."""
+    if type_ is None:
+        return None
+    try:
+        return str(type_() if isinstance(type_, type) else type_)
+    except Exception:  # noqa: BLE001 - a type only its dialect compiles
+        return type(type_).__name__.upper()
+
+
+def _default_sql(default: Any) -> str | None:
+    if default is None:
+        return None
+    argument = getattr(default, "arg", default)
+    return str(getattr(argument, "text", argument))
 
 
 def _name(name: Any) -> str | None:

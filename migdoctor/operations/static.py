@@ -281,6 +281,50 @@ def _literal(node: ast.expr | None) -> object:
     return node.value if isinstance(node, ast.Constant) else None
 
 
+# SQLAlchemy's generic types as its default dialect writes them
+_TYPE_NAMES = {
+    "String": "VARCHAR",
+    "Unicode": "VARCHAR",
+    "Text": "TEXT",
+    "UnicodeText": "TEXT",
+    "Integer": "INTEGER",
+    "BigInteger": "BIGINT",
+    "SmallInteger": "SMALLINT",
+    "Boolean": "BOOLEAN",
+    "DateTime": "DATETIME",
+    "Date": "DATE",
+    "Float": "FLOAT",
+    "Numeric": "NUMERIC",
+}
+
+
+def _type_text(node: ast.expr | None) -> str | None:
+    """``sa.String(100)`` as ``VARCHAR(100)`` (a literal call only)."""
+    if node is None:
+        return None
+    call = node if isinstance(node, ast.Call) else None
+    name = _callee_name(call) if call is not None else None
+    if name is None and isinstance(node, (ast.Attribute, ast.Name)):
+        name = node.attr if isinstance(node, ast.Attribute) else node.id
+    if name is None:
+        return None
+    text = _TYPE_NAMES.get(name, name.upper())
+    arguments = [_literal(a) for a in call.args] if call is not None else []
+    length = _literal(_keyword(call, "length")) if call is not None else None
+    if length is None and arguments and isinstance(arguments[0], int):
+        length = arguments[0]
+    return f"{text}({length})" if isinstance(length, int) else text
+
+
+def _default_text(node: ast.expr | None) -> str | None:
+    if node is None or _is_none(node):
+        return None
+    if isinstance(node, ast.Call) and _callee_name(node) == "text" and node.args:
+        return _string(node.args[0]) or ast.unparse(node)
+    value = _literal(node)
+    return f"'{value}'" if isinstance(value, str) else ast.unparse(node)
+
+
 def _is_none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
@@ -300,11 +344,11 @@ def _flags(kind: str, arguments: dict[str, ast.expr]) -> dict[str, Any]:
         column = arguments.get("column")
         nullable = _literal(_keyword(column, "nullable"))
         primary_key = _literal(_keyword(column, "primary_key")) is True
-        has_default = _keyword(column, "server_default") is not None
+        default = _keyword(column, "server_default")
         return {
             "nullable": not primary_key if nullable is None else bool(nullable),
-            "server_default": has_default
-            and _literal(_keyword(column, "server_default")) is not None,
+            "server_default": default is not None and not _is_none(default),
+            "default_sql": _default_text(default),
         }
     if kind == "alter_column":
         nullable = _literal(arguments.get("nullable"))
@@ -314,6 +358,7 @@ def _flags(kind: str, arguments: dict[str, ast.expr]) -> dict[str, Any]:
             "server_default": default is not None
             and not _is_none(default)
             and _literal(default) is not False,
+            "new_type": _type_text(arguments.get("type_")),
         }
     if kind in ("create_index", "drop_index"):
         return {

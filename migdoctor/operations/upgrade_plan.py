@@ -7,7 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts
-from migdoctor.operations.hazards import Hazard, step_hazards
+from migdoctor.operations.hazard_model import Hazard
+from migdoctor.operations.hazards import step_hazards
 from migdoctor.operations.pending_steps import PendingStep, dialect_of, pending_steps
 
 SUCCEEDS = "succeeds"
