@@ -212,6 +212,7 @@ def _read_database(
             [operations[revision] for revision in pending if revision in operations],
             facts.table,
             facts.case_insensitive_names,
+            locked=[table for session in blocking for table in session.tables],
         )
         facts = replace(facts, table_measures=measures)
     return Capture(facts, operations, loading)

@@ -11,7 +11,7 @@ own: a read that gives up becomes a note, never a spoiled transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from migdoctor.errors import describe_exception
@@ -38,9 +38,13 @@ def measure_operation_tables(
     pending: Iterable[RevisionOperations],
     live_table: Callable[[str, str | None], TableFact | None],
     case_insensitive: bool,
+    locked: Collection[str] = (),
 ) -> TableMeasures:
     """The measures the pending operations need; ``live_table(name, schema)`` finds a live
-    table as the database matches names (None: not there, nothing to measure)."""
+    table as the database matches names (None: not there, nothing to measure). ``locked``:
+    tables another session holds a lock on (lock-contention names it): reading them would
+    only wait, so they are not measured."""
+    held = {name.lower() for name in locked}
     sizes: dict[tuple[str | None, str], TableSize] = {}
     nulls: dict[tuple[str | None, str, str], ColumnNulls] = {}
     duplicates: dict[tuple[str | None, str, tuple[str, ...]], DuplicateValues] = {}
@@ -52,6 +56,11 @@ def measure_operation_tables(
             if table is None:
                 continue
             key = (table.schema, table.name)
+            if table.qualified_name.lower() in held or table.name.lower() in held:
+                if key not in sizes:
+                    why = "not measured: another session holds a lock on it (see lock-contention)"
+                    sizes[key] = TableSize(table.name, table.schema, None, None, None, note=why)
+                continue
             if key not in sizes:
                 sizes[key] = _table_size(connection, table)
             if operation.kind == "alter_column" and operation.nullable is False:
