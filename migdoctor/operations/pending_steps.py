@@ -32,10 +32,11 @@ class PendingStep:
 
 
 def examined_revisions(facts: Facts) -> tuple[str, ...]:
-    """The revisions whose operations the blast-radius checks examine (see the module)."""
+    """The revisions whose operations the blast-radius checks examine (see the module); those
+    not recorded (a run that records nothing) are left out."""
     if facts.offline:
         return tuple(r for r in facts.project.heads if r in facts.operations)
-    return tuple(facts.pending or ())
+    return tuple(r for r in facts.pending or () if r in facts.operations)
 
 
 def dialect_of(facts: Facts) -> str | None:
