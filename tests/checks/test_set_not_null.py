@@ -48,6 +48,12 @@ def test_nulls_in_a_column_made_not_null_are_counted(tmp_path: Path, database: D
     line = path.read_text().splitlines().index(operation)
     assert found["locations"] == [{"path": str(path.relative_to(project.root)), "line": line + 1}]
 
+    refused = project.migdoctor("upgrade", "head")
+
+    assert refused.exit_code == 1, refused
+    assert "set-not-null" in refused.output and "nothing was changed" in refused.output
+    assert database.version_rows() == [NICKNAME]
+
     database.execute(f"UPDATE {user} SET nickname = username WHERE nickname IS NULL")
     code, report = project.check_json()
 
