@@ -5,7 +5,8 @@ What it detects
 ``op.alter_column(table, column, nullable=False)`` on a table that exists before the revision
 runs. An error when rows hold NULL in that column today (counted, with a bounded query); a
 warning otherwise on PostgreSQL, which scans the whole table under an ACCESS EXCLUSIVE lock to
-prove there are none. Columns already NOT NULL are left alone.
+prove there are none (on tables of at least ``large_table_rows`` rows, 10,000 by default).
+Columns already NOT NULL are left alone.
 
 Why it matters
 --------------

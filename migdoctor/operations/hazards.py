@@ -142,7 +142,7 @@ def set_not_null(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard
             fails=True,
             evidence={"nulls": nulls.nulls},
         )
-    if dialect != "postgresql":
+    if dialect != "postgresql" or is_small(step, facts):
         return None
     return Hazard(
         "MD404",
@@ -195,8 +195,8 @@ def unique_on_duplicates(step: PendingStep, dialect: str | None, facts: Facts) -
 
 def destructive_operation(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard | None:
     operation = step.operation
-    if not step.existing:
-        return None
+    if not step.existing or step.new_column:
+        return None  # nothing running uses what the upgrade itself just made
     if operation.kind in ("drop_table", "drop_column"):
         has_rows = step.size.has_rows if step.size is not None else None
         if not has_rows:

@@ -29,6 +29,8 @@ class PendingStep:
     # the live column the operation names, and whether it accepts NULL now (alter_column)
     column_nullable: bool | None = None
     column_type: str | None = None  # its type now, as reflected
+    # the column it names was added earlier in the upgrade: nothing running uses it yet
+    new_column: bool = False
 
 
 def examined_revisions(facts: Facts) -> tuple[str, ...]:
@@ -60,6 +62,7 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
         return schema, table.lower() if fold else table
 
     created: set[tuple[str | None, str]] = set()
+    added: set[tuple[str | None, str, str]] = set()
     steps = []
     database = facts.database
     measures = database.table_measures if database is not None else None
@@ -70,6 +73,8 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
                 steps.append(PendingStep(revision, operation, existing=False))
                 continue
             live = database.table(table, operation.schema) if database is not None else None
+            named = operation.columns[0] if operation.columns else ""
+            column_key = (*key(operation.schema, table), _folded(named, fold))
             new = key(operation.schema, table) in created
             existing = not new and (database is None or live is not None)
             size = None
@@ -100,8 +105,17 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
                     lock_effect(dialect, operation) if existing else None,
                     column_nullable,
                     column_type,
+                    column_key in added,
                 )
             )
+            if operation.kind == "add_column" and operation.columns:
+                added.add(column_key)
+            elif operation.kind == "alter_column" and operation.name and column_key in added:
+                added.add((*key(operation.schema, table), _folded(operation.name, fold)))
             if operation.kind == "create_table":
                 created.add(key(operation.schema, table))
     return steps
+
+
+def _folded(name: str, fold: bool) -> str:
+    return name.lower() if fold else name

@@ -39,6 +39,12 @@ class Recording:
         self.in_autocommit: list[bool] = []
         self.inside_autocommit = False
 
+    def keep(self, operation: MigrateOperation) -> None:
+        """Record ``operation``, with the line of the file that called it."""
+        self.recorded.append(operation)
+        self.lines.append(_calling_line(self.script_path))
+        self.in_autocommit.append(self.inside_autocommit)
+
 
 @contextmanager
 def recording_operations(recording: Recording) -> Iterator[None]:
@@ -81,9 +87,7 @@ def recording_operations(recording: Recording) -> Iterator[None]:
     operations = Operations(context)
 
     def record(operation: Any) -> Any:
-        recording.recorded.append(operation)
-        recording.lines.append(_calling_line(recording.script_path))
-        recording.in_autocommit.append(recording.inside_autocommit)
+        recording.keep(operation)
         # code that keeps create_table()'s result (for bulk_insert) gets a real Table
         to_table = getattr(operation, "to_table", None)
         if operation.__class__.__name__ == "CreateTableOp" and to_table is not None:
@@ -126,7 +130,7 @@ def _calling_line(script_path: str | None) -> int | None:
     """The line of the revision file being recorded that made the current call."""
     if script_path is None:
         return None
-    frame = sys._getframe(2)
+    frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename == script_path:
             return frame.f_lineno
@@ -186,7 +190,7 @@ def live_sql_refused(recording: Recording) -> Iterator[None]:
             return statement, parameters
         if executemany:
             raise LiveSQLRefused(" ".join(text.split())[:80])
-        recording.recorded.append(ops.ExecuteSQLOp(text))
+        recording.keep(ops.ExecuteSQLOp(text))
         return _NOTHING, {} if isinstance(parameters, dict) else ()
 
     event.listen(Engine, "before_cursor_execute", guard, retval=True)
