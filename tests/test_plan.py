@@ -51,6 +51,11 @@ def test_plan_names_locks_sizes_and_what_will_fail(
         assert [(h["code"], h["fails"]) for h in column["hazards"]] == [("MD403", False)]
     assert server_database.version_rows() == [COMMENT]
 
+    nothing = project.migdoctor("plan", COMMENT, "--format", "json")
+
+    assert nothing.exit_code == 0, nothing
+    assert nothing.json()["revisions"] == []
+
     text = project.migdoctor("plan")
 
     assert PENDING in text.output

@@ -35,6 +35,7 @@ def _finding(facts: Facts, hazard: Hazard) -> Finding:
         "rows": size.rows if size is not None else None,
         "rows_counted": size.counted if size is not None else None,
         "total_bytes": size.total_bytes if size is not None else None,
+        "size_note": size.note if size is not None else None,
         "fails": hazard.fails,
         **hazard.evidence,
     }

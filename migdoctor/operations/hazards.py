@@ -151,7 +151,8 @@ def set_not_null(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard
         step,
         f"{where} becomes NOT NULL: a full scan under ACCESS EXCLUSIVE",
         f"Revision {step.revision} sets {where} NOT NULL on {on_table(step)}: PostgreSQL scans "
-        f"every row to prove it.{lock_words(step)}",
+        f"every row to prove it.{lock_words(step)}"
+        + (f" NULLs {nulls.note}." if nulls is not None and nulls.note else ""),
         f"op.create_check_constraint('{column}_not_null', {operation.table!r}, "
         f"'{column} IS NOT NULL', postgresql_not_valid=True)\n"
         f"op.execute('ALTER TABLE {operation.table} VALIDATE CONSTRAINT {column}_not_null')\n"

@@ -78,6 +78,8 @@ def _step(planned: PlannedStep, console: Console) -> None:
         details.append(
             " ".join(p for p in (step.size.rows_in_words(), _size(step.size.total_bytes)) if p)
         )
+    if step.size is not None and step.size.note:
+        details.append(step.size.note)
     if details:
         console.print(f"      {_t('; '.join(details))}")
     for hazard in planned.hazards:
@@ -124,6 +126,7 @@ def _step_document(planned: PlannedStep) -> dict[str, Any]:
         "rows": size.rows if size else None,
         "rows_counted": size.counted if size else None,
         "total_bytes": size.total_bytes if size else None,
+        "size_note": size.note if size else None,
         "prediction": planned.prediction,
         "hazards": [
             {
