@@ -1,5 +1,6 @@
 """unique-on-duplicates: a pending unique index over a column whose values are duplicated today
-is an error that counts them and shows a few (NULLs aside); once they are distinct, nothing."""
+or a unique constraint is an error that counts them and shows a few (NULLs aside); over
+columns that hold no duplicate together, and once they are distinct, nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from tests.helpers import (
     NICKNAME,
     add_revision,
     blog_with_users,
-    finding,
     pending_revision,
 )
 
@@ -36,15 +36,27 @@ def test_a_unique_index_over_duplicates(tmp_path: Path, database: Database) -> N
     )  # ids 6..10 stay NULL: a unique index allows them
     pending_revision(
         project,
-        "op.create_index('ix_user_nickname', 'user', ['nickname'], unique=True)",
+        "op.create_index('ix_user_nickname', 'user', ['nickname'], unique=True)\n"
+        "op.create_unique_constraint('uq_user_nickname', 'user', ['nickname'])\n"
+        "op.create_unique_constraint('uq_user_nickname_email', 'user', ['nickname', 'email'])",
         NICKNAME,
     )
 
     code, report = project.check_json()
 
     assert code == 1
-    found = finding(report, "unique-on-duplicates")
-    assert (found["code"], found["severity"]) == ("MD407", "error")
+    fired = [f for f in report["findings"] if f["check"] == "unique-on-duplicates"]
+    # the index and the constraint over nickname; (nickname, email) holds no duplicate
+    assert [f["evidence"]["operation"] for f in fired] == [
+        "create index ix_user_nickname on user (nickname)",
+        "create unique constraint uq_user_nickname on user",
+    ]
+    found = fired[0]
+    assert (found["check"], found["code"], found["severity"]) == (
+        "unique-on-duplicates",
+        "MD407",
+        "error",
+    )
     assert found["evidence"]["duplicate_values"] == 2
     assert found["evidence"]["duplicate_rows"] == 5
     assert found["evidence"]["examples"] == [["taken"], ["other"]]
