@@ -1,7 +1,7 @@
 """required-column-without-default: a pending NOT NULL column without a server default, added
 to a table holding rows (an error where the database refuses it: PostgreSQL, SQLite; a warning
 on MariaDB, which fills zeros) and to an empty one (a warning, an error on SQLite); with a server
-default, nothing."""
+default, nothing, online and offline."""
 
 from __future__ import annotations
 
@@ -36,9 +36,20 @@ def test_new_not_null_columns_without_default(tmp_path: Path, database: Database
     assert "server_default" in user["message"]
     assert code == 1
 
-    path.write_text(
-        path.read_text().replace("nullable=False)", "nullable=False, server_default='0')")
-    )
+    _, offline = project.check_json("--offline")
+
+    unknown = [f for f in offline["findings"] if f["check"] == "required-column-without-default"]
+    # offline the rows are unknown: a warning each (SQLite refuses it always)
+    expected = "error" if database.backend == "sqlite" else "warning"
+    assert sorted((f["evidence"]["table"], f["severity"]) for f in unknown) == [
+        ("comment", expected),
+        ("user", expected),
+    ]
+
+    with_default = "nullable=False, server_default=sa.text(\"'0'\"))"
+    path.write_text(path.read_text().replace("nullable=False)", with_default))
     code, report = project.check_json()
+    _, offline = project.check_json("--offline")
 
     assert "required-column-without-default" not in {f["check"] for f in report["findings"]}
+    assert "required-column-without-default" not in {f["check"] for f in offline["findings"]}
