@@ -106,8 +106,9 @@ def _settings(config: pytest.Config) -> Settings:
             table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("migdoctor", {})
         except (OSError, ValueError) as error:
             raise pytest.UsageError(f"migdoctor: cannot read {pyproject}: {error}") from None
-    # ledger settings are read by migdoctor itself (project/ledger_settings.py)
-    known = {"config", "scratch_url", "ledger", "ledger_table"}
+    # the settings of migdoctor itself (the ledger, ignore, large_table_rows) are read by the
+    # command (project/ledger_settings.py, project/settings.py)
+    known = {"config", "scratch_url", "ledger", "ledger_table", "ignore", "large_table_rows"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise pytest.UsageError(

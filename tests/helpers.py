@@ -613,3 +613,51 @@ def git_repository(project: Project) -> None:
     (project.root / ".gitignore").write_text("__pycache__/\n*.db\n")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "the blog project")
+
+
+# -- pending operations on tables that hold rows (the blast-radius checks) ------------------
+
+# revisions tests add after the comment one, for the blast-radius checks
+NICKNAME, PENDING = "5e6f70819203", "6f7081920314"
+
+
+def numbers_sql(rows: int) -> str:
+    """A SELECT of the numbers 1..rows (rows < 100,000) as ``n``, in one statement that
+    PostgreSQL, MySQL/MariaDB and SQLite all run: five digit tables cross-joined."""
+    digit = " UNION ALL ".join(f"SELECT {d} AS d" for d in range(10))
+    tables = ", ".join(f"({digit}) AS d{i}" for i in range(5))
+    number = " + ".join(f"d{i}.d * {10**i}" for i in range(5))
+    return f"SELECT {number} + 1 AS n FROM {tables} WHERE {number} < {rows}"
+
+
+def fill_users(database: Database, rows: int, start: int = 0) -> None:
+    """Insert ``rows`` users into the blog's user table with one INSERT … SELECT."""
+    numbered = f"n + {start}"
+    if database.backend == "mysql":
+        username, email = f"CONCAT('u', {numbered})", f"CONCAT('u', {numbered}, '@x.org')"
+        table = "user"
+    else:
+        username, email = f"'u' || ({numbered})", f"'u' || ({numbered}) || '@x.org'"
+        table = '"user"'
+    database.execute(
+        f"INSERT INTO {table} (username, email) "
+        f"SELECT {username}, {email} FROM ({numbers_sql(rows)}) AS numbers"
+    )
+
+
+def blog_with_users(tmp_path: Path, database: Database, rows: int) -> Project:
+    """The blog at its head, its user table holding ``rows`` users."""
+    project = copy_project("blog", tmp_path / "project", database)
+    project.upgrade("head")
+    fill_users(database, rows)
+    # the catalog's estimate, as autovacuum or InnoDB's background statistics would leave it
+    if database.backend == "postgresql":
+        database.execute('ANALYZE "user"')
+    elif database.backend == "mysql":
+        database.scalars("ANALYZE TABLE user")
+    return project
+
+
+def pending_revision(project: Project, upgrade: str, down_revision: str = COMMENT) -> Path:
+    """A pending revision after ``down_revision`` whose upgrade() is ``upgrade``."""
+    return add_revision(project, PENDING, down_revision, upgrade, message="pending change")

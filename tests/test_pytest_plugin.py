@@ -13,6 +13,13 @@ from tests.conftest import Database
 from tests.helpers import COMMENT_FILE, Project, Result, copy_project, run
 
 OFFLINE_CHECKS = (
+    # the blast-radius checks read the head revisions offline
+    "concurrent-index-in-transaction",
+    "required-column-without-default",
+    "blocking-index",
+    "table-rewrite",
+    "validating-constraint",
+    "destructive-operation",
     "script-load-error",
     "missing-down-revision",
     "duplicate-revision",
@@ -71,7 +78,7 @@ def test_a_broken_project_fails_with_migdoctors_words(
         "b2c3d4e5f6a7 (create note table, archive notebooks): downgrade does not restore the "
         "schema\n    - left behind: column notebook.archived (BOOLEAN NULL) is still there"
     ) in result.stdout
-    assert "2 failed, 8 passed" in result.stdout
+    assert f"2 failed, {len(ITEMS) - 2} passed" in result.stdout
     assert "Traceback" not in result.stdout and "pytest_plugin.py" not in result.stdout
     assert server_database.table_names() == set()
 

@@ -29,6 +29,14 @@ CHECK_MODULES = (
     "table_exists",
     "stale_current",
     "lock_contention",
+    "concurrent_index_in_transaction",
+    "required_column_without_default",
+    "set_not_null",
+    "unique_on_duplicates",
+    "blocking_index",
+    "table_rewrite",
+    "validating_constraint",
+    "destructive_operation",
     "schema_drift",
     "untracked_schema",
     "script_load_error",
@@ -151,7 +159,10 @@ def run_checks(
     facts: Facts, select: Sequence[str] = (), ignore: Sequence[str] = ()
 ) -> list[CheckOutcome]:
     outcomes = []
+    settings = facts.project.config.settings
     for registered in selected_checks(select, ignore):
+        if settings.ignores(registered.slug, registered.code):
+            continue  # [tool.migdoctor] ignore
         if registered.needs_database and facts.offline:
             outcomes.append(CheckOutcome(registered, "skipped", reason="needs the database"))
             continue

@@ -2,12 +2,22 @@
 
 ``app`` holds the application; the commands are declared by topic in ``diagnose`` (check,
 explain, list-checks, demo), ``repair`` (fix, undo) and ``migrate`` (the migrate commands,
-argument-compatible with alembic's), ``roundtrip`` and ``ledger_log`` (log).
+argument-compatible with alembic's), ``plan``, ``roundtrip``, ``squash`` and ``ledger_log`` (log).
 """
 
 from __future__ import annotations
 
-from migdoctor.cli import diagnose, ledger_log, migrate, repair, roundtrip, squash
+from migdoctor.cli import diagnose, ledger_log, migrate, plan, repair, roundtrip, squash
 from migdoctor.cli.app import app, main
 
-__all__ = ["app", "diagnose", "ledger_log", "main", "migrate", "repair", "roundtrip", "squash"]
+__all__ = [
+    "app",
+    "diagnose",
+    "ledger_log",
+    "main",
+    "migrate",
+    "plan",
+    "repair",
+    "roundtrip",
+    "squash",
+]

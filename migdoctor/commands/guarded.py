@@ -34,6 +34,7 @@ from migdoctor.facts.model import Facts, ProjectFacts
 from migdoctor.findings import Finding, Risk, Severity
 from migdoctor.gathering.aftermath import Aftermath, read_back
 from migdoctor.gathering.gather import gather_facts, load_project
+from migdoctor.operations.hazards import FAILING_HAZARD_SLUGS
 from migdoctor.operations.upgrade_blockers import downgrade_blockers, upgrade_blockers
 from migdoctor.project.config import ConfigOptions
 
@@ -200,6 +201,10 @@ def preflight_refusal(
     return relevant, f"The {direction} would fail: nothing was changed."
 
 
+# blockers that concern one revision: they stop this run only when it runs that revision
+REVISION_BLOCKERS = ("table-exists", "partial-migration", *FAILING_HAZARD_SLUGS)
+
+
 def _errors(facts: Facts, slugs: Sequence[str]) -> list[Finding]:
     return [
         finding
@@ -213,7 +218,7 @@ def _concerns_this_run(finding: Finding, planned: set[str] | None, target: str) 
     if finding.check == "multiple-heads":
         return target == "head"
     revision = finding.evidence.get("revision")
-    if planned is not None and finding.check in ("table-exists", "partial-migration") and revision:
+    if planned is not None and finding.check in REVISION_BLOCKERS and revision:
         return revision in planned
     return True
 

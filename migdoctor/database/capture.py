@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -210,6 +210,17 @@ def _read_database(
         if record == RECORD_NONE
         else read_ledger(connection, project, version_schema, rows),
     )
+    if pending and in_progress is None:
+        from migdoctor.database.operation_measures import measure_operation_tables
+
+        measures = measure_operation_tables(
+            connection,
+            [operations[revision] for revision in pending if revision in operations],
+            facts.table,
+            facts.case_insensitive_names,
+            locked=[table for session in blocking for table in session.tables],
+        )
+        facts = replace(facts, table_measures=measures)
     return Capture(facts, operations, loading)
 
 

@@ -15,6 +15,7 @@ from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.ledger import LedgerFacts
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
+from migdoctor.facts.table_measures import TableMeasures
 from migdoctor.findings import Location
 from migdoctor.project.archive import SquashArchive
 from migdoctor.project.config import ProjectConfig
@@ -288,6 +289,9 @@ class DatabaseFacts:
     run_in_progress: RunInProgress | None = None
     # migdoctor's ledger of applied revisions (None: no ledger table)
     ledger: LedgerFacts | None = None
+    # sizes, NULLs and duplicates of the live tables pending operations touch (None: not
+    # measured, e.g. nothing pending or another run in progress)
+    table_measures: TableMeasures | None = None
 
     @property
     def qualified_version_table(self) -> str:

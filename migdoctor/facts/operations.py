@@ -22,6 +22,25 @@ class Operation:
     columns: tuple[str, ...] = ()
     name: str | None = None
     detail: str = ""
+    # what the blast-radius checks need of the call as written: the column's nullability
+    # (add_column: the new column's; alter_column: the requested one, None when unchanged),
+    # whether it has a server default, a unique index, ``postgresql_concurrently=True``
+    nullable: bool | None = None
+    server_default: bool = False
+    unique: bool = False
+    concurrently: bool = False
+    # a constraint added ``postgresql_not_valid=True``: existing rows are not checked
+    not_valid: bool = False
+    # alter_column's new type (as SQLAlchemy's default dialect writes it: ``VARCHAR(100)``),
+    # add_column's server default as SQL
+    new_type: str | None = None
+    default_sql: str | None = None
+    # run inside ``op.get_context().autocommit_block()``
+    autocommit: bool = False
+    # the line of the revision file that calls it (None when not known), and the codes a
+    # ``# migdoctor: ignore[MD401]`` comment on that line silences
+    line: int | None = field(default=None, compare=False)
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def qualified_table(self) -> str | None:

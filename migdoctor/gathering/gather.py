@@ -166,21 +166,28 @@ def _git_history(project: ProjectFacts, revisions: tuple[str, ...]) -> GitHistor
 
 
 def _diverged_operations_read_statically(project: ProjectFacts) -> dict[str, RevisionOperations]:
-    """Offline, nothing is recorded: when the history has several heads, what each branch's
-    revisions change is read from their files (multiple-heads names what both branches
-    change)."""
+    """Offline, nothing is recorded: the head revisions are read from their files (the
+    blast-radius checks look at them), and when the history has several heads, what each
+    branch's revisions change (multiple-heads names what both branches change)."""
     graph = project.graph
-    if len(graph.heads) < 2 or graph.cycle:
+    if graph.cycle:
         return {}
     from migdoctor.operations.branch_changes import diverged_revisions
     from migdoctor.operations.static import read_operations_statically
 
+    # the heads, what was just written, for the blast-radius checks (pending_steps)
+    revisions = [r for r in graph.heads if r in graph.scripts]
+    if len(graph.heads) >= 2:
+        revisions += [
+            revision
+            for diverged in diverged_revisions(graph, graph.heads).values()
+            for revision in diverged
+        ]
     return {
         revision: read_operations_statically(
             graph.scripts[revision].path, revision, "offline: read from the file, not run"
         )
-        for revisions in diverged_revisions(graph, graph.heads).values()
-        for revision in revisions
+        for revision in dict.fromkeys(revisions)
     }
 
 

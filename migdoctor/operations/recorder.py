@@ -15,6 +15,7 @@ run, its literal operations are read from the source instead. The recording cont
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from migdoctor.operations.recording_context import (
     live_sql_refused,
     recording_operations,
 )
-from migdoctor.operations.static import read_operations_statically
+from migdoctor.operations.static import ignored_codes, read_operations_statically, source_lines
 from migdoctor.project.scripts import RevisionScript, load_module
 
 if TYPE_CHECKING:
@@ -111,13 +112,21 @@ def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOpe
             script.revision, (), RECORDED, "the file has no upgrade()", migrate_operations=()
         )
 
+    recording.script_path = str(script.path)
     try:
         recorded = _record(upgrade, recording)
     except CannotRecord as why:
         return read_operations_statically(script.path, script.revision, str(why))
+    finally:
+        recording.script_path = None
     uncertain: tuple[tuple[str | None, str], ...] = ()
     note = None
-    facts = tuple(_operation_facts(recorded))
+    facts = tuple(
+        _placed(operation_fact(operation), line, autocommit, source_lines(script.path))
+        for operation, line, autocommit in zip(
+            recorded, recording.lines, recording.in_autocommit, strict=True
+        )
+    )
     if recording.consulted_database:
         # what it did here is recorded; the tables only its other branch names (what its
         # source names beyond that) are uncertain for the schema at this revision
@@ -191,6 +200,7 @@ def record_downgrade(path: Path, dialect: Dialect) -> tuple[Operation, ...]:
 def _record(function: Any, recording: Recording, name: str = "upgrade()") -> list[MigrateOperation]:
     recorded: list[MigrateOperation] = []
     recording.recorded = recorded
+    recording.lines, recording.in_autocommit = [], []
     recording.consulted_database = recording.autocommit = False
     connection = (
         recording.live.connection if recording.live is not None and recording.live_bind else None
@@ -218,6 +228,15 @@ def _record(function: Any, recording: Recording, name: str = "upgrade()") -> lis
     return recorded
 
 
+def _placed(
+    operation: Operation, line: int | None, autocommit: bool, lines: tuple[str, ...]
+) -> Operation:
+    """The operation with where the file calls it, whether inside autocommit_block(), and the
+    codes an ignore comment on that line silences."""
+    ignored = ignored_codes(lines[line - 1]) if line is not None and 0 < line <= len(lines) else ()
+    return replace(operation, line=line, autocommit=autocommit, ignored=ignored)
+
+
 def _operation_facts(recorded: list[Any]) -> Iterator[Operation]:
     for operation in recorded:
         yield operation_fact(operation)
@@ -239,7 +258,16 @@ def operation_fact(operation: Any) -> Operation:
             "rename_table", operation.table_name, schema, name=operation.new_table_name
         )
     if isinstance(operation, ops.AddColumnOp):
-        return Operation("add_column", operation.table_name, schema, (operation.column.name,))
+        column = operation.column
+        return Operation(
+            "add_column",
+            operation.table_name,
+            schema,
+            (column.name,),
+            nullable=bool(column.nullable),
+            server_default=column.server_default is not None,
+            default_sql=_default_sql(column.server_default),
+        )
     if isinstance(operation, ops.DropColumnOp):
         return Operation("drop_column", operation.table_name, schema, (operation.column_name,))
     if isinstance(operation, ops.AlterColumnOp):
@@ -249,15 +277,28 @@ def operation_fact(operation: Any) -> Operation:
             schema,
             (operation.column_name,),
             name=operation.modify_name,
+            nullable=operation.modify_nullable,
+            server_default=operation.modify_server_default not in (False, None),
+            new_type=_type_text(operation.modify_type),
         )
     if isinstance(operation, ops.CreateIndexOp):
         columns = tuple(_expression_name(c) for c in operation.columns)
         return Operation(
-            "create_index", operation.table_name, schema, columns, _name(operation.index_name)
+            "create_index",
+            operation.table_name,
+            schema,
+            columns,
+            _name(operation.index_name),
+            unique=bool(operation.unique),
+            concurrently=bool(operation.kw.get("postgresql_concurrently")),
         )
     if isinstance(operation, ops.DropIndexOp):
         return Operation(
-            "drop_index", operation.table_name, schema, name=_name(operation.index_name)
+            "drop_index",
+            operation.table_name,
+            schema,
+            name=_name(operation.index_name),
+            concurrently=bool(operation.kw.get("postgresql_concurrently")),
         )
     if isinstance(operation, ops.DropConstraintOp):
         return Operation(
@@ -278,7 +319,13 @@ def operation_fact(operation: Any) -> Operation:
             )
         )
         return Operation(
-            kind, table, schema, columns, _name(getattr(operation, "constraint_name", None))
+            kind,
+            table,
+            schema,
+            columns,
+            _name(getattr(operation, "constraint_name", None)),
+            unique=kind == "create_unique_constraint",
+            not_valid=bool(getattr(operation, "kw", {}).get("postgresql_not_valid")),
         )
     if isinstance(operation, ops.ExecuteSQLOp):
         return Operation("execute", detail=_sql_text(operation.sqltext))
@@ -287,6 +334,24 @@ def operation_fact(operation: Any) -> Operation:
     table = getattr(operation, "table_name", None)
     name = type(operation).__name__.removesuffix("Op")
     return Operation(_snake(name), table, schema)
+
+
+def _type_text(type_: Any) -> str | None:
+    """A type as SQLAlchemy's default dialect writes it (``VARCHAR(100)``), as reflected
+    columns are written (``database/schema.py``)."""
+    if type_ is None:
+        return None
+    try:
+        return str(type_() if isinstance(type_, type) else type_)
+    except Exception:  # noqa: BLE001 - a type only its dialect compiles
+        return type(type_).__name__.upper()
+
+
+def _default_sql(default: Any) -> str | None:
+    if default is None:
+        return None
+    argument = getattr(default, "arg", default)
+    return str(getattr(argument, "text", argument))
 
 
 def _name(name: Any) -> str | None:

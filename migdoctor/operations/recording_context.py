@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,18 @@ class Recording:
         self.recorded: list[MigrateOperation] = []
         self.consulted_database = False
         self.autocommit = False
+        # the file being recorded, and for each recorded operation the line of that file that
+        # called it and whether it ran inside autocommit_block()
+        self.script_path: str | None = None
+        self.lines: list[int | None] = []
+        self.in_autocommit: list[bool] = []
+        self.inside_autocommit = False
+
+    def keep(self, operation: MigrateOperation) -> None:
+        """Record ``operation``, with the line of the file that called it."""
+        self.recorded.append(operation)
+        self.lines.append(_calling_line(self.script_path))
+        self.in_autocommit.append(self.inside_autocommit)
 
 
 @contextmanager
@@ -63,13 +76,18 @@ def recording_operations(recording: Recording) -> Iterator[None]:
     def autocommit_block() -> Iterator[None]:
         # recorded, not run: nothing may commit env.py's transaction while reading
         recording.autocommit = True
-        yield
+        outer = recording.inside_autocommit
+        recording.inside_autocommit = True
+        try:
+            yield
+        finally:
+            recording.inside_autocommit = outer
 
     context.autocommit_block = autocommit_block  # type: ignore[method-assign]
     operations = Operations(context)
 
     def record(operation: Any) -> Any:
-        recording.recorded.append(operation)
+        recording.keep(operation)
         # code that keeps create_table()'s result (for bulk_insert) gets a real Table
         to_table = getattr(operation, "to_table", None)
         if operation.__class__.__name__ == "CreateTableOp" and to_table is not None:
@@ -106,6 +124,18 @@ def recording_operations(recording: Recording) -> Iterator[None]:
             previous._install_proxy()
         else:
             operations._remove_proxy()
+
+
+def _calling_line(script_path: str | None) -> int | None:
+    """The line of the revision file being recorded that made the current call."""
+    if script_path is None:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == script_path:
+            return frame.f_lineno
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 # what a recorded upgrade() may ask the live database: questions, never changes
@@ -160,7 +190,7 @@ def live_sql_refused(recording: Recording) -> Iterator[None]:
             return statement, parameters
         if executemany:
             raise LiveSQLRefused(" ".join(text.split())[:80])
-        recording.recorded.append(ops.ExecuteSQLOp(text))
+        recording.keep(ops.ExecuteSQLOp(text))
         return _NOTHING, {} if isinstance(parameters, dict) else ()
 
     event.listen(Engine, "before_cursor_execute", guard, retval=True)

@@ -8,10 +8,17 @@ and nothing computed; findings built on it say so.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from migdoctor.facts.operations import STATIC, Operation, RevisionOperations
+
+# ``# migdoctor: ignore[MD401, MD408]`` on an operation's line silences those codes there, as
+# ruff's noqa comments do
+_IGNORE_COMMENT = re.compile(r"#\s*migdoctor:\s*ignore\[([^\]]*)\]", re.IGNORECASE)
 
 # operation name -> positional parameter names, as alembic's op.* signatures declare them
 _SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -66,11 +73,36 @@ def read_operations_statically(path: Path, revision: str, why: str) -> RevisionO
     if upgrade is None:
         return RevisionOperations(revision, (), STATIC, f"{why}; no upgrade() function found")
     reader = _UpgradeReader()
-    operations = tuple(reader.read(upgrade.body))
+    lines = source_lines(path)
+    operations = tuple(
+        replace(
+            operation,
+            ignored=ignored_codes(lines[operation.line - 1])
+            if operation.line is not None and 0 < operation.line <= len(lines)
+            else (),
+        )
+        for operation in reader.read(upgrade.body)
+    )
     note = f"{why}; read statically from the source"
     if reader.skipped:
         note += f" ({reader.skipped} call(s) with computed arguments could not be read)"
     return RevisionOperations(revision, operations, STATIC, note)
+
+
+def source_lines(path: Path) -> tuple[str, ...]:
+    """The lines of a revision file (none when it cannot be read)."""
+    try:
+        return tuple(path.read_text(encoding="utf-8", errors="replace").splitlines())
+    except OSError:
+        return ()
+
+
+def ignored_codes(line: str) -> tuple[str, ...]:
+    """The codes a ``# migdoctor: ignore[MD401]`` comment on ``line`` silences."""
+    found = _IGNORE_COMMENT.search(line)
+    if found is None:
+        return ()
+    return tuple(code.strip().upper() for code in found.group(1).split(",") if code.strip())
 
 
 class _UpgradeReader:
@@ -78,22 +110,28 @@ class _UpgradeReader:
         self.skipped = 0
 
     def read(
-        self, body: list[ast.stmt], batch: dict[str, tuple[str, str | None]] | None = None
+        self,
+        body: list[ast.stmt],
+        batch: dict[str, tuple[str, str | None]] | None = None,
+        autocommit: bool = False,
     ) -> Iterator[Operation]:
         batch = dict(batch or {})
         for statement in body:
             if isinstance(statement, (ast.With, ast.AsyncWith)):
                 inner = dict(batch)
+                inner_autocommit = autocommit
                 for item in statement.items:
                     table = _batch_table(item.context_expr)
                     if table is not None and isinstance(item.optional_vars, ast.Name):
                         inner[item.optional_vars.id] = table
-                yield from self.read(statement.body, inner)
+                    if _is_autocommit_block(item.context_expr):
+                        inner_autocommit = True
+                yield from self.read(statement.body, inner, inner_autocommit)
                 continue
             for node in _calls_in(statement):
                 operation = self._operation(node, batch)
                 if operation is not None:
-                    yield operation
+                    yield replace(operation, autocommit=autocommit, line=node.lineno)
 
     def _operation(
         self, call: ast.Call, batch: dict[str, tuple[str, str | None]]
@@ -121,6 +159,14 @@ class _UpgradeReader:
             self.skipped += 1
             return None
         return _build(kind, table, schema, arguments, call)
+
+
+def _is_autocommit_block(expression: ast.expr) -> bool:
+    return (
+        isinstance(expression, ast.Call)
+        and isinstance(expression.func, ast.Attribute)
+        and expression.func.attr == "autocommit_block"
+    )
 
 
 def _batch_table(expression: ast.expr) -> tuple[str, str | None] | None:
@@ -201,6 +247,7 @@ def _build(
     columns: tuple[str, ...] = ()
     name: str | None = None
     detail = ""
+    flags = _flags(kind, arguments)
     if kind == "create_table":
         rest = arguments["__rest__"]
         assert isinstance(rest, ast.Tuple)
@@ -228,4 +275,99 @@ def _build(
         columns = _strings(arguments.get("columns"))
     elif kind == "execute":
         detail = _string(arguments.get("sqltext")) or ast.unparse(call)[:120]
-    return Operation(kind, table, schema, columns, name, detail)
+    return Operation(kind, table, schema, columns, name, detail, **flags)
+
+
+def _literal(node: ast.expr | None) -> object:
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+# SQLAlchemy's generic types as its default dialect writes them
+_TYPE_NAMES = {
+    "String": "VARCHAR",
+    "Unicode": "VARCHAR",
+    "Text": "TEXT",
+    "UnicodeText": "TEXT",
+    "Integer": "INTEGER",
+    "BigInteger": "BIGINT",
+    "SmallInteger": "SMALLINT",
+    "Boolean": "BOOLEAN",
+    "DateTime": "DATETIME",
+    "Date": "DATE",
+    "Float": "FLOAT",
+    "Numeric": "NUMERIC",
+}
+
+
+def _type_text(node: ast.expr | None) -> str | None:
+    """``sa.String(100)`` as ``VARCHAR(100)`` (a literal call only)."""
+    if node is None:
+        return None
+    call = node if isinstance(node, ast.Call) else None
+    name = _callee_name(call) if call is not None else None
+    if name is None and isinstance(node, (ast.Attribute, ast.Name)):
+        name = node.attr if isinstance(node, ast.Attribute) else node.id
+    if name is None:
+        return None
+    text = _TYPE_NAMES.get(name, name.upper())
+    arguments = [_literal(a) for a in call.args] if call is not None else []
+    length = _literal(_keyword(call, "length")) if call is not None else None
+    if length is None and arguments and isinstance(arguments[0], int):
+        length = arguments[0]
+    return f"{text}({length})" if isinstance(length, int) else text
+
+
+def _default_text(node: ast.expr | None) -> str | None:
+    if node is None or _is_none(node):
+        return None
+    if isinstance(node, ast.Call) and _callee_name(node) == "text" and node.args:
+        return _string(node.args[0]) or ast.unparse(node)
+    value = _literal(node)
+    return f"'{value}'" if isinstance(value, str) else ast.unparse(node)
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _keyword(call: ast.expr | None, name: str) -> ast.expr | None:
+    if isinstance(call, ast.Call):
+        for keyword in call.keywords:
+            if keyword.arg == name:
+                return keyword.value
+    return None
+
+
+def _flags(kind: str, arguments: dict[str, ast.expr]) -> dict[str, Any]:
+    """What the call says literally about nullability, defaults, uniqueness and concurrency
+    (a value that is not a literal is taken as not said)."""
+    if kind == "add_column":
+        column = arguments.get("column")
+        nullable = _literal(_keyword(column, "nullable"))
+        primary_key = _literal(_keyword(column, "primary_key")) is True
+        default = _keyword(column, "server_default")
+        return {
+            "nullable": not primary_key if nullable is None else bool(nullable),
+            "server_default": default is not None and not _is_none(default),
+            "default_sql": _default_text(default),
+        }
+    if kind == "alter_column":
+        nullable = _literal(arguments.get("nullable"))
+        default = arguments.get("server_default")
+        return {
+            "nullable": nullable if isinstance(nullable, bool) else None,
+            "server_default": default is not None
+            and not _is_none(default)
+            and _literal(default) is not False,
+            "new_type": _type_text(arguments.get("type_")),
+        }
+    if kind in ("create_index", "drop_index"):
+        return {
+            "unique": _literal(arguments.get("unique")) is True,
+            "concurrently": _literal(arguments.get("postgresql_concurrently")) is True,
+        }
+    if kind == "create_unique_constraint":
+        return {"unique": True}
+    if kind in ("create_foreign_key", "create_check_constraint"):
+        return {"not_valid": _literal(arguments.get("postgresql_not_valid")) is True}
+    return {}

@@ -5,7 +5,10 @@ Each blocker names the check that diagnoses it (its finding carries the evidence
 repairs) and says why, in one sentence. They come in the order alembic would meet them: the
 version table names a revision no script defines, the history does not load, the version table
 holds a revision together with its ancestor, the next revision was applied half way or is partly
-there already, a pending revision creates a table that already exists.
+there already, a pending revision creates a table that already exists, a pending operation the
+database will refuse on this data (``operations/hazards.py``: a concurrent index build inside a
+transaction, a NOT NULL column added to or set on rows that hold no value, a unique index over
+duplicates).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts
 from migdoctor.operations.effects import creation_conflicts
+from migdoctor.operations.hazards import hazards
 from migdoctor.operations.partial_application import next_revision_partly_applied
 
 
@@ -98,4 +102,14 @@ def upgrade_blockers(facts: Facts, planned: Collection[str] | None = None) -> li
                 conflict.revision,
             )
         )
+    for hazard in hazards(facts):
+        if hazard.fails and hazard.step.revision in pending:
+            blockers.append(
+                UpgradeBlocker(
+                    (hazard.slug,),
+                    f"The upgrade would fail at revision {hazard.step.revision}: "
+                    f"{hazard.title} (see {hazard.slug}).",
+                    hazard.step.revision,
+                )
+            )
     return blockers

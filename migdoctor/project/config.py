@@ -32,6 +32,7 @@ from migdoctor.project.config_files import (
     toml_value,
 )
 from migdoctor.project.ledger_settings import LedgerSettings, read_ledger_settings
+from migdoctor.project.settings import MigdoctorSettings, read_settings
 from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class ProjectConfig:
     revision_environment: bool = False
     # migdoctor's ledger of applied revisions ([tool.migdoctor] / [migdoctor], --no-ledger)
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
+    # [tool.migdoctor] of the pyproject.toml beside it
+    settings: MigdoctorSettings = field(default_factory=MigdoctorSettings)
 
     @property
     def config_file(self) -> Path | None:
@@ -247,6 +250,7 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
         main_options=main_options,
         revision_environment=_maybe_true(option("revision_environment")),
         ledger=read_ledger_settings(parser, ini_path, toml_path, options.no_ledger),
+        settings=read_settings(toml_path),
     )
 
 

@@ -1,0 +1,245 @@
+"""Measure the live tables that pending operations touch, once, on env.py's connection.
+
+Only what a pending operation needs is read: each named table's size (the catalog's estimate:
+PostgreSQL ``pg_class.reltuples`` and ``pg_total_relation_size``, MySQL/MariaDB
+``information_schema.TABLES``; where the catalog has none, a count that stops at
+``COUNT_LIMIT``), the NULLs of a column an ``alter_column(nullable=False)`` names, the
+duplicated values under a new unique index or constraint. Each read is bounded like every other
+(the connection is: see ``database/bounds.py``) and, on PostgreSQL, runs in a savepoint of its
+own: a read that gives up becomes a note, never a spoiled transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from migdoctor.errors import describe_exception
+from migdoctor.facts.model import TableFact
+from migdoctor.facts.operations import RevisionOperations
+from migdoctor.facts.table_measures import (
+    COUNT_LIMIT,
+    DUPLICATE_EXAMPLES,
+    ColumnNulls,
+    DuplicateValues,
+    TableMeasures,
+    TableSize,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+T = TypeVar("T")
+UNIQUE_KINDS = ("create_index", "create_unique_constraint")
+
+
+def measure_operation_tables(
+    connection: Connection,
+    pending: Iterable[RevisionOperations],
+    live_table: Callable[[str, str | None], TableFact | None],
+    case_insensitive: bool,
+    locked: Collection[str] = (),
+) -> TableMeasures:
+    """The measures the pending operations need; ``live_table(name, schema)`` finds a live
+    table as the database matches names (None: not there, nothing to measure). ``locked``:
+    tables another session holds a lock on (lock-contention names it): reading them would
+    only wait, so they are not measured."""
+    held = {name.lower() for name in locked}
+    sizes: dict[tuple[str | None, str], TableSize] = {}
+    nulls: dict[tuple[str | None, str, str], ColumnNulls] = {}
+    duplicates: dict[tuple[str | None, str, tuple[str, ...]], DuplicateValues] = {}
+    for recorded in pending:
+        for operation in recorded.operations:
+            if operation.table is None:
+                continue
+            table = live_table(operation.table, operation.schema)
+            if table is None:
+                continue
+            key = (table.schema, table.name)
+            if table.qualified_name.lower() in held or table.name.lower() in held:
+                if key not in sizes:
+                    why = "not measured: another session holds a lock on it (see lock-contention)"
+                    sizes[key] = TableSize(table.name, table.schema, None, None, None, note=why)
+                continue
+            if key not in sizes:
+                sizes[key] = _table_size(connection, table)
+            if operation.kind == "alter_column" and operation.nullable is False:
+                column = _live_column(table, operation.columns[0], case_insensitive)
+                if column is not None and (table.schema, table.name, column) not in nulls:
+                    nulls[(table.schema, table.name, column)] = _column_nulls(
+                        connection, table, column
+                    )
+            if operation.kind in UNIQUE_KINDS and operation.unique and operation.columns:
+                columns = tuple(
+                    _live_column(table, name, case_insensitive) for name in operation.columns
+                )
+                if all(columns):
+                    named = tuple(c for c in columns if c is not None)
+                    if (table.schema, table.name, named) not in duplicates:
+                        duplicates[(table.schema, table.name, named)] = _duplicates(
+                            connection, table, named
+                        )
+    return TableMeasures(
+        tuple(sizes.values()), tuple(nulls.values()), tuple(duplicates.values()), case_insensitive
+    )
+
+
+def _live_column(table: TableFact, name: str, case_insensitive: bool) -> str | None:
+    for column in table.column_names:
+        if column == name or (case_insensitive and column.lower() == name.lower()):
+            return column
+    return None
+
+
+def _read(connection: Connection, read: Callable[[], T]) -> T | str:
+    """``read()``'s answer, or why it failed (in a savepoint on PostgreSQL)."""
+    try:
+        if connection.dialect.name == "postgresql" and connection.in_transaction():
+            with connection.begin_nested():
+                return read()
+        return read()
+    except Exception as error:  # noqa: BLE001 - a measure that fails says why, in the finding
+        original = getattr(error, "orig", None) or error
+        return f"not measured: {describe_exception(original).splitlines()[0][:160]}"
+
+
+def _source(table: TableFact) -> Any:
+    from sqlalchemy import table as table_clause
+
+    return table_clause(table.name, schema=table.schema)
+
+
+def _table_size(connection: Connection, table: TableFact) -> TableSize:
+    from sqlalchemy import exists, literal, select
+
+    has_rows = _read(
+        connection,
+        lambda: bool(
+            connection.execute(
+                select(exists(select(literal(1)).select_from(_source(table))))
+            ).scalar()
+        ),
+    )
+    catalog = _read(connection, lambda: _catalog_estimate(connection, table))
+    note = None
+    rows: int | None = None
+    total_bytes: int | None = None
+    if isinstance(catalog, str):
+        note = catalog
+    elif catalog is not None:
+        rows, total_bytes = catalog
+    counted = False
+    # the catalog knows nothing (SQLite), was never told (a table not analyzed yet), or says
+    # empty where there are rows: count, up to a limit
+    if has_rows is True and not rows:
+        count = _read(connection, lambda: _bounded_count(connection, table))
+        if isinstance(count, str):
+            note, rows = count, None
+        else:
+            rows, counted = count, True
+    elif has_rows is False:
+        rows = 0
+    if isinstance(has_rows, str):
+        note = has_rows
+    return TableSize(
+        table.name,
+        table.schema,
+        rows,
+        total_bytes,
+        has_rows if isinstance(has_rows, bool) else None,
+        counted,
+        note,
+    )
+
+
+def _catalog_estimate(
+    connection: Connection, table: TableFact
+) -> tuple[int | None, int | None] | None:
+    from sqlalchemy import text
+
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        row = connection.execute(
+            text(
+                "SELECT c.reltuples, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = :name AND n.nspname = COALESCE(:schema, current_schema())"
+            ),
+            {"name": table.name, "schema": table.schema},
+        ).first()
+        if row is None:
+            return None
+        # -1: never analyzed (PostgreSQL 14+)
+        estimate = int(row[0]) if row[0] is not None and row[0] >= 0 else None
+        return estimate, int(row[1]) if row[1] is not None else None
+    if dialect in ("mysql", "mariadb"):
+        row = connection.execute(
+            text(
+                "SELECT TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = COALESCE(:schema, DATABASE()) AND TABLE_NAME = :name"
+            ),
+            {"name": table.name, "schema": table.schema},
+        ).first()
+        if row is None:
+            return None
+        return (
+            int(row[0]) if row[0] is not None else None,
+            int(row[1]) if row[1] is not None else None,
+        )
+    return None
+
+
+def _bounded_count(connection: Connection, table: TableFact) -> int:
+    from sqlalchemy import func, literal, select
+
+    limited = select(literal(1)).select_from(_source(table)).limit(COUNT_LIMIT).subquery()
+    return int(connection.execute(select(func.count()).select_from(limited)).scalar() or 0)
+
+
+def _column_nulls(connection: Connection, table: TableFact, column: str) -> ColumnNulls:
+    from sqlalchemy import column as column_clause
+    from sqlalchemy import func, select
+
+    query = select(func.count()).select_from(_source(table)).where(column_clause(column).is_(None))
+    counted = _read(connection, lambda: int(connection.execute(query).scalar() or 0))
+    if isinstance(counted, str):
+        return ColumnNulls(table.name, table.schema, column, None, counted)
+    return ColumnNulls(table.name, table.schema, column, counted)
+
+
+def _duplicates(
+    connection: Connection, table: TableFact, columns: tuple[str, ...]
+) -> DuplicateValues:
+    from sqlalchemy import and_, func, select
+    from sqlalchemy import column as column_clause
+
+    keys: list[Any] = [column_clause(name) for name in columns]
+    grouped = (
+        select(*keys, func.count().label("copies"))
+        .select_from(_source(table))
+        .where(and_(*(key.is_not(None) for key in keys)))
+        .group_by(*keys)
+        .having(func.count() > 1)
+    )
+    summary = grouped.subquery()
+    totals = _read(
+        connection,
+        lambda: connection.execute(
+            select(func.count(), func.coalesce(func.sum(summary.c.copies), 0))
+        ).first(),
+    )
+    if isinstance(totals, str) or totals is None:
+        note = totals if isinstance(totals, str) else None
+        return DuplicateValues(table.name, table.schema, columns, None, note=note)
+    groups, rows = int(totals[0] or 0), int(totals[1] or 0)
+    examples: tuple[tuple[str, ...], ...] = ()
+    if groups:
+        shown = _read(
+            connection,
+            lambda: connection.execute(
+                grouped.order_by(func.count().desc()).limit(DUPLICATE_EXAMPLES)
+            ).all(),
+        )
+        if not isinstance(shown, str):
+            examples = tuple(tuple(str(value) for value in row[: len(columns)]) for row in shown)
+    return DuplicateValues(table.name, table.schema, columns, groups, rows, examples)

@@ -1,0 +1,121 @@
+"""The pending operations, one step each, with what is known of the table each one touches:
+whether it exists before the upgrade reaches it, its size, and the lock the operation takes.
+
+Online these are the operations of the pending revisions, in the order ``upgrade heads`` runs
+them. Offline nothing says what is pending: the head revisions (what was just written) are
+read from their files, and nothing is known of sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from migdoctor.facts.model import CASE_INSENSITIVE_TABLE_NAMES, Facts
+from migdoctor.facts.operations import Operation
+from migdoctor.facts.table_measures import TableSize
+from migdoctor.operations.locks import LockEffect, lock_effect
+
+
+@dataclass(frozen=True)
+class PendingStep:
+    """One pending operation. ``existing``: the table is there before the operation runs
+    (live online; offline, not created earlier in the revisions read), so its rows count."""
+
+    revision: str
+    operation: Operation
+    existing: bool
+    size: TableSize | None = None
+    lock: LockEffect | None = None
+    # the live column the operation names, and whether it accepts NULL now (alter_column)
+    column_nullable: bool | None = None
+    column_type: str | None = None  # its type now, as reflected
+    # the column it names was added earlier in the upgrade: nothing running uses it yet
+    new_column: bool = False
+
+
+def examined_revisions(facts: Facts) -> tuple[str, ...]:
+    """The revisions whose operations the blast-radius checks examine (see the module); those
+    not recorded (a run that records nothing) are left out."""
+    if facts.offline:
+        return tuple(r for r in facts.project.heads if r in facts.operations)
+    return tuple(r for r in facts.pending or () if r in facts.operations)
+
+
+def dialect_of(facts: Facts) -> str | None:
+    """The database's dialect: the live one, or offline the configured URL's (None when the
+    URL is not given literally)."""
+    if facts.database is not None:
+        return facts.database.dialect
+    url = facts.project.config.sqlalchemy_url or ""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    name = scheme.split("+", 1)[0].lower()
+    return {"postgres": "postgresql", "mariadb": "mysql"}.get(name, name) or None
+
+
+def pending_steps(facts: Facts) -> list[PendingStep]:
+    dialect = dialect_of(facts) or ""
+    fold = dialect in CASE_INSENSITIVE_TABLE_NAMES
+
+    def key(schema: str | None, table: str) -> tuple[str | None, str]:
+        if facts.database is not None:
+            schema = facts.database.normalize_schema(schema)
+        return schema, table.lower() if fold else table
+
+    created: set[tuple[str | None, str]] = set()
+    added: set[tuple[str | None, str, str]] = set()
+    steps = []
+    database = facts.database
+    measures = database.table_measures if database is not None else None
+    for revision in examined_revisions(facts):
+        for operation in facts.operations[revision].operations:
+            table = operation.table
+            if table is None:
+                steps.append(PendingStep(revision, operation, existing=False))
+                continue
+            live = database.table(table, operation.schema) if database is not None else None
+            named = operation.columns[0] if operation.columns else ""
+            column_key = (*key(operation.schema, table), _folded(named, fold))
+            new = key(operation.schema, table) in created
+            existing = not new and (database is None or live is not None)
+            size = None
+            column_nullable = None
+            column_type = None
+            if live is not None and not new:
+                if measures is not None:
+                    size = measures.size(live.name, live.schema)
+                if operation.columns:
+                    wanted = operation.columns[0]
+                    column = next(
+                        (
+                            column
+                            for column in live.columns
+                            if column.name == wanted
+                            or (fold and column.name.lower() == wanted.lower())
+                        ),
+                        None,
+                    )
+                    if column is not None:
+                        column_nullable, column_type = column.nullable, column.type
+            steps.append(
+                PendingStep(
+                    revision,
+                    operation,
+                    existing,
+                    size,
+                    lock_effect(dialect, operation) if existing else None,
+                    column_nullable,
+                    column_type,
+                    column_key in added,
+                )
+            )
+            if operation.kind == "add_column" and operation.columns:
+                added.add(column_key)
+            elif operation.kind == "alter_column" and operation.name and column_key in added:
+                added.add((*key(operation.schema, table), _folded(operation.name, fold)))
+            if operation.kind == "create_table":
+                created.add(key(operation.schema, table))
+    return steps
+
+
+def _folded(name: str, fold: bool) -> str:
+    return name.lower() if fold else name
