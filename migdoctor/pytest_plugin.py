@@ -107,8 +107,10 @@ def _settings(config: pytest.Config) -> Settings:
         except (OSError, ValueError) as error:
             raise pytest.UsageError(f"migdoctor: cannot read {pyproject}: {error}") from None
     # the settings of migdoctor itself (the ledger, ignore, large_table_rows) are read by the
-    # command (project/ledger_settings.py, project/settings.py)
-    known = {"config", "scratch_url", "ledger", "ledger_table", "ignore", "large_table_rows"}
+    # command (project/settings.py, which says which keys there are)
+    from migdoctor.project.settings import KNOWN
+
+    known = set(KNOWN)
     unknown = sorted(set(table) - known)
     if unknown:
         raise pytest.UsageError(

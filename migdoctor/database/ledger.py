@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.errors import describe_exception, driver_error
 from migdoctor.facts.ledger import APPLYING, FileSinceApply, LedgerEntry, LedgerFacts
-from migdoctor.project.ledger_settings import LedgerSettings
+from migdoctor.project.settings import LedgerSettings
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext

@@ -31,8 +31,7 @@ from migdoctor.project.config_files import (
     resolve_script_location,
     toml_value,
 )
-from migdoctor.project.ledger_settings import LedgerSettings, read_ledger_settings
-from migdoctor.project.settings import MigdoctorSettings, read_settings
+from migdoctor.project.settings import LedgerSettings, MigdoctorSettings, read_settings
 from migdoctor.redact import remember_url_password
 
 if TYPE_CHECKING:
@@ -79,10 +78,14 @@ class ProjectConfig:
     # ``alembic history`` runs env.py when this is set; any value alembic might not read as
     # false counts as set
     revision_environment: bool = False
-    # migdoctor's ledger of applied revisions ([tool.migdoctor] / [migdoctor], --no-ledger)
-    ledger: LedgerSettings = field(default_factory=LedgerSettings)
-    # [tool.migdoctor] of the pyproject.toml beside it
+    # migdoctor's own settings: [tool.migdoctor] of the pyproject.toml beside it and the ini's
+    # [migdoctor] section (see project/settings.py)
     settings: MigdoctorSettings = field(default_factory=MigdoctorSettings)
+
+    @property
+    def ledger(self) -> LedgerSettings:
+        """migdoctor's ledger of applied revisions: kept or not (--no-ledger), in which table."""
+        return self.settings.ledger
 
     @property
     def config_file(self) -> Path | None:
@@ -249,8 +252,7 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
         script_location_inferred=inferred,
         main_options=main_options,
         revision_environment=_maybe_true(option("revision_environment")),
-        ledger=read_ledger_settings(parser, ini_path, toml_path, options.no_ledger),
-        settings=read_settings(toml_path),
+        settings=read_settings(toml_path, parser, ini_path, options.no_ledger),
     )
 
 

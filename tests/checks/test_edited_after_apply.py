@@ -171,3 +171,27 @@ def test_a_user_who_may_not_create_the_ledger_still_upgrades(
             for statement in drop:
                 connection.execute(text(statement))
         server.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_ledger_false_in_pyproject_keeps_no_ledger_beside_the_other_settings(
+    blog: Project, database: Database
+) -> None:
+    # one [tool.migdoctor] table holds every setting of migdoctor's: the ledger's among them
+    (blog.root / "pyproject.toml").write_text(
+        '[tool.migdoctor]\nledger = false\nignore = ["destructive-operation"]\n'
+        "large_table_rows = 5000\n"
+    )
+
+    upgraded = blog.migdoctor("upgrade")
+
+    assert upgraded.exit_code == 0, upgraded
+    assert "migdoctor_ledger" not in database.table_names()
+    code, document = blog.check_json()
+    assert code == 0, document
+    (blog.root / "pyproject.toml").write_text("[tool.migdoctor]\nledger = 'sometimes'\n")
+    wrong = blog.migdoctor("check")
+    assert wrong.exit_code == 2
+    assert (
+        "ledger in [tool.migdoctor] of" in wrong.stderr and "must be true or false" in wrong.stderr
+    )
