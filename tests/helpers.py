@@ -661,3 +661,18 @@ def blog_with_users(tmp_path: Path, database: Database, rows: int) -> Project:
 def pending_revision(project: Project, upgrade: str, down_revision: str = COMMENT) -> Path:
     """A pending revision after ``down_revision`` whose upgrade() is ``upgrade``."""
     return add_revision(project, PENDING, down_revision, upgrade, message="pending change")
+
+
+def leave_an_invalid_index(database: Database, name: str = "ix_user_email") -> None:
+    """On PostgreSQL, what a failed CREATE INDEX CONCURRENTLY leaves: a unique index over the
+    blog's user emails, built concurrently over duplicates, kept INVALID."""
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    database.execute(
+        """INSERT INTO "user" (username, email) VALUES ('ada', 'a@x.org'), ('bob', 'a@x.org')"""
+    )
+    engine = create_engine(database.url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection, pytest.raises(Exception, match="could not create"):
+        connection.execute(text(f'CREATE UNIQUE INDEX CONCURRENTLY {name} ON "user" (email)'))
+    engine.dispose()

@@ -28,6 +28,7 @@ from tests.helpers import (
     git,
     git_repository,
     hold_user_table,
+    leave_an_invalid_index,
     overlay,
     unwire_target_metadata,
 )
@@ -142,6 +143,13 @@ def behind_a_squash(tmp_path: Path, database: Database, stack: ExitStack) -> Mad
 
 
 # scenario -> the fixes it is here to show offered
+def index_left_invalid(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    blog.upgrade("head")
+    leave_an_invalid_index(database)
+    return blog, ()
+
+
 SCENARIOS: dict[Scenario, set[str]] = {
     behind: {"upgrade"},
     table_made_by_hand: {"stamp", "neuter-upgrade"},
@@ -157,14 +165,22 @@ SCENARIOS: dict[Scenario, set[str]] = {
     session_in_the_way: {"end-session"},
     started_over: {"baseline"},
     behind_a_squash: {"upgrade-archived"},
+    index_left_invalid: {"drop-invalid-indexes"},
 }
 ON_A_SERVER = (session_in_the_way,)
+ON_POSTGRESQL = (index_left_invalid,)
 
 
 CASES = [
     pytest.param(scenario, backend, id=f"{scenario.__name__}-{backend}")
     for scenario in SCENARIOS
-    for backend in (("mysql", "postgresql") if scenario in ON_A_SERVER else ("sqlite",))
+    for backend in (
+        ("mysql", "postgresql")
+        if scenario in ON_A_SERVER
+        else ("postgresql",)
+        if scenario in ON_POSTGRESQL
+        else ("sqlite",)
+    )
 ]
 
 

@@ -37,6 +37,7 @@ CHECK_MODULES = (
     "table_rewrite",
     "validating_constraint",
     "destructive_operation",
+    "invalid_index",
     "schema_drift",
     "untracked_schema",
     "script_load_error",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from migdoctor.database.bounds import bounded_session, read_timeout
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.environment import run_environment
+from migdoctor.database.invalid_indexes import read_invalid_indexes
 from migdoctor.database.ledger import ledger_hidden, own_tables, read_ledger
 from migdoctor.database.schema_history import read_schema_history
 from migdoctor.database.version_table import read_version_rows
@@ -209,6 +210,7 @@ def _read_database(
         ledger=None
         if record == RECORD_NONE
         else read_ledger(connection, project, version_schema, rows),
+        invalid_indexes=None if record == RECORD_NONE else read_invalid_indexes(connection),
     )
     if pending and in_progress is None:
         from migdoctor.database.operation_measures import measure_operation_tables

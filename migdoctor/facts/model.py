@@ -139,6 +139,22 @@ class ColumnFact:
 
 
 @dataclass(frozen=True)
+class InvalidIndex:
+    """A PostgreSQL index marked INVALID (``pg_index.indisvalid``) with no build in progress:
+    what a failed ``CREATE INDEX CONCURRENTLY`` leaves. ``definition`` is its CREATE INDEX."""
+
+    schema: str
+    table: str
+    name: str
+    definition: str
+    unique: bool = False
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
 class TableFact:
     """A table of the live database; ``schema`` is None for the default schema."""
 
@@ -292,6 +308,8 @@ class DatabaseFacts:
     # sizes, NULLs and duplicates of the live tables pending operations touch (None: not
     # measured, e.g. nothing pending or another run in progress)
     table_measures: TableMeasures | None = None
+    # PostgreSQL: indexes a failed concurrent build left INVALID (None: not read, or not PG)
+    invalid_indexes: tuple[InvalidIndex, ...] | None = None
 
     @property
     def qualified_version_table(self) -> str:

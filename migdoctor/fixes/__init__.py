@@ -37,6 +37,7 @@ FIX_MODULES = {
     "neuter-upgrade": "neuter_upgrade",
     "merge-heads": "merge_heads",
     "end-session": "end_session",
+    "drop-invalid-indexes": "drop_invalid_indexes",
     "delete-ancestor-rows": "delete_ancestor_rows",
     "complete-revision": "complete_revision",
     "autogenerate-revision": "autogenerate_revision",

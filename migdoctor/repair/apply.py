@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.migrations import run_migration
-from migdoctor.database.session_end import end_session
+from migdoctor.database.session_end import end_session, run_outside_transactions
 from migdoctor.database.version_table import change_rows_locked
 from migdoctor.errors import (
     EXIT_FAILED,
@@ -130,6 +130,9 @@ def apply_plan(
                 version_locations=plan.migration.version_locations,
             )
             after["version_rows"] = list(result.rows_after)
+        if plan.index_drops:
+            run_outside_transactions(project, [drop.statement for drop in plan.index_drops])
+            after["dropped_indexes"] = [drop.name for drop in plan.index_drops]
         if plan.end_session is not None:
             end_session(project, plan.end_session.session_id, plan.end_session.statement)
             after["ended_session"] = plan.end_session.session_id
