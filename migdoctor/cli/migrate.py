@@ -24,6 +24,17 @@ TagOption = Annotated[
     Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
     typer.Option("--tag", help="Passed to env.py."),
 ]
+StatementTimeoutOption = Annotated[
+    Optional[float],  # noqa: UP045
+    typer.Option(
+        "--statement-timeout",
+        metavar="SECONDS",
+        min=0,
+        help="Stop a statement of the migration that runs longer (PostgreSQL, MariaDB; MySQL: "
+        "SELECTs only). The revision fails as on any error.",
+        show_default=False,
+    ),
+]
 PreflightOption = Annotated[
     bool,
     typer.Option(
@@ -58,6 +69,7 @@ def upgrade(
     tag: TagOption = None,
     preflight: PreflightOption = True,
     lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     targets: TargetsOption = None,
     keep_going: Annotated[
         bool,
@@ -69,7 +81,9 @@ def upgrade(
         if sql or tag or not preflight:
             raise MigdoctorError("--targets upgrades with the preflight, without --sql or --tag.")
         return upgrade_fleet(options, targets, revision, keep_going, lock_timeout)
-    return _guarded(options, "upgrade", revision, sql, tag, preflight, lock_timeout)
+    return _guarded(
+        options, "upgrade", revision, sql, tag, preflight, lock_timeout, statement_timeout
+    )
 
 
 @app.command(context_settings=RELATIVE_REVISION)
@@ -81,9 +95,12 @@ def downgrade(
     tag: TagOption = None,
     preflight: PreflightOption = True,
     lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
 ) -> int:
     """Revert to a previous revision (alembic downgrade), after a preflight, under a lock."""
-    return _guarded(options, "downgrade", revision, sql, tag, preflight, lock_timeout)
+    return _guarded(
+        options, "downgrade", revision, sql, tag, preflight, lock_timeout, statement_timeout
+    )
 
 
 def _guarded(
@@ -94,13 +111,16 @@ def _guarded(
     tag: str | None,
     preflight: bool,
     lock_timeout: float | None,
+    statement_timeout: float | None = None,
 ) -> int:
+    from dataclasses import replace
+
     from migdoctor.commands.guarded import migrate
     from migdoctor.render import stdout_console
     from migdoctor.render.interaction import TerminalInteraction
 
     return migrate(
-        options.config_options(lock_timeout),
+        replace(options.config_options(lock_timeout), statement_timeout=statement_timeout),
         direction,
         revision,
         invocation=options.invocation(),

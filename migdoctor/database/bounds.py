@@ -277,6 +277,28 @@ def gave_up(
     )
 
 
+def limit_statement_time(connection: Any, seconds: float | None) -> str | None:
+    """Make each statement of this session give up after running ``seconds`` (None or 0: no
+    limit): PostgreSQL ``statement_timeout``, MariaDB ``max_statement_time``, MySQL
+    ``max_execution_time`` (which bounds only SELECT statements). A note when the database
+    cannot bound them (SQLite), else None."""
+    from sqlalchemy import text
+
+    if not seconds or seconds <= 0:
+        return None
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text(f"SET statement_timeout = '{math.ceil(seconds * 1000)}ms'"))
+    elif getattr(connection.dialect, "is_mariadb", False):
+        connection.execute(text(f"SET SESSION max_statement_time = {seconds:g}"))
+    elif dialect in ("mysql", "mariadb"):
+        connection.execute(text(f"SET SESSION max_execution_time = {math.ceil(seconds * 1000)}"))
+        return "MySQL bounds only SELECT statements (max_execution_time): DDL is not bounded."
+    else:
+        return f"{dialect} cannot bound a statement's time: --statement-timeout is ignored."
+    return None
+
+
 def limit_lock_waits(connection: Any, seconds: float) -> None:
     """Make a statement give up after ``seconds`` waiting for a lock (0: wait for ever); on
     SQLite the busy timeout, which replaces the driver's own 5 s."""

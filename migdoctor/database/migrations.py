@@ -32,6 +32,7 @@ from migdoctor.database.bounds import (
     bounded,
     gave_up,
     limit_lock_waits,
+    limit_statement_time,
     read_timeout,
 )
 from migdoctor.database.held_lock import LockLost
@@ -159,6 +160,11 @@ def run_migration(
             state.locked = True
             # before alembic reads the version table: a lock on it must not hang the run either
             limit_lock_waits(context.connection, lock_timeout)
+            note = limit_statement_time(
+                context.connection, project.config.options.statement_timeout
+            )
+            if note is not None:
+                events.warning(note)
             state.engine = context.connection.engine
             state.version_table = (context.version_table, context.version_table_schema)
 

@@ -54,6 +54,8 @@ class ConfigOptions:
     lock_timeout: float | None = None
     # --no-ledger: record nothing in migdoctor's ledger table this run
     no_ledger: bool = False
+    # upgrade/downgrade --statement-timeout: how long each statement of the migration may run
+    statement_timeout: float | None = None
 
 
 @dataclass(frozen=True)
