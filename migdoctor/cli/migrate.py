@@ -35,6 +35,16 @@ StatementTimeoutOption = Annotated[
         show_default=False,
     ),
 ]
+RetriesOption = Annotated[
+    int,
+    typer.Option(
+        "--retries",
+        metavar="N",
+        min=0,
+        help="Try a revision that gave up on a lock (--lock-timeout) again, up to N times, "
+        "waiting longer each time, when nothing of it took effect.",
+    ),
+]
 PreflightOption = Annotated[
     bool,
     typer.Option(
@@ -70,6 +80,7 @@ def upgrade(
     preflight: PreflightOption = True,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    retries: RetriesOption = 0,
     targets: TargetsOption = None,
     keep_going: Annotated[
         bool,
@@ -82,7 +93,7 @@ def upgrade(
             raise MigdoctorError("--targets upgrades with the preflight, without --sql or --tag.")
         return upgrade_fleet(options, targets, revision, keep_going, lock_timeout)
     return _guarded(
-        options, "upgrade", revision, sql, tag, preflight, lock_timeout, statement_timeout
+        options, "upgrade", revision, sql, tag, preflight, lock_timeout, statement_timeout, retries
     )
 
 
@@ -96,10 +107,19 @@ def downgrade(
     preflight: PreflightOption = True,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    retries: RetriesOption = 0,
 ) -> int:
     """Revert to a previous revision (alembic downgrade), after a preflight, under a lock."""
     return _guarded(
-        options, "downgrade", revision, sql, tag, preflight, lock_timeout, statement_timeout
+        options,
+        "downgrade",
+        revision,
+        sql,
+        tag,
+        preflight,
+        lock_timeout,
+        statement_timeout,
+        retries,
     )
 
 
@@ -112,6 +132,7 @@ def _guarded(
     preflight: bool,
     lock_timeout: float | None,
     statement_timeout: float | None = None,
+    retries: int = 0,
 ) -> int:
     from dataclasses import replace
 
@@ -120,7 +141,11 @@ def _guarded(
     from migdoctor.render.interaction import TerminalInteraction
 
     return migrate(
-        replace(options.config_options(lock_timeout), statement_timeout=statement_timeout),
+        replace(
+            options.config_options(lock_timeout),
+            statement_timeout=statement_timeout,
+            retries=retries,
+        ),
         direction,
         revision,
         invocation=options.invocation(),

@@ -13,7 +13,9 @@ was running and which of its operations are in the schema.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING, Any
@@ -94,6 +96,27 @@ def migrate(
         return _run(options, project, facts, direction, revision, tag, lock_timeout, ui, invocation)
 
 
+def retry_wait(attempt: int) -> float:
+    """Seconds before retry ``attempt`` + 1: doubling from one second, at most 30, with a
+    quarter of jitter so that runs waiting on the same lock do not come back together."""
+    return min(30.0, 2.0**attempt) * random.uniform(0.75, 1.25)
+
+
+def _safe_to_retry(failure: RevisionFailed, aftermath: Aftermath, dialect: str) -> bool:
+    """Whether running the revision again is what a clean first run would do: it gave up on a
+    lock, and either the database rolled it back (transactional DDL: PostgreSQL, SQLite) or
+    nothing of it shows in the schema and it sent no SQL the schema cannot show."""
+    if not failure.lock_timeout or failure.interrupted is not None:
+        return False
+    if aftermath.unreadable is not None or aftermath.version_rows is None:
+        return False
+    if tuple(sorted(aftermath.version_rows)) != tuple(sorted(failure.rows_before)):
+        return False
+    if dialect in ("postgresql", "sqlite"):
+        return True
+    return not aftermath.in_schema and not aftermath.cannot_tell
+
+
 def _run(
     options: ConfigOptions,
     project: ProjectFacts,
@@ -105,6 +128,7 @@ def _run(
     ui: TerminalInteraction,
     invocation: tuple[str, ...],
     retried: bool = False,
+    attempt: int = 0,
 ) -> int:
     from migdoctor.render.progress import MigrationProgress
 
@@ -122,6 +146,27 @@ def _run(
     except RevisionFailed as failure:
         progress.stop()
         aftermath = _what_is_left(project, facts, failure)
+        if attempt < options.retries and _safe_to_retry(failure, aftermath, _dialect(facts)):
+            wait = retry_wait(attempt)
+            ui.text(
+                f"Revision {failure.revision} gave up waiting for a lock, and nothing of it "
+                f"took effect: trying again in {wait:.1f} s (retry {attempt + 1} of "
+                f"{options.retries})."
+            )
+            time.sleep(wait)
+            return _run(
+                options,
+                project,
+                facts,
+                direction,
+                revision,
+                tag,
+                lock_timeout,
+                ui,
+                invocation,
+                retried,
+                attempt + 1,
+            )
         ui.revision_failed(failure, _dialect(facts), lock_timeout, aftermath)
         if (
             not retried

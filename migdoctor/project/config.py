@@ -56,6 +56,8 @@ class ConfigOptions:
     no_ledger: bool = False
     # upgrade/downgrade --statement-timeout: how long each statement of the migration may run
     statement_timeout: float | None = None
+    # upgrade/downgrade --retries: how often a revision that gave up on a lock is tried again
+    retries: int = 0
 
 
 @dataclass(frozen=True)
