@@ -95,7 +95,6 @@ def test_a_revision_only_on_another_branch_is_named_ahead_of_this_checkout(
     assert unknown["fixes"][0]["recommended"] is False
 
 
-@ON_SQLITE
 def test_an_id_no_commit_ever_had_is_said_never_to_have_been_in_the_repository(
     blog: Project, database: Database
 ) -> None:
