@@ -24,14 +24,14 @@ it warns that downgrading it would then drop what its upgrade did not create the
 from __future__ import annotations
 
 import ast
-import difflib
 import textwrap
 from datetime import date
 from pathlib import Path
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.repair.plan import FileChange, FixRequest, Plan, refused
+from migdoctor.fixes.edits import edited_file
+from migdoctor.repair.plan import FixRequest, Plan, refused
 
 FIX_ID = "neuter-upgrade"
 NEEDS_DATABASE = True
@@ -73,20 +73,11 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         neutered = neuter_source(source, removed, date.today().isoformat(), removed_down)
     except ValueError as error:
         return refused(FIX_ID, title, RISK, f"{facts.project.relative(script.path)}: {error}")
-    relative = facts.project.relative(script.path)
-    diff = "".join(
-        difflib.unified_diff(
-            source.decode("utf-8", "replace").splitlines(keepends=True),
-            neutered.decode("utf-8", "replace").splitlines(keepends=True),
-            fromfile=f"a/{relative}",
-            tofile=f"b/{relative}",
-        )
-    )
     return Plan(
         fix=FIX_ID,
         title=title,
         risk=RISK,
-        files=(FileChange(script.path, source, neutered, diff),),
+        files=(edited_file(facts.project, script.path, source, neutered),),
         warnings=(
             f"A fresh database built from the history would lack what {revision} created: "
             + (removed or "its upgrade() body")

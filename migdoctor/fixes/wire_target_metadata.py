@@ -29,14 +29,14 @@ byte, provided env.py was not edited since.
 from __future__ import annotations
 
 import ast
-import difflib
 import os
 from pathlib import Path
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
+from migdoctor.fixes.edits import edited_file
 from migdoctor.project.model_candidates import MetadataCandidate, ProjectModels
-from migdoctor.repair.plan import FileChange, FixRequest, Plan, nothing_to_do, refused
+from migdoctor.repair.plan import FixRequest, Plan, nothing_to_do, refused
 
 FIX_ID = "wire-target-metadata"
 NEEDS_DATABASE = True  # target_metadata is learned by running env.py
@@ -65,15 +65,6 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         edited = wire(source, chosen, database.target_metadata.is_none, env_py, covered)
     except ValueError as error:
         return refused(FIX_ID, title, RISK, f"{facts.project.relative(env_py)}: {error}")
-    relative = facts.project.relative(env_py)
-    diff = "".join(
-        difflib.unified_diff(
-            source.decode("utf-8", "replace").splitlines(keepends=True),
-            edited.decode("utf-8", "replace").splitlines(keepends=True),
-            fromfile=f"a/{relative}",
-            tofile=f"b/{relative}",
-        )
-    )
     warnings = [
         f"{chosen.reference}: {chosen.models} model(s) in "
         f"{', '.join(chosen.model_modules) or chosen.module}.",
@@ -88,7 +79,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         fix=FIX_ID,
         title=title,
         risk=RISK,
-        files=(FileChange(env_py, source, edited, diff),),
+        files=(edited_file(facts.project, env_py, source, edited),),
         warnings=tuple(warnings),
         arguments={"metadata": chosen.reference},
         verify_target_metadata=True,
