@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import bounded_session, read_timeout
 from migdoctor.database.drift import read_schema_drift
+from migdoctor.database.drift_cache import comparison_cache
 from migdoctor.database.environment import run_environment
 from migdoctor.database.invalid_indexes import read_invalid_indexes
 from migdoctor.database.ledger import ledger_hidden, own_tables, read_ledger
@@ -189,7 +190,13 @@ def _read_database(
         sessions_unreadable=sessions_unreadable,
         schema_drift=None
         if record == RECORD_NONE or in_progress is not None
-        else read_schema_drift(context, graph, rows),
+        else read_schema_drift(
+            context,
+            graph,
+            rows,
+            inspector,
+            comparison_cache(project.config.base_directory, url.render_as_string(True)),
+        ),
         tables_read=tables_read,
         schema_history=(
             read_schema_history(
@@ -307,7 +314,7 @@ def target_metadata_facts(metadata: Any, configured_at: Location | None) -> Targ
     names = sorted(
         table.fullname
         for collection in collections
-        for table in getattr(collection, "sorted_tables", ())
+        for table in getattr(collection, "tables", {}).values()
     )
     if isinstance(metadata, (list, tuple)):
         kinds = sorted({type(collection).__name__ for collection in collections})

@@ -24,31 +24,74 @@ from migdoctor.project.graph import RevisionGraph
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import Inspector
+
+    from migdoctor.database.drift_cache import ComparisonCache
 
 MODELS = "the models"
 
 
 def read_schema_drift(
-    context: MigrationContext, graph: RevisionGraph, rows: Sequence[str]
+    context: MigrationContext,
+    graph: RevisionGraph,
+    rows: Sequence[str],
+    inspector: Inspector | None = None,
+    cache: ComparisonCache | None = None,
 ) -> SchemaDriftFacts | None:
-    """How the live schema differs from ``target_metadata``; None when not compared."""
+    """How the live schema differs from ``target_metadata``; None when not compared. With
+    ``inspector``, the schema is reflected through it in bulk, and with ``cache`` too the last
+    answer is reused while nothing the comparison reads has changed (``drift_cache``)."""
     if not rows or any(row not in graph for row in rows) or graph.pending(rows):
         return None
     metadata = context.opts.get("target_metadata")
     collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
     if not any(getattr(collection, "tables", None) for collection in collections):
         return None
-    from alembic.autogenerate import compare_metadata
-
     try:
-        # a list of MetaData is what env.py may pass too: alembic's comparison takes both
-        diffs = compare_metadata(context, metadata)  # type: ignore[arg-type]
+        key = None
+        if inspector is not None:
+            from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS, reflect_for_comparison
+
+            reflect_for_comparison(inspector)
+            if cache is not None:
+                from migdoctor.database.drift_cache import comparison_key
+
+                # before alembic reads the reflection: it renames what it compares in place
+                key = comparison_key(context, metadata, inspector, ALEMBIC_REFLECTION_KINDS)
+                cached = None if key is None else cache.get(key)
+                if cached is not None:
+                    return SchemaDriftFacts(differences=cached)
+        diffs = alembic_diffs(context, metadata, inspector)
         differences = tuple(describe_diffs(diffs))
+        if cache is not None and key is not None:
+            cache.put(key, differences)
     except Exception as error:
         if gave_up_waiting(error):  # a lock in the way is the run's failure, not a drift fact
             raise
         return SchemaDriftFacts(differences=(), error=describe_exception(error))
     return SchemaDriftFacts(differences=differences)
+
+
+def alembic_diffs(
+    context: MigrationContext, metadata: Any, inspector: Inspector | None = None
+) -> list[Any]:
+    """alembic's ``compare_metadata``: the live schema against ``metadata`` (a MetaData or a
+    list of them, as env.py may pass), with env.py's settings. With ``inspector``, alembic
+    reflects through it, so what it already holds (the bulk reflection of the capture, an
+    earlier comparison's) is not read again."""
+    from alembic.autogenerate import compare as alembic_compare
+    from alembic.autogenerate.api import AutogenContext
+    from alembic.operations import ops
+
+    autogen = AutogenContext(context, metadata=metadata)
+    if inspector is not None:
+        autogen.inspector = inspector
+    script = ops.MigrationScript(
+        rev_id=None, upgrade_ops=ops.UpgradeOps([]), downgrade_ops=ops.DowngradeOps([])
+    )
+    alembic_compare._populate_migration_script(autogen, script)
+    assert script.upgrade_ops is not None
+    return list(script.upgrade_ops.as_diffs())
 
 
 def describe_diffs(diffs: Sequence[Any], expected: str = MODELS) -> Iterator[SchemaDifference]:

@@ -37,10 +37,12 @@ def read_tables(
             names = [name for name in listed if only(schema, name)]
             if not names:
                 continue
-        columns = inspector.get_multi_columns(schema=schema, filter_names=names)
-        indexes = inspector.get_multi_indexes(schema=schema, filter_names=names)
+        if names is not None and 2 * len(names) > len(listed):
+            names = None  # most of the tables: one bulk read (shared, see reflected_in_bulk)
+        columns = reflected_in_bulk(inspector, "columns", schema, names)
+        indexes = reflected_in_bulk(inspector, "indexes", schema, names)
         for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1]):
-            if (schema, name) in excluded:
+            if (schema, name) in excluded or (only is not None and not only(schema, name)):
                 continue
             table = TableFact(
                 name=name,
@@ -76,3 +78,48 @@ def _column(row: dict[str, Any]) -> ColumnFact:
         nullable=bool(row.get("nullable", True)),
         type_object=row["type"],
     )
+
+
+# what alembic's comparison reflects of each table, each under the key alembic keeps it in the
+# inspector's cache (alembic.autogenerate.compare.util._INSP_KEYS)
+ALEMBIC_REFLECTION_KINDS = (
+    "columns",
+    "pk_constraint",
+    "foreign_keys",
+    "indexes",
+    "unique_constraints",
+    "table_comment",
+    "check_constraints",
+    "table_options",
+)
+
+
+def reflected_in_bulk(
+    inspector: Any, kind: str, schema: str | None = None, names: list[str] | None = None
+) -> Any:
+    """``inspector.get_multi_<kind>``: one query (or a few) for every table of ``schema``, or
+    for ``names``. Every table of the default schema is read once per inspector and kept where
+    alembic's comparison looks first (its ``pre_cache_tables`` then reads nothing again), so
+    the checks' reading and every comparison through this inspector share it."""
+    if schema is not None or names is not None:
+        return getattr(inspector, f"get_multi_{kind}")(schema=schema, filter_names=names)
+    key = f"alembic_{kind}"
+    if key not in inspector.info_cache:
+        try:
+            inspector.info_cache[key] = getattr(inspector, f"get_multi_{kind}")(schema=None)
+        except NotImplementedError:
+            inspector.info_cache[key] = NotImplementedError  # as alembic marks it
+    reflected = inspector.info_cache[key]
+    if reflected is NotImplementedError:
+        raise NotImplementedError(f"get_multi_{kind}")
+    return reflected
+
+
+def reflect_for_comparison(inspector: Any) -> None:
+    """Reflect every table of the default schema in bulk, once per kind alembic's comparison
+    reads (:func:`reflected_in_bulk`), unless it is already held."""
+    for kind in ALEMBIC_REFLECTION_KINDS:
+        try:
+            reflected_in_bulk(inspector, kind)
+        except NotImplementedError:
+            continue

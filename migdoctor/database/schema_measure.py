@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import gave_up_waiting
-from migdoctor.database.drift import describe_diffs
+from migdoctor.database.drift import alembic_diffs, describe_diffs
 from migdoctor.errors import describe_exception
 from migdoctor.facts.model import RevisionSchemaComparison, SchemaDifference, TableFact
 from migdoctor.operations.replay import ReplayedSchema
@@ -249,19 +249,8 @@ class Measure:
         )
 
     def _alembic_diffs(self, schema: ReplayedSchema) -> list[Any]:
-        from alembic.autogenerate import compare as alembic_compare
-        from alembic.autogenerate.api import AutogenContext
-        from alembic.operations import ops
-
-        autogen = AutogenContext(self.context, metadata=schema.to_metadata())
         # one reflection for every comparison: the inspector keeps what it read
-        autogen.inspector = self.inspector
-        script = ops.MigrationScript(
-            rev_id=None, upgrade_ops=ops.UpgradeOps([]), downgrade_ops=ops.DowngradeOps([])
-        )
-        alembic_compare._populate_migration_script(autogen, script)
-        assert script.upgrade_ops is not None
-        return list(script.upgrade_ops.as_diffs())
+        return alembic_diffs(self.context, schema.to_metadata(), self.inspector)
 
 
 def _flattened_tables(diffs: Sequence[Any]) -> Iterable[TableKey]:
