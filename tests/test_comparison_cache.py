@@ -25,7 +25,7 @@ def _drift(project: Project) -> list[str]:
 
 
 def _cache_files(project: Project) -> list[Path]:
-    return sorted((project.root / ".migdoctor" / "cache").glob("drift-*.bin"))
+    return sorted((project.root / ".migdoctor" / "cache").glob("comparisons-*.bin"))
 
 
 def test_a_cached_comparison_follows_every_change_of_schema_models_and_settings(
@@ -93,7 +93,7 @@ def _key(url: str, build: Callable[[Any], None], **options: Any) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     from migdoctor.database.drift_cache import comparison_key
-    from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS, reflect_for_comparison
+    from migdoctor.database.schema import reflect_for_comparison
 
     metadata = sa.MetaData()
     build(metadata)
@@ -105,7 +105,7 @@ def _key(url: str, build: Callable[[Any], None], **options: Any) -> str | None:
             )
             inspector = sa.inspect(connection)
             reflect_for_comparison(inspector)
-            return comparison_key(context, metadata, inspector, ALEMBIC_REFLECTION_KINDS)
+            return comparison_key(context, metadata, inspector)
     finally:
         engine.dispose()
 
@@ -118,12 +118,16 @@ def _users(
     ondelete: str | None = None,
     check: str | None = None,
     comment: str | None = None,
+    info: dict[str, Any] | None = None,
+    where: str | None = None,
 ) -> Callable[[Any], None]:
     import sqlalchemy as sa
 
     def build(metadata: Any) -> None:
         sa.Table("team", metadata, sa.Column("id", sa.Integer, primary_key=True))
-        extra = [sa.CheckConstraint(check, name="ck_name")] if check else []
+        extra: list[Any] = [sa.CheckConstraint(check, name="ck_name")] if check else []
+        if where:
+            extra.append(sa.Index("ix_users_name_where", "name", sqlite_where=sa.text(where)))
         sa.Table(
             "users",
             metadata,
@@ -135,6 +139,7 @@ def _users(
                 server_default=default,
                 index=index,
                 comment=comment,
+                info=info or {},
             ),
             sa.Column("team_id", sa.Integer, sa.ForeignKey("team.id", ondelete=ondelete)),
             *extra,
@@ -173,6 +178,8 @@ def test_the_fingerprint_changes_with_every_input_of_the_comparison(tmp_path: Pa
         "foreign key action": _users(ondelete="CASCADE"),
         "check constraint": _users(check="length(name) > 1"),
         "comment": _users(comment="the user's name"),
+        "info (include_object may read it)": _users(info={"skip_autogenerate": True}),
+        "an index's dialect option": _users(where="name IS NOT NULL"),
     }
     keys = {what: _key(url, build) for what, build in changed_models.items()}
     assert all(key not in (None, base) for key in keys.values()), keys

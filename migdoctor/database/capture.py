@@ -173,6 +173,8 @@ def _read_database(
         if op.table
     }
     blocking, sessions_unreadable = _blocking_sessions(connection, touched)
+    # alembic's answers, reused while nothing a comparison reads has changed
+    comparisons = comparison_cache(project.config.base_directory, url.render_as_string(True))
     facts = DatabaseFacts(
         url=url.render_as_string(hide_password=True),
         dialect=dialect.name,
@@ -195,7 +197,7 @@ def _read_database(
             graph,
             rows,
             inspector,
-            comparison_cache(project.config.base_directory, url.render_as_string(True)),
+            comparisons,
         ),
         tables_read=tables_read,
         schema_history=(
@@ -208,6 +210,7 @@ def _read_database(
                 tables,
                 table_names,
                 compare_revisions,
+                comparisons,
             )
             if record == RECORD_ALL and in_progress is None
             else None

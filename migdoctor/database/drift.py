@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy.engine import Inspector
 
-    from migdoctor.database.drift_cache import ComparisonCache
+    from migdoctor.database.drift_cache import Compared, ComparisonCache
 
 MODELS = "the models"
 
@@ -48,28 +48,45 @@ def read_schema_drift(
     if not any(getattr(collection, "tables", None) for collection in collections):
         return None
     try:
-        key = None
-        if inspector is not None:
-            from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS, reflect_for_comparison
-
-            reflect_for_comparison(inspector)
-            if cache is not None:
-                from migdoctor.database.drift_cache import comparison_key
-
-                # before alembic reads the reflection: it renames what it compares in place
-                key = comparison_key(context, metadata, inspector, ALEMBIC_REFLECTION_KINDS)
-                cached = None if key is None else cache.get(key)
-                if cached is not None:
-                    return SchemaDriftFacts(differences=cached)
-        diffs = alembic_diffs(context, metadata, inspector)
-        differences = tuple(describe_diffs(diffs))
-        if cache is not None and key is not None:
-            cache.put(key, differences)
+        differences = tuple(
+            difference for difference, _ in compared(context, metadata, inspector, cache)
+        )
     except Exception as error:
         if gave_up_waiting(error):  # a lock in the way is the run's failure, not a drift fact
             raise
         return SchemaDriftFacts(differences=(), error=describe_exception(error))
     return SchemaDriftFacts(differences=differences)
+
+
+def compared(
+    context: MigrationContext,
+    metadata: Any,
+    inspector: Inspector | None = None,
+    cache: ComparisonCache | None = None,
+    expected: str = MODELS,
+) -> list[Compared]:
+    """alembic's comparison of the live schema with ``metadata``, in words (``expected`` names
+    the metadata's side), each difference with the (schema, table) it is about. With
+    ``inspector``, the schema is reflected through it in bulk once for every comparison; with
+    ``cache`` too, an answer is reused while nothing the comparison reads has changed
+    (:mod:`migdoctor.database.drift_cache`)."""
+    key = None
+    if inspector is not None:
+        from migdoctor.database.schema import reflect_for_comparison
+
+        reflect_for_comparison(inspector)
+        if cache is not None:
+            from migdoctor.database.drift_cache import comparison_key
+
+            key = comparison_key(context, metadata, inspector, expected)
+            answer = None if key is None else cache.get(key)
+            if answer is not None:
+                return answer
+    diffs = alembic_diffs(context, metadata, inspector)
+    answer = list(zip(describe_diffs(diffs, expected), flattened_tables(diffs), strict=True))
+    if cache is not None and key is not None:
+        cache.put(key, answer)
+    return answer
 
 
 def alembic_diffs(
@@ -204,3 +221,21 @@ def _constraint_words(constraint: Any, table: str) -> str:
         return f"foreign key{name} {table}({columns}) → {referred}"
     kind = str(constraint.__visit_name__).replace("_", " ")
     return f"{kind}{name} on {table} ({columns})"
+
+
+def flattened_tables(diffs: Sequence[Any]) -> Iterator[tuple[str | None, str]]:
+    """The (schema, table) each diff is about, in the order ``describe_diffs`` yields them."""
+    for diff in diffs:
+        if isinstance(diff, list):
+            yield from flattened_tables(diff)
+            continue
+        operation = str(diff[0])
+        if operation in ("add_table", "remove_table"):
+            yield (diff[1].schema, diff[1].name)
+        elif operation in ("add_column", "remove_column") or operation.startswith("modify_"):
+            yield (diff[1], diff[2])
+        else:
+            table = next((part for part in diff[1:] if hasattr(part, "fullname")), None)
+            if table is None:
+                table = getattr(diff[1], "table", None)
+            yield (getattr(table, "schema", None), str(getattr(table, "name", "")))

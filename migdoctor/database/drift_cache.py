@@ -21,7 +21,7 @@ The cached answer is used only when the fingerprint is the same. Nothing is cach
 comparison can read what the fingerprint does not cover: other schemas (``include_schemas``),
 a comparison plugin or an ``autogenerate`` extension that is not alembic's own, a migration
 implementation that is not alembic's. One file per project and database
-(``.migdoctor/cache/drift-*.bin``) holds the last answer; ``MIGDOCTOR_NO_CACHE=1`` turns it off.
+(``.migdoctor/cache/comparisons-*.bin``) holds the last answer; ``MIGDOCTOR_NO_CACHE=1`` turns it off.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Inspector
 
 MAGIC = b"migdoctor comparison cache\n"
+# answers kept per project and database: the drift, and the few schemas inference compares
+MAX_ENTRIES = 32
 # bump when what the fingerprint covers, or what an entry holds, changes
 CACHE_SCHEMA = 1
 # configure() options that belong to one run, not to the comparison
@@ -62,6 +64,8 @@ _RUN_OPTIONS = frozenset(
 # packages whose code is covered by their versions
 _VERSIONED = ("sqlalchemy", "alembic", "migdoctor")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# where the live side's fingerprint is kept, in the inspector's cache
+_LIVE_KEY = "migdoctor_comparison_fingerprint"
 # a type's attributes that point back at its surroundings, not at what it is
 _TYPE_REFERENCES = frozenset({"dispatch", "metadata"})
 
@@ -78,26 +82,53 @@ _OWNED_SEQUENCES = (
 
 
 def comparison_key(
-    context: MigrationContext, metadata: Any, inspector: Inspector, kinds: Iterable[str]
+    context: MigrationContext, metadata: Any, inspector: Inspector, expected: str = ""
 ) -> str | None:
     """The fingerprint of everything alembic's comparison of the default schema with
-    ``metadata`` reads (the reflection of ``kinds`` already in ``inspector``'s cache), or None
-    when the comparison may read more than that."""
+    ``metadata`` reads (the reflection already in ``inspector``'s cache), with ``expected``
+    (the words the answer is given in), or None when the comparison may read more than that.
+    The live side is fingerprinted once per inspector, before any comparison runs (alembic
+    renames what it compares in place)."""
     if not _covered(context, metadata):
         return None
-    code_files: set[str] = set()
-    hasher = hashlib.sha256()
     try:
-        for part in _fingerprint(context, metadata, inspector, kinds, code_files):
-            hasher.update(repr(part).encode())
-            hasher.update(b"\0")
-        for path in sorted(code_files):
-            hasher.update(repr(_file_signature(path)).encode())
+        live = inspector.info_cache.get(_LIVE_KEY)
+        if live is None:
+            live = inspector.info_cache[_LIVE_KEY] = _digest(_live_parts(context, inspector))
+        collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
+        models = _digest(
+            part
+            for collection in collections
+            for part in _metadata_parts(collection, _Canonical(set()))
+        )
     except Exception as error:  # what cannot be fingerprinted is compared, not cached
         if gave_up_waiting(error):  # a lock in the way is the run's failure, as everywhere
             raise
         return None
+    return hashlib.sha256(repr((live, models, expected)).encode()).hexdigest()
+
+
+def _digest(parts: Iterable[object]) -> str:
+    """The hash of ``parts``; each may carry code files (see :class:`_Canonical`), whose
+    signatures are hashed last."""
+    hasher = hashlib.sha256()
+    code_files: set[str] = set()
+    for part in parts:
+        if isinstance(part, _CodeFiles):
+            code_files |= part.paths
+            continue
+        hasher.update(repr(part).encode())
+        hasher.update(b"\0")
+    for path in sorted(code_files):
+        hasher.update(repr(_file_signature(path)).encode())
     return hasher.hexdigest()
+
+
+class _CodeFiles:
+    """Files of code the comparison can run, noted while fingerprinting."""
+
+    def __init__(self, paths: set[str]) -> None:
+        self.paths = paths
 
 
 def _covered(context: MigrationContext, metadata: Any) -> bool:
@@ -120,15 +151,11 @@ def _versioned_code(thing: Any) -> bool:
     return module.split(".")[0] in _VERSIONED
 
 
-def _fingerprint(
-    context: MigrationContext,
-    metadata: Any,
-    inspector: Inspector,
-    kinds: Iterable[str],
-    code_files: set[str],
-) -> Iterator[object]:
+def _live_parts(context: MigrationContext, inspector: Inspector) -> Iterator[object]:
     import alembic
     import sqlalchemy
+
+    from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS
 
     dialect = inspector.dialect
     yield (
@@ -142,21 +169,19 @@ def _fingerprint(
         getattr(dialect, "server_version_info", None),
         inspector.default_schema_name,
     )
-    canon = _Canonical(code_files)
+    canon = _Canonical(set())
     for name, value in sorted(context.opts.items()):
         if name not in _RUN_OPTIONS:
             yield ("option", name, canon(value))
     yield ("tables", tuple(sorted(inspector.get_table_names(schema=None))))
-    for kind in kinds:
+    for kind in ALEMBIC_REFLECTION_KINDS:
         yield ("reflected", kind, _reflected(inspector.info_cache.get(f"alembic_{kind}"), canon))
     if dialect.name == "postgresql":
         connection = context.connection
         assert connection is not None  # the comparison runs online only
         owned = connection.exec_driver_sql(_OWNED_SEQUENCES)
         yield ("sequences", tuple(tuple(row) for row in owned))
-    collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
-    for collection in collections:
-        yield from _metadata_parts(collection, canon)
+    yield _CodeFiles(canon.code_files)
 
 
 def _reflected(reflection: Any, canon: _Canonical) -> object:
@@ -169,14 +194,19 @@ def _reflected(reflection: Any, canon: _Canonical) -> object:
 
 
 def _metadata_parts(metadata: Any, canon: _Canonical) -> Iterator[object]:
+    yield from _tables_parts(metadata, canon)
+    yield _CodeFiles(canon.code_files)
+
+
+def _tables_parts(metadata: Any, canon: _Canonical) -> Iterator[object]:
     yield ("metadata", metadata.schema, canon(dict(metadata.naming_convention)))
     for table in sorted(metadata.tables.values(), key=lambda t: t.fullname):
         yield (
             "table",
             table.fullname,
             table.comment,
-            canon(dict(table.dialect_kwargs)),
-            canon(table.info),
+            canon(_dialect_kwargs(table)),
+            canon(_info(table)),
         )
         for column in table.columns:
             yield (
@@ -194,8 +224,8 @@ def _metadata_parts(metadata: Any, canon: _Canonical) -> Iterator[object]:
                 column.comment,
                 column.index,
                 column.unique,
-                canon(dict(column.dialect_kwargs)),
-                canon(column.info),
+                canon(_dialect_kwargs(column)),
+                canon(_info(column)),
             )
         constraints = [_constraint_part(constraint, canon) for constraint in table.constraints]
         yield ("constraints", tuple(sorted(constraints, key=repr)))
@@ -204,12 +234,26 @@ def _metadata_parts(metadata: Any, canon: _Canonical) -> Iterator[object]:
                 str(index.name),
                 index.unique,
                 tuple(canon(expression) for expression in index.expressions),
-                canon(dict(index.dialect_kwargs)),
-                canon(index.info),
+                canon(_dialect_kwargs(index)),
+                canon(_info(index)),
             )
             for index in table.indexes
         ]
         yield ("indexes", tuple(sorted(indexes, key=repr)))
+
+
+def _dialect_kwargs(item: Any) -> dict[str, Any]:
+    """``item.dialect_kwargs`` as a dictionary; read only when some were given (SQLAlchemy
+    builds the view on first use, which costs more than the rest of the fingerprint)."""
+    if "dialect_options" not in vars(item):
+        return {}
+    return dict(item.dialect_kwargs)
+
+
+def _info(item: Any) -> dict[Any, Any]:
+    """``item.info``, without creating it where nobody did (it is made on first use)."""
+    info = vars(item).get("info")
+    return info if isinstance(info, dict) else {}
 
 
 def _constraint_part(constraint: Any, canon: _Canonical) -> object:
@@ -229,8 +273,8 @@ def _constraint_part(constraint: Any, canon: _Canonical) -> object:
         getattr(constraint, "use_alter", None),
         constraint.deferrable,
         constraint.initially,
-        canon(dict(constraint.dialect_kwargs)),
-        canon(constraint.info),
+        canon(_dialect_kwargs(constraint)),
+        canon(_info(constraint)),
     )
 
 
@@ -357,31 +401,69 @@ def _file_signature(path: str) -> tuple[str, int, int] | tuple[str]:
     return (path, stat.st_size, stat.st_mtime_ns)
 
 
+# a difference and the (schema, table) it is about
+Compared = tuple[SchemaDifference, tuple[str | None, str]]
+
+
 class ComparisonCache:
-    """The last comparison's answer for one project and database."""
+    """The last answers of alembic's comparison for one project and database: the drift at
+    the head, and the history's schemas the schema-position inference compared."""
 
     def __init__(self, base_directory: Path, url: str) -> None:
         digest = hashlib.sha256(repr((str(base_directory), url)).encode()).hexdigest()[:16]
-        self.name = f"drift-{digest}.bin"
+        self.name = f"comparisons-{digest}.bin"
         self.folders = (base_directory / PROJECT_FOLDER, user_cache_directory())
+        self._entries: dict[str, list[tuple[Any, ...]]] | None = None
 
-    def get(self, key: str) -> tuple[SchemaDifference, ...] | None:
-        for folder in self.folders:
-            payload = read_checked(folder / self.name, MAGIC, key)
-            if payload is None:
-                continue
-            try:
-                rows = marshal.loads(payload)
-                return tuple(SchemaDifference(*row) for row in rows)
-            except (ValueError, EOFError, TypeError):
-                return None
-        return None
+    def _load(self) -> dict[str, list[tuple[Any, ...]]]:
+        if self._entries is None:
+            self._entries = {}
+            for folder in self.folders:
+                payload = read_checked(folder / self.name, MAGIC, str(CACHE_SCHEMA))
+                if payload is None:
+                    continue
+                try:
+                    entries = marshal.loads(payload)
+                except (ValueError, EOFError, TypeError):
+                    break
+                if isinstance(entries, dict):
+                    self._entries = entries
+                break
+        return self._entries
 
-    def put(self, key: str, differences: tuple[SchemaDifference, ...]) -> None:
-        # plain str: a name may be one of SQLAlchemy's str subclasses, which marshal refuses
-        rows = [(str(d.operation), str(d.table), str(d.name), str(d.words)) for d in differences]
+    def get(self, key: str) -> list[Compared] | None:
+        rows = self._load().get(key)
+        if rows is None:
+            return None
         try:
-            write_checked(self.folders, self.name, MAGIC, key, marshal.dumps(rows))
+            return [
+                (SchemaDifference(operation, table, name, words), (schema, table_name))
+                for operation, table, name, words, schema, table_name in rows
+            ]
+        except (ValueError, TypeError):
+            return None
+
+    def put(self, key: str, compared: Iterable[Compared]) -> None:
+        # plain str: a name may be one of SQLAlchemy's str subclasses, which marshal refuses
+        rows = [
+            (
+                str(d.operation),
+                str(d.table),
+                str(d.name),
+                str(d.words),
+                None if schema is None else str(schema),
+                str(table),
+            )
+            for d, (schema, table) in compared
+        ]
+        entries = dict(self._load())
+        entries.pop(key, None)
+        entries[key] = rows
+        while len(entries) > MAX_ENTRIES:
+            del entries[next(iter(entries))]  # the oldest first
+        self._entries = entries
+        try:
+            write_checked(self.folders, self.name, MAGIC, str(CACHE_SCHEMA), marshal.dumps(entries))
         except (OSError, ValueError):  # a cache that cannot be written is not written
             return
 

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy.engine import Inspector
 
+    from migdoctor.database.drift_cache import ComparisonCache
+
 # how many revisions get alembic's full comparison besides the current one and those asked for
 CLOSEST_COMPARED = 3
 STRUCTURE = "structure"
@@ -48,16 +50,19 @@ def read_schema_history(
     reflected: Sequence[TableFact],
     live_names: Sequence[str],
     asked: Iterable[str] = (),
+    cache: ComparisonCache | None = None,
 ) -> SchemaHistoryFacts:
     """The distance of every revision's schema from the live one, and alembic's comparison for
-    the revisions that matter."""
+    the revisions that matter (an answer in ``cache`` reused while nothing it reads changed)."""
     missing = [r for r in graph.scripts if r not in operations]
     if missing:
         return SchemaHistoryFacts(
             unknown=f"{len(missing)} revision(s) could not be read (e.g. {missing[0]})"
         )
     try:
-        return _infer(context, inspector, graph, operations, rows, reflected, live_names, asked)
+        return _infer(
+            context, inspector, graph, operations, rows, reflected, live_names, asked, cache
+        )
     except Exception as error:
         if gave_up_waiting(error):  # a lock in the way is the run's failure, not a fact
             raise
@@ -73,6 +78,7 @@ def _infer(
     reflected: Sequence[TableFact],
     live_names: Sequence[str],
     asked: Iterable[str],
+    cache: ComparisonCache | None,
 ) -> SchemaHistoryFacts:
     oldest_first = list(reversed(graph.history()))
     position = {revision: index for index, revision in enumerate(oldest_first)}
@@ -85,6 +91,7 @@ def _infer(
         history_indexes(operations.values()),
         reflected,
         live_names,
+        cache,
     )
 
     # one replay in history order; a revision whose parents are not exactly what was replayed

@@ -4,12 +4,12 @@ autogenerate comparison (see :mod:`migdoctor.database.schema_history`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import gave_up_waiting
-from migdoctor.database.drift import alembic_diffs, describe_diffs
+from migdoctor.database.drift import compared
 from migdoctor.errors import describe_exception
 from migdoctor.facts.model import RevisionSchemaComparison, SchemaDifference, TableFact
 from migdoctor.operations.replay import ReplayedSchema
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import Column, Table
     from sqlalchemy.engine import Inspector
+
+    from migdoctor.database.drift_cache import ComparisonCache
 
 TableKey = tuple[str | None, str]
 
@@ -58,8 +60,10 @@ class Measure:
         history_indexes: set[str],
         reflected: Sequence[TableFact],
         live_names: Sequence[str],
+        cache: ComparisonCache | None = None,
     ) -> None:
         self.context = context
+        self.cache = cache
         self.reflected = reflected
         self.live_names = live_names
         self.inspector = inspector
@@ -198,18 +202,20 @@ class Measure:
         if not schema.tables and not schema.uncertain:
             return self._against_nothing(revisions, where)
         try:
-            diffs = self._alembic_diffs(schema)
+            answer = compared(
+                self.context,
+                schema.to_metadata(),
+                self.inspector,  # one reflection for every comparison
+                self.cache,
+                expected=f"the history at {where}",
+            )
         except Exception as error:
             if gave_up_waiting(error):
                 raise
             return RevisionSchemaComparison(revisions, error=describe_exception(error))
         differences = []
         untracked: list[str] = []
-        for difference, table_key in zip(
-            describe_diffs(diffs, expected=f"the history at {where}"),
-            _flattened_tables(diffs),
-            strict=True,
-        ):
+        for difference, table_key in answer:
             key = (self._schema(table_key[0]), self._name(table_key[1]))
             if key in uncertain:
                 continue
@@ -247,25 +253,3 @@ class Measure:
         return RevisionSchemaComparison(
             revisions, differences=tuple(differences), untracked_tables=tuple(sorted(untracked))
         )
-
-    def _alembic_diffs(self, schema: ReplayedSchema) -> list[Any]:
-        # one reflection for every comparison: the inspector keeps what it read
-        return alembic_diffs(self.context, schema.to_metadata(), self.inspector)
-
-
-def _flattened_tables(diffs: Sequence[Any]) -> Iterable[TableKey]:
-    """The (schema, table) each diff is about, in the order ``describe_diffs`` yields them."""
-    for diff in diffs:
-        if isinstance(diff, list):
-            yield from _flattened_tables(diff)
-            continue
-        operation = str(diff[0])
-        if operation in ("add_table", "remove_table"):
-            yield (diff[1].schema, diff[1].name)
-        elif operation in ("add_column", "remove_column") or operation.startswith("modify_"):
-            yield (diff[1], diff[2])
-        else:
-            table = next((part for part in diff[1:] if hasattr(part, "fullname")), None)
-            if table is None:
-                table = getattr(diff[1], "table", None)
-            yield (getattr(table, "schema", None), str(getattr(table, "name", "")))
