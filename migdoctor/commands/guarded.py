@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.checks import run_checks
@@ -57,17 +57,20 @@ def migrate(
     sql: bool,
     tag: str | None,
     preflight: bool,
-    lock_timeout: float,
+    lock_timeout: float | None,
     ui: TerminalInteraction,
 ) -> int:
     """Upgrade or downgrade to ``revision`` (alembic's syntax), guarded: the migration lock
     first, then the preflight (reading what another run left, not its half-done work), then
-    the run."""
+    the run. ``lock_timeout``, ``options.statement_timeout`` and ``options.retries`` not given
+    (None) are the project's settings (``[tool.migdoctor]``), else the defaults."""
     if sql:  # offline: SQL to stdout, no database, nothing to guard
         return run_alembic_command(options, direction, revision, sql=True, tag=tag)
     from migdoctor.render.progress import MigrationProgress
 
     project = load_project(options)
+    options, lock_timeout = _with_settings(options, lock_timeout, project)
+    project = replace(project, config=replace(project.config, options=options))
     with ExitStack() as held:
         # a new SQLite database: the run creates it, and takes the lock then
         with suppress(DatabaseMissing):
@@ -96,7 +99,7 @@ def migrate(
                 return EXIT_FAILED
             project = facts.project
         attempts = None
-        if options.retries > 0:
+        if options.retries:
             attempts = AttemptJournal(
                 Journal(project.config.base_directory),
                 new_entry_id(),
@@ -116,6 +119,26 @@ def migrate(
             invocation,
             attempts=attempts,
         )
+
+
+def _with_settings(
+    options: ConfigOptions, lock_timeout: float | None, project: ProjectFacts
+) -> tuple[ConfigOptions, float]:
+    """The options with what the command line left out taken from the project's settings
+    (the command line wins), and the writer's lock timeout."""
+    from migdoctor.repair.apply import DEFAULT_LOCK_TIMEOUT
+
+    settings = project.config.settings
+    if lock_timeout is None:
+        lock_timeout = settings.lock_timeout
+        if options.lock_timeout is None:
+            # the setting is --lock-timeout's default: the reads wait as long
+            options = replace(options, lock_timeout=lock_timeout)
+    if options.statement_timeout is None:
+        options = replace(options, statement_timeout=settings.statement_timeout)
+    if options.retries is None:
+        options = replace(options, retries=settings.retries or 0)
+    return options, DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
 
 
 @dataclass(frozen=True)
@@ -205,7 +228,7 @@ def _run(
             "statement": failure.statement,
             "sessions_in_the_way": [blocker.describe() for blocker in failure.blockers],
         }
-        if attempt < options.retries and safe:
+        if attempt < (options.retries or 0) and safe:
             wait = retry_wait(attempt)
             if attempts is not None:
                 attempts.record(
