@@ -126,6 +126,18 @@ class Database:
         engine.dispose()
         return names
 
+    def index_names(self, table: str) -> set[str]:
+        """The names of ``table``'s indexes and unique constraints."""
+        from sqlalchemy import inspect
+
+        engine = self.engine()
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            names = {str(i["name"]) for i in inspector.get_indexes(table)}
+            names |= {str(u["name"]) for u in inspector.get_unique_constraints(table)}
+        engine.dispose()
+        return names
+
 
 def _create_server_database(backend: str) -> tuple[str, str]:
     from sqlalchemy import create_engine, text

@@ -60,6 +60,9 @@ def test_plan_names_locks_sizes_and_what_will_fail(
 
     assert PENDING in text.output
     assert "create index ix_user_email_plain on user (email)" in text.output
+    server = "PostgreSQL 15" if server_database.backend == "postgresql" else "MariaDB 10."
+    assert document["server_version"].startswith(server)
+    assert f"locks and rewrites as {document['server_version']} runs them" in text.output
     if server_database.backend == "postgresql":
         assert "lock SHARE, blocks writes" in text.output
         assert "The upgrade will fail" in text.output
@@ -84,4 +87,12 @@ def test_plan_offline_reads_the_head_revision(tmp_path: Path) -> None:
         "database write lock",
     )
     assert [h["code"] for h in step["hazards"]] == ["MD408"]
+    # offline the server's version is not known: the verdicts say they assume the newest
+    assert shown.json()["server_version"] == "the newest SQLite (its version is not known: assumed)"
     assert not (tmp_path / "app.db").exists()
+
+    text = project.migdoctor("plan", "--offline")
+
+    assert "locks and rewrites as the newest SQLite (its version is not known: assumed)" in (
+        " ".join(text.output.split())
+    )

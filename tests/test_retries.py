@@ -1,12 +1,16 @@
 """upgrade --retries: a revision that gave up on a lock held by another session is tried again,
-waiting longer each time, and succeeds once the lock is released; without --retries it gives up
-as before. On the servers, with a real lock held and released by another session."""
+waiting longer each time, and succeeds once the lock is released; each attempt is shown and
+journaled (.migdoctor/journal.jsonl: the revision that gave up, the session in the way, the
+wait, and the attempt that succeeded). Without --retries it gives up as before, and journals
+nothing. On the servers, with a real lock held and released by another session."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +23,7 @@ def test_a_revision_that_gave_up_on_a_lock_is_retried_until_it_is_released(
     tmp_path: Path, server_database: Database
 ) -> None:
     blog = blog_with_bio(tmp_path, server_database)
-    blocker, _ = hold_user_table(server_database)
+    blocker, holder = hold_user_table(server_database)
     try:
         upgrade = subprocess.Popen(
             [*migdoctor_command(), "upgrade", "--lock-timeout", "1", "--retries", "6"],
@@ -43,6 +47,36 @@ def test_a_revision_that_gave_up_on_a_lock_is_retried_until_it_is_released(
     quoted = '"user"' if server_database.backend == "postgresql" else "`user`"
     assert server_database.scalars(f"SELECT COUNT(bio) FROM {quoted}") == [0]  # the column is there
 
+    attempts = journaled_attempts(blog.root)
+    assert len(attempts) >= 2
+    assert len({a["id"] for a in attempts}) == 1  # one run
+    *gave_up, succeeded = attempts
+    assert [a["attempt"] for a in attempts] == list(range(1, len(attempts) + 1))
+    for attempt in gave_up:
+        assert attempt["outcome"] == "gave up on a lock"
+        assert (attempt["command"], attempt["revision"], attempt["lock_timeout"]) == (
+            "upgrade",
+            BIO,
+            True,
+        )
+        assert attempt["attempts_allowed"] == 7
+        assert 0.5 <= attempt["retry_in"] <= 30
+        assert any(f"session {holder}" in s for s in attempt["sessions_in_the_way"])
+    # the first attempt gave up while the other session surely held the lock (a later one may
+    # give up just as it is released, and find no one in the way)
+    assert any(f"session {holder}" in s for s in gave_up[0]["sessions_in_the_way"]), gave_up
+    assert (succeeded["outcome"], succeeded["revisions"]) == ("succeeded", [BIO])
+    assert f"Succeeded on attempt {len(attempts)} of 7; each attempt is journaled in" in said
+    listed = blog.migdoctor("undo", "--list")  # an attempt is no fix: nothing to undo
+    assert listed.exit_code == 0, listed
+    assert succeeded["id"] not in listed.output
+
+
+def journaled_attempts(root: Path) -> list[dict[str, Any]]:
+    journal = root / ".migdoctor" / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    return [r for r in records if r["event"] == "attempt"]
+
 
 @pytest.mark.parametrize("server_database", ["postgresql"], indirect=True)
 def test_without_retries_it_gives_up_once(tmp_path: Path, server_database: Database) -> None:
@@ -55,3 +89,5 @@ def test_without_retries_it_gives_up_once(tmp_path: Path, server_database: Datab
     assert result.exit_code == 1, result
     assert "trying again" not in result.output
     assert server_database.version_rows() == [COMMENT]
+    journal = blog.root / ".migdoctor" / "journal.jsonl"
+    assert not journal.exists() or journaled_attempts(blog.root) == []

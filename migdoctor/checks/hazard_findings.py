@@ -9,6 +9,7 @@ from migdoctor.facts.model import Facts
 from migdoctor.findings import Finding, Location
 from migdoctor.operations.hazard_model import Hazard
 from migdoctor.operations.hazards import hazards
+from migdoctor.operations.pending_steps import server_of
 
 
 def hazard_findings(facts: Facts, code: str) -> list[Finding]:
@@ -26,6 +27,7 @@ def _finding(facts: Facts, hazard: Hazard) -> Finding:
         where = facts.project.revision_location(script)
         locations = (Location(where.path, operation.line or where.line),)
     size = step.size
+    server = server_of(facts)
     evidence = {
         "revision": step.revision,
         "operation": operation.describe(),
@@ -37,6 +39,8 @@ def _finding(facts: Facts, hazard: Hazard) -> Finding:
         "total_bytes": size.total_bytes if size is not None else None,
         "size_note": size.note if size is not None else None,
         "fails": hazard.fails,
+        # the server the lock and rewrite verdicts are for (offline: the newest assumed)
+        "server_version": server.verdict_for if server is not None else None,
         **hazard.evidence,
     }
     if locations:

@@ -10,7 +10,13 @@ import typer
 
 from migdoctor.cli.app import app
 from migdoctor.cli.fleet import TargetsOption, upgrade_fleet
-from migdoctor.cli.options import GlobalOptions, LockTimeoutOption, command_options, writer_timeout
+from migdoctor.cli.options import (
+    GlobalOptions,
+    LockTimeoutOption,
+    command_options,
+    seconds_option,
+    writer_timeout,
+)
 from migdoctor.errors import MigdoctorError
 
 # alembic accepts relative targets such as "-1" as the revision argument
@@ -31,18 +37,33 @@ StatementTimeoutOption = Annotated[
         metavar="SECONDS",
         min=0,
         help="Stop a statement of the migration that runs longer (PostgreSQL, MariaDB; MySQL: "
-        "SELECTs only). The revision fails as on any error.",
+        "SELECTs only). The revision fails as on any error. Default: statement_timeout in "
+        "[tool.migdoctor], else no limit.",
+        show_default=False,
+    ),
+]
+MigrateLockTimeoutOption = Annotated[
+    Optional[float],  # noqa: UP045
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        callback=seconds_option,
+        help="How long to wait for a lock: each read gives up after SECONDS (default 5), "
+        "the migration lock and the run's statements after SECONDS (default: lock_timeout in "
+        "[tool.migdoctor], else 60); 0: for ever.",
         show_default=False,
     ),
 ]
 RetriesOption = Annotated[
-    int,
+    Optional[int],  # noqa: UP045 - typer reads the annotation at run time
     typer.Option(
         "--retries",
         metavar="N",
         min=0,
         help="Try a revision that gave up on a lock (--lock-timeout) again, up to N times, "
-        "waiting longer each time, when nothing of it took effect.",
+        "waiting longer each time, when nothing of it took effect; each attempt is journaled "
+        "in .migdoctor/journal.jsonl. Default: retries in [tool.migdoctor], else 0.",
+        show_default=False,
     ),
 ]
 PreflightOption = Annotated[
@@ -78,9 +99,9 @@ def upgrade(
     sql: SqlOption = False,
     tag: TagOption = None,
     preflight: PreflightOption = True,
-    lock_timeout: LockTimeoutOption = None,
+    lock_timeout: MigrateLockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
-    retries: RetriesOption = 0,
+    retries: RetriesOption = None,
     targets: TargetsOption = None,
     keep_going: Annotated[
         bool,
@@ -105,9 +126,9 @@ def downgrade(
     sql: SqlOption = False,
     tag: TagOption = None,
     preflight: PreflightOption = True,
-    lock_timeout: LockTimeoutOption = None,
+    lock_timeout: MigrateLockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
-    retries: RetriesOption = 0,
+    retries: RetriesOption = None,
 ) -> int:
     """Revert to a previous revision (alembic downgrade), after a preflight, under a lock."""
     return _guarded(
@@ -132,7 +153,7 @@ def _guarded(
     preflight: bool,
     lock_timeout: float | None,
     statement_timeout: float | None = None,
-    retries: int = 0,
+    retries: int | None = None,
 ) -> int:
     from dataclasses import replace
 
@@ -152,7 +173,7 @@ def _guarded(
         sql=sql,
         tag=tag,
         preflight=preflight,
-        lock_timeout=writer_timeout(lock_timeout),
+        lock_timeout=lock_timeout,  # None: lock_timeout in [tool.migdoctor], else the default
         ui=TerminalInteraction(stdout_console(), options.invocation()),
     )
 

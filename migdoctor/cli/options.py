@@ -81,7 +81,7 @@ SHARED_OPTIONS = {
 }
 
 
-def _seconds(value: float | None) -> float | None:
+def seconds_option(value: float | None) -> float | None:
     """A number of seconds to wait: 0 or more (0: for ever)."""
     import math
 
@@ -95,7 +95,7 @@ LockTimeoutOption = Annotated[
     typer.Option(
         "--lock-timeout",
         metavar="SECONDS",
-        callback=_seconds,
+        callback=seconds_option,
         help="How long to wait for a lock: each read gives up after SECONDS (default 5), "
         "the migration lock and the run's statements after SECONDS (default 60); 0: for ever.",
         show_default=False,
@@ -106,7 +106,7 @@ ReadTimeoutOption = Annotated[
     typer.Option(
         "--lock-timeout",
         metavar="SECONDS",
-        callback=_seconds,
+        callback=seconds_option,
         help="How long each read may wait for a lock before giving up, naming the session in "
         "the way (default 5; 0: for ever).",
         show_default=False,

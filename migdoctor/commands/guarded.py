@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.checks import run_checks
@@ -30,7 +31,7 @@ from migdoctor.database.migrations import (
     hold_migration_lock,
     run_migration,
 )
-from migdoctor.errors import EXIT_FAILED, EXIT_OK, DatabaseMissing
+from migdoctor.errors import EXIT_FAILED, EXIT_OK, CannotWrite, DatabaseMissing
 from migdoctor.facts.migration_run import MigrationEvents, RevisionFailed
 from migdoctor.facts.model import Facts, ProjectFacts
 from migdoctor.findings import Finding, Risk, Severity
@@ -39,6 +40,7 @@ from migdoctor.gathering.gather import gather_facts, load_project
 from migdoctor.operations.hazards import FAILING_HAZARD_SLUGS
 from migdoctor.operations.upgrade_blockers import downgrade_blockers, upgrade_blockers
 from migdoctor.project.config import ConfigOptions
+from migdoctor.repair.journal import Journal, new_entry_id
 
 if TYPE_CHECKING:
     from migdoctor.render.interaction import TerminalInteraction
@@ -55,17 +57,20 @@ def migrate(
     sql: bool,
     tag: str | None,
     preflight: bool,
-    lock_timeout: float,
+    lock_timeout: float | None,
     ui: TerminalInteraction,
 ) -> int:
     """Upgrade or downgrade to ``revision`` (alembic's syntax), guarded: the migration lock
     first, then the preflight (reading what another run left, not its half-done work), then
-    the run."""
+    the run. ``lock_timeout``, ``options.statement_timeout`` and ``options.retries`` not given
+    (None) are the project's settings (``[tool.migdoctor]``), else the defaults."""
     if sql:  # offline: SQL to stdout, no database, nothing to guard
         return run_alembic_command(options, direction, revision, sql=True, tag=tag)
     from migdoctor.render.progress import MigrationProgress
 
     project = load_project(options)
+    options, lock_timeout = _with_settings(options, lock_timeout, project)
+    project = replace(project, config=replace(project.config, options=options))
     with ExitStack() as held:
         # a new SQLite database: the run creates it, and takes the lock then
         with suppress(DatabaseMissing):
@@ -93,7 +98,76 @@ def migrate(
             if direction == DOWNGRADE and not _drops_consented(facts, revision, ui):
                 return EXIT_FAILED
             project = facts.project
-        return _run(options, project, facts, direction, revision, tag, lock_timeout, ui, invocation)
+        attempts = None
+        if options.retries:
+            attempts = AttemptJournal(
+                Journal(project.config.base_directory),
+                new_entry_id(),
+                direction,
+                revision,
+                options.retries + 1,
+            )
+        return _run(
+            options,
+            project,
+            facts,
+            direction,
+            revision,
+            tag,
+            lock_timeout,
+            ui,
+            invocation,
+            attempts=attempts,
+        )
+
+
+def _with_settings(
+    options: ConfigOptions, lock_timeout: float | None, project: ProjectFacts
+) -> tuple[ConfigOptions, float]:
+    """The options with what the command line left out taken from the project's settings
+    (the command line wins), and the writer's lock timeout."""
+    from migdoctor.repair.apply import DEFAULT_LOCK_TIMEOUT
+
+    settings = project.config.settings
+    if lock_timeout is None:
+        lock_timeout = settings.lock_timeout
+        if options.lock_timeout is None:
+            # the setting is --lock-timeout's default: the reads wait as long
+            options = replace(options, lock_timeout=lock_timeout)
+    if options.statement_timeout is None:
+        options = replace(options, statement_timeout=settings.statement_timeout)
+    if options.retries is None:
+        options = replace(options, retries=settings.retries or 0)
+    return options, DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
+
+
+@dataclass(frozen=True)
+class AttemptJournal:
+    """A run with ``--retries``: each attempt is written to the journal (an ``attempt`` record
+    under ``run_id``), as it ends."""
+
+    journal: Journal
+    run_id: str
+    command: str
+    target: str
+    allowed: int
+
+    def record(self, ui: TerminalInteraction, attempt: int, outcome: str, **details: Any) -> None:
+        try:
+            self.journal.attempt(
+                self.run_id,
+                command=self.command,
+                target=self.target,
+                attempt=attempt + 1,
+                attempts_allowed=self.allowed,
+                outcome=outcome,
+                **details,
+            )
+        except CannotWrite as error:
+            ui.text(f"{error} The run goes on.")
+
+    def where(self) -> str:
+        return f"{self.journal.path} (run {self.run_id})"
 
 
 def retry_wait(attempt: int) -> float:
@@ -129,6 +203,7 @@ def _run(
     invocation: tuple[str, ...],
     retried: bool = False,
     attempt: int = 0,
+    attempts: AttemptJournal | None = None,
 ) -> int:
     from migdoctor.render.progress import MigrationProgress
 
@@ -146,8 +221,19 @@ def _run(
     except RevisionFailed as failure:
         progress.stop()
         aftermath = _what_is_left(project, facts, failure)
-        if attempt < options.retries and _safe_to_retry(failure, aftermath, _dialect(facts)):
+        safe = _safe_to_retry(failure, aftermath, _dialect(facts))
+        gave_up = {
+            "revision": failure.revision,
+            "lock_timeout": failure.lock_timeout,
+            "statement": failure.statement,
+            "sessions_in_the_way": [blocker.describe() for blocker in failure.blockers],
+        }
+        if attempt < (options.retries or 0) and safe:
             wait = retry_wait(attempt)
+            if attempts is not None:
+                attempts.record(
+                    ui, attempt, "gave up on a lock", retry_in=round(wait, 1), **gave_up
+                )
             ui.text(
                 f"Revision {failure.revision} gave up waiting for a lock, and nothing of it "
                 f"took effect: trying again in {wait:.1f} s (retry {attempt + 1} of "
@@ -166,8 +252,23 @@ def _run(
                 invocation,
                 retried,
                 attempt + 1,
+                attempts,
             )
+        if attempts is not None:
+            if failure.interrupted is not None:
+                why = "interrupted"
+            elif not failure.lock_timeout:
+                why = "not a lock wait"
+            elif not safe:
+                why = "something of the revision took effect, or the schema cannot tell"
+            else:
+                why = "no retry left"
+            attempts.record(ui, attempt, "failed", not_retried=why, **gave_up)
         ui.revision_failed(failure, _dialect(facts), lock_timeout, aftermath)
+        if attempts is not None and attempt > 0:
+            ui.text(
+                f"Gave up after {attempt + 1} attempts; each is journaled in {attempts.where()}."
+            )
         if (
             not retried
             and failure.blockers
@@ -175,12 +276,30 @@ def _run(
             and _end_blockers_with_consent(options, invocation, failure, ui)
         ):
             return _run(
-                options, project, None, direction, revision, tag, lock_timeout, ui, invocation, True
+                options,
+                project,
+                None,
+                direction,
+                revision,
+                tag,
+                lock_timeout,
+                ui,
+                invocation,
+                True,
+                attempt + 1,
+                attempts,
             )
         return failure.exit_code
     finally:
         progress.stop()
     ui.migrated(direction, result.steps, result.rows_before, result.rows_after)
+    if attempts is not None:
+        attempts.record(ui, attempt, "succeeded", revisions=[step[0] for step in result.steps])
+        if attempt > 0:
+            ui.text(
+                f"Succeeded on attempt {attempt + 1} of {attempts.allowed}; each attempt is "
+                f"journaled in {attempts.where()}."
+            )
     return EXIT_OK
 
 

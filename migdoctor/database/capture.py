@@ -33,6 +33,7 @@ from migdoctor.facts.model import (
     TargetMetadataFacts,
 )
 from migdoctor.facts.operations import RevisionOperations
+from migdoctor.facts.server_version import ServerVersion, server_from_info
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
 from migdoctor.findings import Location
 from migdoctor.operations.recorder import record_upgrades
@@ -300,12 +301,9 @@ def _run_in_progress(
         return None
 
 
-def _server_version(dialect: Any) -> str:
-    info = getattr(dialect, "server_version_info", None) or ()
-    version = ".".join(str(part) for part in info)
-    if getattr(dialect, "is_mariadb", False):
-        return f"MariaDB {version}"
-    return version
+def _server_version(dialect: Any) -> ServerVersion:
+    info = tuple(getattr(dialect, "server_version_info", None) or ())
+    return server_from_info(dialect.name, info, bool(getattr(dialect, "is_mariadb", False)))
 
 
 def target_metadata_facts(metadata: Any, configured_at: Location | None) -> TargetMetadataFacts:

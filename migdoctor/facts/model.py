@@ -14,6 +14,7 @@ from typing import Any
 from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.ledger import LedgerFacts
 from migdoctor.facts.operations import RevisionOperations
+from migdoctor.facts.server_version import ServerVersion
 from migdoctor.facts.sessions import RunInProgress, SessionInfo
 from migdoctor.facts.table_measures import TableMeasures
 from migdoctor.findings import Location
@@ -278,7 +279,9 @@ class DatabaseFacts:
     url: str
     dialect: str
     driver: str
-    server_version: str
+    # the server and its version, read with the connection (the lock and rewrite verdicts'
+    # knowledge depends on it: operations/locks.py, operations/rewrites.py)
+    server_version: ServerVersion
     default_schema: str | None
     version_table: str
     version_table_schema: str | None

@@ -11,10 +11,20 @@ A ``# migdoctor: ignore[CODE]`` comment on the operation's line silences its haz
 from __future__ import annotations
 
 from migdoctor.facts.model import Facts
+from migdoctor.facts.server_version import MARIADB, MYSQL, ServerVersion
 from migdoctor.findings import Severity
 from migdoctor.operations.hazard_model import Hazard, Rule, is_small, lock_words, on_table
-from migdoctor.operations.pending_steps import PendingStep, dialect_of, pending_steps
-from migdoctor.operations.rewrites import table_rewrite
+from migdoctor.operations.locks import innodb_column_algorithm
+from migdoctor.operations.pending_steps import PendingStep, dialect_of, pending_steps, server_of
+from migdoctor.operations.rewrites import (
+    POSTGRESQL_SINCE,
+    Rewrite,
+    add_column_rewrite,
+    drop_column_rewrite,
+    innodb_rewrite,
+    set_not_null_scans,
+    type_change_rewrite,
+)
 
 # the checks whose errors say the database will refuse the operation (the upgrade preflight)
 FAILING_HAZARD_SLUGS = (
@@ -142,8 +152,27 @@ def set_not_null(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard
             fails=True,
             evidence={"nulls": nulls.nulls},
         )
-    if dialect != "postgresql" or is_small(step, facts):
+    server = server_of(facts)
+    if dialect != "postgresql" or server is None or is_small(step, facts):
         return None
+    if set_not_null_scans(server, proven_by_check=True):
+        recipe = (
+            f"# {server.verdict_for} scans the table for SET NOT NULL whatever proves it (a CHECK "
+            "constraint spares the scan from PostgreSQL 12): run it when the table is quiet, "
+            "with --lock-timeout, or keep the column nullable and enforce it with\n"
+            f"op.create_check_constraint('{column}_not_null', {operation.table!r}, "
+            f"'{column} IS NOT NULL', postgresql_not_valid=True)\n"
+            f"op.execute('ALTER TABLE {operation.table} VALIDATE CONSTRAINT {column}_not_null')"
+        )
+    else:
+        recipe = (
+            f"op.create_check_constraint('{column}_not_null', {operation.table!r}, "
+            f"'{column} IS NOT NULL', postgresql_not_valid=True)\n"
+            f"op.execute('ALTER TABLE {operation.table} VALIDATE CONSTRAINT {column}_not_null')\n"
+            f"op.alter_column({operation.table!r}, {column!r}, nullable=False)  "
+            "# the valid CHECK spares the scan (PostgreSQL "
+            f"{'.'.join(map(str, POSTGRESQL_SINCE['set_not_null_by_check']))}+)"
+        )
     return Hazard(
         "MD404",
         "set-not-null",
@@ -153,13 +182,80 @@ def set_not_null(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard
         f"Revision {step.revision} sets {where} NOT NULL on {on_table(step)}: PostgreSQL scans "
         f"every row to prove it.{lock_words(step)}"
         + (f" NULLs {nulls.note}." if nulls is not None and nulls.note else ""),
-        f"op.create_check_constraint('{column}_not_null', {operation.table!r}, "
-        f"'{column} IS NOT NULL', postgresql_not_valid=True)\n"
-        f"op.execute('ALTER TABLE {operation.table} VALIDATE CONSTRAINT {column}_not_null')\n"
-        f"op.alter_column({operation.table!r}, {column!r}, nullable=False)  "
-        "# PostgreSQL 12+ skips the scan",
-        evidence={"nulls": nulls.nulls if nulls is not None else None},
+        recipe,
+        evidence={
+            "nulls": nulls.nulls if nulls is not None else None,
+            "server_version": server.verdict_for,
+        },
     )
+
+
+def table_rewrite(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard | None:
+    operation = step.operation
+    server = server_of(facts)
+    if not step.existing or server is None or is_small(step, facts):
+        return None
+    found = _rewrite(step, server)
+    if found is None:
+        return None
+    rewrite, why = found
+    if rewrite.copies:
+        blocks = step.lock.blocks if step.lock is not None else "writes"
+        cost = f"blocking {blocks} until it is done, and needs room for a second copy"
+    else:
+        cost = "and needs room for a second copy"
+    return Hazard(
+        "MD405",
+        "table-rewrite",
+        Severity.WARNING,
+        step,
+        f"{operation.describe()} rewrites the whole table",
+        f"Revision {step.revision} {why} on {on_table(step)}: {rewrite.how}, {cost} "
+        f"(the verdict for {server.verdict_for}).",
+        "add a new column of the new type, backfill it in batches, switch the application "
+        "to it, then drop the old one",
+        evidence={"server_version": server.verdict_for, "rewrite": rewrite.how},
+    )
+
+
+def _rewrite(step: PendingStep, server: ServerVersion) -> tuple[Rewrite, str] | None:
+    """What of ``step`` writes every row on ``server``, and in words why."""
+    operation = step.operation
+    column = operation.columns[0] if operation.columns else ""
+    if operation.kind == "add_column":
+        found = add_column_rewrite(server, operation.default_sql)
+        default = f" with the default {operation.default_sql}" if operation.default_sql else ""
+        return (found, f"adds {column}{default}") if found else None
+    if operation.kind == "drop_column":
+        found = drop_column_rewrite(server)
+        return (found, f"drops {column}") if found else None
+    if operation.kind != "alter_column":
+        return None
+    typed = operation.new_type and step.column_type
+    if server.product in (MYSQL, MARIADB):
+        if operation.new_type and not step.column_type:
+            return None  # the type it has now is not known (offline): no verdict
+        found = innodb_rewrite(
+            server, innodb_column_algorithm(server, operation, step.column_type) or ""
+        )
+        if found is None:
+            return None
+    else:
+        if not typed:
+            return None
+        found = type_change_rewrite(server, step.column_type or "", operation.new_type or "")
+        if found is None:
+            return None
+    changes = []
+    if typed:
+        changes.append(
+            f"changes the type of {column} from {step.column_type} to {operation.new_type}"
+        )
+    if operation.nullable is not None:
+        changes.append(f"makes {column} {'NOT NULL' if operation.nullable is False else 'NULL'}")
+    if operation.name:
+        changes.append(f"renames {column} to {operation.name}")
+    return found, " and ".join(changes) or f"alters {column}"
 
 
 def unique_on_duplicates(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from migdoctor.facts.model import CASE_INSENSITIVE_TABLE_NAMES, Facts
 from migdoctor.facts.operations import Operation
+from migdoctor.facts.server_version import ServerVersion, server_from_url
 from migdoctor.facts.table_measures import TableSize
 from migdoctor.operations.locks import LockEffect, lock_effect
 
@@ -52,8 +53,18 @@ def dialect_of(facts: Facts) -> str | None:
     return {"postgres": "postgresql", "mariadb": "mysql"}.get(name, name) or None
 
 
+def server_of(facts: Facts) -> ServerVersion | None:
+    """The server the verdicts on locks and rewrites are for: the live one, read with the
+    connection; offline the configured URL's product, its newest version assumed (None when the
+    URL is not given literally)."""
+    if facts.database is not None:
+        return facts.database.server_version
+    return server_from_url(facts.project.config.sqlalchemy_url)
+
+
 def pending_steps(facts: Facts) -> list[PendingStep]:
     dialect = dialect_of(facts) or ""
+    server = server_of(facts)
     fold = dialect in CASE_INSENSITIVE_TABLE_NAMES
 
     def key(schema: str | None, table: str) -> tuple[str | None, str]:
@@ -102,7 +113,9 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
                     operation,
                     existing,
                     size,
-                    lock_effect(dialect, operation) if existing else None,
+                    lock_effect(server, operation, column_type)
+                    if existing and server is not None
+                    else None,
                     column_nullable,
                     column_type,
                     column_key in added,

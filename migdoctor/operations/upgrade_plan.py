@@ -7,9 +7,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts
+from migdoctor.facts.server_version import ServerVersion
 from migdoctor.operations.hazard_model import Hazard
 from migdoctor.operations.hazards import step_hazards
-from migdoctor.operations.pending_steps import PendingStep, dialect_of, pending_steps
+from migdoctor.operations.pending_steps import PendingStep, dialect_of, pending_steps, server_of
 
 SUCCEEDS = "succeeds"
 SUCCEEDS_WITH_WARNINGS = "succeeds, with warnings"
@@ -53,6 +54,8 @@ class UpgradePlan:
     current: tuple[str, ...]
     target: str
     revisions: tuple[PlannedRevision, ...]
+    # the server the locks and rewrites are predicted for (offline: the newest assumed)
+    server: ServerVersion | None = None
 
     @property
     def prediction(self) -> str:
@@ -96,4 +99,5 @@ def plan_upgrade(facts: Facts, target: str, planned: Collection[str] | None) -> 
         facts.database.version_rows if facts.database is not None else (),
         target,
         tuple(revisions),
+        server_of(facts),
     )

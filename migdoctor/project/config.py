@@ -57,7 +57,8 @@ class ConfigOptions:
     # upgrade/downgrade --statement-timeout: how long each statement of the migration may run
     statement_timeout: float | None = None
     # upgrade/downgrade --retries: how often a revision that gave up on a lock is tried again
-    retries: int = 0
+    # (None: not given; the guarded run takes retries from the settings, else 0)
+    retries: int | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ section of the ini file, which wins where both say something.
 - ``large_table_rows = 10000``: from how many rows a table is large enough for the warnings of
   the blast-radius checks that only matter on big tables;
 - ``ledger = false``: keep no ledger of applied revisions (``--no-ledger`` for one run);
-- ``ledger_table = "name"``: the ledger's table (default ``migdoctor_ledger``).
+- ``ledger_table = "name"``: the ledger's table (default ``migdoctor_ledger``);
+- ``lock_timeout = 10``, ``statement_timeout = 300``, ``retries = 3``: what ``upgrade`` and
+  ``downgrade`` take when ``--lock-timeout``, ``--statement-timeout`` and ``--retries`` are not
+  given (seconds, ``0`` for no limit; a whole number of retries); the command line wins.
 
 The pytest plugin reads ``config`` and ``scratch_url`` from the same table (:data:`KNOWN`).
 """
@@ -26,7 +29,20 @@ from migdoctor.errors import MigdoctorError
 LARGE_TABLE_ROWS = 10_000
 DEFAULT_LEDGER_TABLE = "migdoctor_ledger"
 # every key [tool.migdoctor] may hold; the last two are the pytest plugin's
-KNOWN = ("ignore", "large_table_rows", "ledger", "ledger_table", "config", "scratch_url")
+KNOWN = (
+    "ignore",
+    "large_table_rows",
+    "ledger",
+    "ledger_table",
+    "lock_timeout",
+    "statement_timeout",
+    "retries",
+    "config",
+    "scratch_url",
+)
+# the keys an ini file's [migdoctor] section may hold (the rest are the pytest plugin's)
+INI_KEYS = KNOWN[:7]
+_NUMBERS = ("large_table_rows", "lock_timeout", "statement_timeout", "retries")
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _FALSE = ("false", "no", "off", "0")
 _TRUE = ("true", "yes", "on", "1")
@@ -43,6 +59,11 @@ class MigdoctorSettings:
     ignore: tuple[str, ...] = ()
     large_table_rows: int = LARGE_TABLE_ROWS
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
+    # upgrade/downgrade's defaults for --lock-timeout, --statement-timeout, --retries (None:
+    # not set: the command's own default)
+    lock_timeout: float | None = None
+    statement_timeout: float | None = None
+    retries: int | None = None
 
     def ignores(self, *names: str) -> bool:
         """Whether a check known by any of ``names`` (slug, code) is ignored."""
@@ -60,7 +81,7 @@ def read_settings(
     where they say nothing); MigdoctorError naming the file of a wrong value."""
     values, where = _from_pyproject(toml_path)
     if parser is not None and parser.has_section("migdoctor"):
-        for name in KNOWN[:4]:
+        for name in INI_KEYS:
             if parser.has_option("migdoctor", name):
                 text = parser.get("migdoctor", name, raw=True).strip()
                 values[name] = _ini_value(name, text)
@@ -82,11 +103,35 @@ def read_settings(
             f"(letters, digits, underscores), not {table!r}."
         )
     enabled = _boolean(values.get("ledger", True), where.get("ledger", ""))
+    seconds = {
+        name: _seconds(values.get(name), name, where.get(name, ""))
+        for name in ("lock_timeout", "statement_timeout")
+    }
+    retries = values.get("retries")
+    if retries is not None and (
+        not isinstance(retries, int) or isinstance(retries, bool) or retries < 0
+    ):
+        raise MigdoctorError(
+            f"retries in {where.get('retries')} must be a whole number >= 0, not {retries!r}."
+        )
     return MigdoctorSettings(
         ignore=tuple(ignore),
         large_table_rows=rows,
         ledger=LedgerSettings(enabled=enabled and not no_ledger, table=table),
+        lock_timeout=seconds["lock_timeout"],
+        statement_timeout=seconds["statement_timeout"],
+        retries=retries,
     )
+
+
+def _seconds(value: Any, name: str, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise MigdoctorError(
+            f"{name} in {where} must be a number of seconds >= 0 (0: no limit), not {value!r}."
+        )
+    return float(value)
 
 
 def _from_pyproject(toml_path: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -115,8 +160,12 @@ def _ini_value(name: str, text: str) -> Any:
     """An ini value as the TOML one would be: a list for ignore, a number where one is meant."""
     if name == "ignore":
         return [item.strip() for item in text.split(",") if item.strip()]
-    if name == "large_table_rows":
-        return int(text) if text.isdigit() else text
+    if name in _NUMBERS:
+        for number in (int, float):
+            try:
+                return number(text)
+            except ValueError:
+                continue
     return text
 
 

@@ -32,6 +32,7 @@ def report_document(report: Report) -> dict[str, Any]:
         else {
             "url": database.url,
             "dialect": database.dialect,
+            "server_version": str(database.server_version),
             "version_table": database.qualified_version_table,
             "current": list(database.version_rows),
             "schema": None if position is None else position.as_evidence(),

@@ -68,7 +68,7 @@ def _header(report: Report, console: Console) -> None:
     if database is None:
         console.print("  database  [dim]not checked (--offline)[/]")
         return
-    server = f" ({database.server_version})" if database.server_version else ""
+    server = f" ({database.server_version})" if database.server_version.known else ""
     if not database.version_table_exists:
         current = f"no {database.qualified_version_table} table"
     elif not database.version_rows:

@@ -42,6 +42,8 @@ def render_plan_text(plan: UpgradePlan, console: Console) -> None:
         else (f"from {', '.join(plan.current) or 'an empty version table'} to {plan.target}")
     )
     console.print(f"[bold]migdoctor {__version__}[/] upgrade plan ({_t(where)})")
+    if plan.server is not None:
+        console.print(f"  locks and rewrites as {_t(plan.server.verdict_for)} runs them")
     if not plan.revisions:
         console.print("  nothing to upgrade: no pending revision")
         return
@@ -93,6 +95,7 @@ def plan_document(plan: UpgradePlan) -> dict[str, Any]:
         "migdoctor_version": __version__,
         "dialect": plan.dialect,
         "offline": plan.offline,
+        "server_version": plan.server.verdict_for if plan.server is not None else None,
         "current": list(plan.current),
         "target": plan.target,
         "prediction": plan.prediction,

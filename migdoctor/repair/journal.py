@@ -7,7 +7,10 @@ why), then one ``applied`` / ``failed`` / ``interrupted`` record saying which st
 ``undo`` appends ``undone``. A migration run also appends ``revision-done`` after each revision,
 with the tables, columns and indexes that revision created (the schema read before and after
 it), so undo never drops what the run did not create, and an entry whose process was killed
-still tells how far it got. Records are appended and flushed to disk one
+still tells how far it got. ``upgrade``/``downgrade --retries N`` appends one ``attempt`` record
+per attempt (the revision that gave up on a lock and the sessions in the way, the wait before
+the next one, or how the last one ended), under an id of its own: no fix, nothing to undo.
+Records are appended and flushed to disk one
 line at a time, so a crash loses at most the line being written, and a torn last line is
 skipped when reading.
 """
@@ -43,6 +46,7 @@ JOURNAL_FOLDER = ".migdoctor"
 JOURNAL_FILE = "journal.jsonl"
 FINAL_EVENTS = ("applied", "failed", "interrupted")
 REVISION_DONE = "revision-done"
+ATTEMPT = "attempt"
 _WHAT_HAPPENED = {
     "applied": "The fix was applied",
     "failed": "The fix failed",
@@ -161,7 +165,7 @@ class Journal:
         Nothing has changed yet when it is written: a journal that cannot be written (a
         read-only or immutable folder, a full disk) stops the fix before it starts.
         """
-        entry_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        entry_id = new_entry_id()
         record = {
             "id": entry_id,
             "event": "started",
@@ -205,8 +209,25 @@ class Journal:
                 "the state now.",
             ) from None
 
-    def entries(self) -> list[JournalEntry]:
-        """Every entry, oldest first; lines that cannot be read are skipped."""
+    def attempt(self, run_id: str, **details: Any) -> None:
+        """Append one attempt of a run with ``--retries`` (``run_id``: from :func:`new_entry_id`,
+        the same for every attempt of the run); CannotWrite when the journal cannot be written."""
+        try:
+            self._append({"id": run_id, "event": ATTEMPT, "time": _now(), **details})
+        except OSError as error:
+            raise CannotWrite(
+                f"The journal {self.path} could not record the attempt: {describe_os_error(error)}."
+            ) from None
+
+    def attempts(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The ``attempt`` records (of ``run_id`` only, when given), oldest first."""
+        return [
+            record
+            for record in self._records()
+            if record["event"] == ATTEMPT and run_id in (None, record["id"])
+        ]
+
+    def _records(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
         try:
@@ -216,19 +237,30 @@ class Journal:
                 f"Cannot read the journal {self.path}: {describe_os_error(error)}; "
                 "nothing was changed."
             ) from None
-        entries: dict[str, JournalEntry] = {}
+        records = []
         for line in text.splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if not isinstance(record, dict) or "id" not in record or "event" not in record:
-                continue
+            if isinstance(record, dict) and "id" in record and "event" in record:
+                records.append(record)
+        return records
+
+    def entries(self) -> list[JournalEntry]:
+        """Every entry, oldest first; lines that cannot be read are skipped."""
+        entries: dict[str, JournalEntry] = {}
+        for record in self._records():
             if record["event"] == "started":
                 entries[record["id"]] = JournalEntry(record)
             elif record["id"] in entries:
                 entries[record["id"]].events.append(record)
         return list(entries.values())
+
+
+def new_entry_id() -> str:
+    """A journal id: when (UTC, to the second), and six random hex digits."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
 def _redacted(value: Any, key: str = "") -> Any:

@@ -11,6 +11,7 @@ import pytest
 
 from migdoctor.facts.model import DatabaseFacts, TableFact
 from migdoctor.facts.operations import RECORDED, Operation, RevisionOperations
+from migdoctor.facts.server_version import ServerVersion
 from migdoctor.operations.effects import Visibility
 from migdoctor.operations.partial_application import PartialApplication, partial_application
 from tests.conftest import Database
@@ -151,7 +152,7 @@ def _partial(*operations: tuple[str, Visibility]) -> PartialApplication:
         url="sqlite://",
         dialect="sqlite",
         driver="pysqlite",
-        server_version="",
+        server_version=ServerVersion("sqlite"),
         default_schema="main",
         version_table="alembic_version",
         version_table_schema=None,

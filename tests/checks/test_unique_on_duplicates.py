@@ -1,6 +1,7 @@
 """unique-on-duplicates: a pending unique index over a column whose values are duplicated today
 or a unique constraint is an error that counts them and shows a few (NULLs aside); over
-columns that hold no duplicate together, and once they are distinct, nothing."""
+columns that hold no duplicate together, and once they are distinct, nothing. ``migdoctor
+upgrade`` refuses it before running anything, and runs it once the values are distinct."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tests.conftest import Database
 from tests.helpers import (
     COMMENT,
     NICKNAME,
+    PENDING,
     add_revision,
     blog_with_users,
     pending_revision,
@@ -66,3 +68,43 @@ def test_a_unique_index_over_duplicates(tmp_path: Path, database: Database) -> N
     code, report = project.check_json()
 
     assert "unique-on-duplicates" not in {f["check"] for f in report["findings"]}
+
+
+def test_the_upgrade_preflight_refuses_it_until_the_values_are_distinct(
+    tmp_path: Path, database: Database
+) -> None:
+    project = blog_with_users(tmp_path, database, 2_000)
+    add_revision(
+        project,
+        NICKNAME,
+        COMMENT,
+        "op.add_column('user', sa.Column('nickname', sa.String(50), nullable=True))",
+        message="add nickname",
+    )
+    project.upgrade("head")
+    user = "user" if database.backend == "mysql" else '"user"'
+    database.execute(f"UPDATE {user} SET nickname = username WHERE id > 2")
+    database.execute(f"UPDATE {user} SET nickname = 'taken' WHERE id <= 2")
+    pending_revision(
+        project,
+        "op.create_table('tag', sa.Column('id', sa.Integer(), primary_key=True))\n"
+        "op.create_index('ix_user_nickname', 'user', ['nickname'], unique=True)",
+        NICKNAME,
+    )
+    indexes = database.index_names("user")
+
+    upgrade = project.migdoctor("upgrade", "head")
+
+    assert upgrade.exit_code == 1, upgrade
+    assert "unique-on-duplicates" in upgrade.output and "taken" in upgrade.output
+    assert "nothing was changed" in upgrade.output
+    assert database.version_rows() == [NICKNAME]
+    assert database.index_names("user") == indexes
+    assert "tag" not in database.table_names()
+
+    database.execute(f"UPDATE {user} SET nickname = username WHERE id <= 2")
+    upgrade = project.migdoctor("upgrade", "head")
+
+    assert upgrade.exit_code == 0, upgrade
+    assert database.version_rows() == [PENDING]
+    assert database.index_names("user") == indexes | {"ix_user_nickname"}

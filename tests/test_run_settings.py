@@ -1,0 +1,121 @@
+"""``lock_timeout``, ``statement_timeout`` and ``retries`` in ``[tool.migdoctor]`` (or the ini's
+``[migdoctor]`` section) are what ``upgrade`` takes when the command line does not say; the
+command line wins; a wrong value is one clear error naming the file, before anything runs."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Database
+from tests.helpers import (
+    ARTICLE,
+    BIO,
+    COMMENT,
+    COMMENT_FILE,
+    Project,
+    blog_with_bio,
+    copy_project,
+    edit,
+    hold_user_table,
+    migdoctor_command,
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "setting", "said"),
+    [
+        ("pyproject.toml", "lock_timeout = -1", "lock_timeout in [tool.migdoctor] of"),
+        (
+            "pyproject.toml",
+            'statement_timeout = "soon"',
+            "statement_timeout in [tool.migdoctor] of",
+        ),
+        ("pyproject.toml", "retries = -2", "retries in [tool.migdoctor] of"),
+        ("pyproject.toml", "retries = 1.5", "retries in [tool.migdoctor] of"),
+        ("alembic.ini", "retries = -1", "retries in [migdoctor] of"),
+        ("alembic.ini", "lock_timeout = never", "lock_timeout in [migdoctor] of"),
+    ],
+)
+def test_a_wrong_value_is_refused_naming_the_file(
+    blog: Project, database: Database, where: str, setting: str, said: str
+) -> None:
+    if where == "pyproject.toml":
+        (blog.root / where).write_text(f"[tool.migdoctor]\n{setting}\n")
+    else:
+        with blog.ini.open("a") as ini:
+            ini.write(f"\n[migdoctor]\n{setting}\n")
+
+    result = blog.migdoctor("upgrade", "head")
+
+    assert result.exit_code == 2, result
+    assert said in " ".join(result.output.split())
+    assert where in result.output
+    assert "Traceback" not in result.output
+    assert database.version_rows() == []  # nothing ran
+
+
+@pytest.mark.parametrize("server_database", ["postgresql"], indirect=True)
+def test_retries_and_lock_timeout_from_the_settings_and_the_command_line_wins(
+    tmp_path: Path, server_database: Database
+) -> None:
+    blog = blog_with_bio(tmp_path, server_database)
+    (blog.root / "pyproject.toml").write_text("[tool.migdoctor]\nlock_timeout = 1\nretries = 6\n")
+    blocker, _ = hold_user_table(server_database)
+    try:
+        once = blog.migdoctor("upgrade", "--retries", "0")
+        assert once.exit_code == 1, once  # --retries 0 wins: it gave up after lock_timeout = 1
+        assert "trying again" not in once.output
+        upgrade = subprocess.Popen(
+            [*migdoctor_command(), "upgrade"],
+            cwd=blog.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        time.sleep(4)
+        assert upgrade.poll() is None, "the upgrade stopped instead of retrying"
+    finally:
+        blocker.close()
+
+    output, _ = upgrade.communicate(timeout=90)
+
+    assert upgrade.returncode == 0, output
+    assert "(retry 1 of 6)" in " ".join(output.split())
+    assert server_database.version_rows() == [BIO]
+
+
+SLEEP = {
+    "postgresql": "SELECT pg_sleep(30)",
+    "mysql": "SELECT SLEEP(30)",
+}
+
+
+@pytest.mark.parametrize("server_database", ["postgresql", "mysql"], indirect=True)
+def test_statement_timeout_from_the_settings(tmp_path: Path, server_database: Database) -> None:
+    blog = copy_project("blog", tmp_path / "project", server_database)
+    blog.upgrade(ARTICLE)
+    sleep = SLEEP[server_database.backend]
+    edit(
+        blog,
+        COMMENT_FILE,
+        "    op.create_table('comment',",
+        f"    op.execute({sleep!r})\n    op.create_table('comment',",
+    )
+    with blog.ini.open("a") as ini:
+        ini.write("\n[migdoctor]\nstatement_timeout = 1\n")
+    started = time.monotonic()
+
+    result = blog.migdoctor("upgrade")
+
+    assert time.monotonic() - started < 20, "the statement was not stopped"
+    assert result.exit_code == 1, result
+    assert server_database.version_rows() == [ARTICLE]
+
+    edit(blog, COMMENT_FILE, sleep, sleep.replace("30", "2"))
+    # the command line wins: no limit for this run (0), and the statement of 2 s runs through
+    assert blog.migdoctor("upgrade", "--statement-timeout", "0").exit_code == 0
+    assert server_database.version_rows() == [COMMENT]
