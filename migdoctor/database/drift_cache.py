@@ -1,5 +1,5 @@
-"""The last answer of alembic's comparison of the live schema with the models, kept until one of
-its inputs changes.
+"""The answers of alembic's comparison of the live schema with the models (or with the schema
+of a revision), each kept until one of its inputs changes.
 
 alembic's comparison (``compare_metadata``, what ``alembic check`` runs) turns every reflected
 table into SQLAlchemy objects and compares it with its model: on a thousand tables that is
@@ -17,11 +17,13 @@ answer is a function of what it reads, and each of those inputs is fingerprinted
   SQLAlchemy and alembic that the comparison can run: env.py's filters, a custom type;
 - the versions of migdoctor, alembic, SQLAlchemy, Python and the database server.
 
-The cached answer is used only when the fingerprint is the same. Nothing is cached when the
+A cached answer is used only when the fingerprint is the same. Nothing is cached when the
 comparison can read what the fingerprint does not cover: other schemas (``include_schemas``),
 a comparison plugin or an ``autogenerate`` extension that is not alembic's own, a migration
-implementation that is not alembic's. One file per project and database
-(``.migdoctor/cache/comparisons-*.bin``) holds the last answer; ``MIGDOCTOR_NO_CACHE=1`` turns it off.
+implementation that is not alembic's. The same cache serves the comparisons of the schema
+position's inference (the history's schema at a revision instead of the models). One file per
+project and database (``.migdoctor/cache/comparisons-*.bin``) holds the last 32 answers;
+``MIGDOCTOR_NO_CACHE=1`` turns it off.
 """
 
 from __future__ import annotations
