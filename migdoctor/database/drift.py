@@ -74,7 +74,6 @@ def compared(
     if inspector is not None:
         from migdoctor.database.schema import reflect_for_comparison
 
-        reflect_for_comparison(inspector)
         if cache is not None:
             from migdoctor.database.drift_cache import comparison_key
 
@@ -82,6 +81,7 @@ def compared(
             answer = None if key is None else cache.get(key)
             if answer is not None:
                 return answer
+        reflect_for_comparison(inspector)
     diffs = alembic_diffs(context, metadata, inspector)
     answer = list(zip(describe_diffs(diffs, expected), flattened_tables(diffs), strict=True))
     if cache is not None and key is not None:

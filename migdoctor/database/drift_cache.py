@@ -10,6 +10,8 @@ answer is a function of what it reads, and each of those inputs is fingerprinted
   types, defaults and nullability, primary, foreign, unique and check constraints, indexes,
   comments, table options), read once in bulk for the comparison anyway, and on PostgreSQL
   which sequences belong to which columns (the one thing alembic asks the database besides);
+  on SQLite, where reflection reads each table apart, the statements of ``sqlite_master``,
+  which are the whole schema (SQLite rewrites them on ``ALTER TABLE``);
 - the models: every table, column, type, default, constraint and index of ``target_metadata``,
   with their dialect options, ``info`` and the naming convention;
 - the settings: every ``context.configure`` option, a function by its code, its defaults and
@@ -71,6 +73,7 @@ _LIVE_KEY = "migdoctor_comparison_fingerprint"
 # a type's attributes that point back at its surroundings, not at what it is
 _TYPE_REFERENCES = frozenset({"dispatch", "metadata"})
 
+_SQLITE_SCHEMA = "select type, name, tbl_name, sql from sqlite_master order by type, name"
 # PostgreSQL: which sequence belongs to which column (alembic asks it of every integer column
 # whose default is a nextval(), to leave SERIAL columns out)
 _OWNED_SEQUENCES = (
@@ -157,7 +160,7 @@ def _live_parts(context: MigrationContext, inspector: Inspector) -> Iterator[obj
     import alembic
     import sqlalchemy
 
-    from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS
+    from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS, reflect_for_comparison
 
     dialect = inspector.dialect
     yield (
@@ -176,11 +179,19 @@ def _live_parts(context: MigrationContext, inspector: Inspector) -> Iterator[obj
         if name not in _RUN_OPTIONS:
             yield ("option", name, canon(value))
     yield ("tables", tuple(sorted(inspector.get_table_names(schema=None))))
+    connection = context.connection
+    assert connection is not None  # the comparison runs online only
+    if dialect.name == "sqlite":
+        # every table, index, view and trigger is its CREATE statement, kept (and rewritten by
+        # ALTER TABLE) in sqlite_master: what reflection reads, per table, from the same source
+        statements = connection.exec_driver_sql(_SQLITE_SCHEMA)
+        yield ("sqlite_master", tuple(tuple(row) for row in statements))
+        yield _CodeFiles(canon.code_files)
+        return
+    reflect_for_comparison(inspector)
     for kind in ALEMBIC_REFLECTION_KINDS:
         yield ("reflected", kind, _reflected(inspector.info_cache.get(f"alembic_{kind}"), canon))
     if dialect.name == "postgresql":
-        connection = context.connection
-        assert connection is not None  # the comparison runs online only
         owned = connection.exec_driver_sql(_OWNED_SEQUENCES)
         yield ("sequences", tuple(tuple(row) for row in owned))
     yield _CodeFiles(canon.code_files)

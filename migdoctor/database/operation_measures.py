@@ -48,9 +48,20 @@ def measure_operation_tables(
     sizes: dict[tuple[str | None, str], TableSize] = {}
     nulls: dict[tuple[str | None, str, str], ColumnNulls] = {}
     duplicates: dict[tuple[str | None, str, tuple[str, ...]], DuplicateValues] = {}
+    # a table a pending revision creates: the operations after that create it, their size is
+    # the new table's (none), whatever table of that name the database holds now
+    created: set[tuple[str | None, str]] = set()
     for recorded in pending:
         for operation in recorded.operations:
             if operation.table is None:
+                continue
+            target = (
+                operation.schema,
+                operation.table.lower() if case_insensitive else operation.table,
+            )
+            if operation.kind == "create_table":
+                created.add(target)
+            if target in created:
                 continue
             table = live_table(operation.table, operation.schema)
             if table is None:

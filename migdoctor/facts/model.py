@@ -330,14 +330,23 @@ class DatabaseFacts:
     def table(self, name: str, schema: str | None = None) -> TableFact | None:
         """The live table ``schema.name``, matched the way this database matches names."""
         schema = self.normalize_schema(schema)
+        exact, folded = self._tables_by_name
+        found = exact.get((schema, name))
+        if found is None and self.case_insensitive_names:
+            found = folded.get((schema, name.lower()))
+        return found
+
+    @cached_property
+    def _tables_by_name(
+        self,
+    ) -> tuple[dict[tuple[str | None, str], TableFact], dict[tuple[str | None, str], TableFact]]:
+        """The tables by (schema, name), and by (schema, lower-cased name): the first of each."""
+        exact: dict[tuple[str | None, str], TableFact] = {}
+        folded: dict[tuple[str | None, str], TableFact] = {}
         for table in self.tables:
-            if table.schema == schema and table.name == name:
-                return table
-        if self.case_insensitive_names:
-            for table in self.tables:
-                if table.schema == schema and table.name.lower() == name.lower():
-                    return table
-        return None
+            exact.setdefault((table.schema, table.name), table)
+            folded.setdefault((table.schema, table.name.lower()), table)
+        return exact, folded
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ twice. Measured once (``database/operation_measures.py``), then frozen."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 # a table's rows are counted up to this many when the catalog has no estimate (SQLite, a table
 # never analyzed): "at least" beyond it
@@ -79,10 +80,18 @@ class TableMeasures:
     def _same(self, a: str, b: str) -> bool:
         return a.lower() == b.lower() if self.case_insensitive else a == b
 
+    @cached_property
+    def _sizes_by_table(self) -> dict[tuple[str | None, str], TableSize]:
+        by_table: dict[tuple[str | None, str], TableSize] = {}
+        for size in self.sizes:
+            by_table.setdefault((size.schema, self._key(size.table)), size)
+        return by_table
+
+    def _key(self, name: str) -> str:
+        return name.lower() if self.case_insensitive else name
+
     def size(self, table: str, schema: str | None) -> TableSize | None:
-        return next(
-            (s for s in self.sizes if s.schema == schema and self._same(s.table, table)), None
-        )
+        return self._sizes_by_table.get((schema, self._key(table)))
 
     def nulls_in(self, table: str, schema: str | None, column: str) -> ColumnNulls | None:
         return next(

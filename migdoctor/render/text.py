@@ -128,15 +128,26 @@ def _evidence_table(evidence: Mapping[str, Any]) -> Table:
     return table
 
 
+# how many items of a long evidence list the text report shows (JSON and SARIF show them all)
+SHOWN_LINES = 12
+SHOWN_ITEMS = 30
+
+
 def _evidence_value(value: Any) -> Text:
     if isinstance(value, list):
         if value and all(isinstance(item, Mapping) for item in value):
-            lines = [_mapping_line(item) for item in value]
+            lines = [_mapping_line(item) for item in value[:SHOWN_LINES]]
+            lines += _more(len(value) - SHOWN_LINES)
             return Text(redact("\n".join(lines)))
-        return Text(redact(", ".join(str(item) for item in value)))
+        shown = ", ".join(str(item) for item in value[:SHOWN_ITEMS])
+        return Text(redact(" ".join([shown, *_more(len(value) - SHOWN_ITEMS)])))
     if isinstance(value, Mapping):
         return Text(redact("\n".join(f"{k}: {_inline(v)}" for k, v in value.items())))
     return Text(redact(str(value)))
+
+
+def _more(hidden: int) -> list[str]:
+    return [f"… and {hidden} more (all of them: --format json)"] if hidden > 0 else []
 
 
 def _mapping_line(item: Mapping[str, Any]) -> str:
