@@ -12,6 +12,13 @@ a missing or extra index, unique constraint or foreign key. It runs only at the 
 (a database that is behind differs by its pending revisions) and only when ``target_metadata``
 holds tables.
 
+The schema is reflected once, in bulk, for every check. alembic's answer is kept
+(``.migdoctor/cache/comparisons-*.bin``) and given again while nothing it reads has changed:
+the live schema as reflected, the models, env.py's settings and filters (by their code), and
+the versions of alembic, SQLAlchemy and the server; any change runs the comparison again. It
+runs every time when ``include_schemas`` is set, when a comparison extension other than
+alembic's own is installed, and with ``MIGDOCTOR_NO_CACHE=1``.
+
 Why it matters
 --------------
 alembic says nothing: upgrades succeed, and the drift surfaces later as an application error on
