@@ -41,9 +41,26 @@ def roundtrip(options: ConfigOptions, scratch_url: str | None = None) -> Roundtr
     ``scratch_url`` names a MySQL/MariaDB or PostgreSQL server) and say what it proved."""
     project = load_project(options)
     refuse_unwalkable(project, "the round trip")
-    with scratch_database(scratch_url) as scratch, no_new_sqlite_files(scratch):
+    with (
+        scratch_database(scratch_url, _runs_async_engine(project)) as scratch,
+        no_new_sqlite_files(scratch),
+    ):
         on_scratch = load_project(replace(options, url=scratch.url))
         return _RoundTrip(on_scratch, scratch).run()
+
+
+def _runs_async_engine(project: ProjectFacts) -> bool:
+    """Whether env.py connects with an async driver: its URL names one, or env.py builds an
+    async engine (``alembic init -t async``)."""
+    from migdoctor.database.async_engines import is_async_url
+
+    if is_async_url(project.config.sqlalchemy_url):
+        return True
+    try:
+        env_py = (project.config.script_location / "env.py").read_text(errors="replace")
+    except OSError:
+        return False
+    return "async_engine_from_config" in env_py or "create_async_engine" in env_py
 
 
 def refuse_unwalkable(project: ProjectFacts, what: str) -> None:

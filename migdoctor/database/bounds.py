@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from migdoctor.errors import MigdoctorError
 
@@ -35,6 +35,7 @@ POSTGRES_GAVE_UP = ("55P03", "57014")
 # lock wait timeout, MariaDB max_statement_time, MySQL max_execution_time
 MYSQL_GAVE_UP = (1205, 1969, 3024)
 _LIMIT_KEY = "migdoctor_read_timeout"
+T = TypeVar("T")
 
 
 class ReadGaveUp(MigdoctorError):
@@ -44,6 +45,18 @@ class ReadGaveUp(MigdoctorError):
     def __init__(self, message: str, hint: str, obstacles: tuple[Obstacle, ...]) -> None:
         super().__init__(message, hint=hint)
         self.obstacles = obstacles
+
+
+def read_bounded(engine: Engine, seconds: float, read: Callable[[Connection], T]) -> T:
+    """``read`` on a session of its own, bounded by ``seconds`` (also after env.py returned,
+    for an async engine: see :mod:`migdoctor.database.async_engines`)."""
+    from migdoctor.database.async_engines import on_engine
+
+    def on_own_session() -> T:
+        with engine.connect() as session, bounded(session, seconds):
+            return read(session)
+
+    return on_engine(engine, on_own_session)
 
 
 def read_timeout(options: ConfigOptions) -> float:
@@ -242,8 +255,11 @@ def gave_up(
             obstacles=(),
         )
     try:
-        with engine.connect() as session, bounded(session, seconds or READ_TIMEOUT_SECONDS):
-            obstacles = sessions_in_the_way(session, table, exclude)
+        obstacles = read_bounded(
+            engine,
+            seconds or READ_TIMEOUT_SECONDS,
+            lambda session: sessions_in_the_way(session, table, exclude),
+        )
     except DBAPIError as error:
         reason = first_line(error.orig) if error.orig else first_line(error)
         return ReadGaveUp(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, bounded
+from migdoctor.database.bounds import READ_TIMEOUT_SECONDS, read_bounded
 from migdoctor.database.held_lock import LockLost
 from migdoctor.database.migration_steps import RunState
 from migdoctor.database.sessions import sessions_on_tables
@@ -52,8 +52,10 @@ def revision_failure(
     engine = state.engine
     if lock_timeout and engine is not None:
         try:
-            with engine.connect() as session, bounded(session, READ_TIMEOUT_SECONDS):
-                blockers = sessions_on_tables(session, touched_tables.get(revision, set()) or None)
+            tables = touched_tables.get(revision, set()) or None
+            blockers = read_bounded(
+                engine, READ_TIMEOUT_SECONDS, lambda session: sessions_on_tables(session, tables)
+            )
         except Exception:  # noqa: BLE001 - the report goes on without the sessions
             blockers = ()
     reason = (

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.bounds import (
     READ_TIMEOUT_SECONDS,
-    bounded,
     gave_up,
     limit_lock_waits,
     limit_statement_time,
+    read_bounded,
     read_timeout,
 )
 from migdoctor.database.held_lock import LockLost
@@ -51,6 +51,7 @@ from migdoctor.facts.model import ProjectFacts
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import Connection
 
 UPGRADE, DOWNGRADE, STAMP = "upgrade", "downgrade", "stamp"
 
@@ -234,9 +235,13 @@ def run_migration(
     rows_after: tuple[str, ...] = ()
     if engine is not None:
         table, schema = state.version_table
-        with engine.connect() as connection, bounded(connection, READ_TIMEOUT_SECONDS):
+
+        def read_rows(connection: Connection) -> tuple[str, ...]:
             from sqlalchemy import inspect
 
             if inspect(connection).has_table(table, schema=schema):
-                rows_after = read_version_rows(connection, table, schema)
+                return read_version_rows(connection, table, schema)
+            return ()
+
+        rows_after = read_bounded(engine, READ_TIMEOUT_SECONDS, read_rows)
     return MigrationResult(state.before, rows_after, state.steps)

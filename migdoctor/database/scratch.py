@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,13 +49,20 @@ class ScratchDatabase:
 
 
 @contextmanager
-def scratch_database(server_url: str | None) -> Iterator[ScratchDatabase]:
-    """Create the scratch database, hand it over, and drop it at the end whatever happens."""
+def scratch_database(
+    server_url: str | None, asynchronous: bool = False
+) -> Iterator[ScratchDatabase]:
+    """Create the scratch database, hand it over, and drop it at the end whatever happens.
+    ``asynchronous``: env.py runs an async engine, so the SQLite file is opened with
+    aiosqlite, as env.py's engine would need it."""
     if server_url is None:
+        driver = "sqlite+aiosqlite" if asynchronous else "sqlite"
+        if asynchronous:
+            _require_aiosqlite()
         folder = Path(tempfile.mkdtemp(prefix="migdoctor-roundtrip-"))
         try:
             yield ScratchDatabase(
-                f"sqlite:///{folder / 'scratch.db'}",
+                f"{driver}:///{folder / 'scratch.db'}",
                 "a temporary SQLite file",
                 "sqlite",
                 folder=folder,
@@ -86,6 +93,18 @@ def scratch_database(server_url: str | None) -> Iterator[ScratchDatabase]:
                 f"{describe_exception(driver_error(error))}",
                 hint=f"Drop it by hand: DROP DATABASE {name}",
             ) from error
+
+
+def _require_aiosqlite() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("aiosqlite") is None:
+        raise MigdoctorError(
+            "env.py runs an async engine, and the scratch SQLite database would need the "
+            "aiosqlite driver, which is not installed.",
+            hint="pip install aiosqlite, or give --scratch-url a server of your project's "
+            "kind (e.g. postgresql+asyncpg://user@host/postgres).",
+        )
 
 
 @contextmanager
@@ -143,8 +162,7 @@ def _create(server_url: str, dialect: str, name: str) -> None:
     from sqlalchemy import text
 
     try:
-        with _connection(server_url) as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
+        _on_server(server_url, lambda c: c.execute(text(f"CREATE DATABASE {name}")))
     except MigdoctorError:
         raise
     except Exception as error:
@@ -160,7 +178,7 @@ def _create(server_url: str, dialect: str, name: str) -> None:
 def _drop(server_url: str, dialect: str, name: str) -> None:
     from sqlalchemy import text
 
-    with _connection(server_url) as connection:
+    def drop(connection: Any) -> None:
         if dialect == "postgresql":
             version = connection.dialect.server_version_info or (0,)
             if version >= (13,):
@@ -175,15 +193,23 @@ def _drop(server_url: str, dialect: str, name: str) -> None:
             )
         connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
 
+    _on_server(server_url, drop)
 
-@contextmanager
-def _connection(server_url: str) -> Iterator[Any]:
+
+def _on_server(server_url: str, work: Callable[[Any], object]) -> None:
+    """``work(connection)`` on the server, outside any transaction (an async driver too)."""
     from sqlalchemy import create_engine, pool
 
+    from migdoctor.database.async_engines import on_engine
+
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    try:
+
+    def connected() -> None:
         with engine.connect() as connection:
-            yield connection
+            work(connection)
+
+    try:
+        on_engine(engine, connected)
     finally:
         engine.dispose()
 
