@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from migdoctor import __version__
+from migdoctor.database.async_engines import runs_async_engine
 from migdoctor.database.revision_steps import StepsRun, read_drift_at_head, run_revisions
 from migdoctor.database.scratch import ScratchDatabase, no_new_sqlite_files, scratch_database
 from migdoctor.errors import MigdoctorError
@@ -42,25 +43,11 @@ def roundtrip(options: ConfigOptions, scratch_url: str | None = None) -> Roundtr
     project = load_project(options)
     refuse_unwalkable(project, "the round trip")
     with (
-        scratch_database(scratch_url, _runs_async_engine(project)) as scratch,
+        scratch_database(scratch_url, runs_async_engine(project.config)) as scratch,
         no_new_sqlite_files(scratch),
     ):
         on_scratch = load_project(replace(options, url=scratch.url))
         return _RoundTrip(on_scratch, scratch).run()
-
-
-def _runs_async_engine(project: ProjectFacts) -> bool:
-    """Whether env.py connects with an async driver: its URL names one, or env.py builds an
-    async engine (``alembic init -t async``)."""
-    from migdoctor.database.async_engines import is_async_url
-
-    if is_async_url(project.config.sqlalchemy_url):
-        return True
-    try:
-        env_py = (project.config.script_location / "env.py").read_text(errors="replace")
-    except OSError:
-        return False
-    return "async_engine_from_config" in env_py or "create_async_engine" in env_py
 
 
 def refuse_unwalkable(project: ProjectFacts, what: str) -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from migdoctor.commands.fix import apply_with_journal, ask_consent
 from migdoctor.commands.roundtrip import refuse_unwalkable
+from migdoctor.database.async_engines import runs_async_engine
 from migdoctor.database.revision_steps import StepsRun, run_revisions
 from migdoctor.database.schema_revision import read_schema_revision, version_folder
 from migdoctor.database.scratch import no_new_sqlite_files, scratch_database
@@ -129,7 +130,10 @@ def squash_plan(
     kept = statements if data_migrations == KEEP else []
     message = message or f"squashed up to {target}"
     _refuse_wrong_scratch(project, scratch_url)
-    with scratch_database(scratch_url) as scratch, no_new_sqlite_files(scratch):
+    with (
+        scratch_database(scratch_url, runs_async_engine(project.config)) as scratch,
+        no_new_sqlite_files(scratch),
+    ):
         on_scratch = load_project(replace(options, url=scratch.url))
         old = run_revisions(on_scratch, squashed, upgrade=True)
         if not old.ok or old.after is None:

@@ -10,7 +10,10 @@ runs in a greenlet on an event loop of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from migdoctor.project.config import ProjectConfig
 
 T = TypeVar("T")
 
@@ -38,3 +41,15 @@ def is_async_url(url: str | None) -> bool:
         return bool(getattr(make_url(url).get_dialect(), "is_async", False))
     except Exception:  # noqa: BLE001 - an unknown or unloadable driver: not known as async
         return False
+
+
+def runs_async_engine(config: ProjectConfig) -> bool:
+    """Whether env.py connects with an async driver: its URL names one, or env.py builds an
+    async engine (``alembic init -t async``)."""
+    if is_async_url(config.sqlalchemy_url):
+        return True
+    try:
+        env_py = (config.script_location / "env.py").read_text(errors="replace")
+    except OSError:
+        return False
+    return "async_engine_from_config" in env_py or "create_async_engine" in env_py
