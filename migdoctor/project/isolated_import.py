@@ -117,9 +117,16 @@ class ImportStream:
     ) -> ImportStream | None:
         if not candidates or not _can_fork():
             return None
+        control_read, control_write = os.pipe()
+        if len(candidates) > _pipe_capacity(control_write):
+            # every decision must fit in the pipe at once: then a write never waits for a
+            # child that is stuck in a file
+            os.close(control_read)
+            os.close(control_write)
+            return None
+        os.set_blocking(control_write, False)
         handle, dump = tempfile.mkstemp(prefix="migdoctor-load-", suffix=".txt")
         os.close(handle)
-        control_read, control_write = os.pipe()
         try:
             child = _ForkedChild.start(control_read)
         except OSError:
@@ -128,11 +135,8 @@ class ImportStream:
             return None
         finally:
             os.close(control_read)
-        os.set_blocking(control_write, False)
         files = list(candidates)
-        request = json.loads(_request(files, sys_path, Path(dump), False, True))
-        request["streamed"] = True
-        _send_request(child, json.dumps(request).encode())
+        _send_request(child, _request(files, sys_path, Path(dump), False, True, streamed=True))
         assert child.stdout is not None
         os.set_blocking(child.stdout.fileno(), False)
         return cls(child, control_write, files, sys_path, timeout, Path(dump))
@@ -153,7 +157,7 @@ class ImportStream:
         while self._unsent and self.control is not None:
             try:
                 written = os.write(self.control, self._unsent)
-            except BlockingIOError:
+            except BlockingIOError:  # the pipe holds every decision (start): only a moment
                 if not everything:
                     break
                 self._drain()
@@ -224,6 +228,22 @@ class ImportStream:
         self.dump.unlink(missing_ok=True)
 
 
+def _pipe_capacity(descriptor: int) -> int:
+    """How many bytes the pipe holds (grown to 1 MiB where Linux lets it)."""
+    import fcntl
+
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    get_size = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if set_size is None or get_size is None:
+        return 4096  # POSIX's least
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(descriptor, set_size, 1 << 20)
+    try:
+        return int(fcntl.fcntl(descriptor, get_size))
+    except OSError:
+        return 4096
+
+
 def _run_child(
     files: list[str], sys_path: Sequence[str], timeout: float, headers: dict[str, Any] | None
 ) -> tuple[dict[int, Answer], list[str], Stopped | None]:
@@ -253,7 +273,12 @@ def _run_child_dumping(
 
 
 def _request(
-    files: list[str], sys_path: Sequence[str], dump: Path, headers: bool, forked: bool
+    files: list[str],
+    sys_path: Sequence[str],
+    dump: Path,
+    headers: bool,
+    forked: bool,
+    streamed: bool = False,
 ) -> bytes:
     request: dict[str, Any] = {
         "sys_path": list(sys_path),
@@ -263,6 +288,8 @@ def _request(
     }
     if forked:
         request["all_loaded"] = True
+    if streamed:  # which of ``files`` to import comes file by file (ImportStream)
+        request["streamed"] = True
     return json.dumps(request).encode()
 
 
