@@ -11,12 +11,13 @@ from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.model import ALL_TABLES, DatabaseFacts, Facts, ProjectFacts
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.project.archive import read_archives
-from migdoctor.project.cache import HeaderCache, cache_disabled
+from migdoctor.project.cache import HeaderCache, cache_disabled, read_statically
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.header_constants import project_search_roots, resolve_from_project
 from migdoctor.project.loading import EarlyLoadCheck, LoadCheck, check_loading, import_headers
 from migdoctor.project.model_candidates import ProjectModels
+from migdoctor.project.parallel_read import read_all
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,
@@ -71,15 +72,21 @@ def _read_scripts(
             config.base_directory, config.version_locations, config.recursive_version_locations
         )
     )
-    read = _header_without_cache if cache is None else cache.read_header
     headers: list[RevisionScript | ScriptLoadError | None] = []
-    for path in paths:
-        header = read(path)
-        headers.append(header)
-        # a header read from the text tells whether the file is a revision (one that is not
-        # literal is a revision all the same); only a file that must be imported does not
-        if early is not None and early.decided == len(headers) - 1 and header is not None:
-            early.decide(isinstance(header, RevisionScript))
+    if early is not None:
+        read = _header_without_cache if cache is None else cache.read_header
+        for path in paths:
+            header = read(path)
+            headers.append(header)
+            # a header read from the text tells whether the file is a revision (one that is
+            # not literal is a revision all the same); only a file that must be imported does not
+            if early.decided == len(headers) - 1 and header is not None:
+                early.decide(isinstance(header, RevisionScript))
+    elif cache is None:
+        headers = [header for header, _ in read_all(paths, read_statically)]
+    else:
+        # the files the cache does not hold are parsed on two cores when there are many
+        headers = cache.read_headers(paths, lambda missed: read_all(missed, read_statically))
     if cache is not None:
         cache.save()
         signatures = cache.signatures

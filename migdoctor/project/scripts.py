@@ -203,6 +203,8 @@ def _header_lines(tree: ast.Module) -> dict[str, int]:
     """The line of the module-level statement that last binds each header name."""
     lines: dict[str, int] = {}
     for statement in tree.body:
+        if type(statement) not in _ASSIGNMENTS:
+            continue  # plain_assignments() would find nothing in it
         for name, _ in plain_assignments(statement):
             if name in HEADER_NAMES:
                 lines[name] = statement.lineno
@@ -221,6 +223,8 @@ def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLo
     literals: dict[str, Any] = {}
     unresolved: dict[str, str] = {}
     for statement in tree.body:
+        if type(statement) in _BINDS_NOTHING_AT_MODULE_LEVEL:
+            continue  # assigns nothing, and names_stored() would find nothing in it
         if _is_star_import(statement):
             # ``from x import *`` may rebind any name bound before it (not one bound after)
             if _IDENTITY.intersection(literals) or _IDENTITY.intersection(unresolved):
@@ -289,6 +293,7 @@ def plain_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
 
 
 _BINDS_NOTHING_AT_MODULE_LEVEL = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_ASSIGNMENTS = (ast.Assign, ast.AnnAssign)
 
 
 def names_stored(statement: ast.stmt) -> set[str]:
