@@ -12,8 +12,8 @@ FunctionBody = Literal["code", "empty", "missing"]
 
 
 _NAMES = ("upgrade", "downgrade")
-_MENTIONS = re.compile(rb"\b(upgrade|downgrade)\b")
-_STAR_IMPORT = re.compile(rb"\bimport[\s\\]*\*")
+# the mentions of the two names, and any star import (which binds every name unseen)
+_MENTIONS = re.compile(rb"\b(upgrade|downgrade)\b|\bimport[\s\\]*\*")
 
 
 def function_bodies(
@@ -44,14 +44,17 @@ def _bindings_in_text(
     when the names are mentioned only as often as the module defines them at top level, those
     definitions are all their bindings. None when the text cannot tell (a star import binds
     every name unseen)."""
-    if not source.isascii() or _STAR_IMPORT.search(source):
+    if not source.isascii():
         return None
-    mentions = dict.fromkeys(_NAMES, 0)
+    mentions = {b"upgrade": 0, b"downgrade": 0}
     for mention in _MENTIONS.findall(source):
-        mentions[mention.decode()] += 1
-    if any(mentions[name] != len(top_level[name]) for name in _NAMES):
+        if not mention:
+            return None  # a star import
+        mentions[mention] += 1
+    counts = {"upgrade": mentions[b"upgrade"], "downgrade": mentions[b"downgrade"]}
+    if any(counts[name] != len(top_level[name]) for name in _NAMES):
         return None
-    return mentions
+    return counts
 
 
 def _function_body(
