@@ -136,10 +136,15 @@ class ImportStream:
         finally:
             os.close(control_read)
         files = list(candidates)
-        _send_request(child, _request(files, sys_path, Path(dump), False, True, streamed=True))
+        stream = cls(child, control_write, files, sys_path, timeout, Path(dump))
+        try:
+            _send_request(child, _request(files, sys_path, Path(dump), False, True, streamed=True))
+        except BaseException:
+            stream.close()
+            raise
         assert child.stdout is not None
         os.set_blocking(child.stdout.fileno(), False)
-        return cls(child, control_write, files, sys_path, timeout, Path(dump))
+        return stream
 
     def decide(self, import_it: bool) -> None:
         """Whether to import the next candidate."""
@@ -310,7 +315,11 @@ def _start_child(
             start_new_session=True,  # a Ctrl-C is migdoctor's; the child is ended below
         )
     )
-    _send_request(child, _request(files, sys_path, dump, headers, forked))
+    try:
+        _send_request(child, _request(files, sys_path, dump, headers, forked))
+    except BaseException:
+        _end(child)
+        raise
     return child
 
 
