@@ -10,6 +10,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from benchmarks.commands import console_script, run_once
 from benchmarks.generate import diamond_history, write_project
 
 GOAL = 0.3
@@ -17,8 +18,6 @@ GOAL = 0.3
 
 def time_fleet(root: Path, databases: int, revisions: int, repeat: int) -> tuple[float, float]:
     """(separate runs, one fleet run) in seconds: medians of ``repeat`` alternating rounds."""
-    from benchmarks.run import console_script, run_once
-
     project = root / f"fleet-{revisions}"
     if not (project / "alembic.ini").exists():
         print(f"generating {revisions} revisions in {project}", file=sys.stderr)

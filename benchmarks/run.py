@@ -3,13 +3,16 @@ history grows.
 
     python -m benchmarks.run            # the full benchmark: a few minutes
     python -m benchmarks.run --quick    # a small history, one run each: it works, nothing more
+    python -m benchmarks.run --only cold   # only the comparisons whose label says "cold"
 
 The first table runs each command pair on the same generated project (``benchmarks.generate``:
 a trunk with diamond merges, each revision creating one table, a SQLite database at the head),
 alternating migdoctor and alembic, and reports medians and their ratio against the goal.
 migdoctor runs with a warm parse cache (``.migdoctor/cache``, written by a run before the timed
 ones), as it does from the second run on in a project; the last column is the same command
-with the cache turned off. The second table times what migdoctor computes on the revision graph
+with the cache turned off. The "cold" row is a fresh clone, as in CI: no parse cache and no
+bytecode of the version files (alembic writes none either in that row), so both sides import
+every file from source. The second table times what migdoctor computes on the revision graph
 itself at 1k to 20k revisions: the time per revision stays flat when the work is linear.
 """
 
@@ -18,8 +21,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.commands import console_script, run_once
 from benchmarks.fleet import print_fleet, time_fleet
 from benchmarks.generate import RevisionSpec, diamond_history, file_name, write_project
 
@@ -43,10 +47,22 @@ class Comparison:
     cached: bool = True  # migdoctor reads revision files (so a warm cache applies)
     # exit codes that mean it ran (check exits 1 when it finds the problem it is timed on)
     exit_codes: tuple[int, ...] = (0,)
+    # as in a fresh clone (CI): no parse cache for migdoctor, and no bytecode of the version
+    # files for either (any removed first, none written: PYTHONDONTWRITEBYTECODE=1 for both)
+    cold: bool = False
 
 
 COMPARISONS = (
     Comparison("check --offline / heads", ("check", "--offline"), ("heads",), "large", 0.25),
+    Comparison(
+        "check --offline, cold (no cache) / heads",
+        ("check", "--offline"),
+        ("heads",),
+        "large",
+        0.4,
+        cached=False,
+        cold=True,
+    ),
     Comparison("history / history", ("history",), ("history",), "large", 0.25),
     Comparison("check (at head) / current", ("check",), ("current",), "medium", 0.5),
     # which revision is the schema at: every revision recorded, replayed and measured, alembic's
@@ -86,33 +102,16 @@ class Timing:
         return self.migdoctor / self.alembic
 
 
-def console_script(name: str) -> list[str]:
-    """The installed console script beside this Python, as a user runs it."""
-    script = Path(sys.executable).parent / name
-    return [str(script)] if script.exists() else [sys.executable, "-m", name]
-
-
-def run_once(
-    command: Sequence[str], cwd: Path, environment: dict[str, str], exit_codes: Sequence[int] = (0,)
-) -> float:
-    started = time.perf_counter()
-    completed = subprocess.run(
-        command, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    elapsed = time.perf_counter() - started
-    # migdoctor check exits 1 when it finds problems; a generated project has none, unless
-    # the comparison breaks it on purpose
-    if completed.returncode not in exit_codes:
-        raise SystemExit(f"{' '.join(command)} failed:\n{completed.stderr.decode()}")
-    return elapsed
-
-
 def time_comparison(
     comparison: Comparison, cwd: Path, shape: Shape | None, repeat: int, warm_up: bool
 ) -> Timing:
     environment = dict(os.environ, PYTHONHASHSEED="0")
     environment.pop("MIGDOCTOR_NO_CACHE", None)
     uncached_environment = dict(environment, MIGDOCTOR_NO_CACHE="1")
+    if comparison.cold:
+        for bytecode in cwd.rglob("__pycache__"):
+            shutil.rmtree(bytecode)
+        environment = dict(uncached_environment, PYTHONDONTWRITEBYTECODE="1")
     ours = console_script("migdoctor") + list(comparison.migdoctor)
     theirs = console_script("alembic") + list(comparison.alembic)
     codes = comparison.exit_codes
@@ -234,7 +233,7 @@ def graph_timings(shape: str, revisions: int, rounds: int) -> dict[str, float]:
 def print_comparisons(timings: Sequence[Timing], repeat: int, quick: bool) -> None:
     print(
         f"migdoctor vs alembic: median of {repeat} alternating run(s); migdoctor with a warm "
-        "parse cache (last column: without)"
+        "parse cache (last column: without), except in the cold rows (no cache, no bytecode)"
         + (
             " -- QUICK RUN: histories far too small for the goals, which are set at 5k/10k"
             if quick
@@ -291,7 +290,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a small history, one run each")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each command")
     parser.add_argument("--workdir", type=Path, help="where to generate (default: temporary)")
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="time only the comparisons whose label contains TEXT (and not the other tables)",
+    )
     arguments = parser.parse_args(argv)
+    comparisons = [c for c in COMPARISONS if arguments.only is None or arguments.only in c.label]
 
     if arguments.quick:
         shapes = {"large": Shape(60, 3), "medium": Shape(40, 2), "inference": Shape(30, 1)}
@@ -307,7 +312,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="migdoctor-bench-") as temporary:
         root = arguments.workdir or Path(temporary)
         projects: dict[str, Path] = {}
+        wanted = {comparison.project for comparison in comparisons}
         for name, shape in shapes.items():
+            if name not in wanted:
+                continue
             folder = root / f"{name}-{shape.revisions}"
             if not (folder / "alembic.ini").exists():
                 print(f"generating {shape.label} in {folder}", file=sys.stderr)
@@ -316,12 +324,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                     empty_version_table(folder / "app.db")
             projects[name] = folder
         timings = []
-        for comparison in COMPARISONS:
+        for comparison in comparisons:
             cwd = projects[comparison.project] if comparison.project else root
             shape = shapes[comparison.project] if comparison.project else None
             print(f"timing {comparison.label}", file=sys.stderr)
             timings.append(time_comparison(comparison, cwd, shape, repeat, warm_up))
         print_comparisons(timings, repeat, arguments.quick)
+        if arguments.only is not None:
+            return
         print()
         fleet_size, fleet_revisions = (4, 20) if arguments.quick else (50, 200)
         print("timing a fleet", file=sys.stderr)

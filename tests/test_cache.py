@@ -214,3 +214,49 @@ def test_an_env_py_that_appends_to_sys_path_on_each_run_keeps_one_import_cache(
     assert run([*migdoctor, "check"], cwd=project.root).exit_code == 0
     caches = sorted((project.root / ".migdoctor" / "cache").glob("loads-*.bin"))
     assert len(caches) == 1, caches
+
+
+def test_headers_parsed_on_two_cores_are_those_read_one_by_one(
+    tmp_path: Path, versions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # many files without a cache are parsed half in a forked child (parallel_read): a literal
+    # header, a computed one, a syntax error and a file that cannot be read come back the same
+    from migdoctor.project import parallel_read
+    from migdoctor.project.cache import read_statically
+
+    computed = versions / "d4_computed.py"
+    computed.write_text("revision = 'd' + '4'\ndown_revision = 'b2'\n")
+    age(computed)
+    (versions / "e5_unreadable.py").mkdir()  # reading it fails (IsADirectoryError)
+    paths = [*list_version_files([versions], False, False), versions / "e5_unreadable.py"]
+    monkeypatch.setattr(parallel_read, "SPLIT_AT", 2)
+    monkeypatch.setattr(parallel_read, "_can_fork", lambda: True)  # a test worker has threads
+    from_child: list[object] = []
+    collect = parallel_read._collect
+
+    def spied(pid: int, pipe: int, count: int) -> list[object] | None:
+        from_child.append(collect(pid, pipe, count))
+        return from_child[-1]
+
+    monkeypatch.setattr(parallel_read, "_collect", spied)
+    serial = [read_statically(path) for path in paths]
+
+    forked = parallel_read.read_all(paths, read_statically)
+
+    assert forked == serial
+    assert from_child == [serial[2:]], "the child read the second half"
+    assert [type(header).__name__ for header, _ in forked] == [
+        "RevisionScript",
+        "RevisionScript",
+        "ScriptLoadError",
+        "NoneType",
+        "ScriptLoadError",
+    ]
+    assert [cacheable for _, cacheable in forked] == [True, True, True, True, False]
+    # through the cache: the same headers, and the same entries kept
+    cache = open_cache(tmp_path, versions)
+    through_cache = cache.read_headers(
+        paths, lambda missed: parallel_read.read_all(missed, read_statically)
+    )
+    assert through_cache == [header for header, _ in serial]
+    assert sorted(cache.kept) == sorted(str(path) for path in paths[:4])

@@ -230,6 +230,19 @@ def test_generated_history_with_labels_merges_and_dependencies(tmp_path: Path) -
     assert "Branch names: tree0" in history and "Also depends on:" in history
 
 
+def test_a_history_parsed_on_two_cores_lists_as_alembic_lists_it(tmp_path: Path) -> None:
+    # enough files without a cache that half are parsed in a forked child (parallel_read)
+    specs = forest(random.Random(11), size=40) + diamond_history(1200, merges=60, seed=5)
+    write_project(tmp_path, specs, database=False)
+    project = Project(tmp_path, None)
+    theirs = project.alembic("history", "-v")
+    assert theirs.exit_code == 0, theirs
+
+    for environment in ({"MIGDOCTOR_NO_CACHE": "1"}, {"MIGDOCTOR_SERIAL_READ": "1"}, {}):
+        ours = project.migdoctor("history", "-v", env=environment)
+        assert (ours.exit_code, ours.stdout) == (0, theirs.stdout), environment
+
+
 def test_history_indicates_the_current_revision(blog: Project, database: Database) -> None:
     blog.upgrade("2b3c4d5e6f70")
 

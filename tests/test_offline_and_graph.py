@@ -3,12 +3,14 @@ exactly what alembic's ``RevisionMap`` means."""
 
 from __future__ import annotations
 
+import ast
 import random
 import warnings
 from pathlib import Path
 
 import pytest
 
+from migdoctor.project.function_bodies import function_bodies
 from migdoctor.project.scripts import RevisionScript, ScriptLoadError, read_revision_file
 from tests.helpers import alembic_map, copy_project, our_graph, random_history
 
@@ -165,6 +167,43 @@ def test_what_upgrade_and_downgrade_do_is_read_from_the_source(
     )
     assert isinstance(script, RevisionScript)
     assert (script.upgrade_body, script.downgrade_body) == (upgrade, downgrade)
+
+
+@pytest.mark.parametrize(
+    "body, upgrade, downgrade",
+    [
+        # mentioned again (a comment, a call): counted from the tree, not the text
+        ("# upgrade first\ndef upgrade():\n    op.f()\n", "code", "missing"),
+        ("def upgrade():\n    downgrade()\n\ndef downgrade():\n    pass\n", "code", "empty"),
+        # a name spelt in other characters is the same name (NFKC): the text cannot tell
+        ("\uff55pgrade = None\n\ndef upgrade():\n    op.f()\n", None, "missing"),
+        (
+            "def upgrade():\n    op.f()\n\nclass K:\n    def downgrade(self):\n        pass\n",
+            "code",
+            None,
+        ),
+        ("from os.path import \\\n    *\n\ndef upgrade():\n    op.f()\n", None, None),
+        ("if True:\n    from os.path import*\ndef upgrade():\n    op.f()\n", None, None),
+        ("import upgrade\n\ndef upgrade():\n    pass\n", None, "missing"),
+        ("def upgrade():\n    pass\n\ndef upgrade():\n    op.f()\n", "code", "missing"),
+    ],
+)
+def test_upgrade_and_downgrade_read_from_the_text_agree_with_the_tree(
+    tmp_path: Path, body: str, upgrade: str | None, downgrade: str | None
+) -> None:
+    # the bindings of upgrade/downgrade are counted from the text when it proves them
+    # (function_bodies.py); wherever it cannot, the whole tree is walked: same answers
+    source = f"revision = 'f'\ndown_revision = None\n\n{body}".encode()
+    tree = ast.parse(source)
+    assert function_bodies(tree, source) == function_bodies(tree) == (upgrade, downgrade)
+    script = read_revision_file(write_bytes(tmp_path / "f.py", source))
+    assert isinstance(script, RevisionScript)
+    assert (script.upgrade_body, script.downgrade_body) == (upgrade, downgrade)
+
+
+def write_bytes(path: Path, source: bytes) -> Path:
+    path.write_bytes(source)
+    return path
 
 
 def test_what_downgrade_does_is_known_for_an_imported_file_too(tmp_path: Path) -> None:

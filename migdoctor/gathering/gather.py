@@ -11,12 +11,13 @@ from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.model import ALL_TABLES, DatabaseFacts, Facts, ProjectFacts
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.project.archive import read_archives
-from migdoctor.project.cache import HeaderCache, cache_disabled
+from migdoctor.project.cache import HeaderCache, cache_disabled, read_statically
 from migdoctor.project.config import ConfigOptions, ProjectConfig, load_config
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.header_constants import project_search_roots, resolve_from_project
-from migdoctor.project.loading import LoadCheck, check_loading, import_headers
+from migdoctor.project.loading import EarlyLoadCheck, LoadCheck, check_loading, import_headers
 from migdoctor.project.model_candidates import ProjectModels
+from migdoctor.project.parallel_read import read_all
 from migdoctor.project.scripts import (
     RevisionScript,
     ScriptLoadError,
@@ -27,26 +28,66 @@ from migdoctor.project.scripts import (
 from migdoctor.project.version_files import list_version_files
 
 
-def load_project(options: ConfigOptions) -> ProjectFacts:
-    """The project's configuration and revision scripts, read without importing them."""
+def load_project(options: ConfigOptions, check_imports: bool = False) -> ProjectFacts:
+    """The project's configuration and revision scripts, read without importing them;
+    ``check_imports``: also import every version file as alembic would (``project.loading``),
+    with alembic's sys.path from the config."""
     config = load_config(options)
-    return read_project(config)
+    return read_project(config, check_imports)
 
 
-def read_project(config: ProjectConfig) -> ProjectFacts:
+def read_project(config: ProjectConfig, check_imports: bool = False) -> ProjectFacts:
     # a file whose header is not literal is imported, with alembic's sys.path
     config.apply_sys_path()
     paths = list_version_files(
         config.version_locations, config.recursive_version_locations, config.sourceless
     )
+    # when every file will be imported anyway (no cache), the child imports each one as soon
+    # as its header is read, on the other core
+    early = (
+        EarlyLoadCheck.start(paths, config.base_directory, sys.path)
+        if check_imports and paths
+        else None
+    )
+    try:
+        project = _read_scripts(config, paths, early)
+        if early is not None:
+            return with_loading(project, early.finish(project.scripts, shown_from=Path.cwd()))
+    finally:
+        if early is not None:
+            early.close()
+    if check_imports:
+        return with_loading(project, check_loading_of(project, sys.path))
+    return project
+
+
+def _read_scripts(
+    config: ProjectConfig, paths: list[Path], early: EarlyLoadCheck | None
+) -> ProjectFacts:
     signatures: dict[str, tuple[int, int, int]] = {}
-    if cache_disabled():
-        headers = [_header_without_cache(path) for path in paths]
-    else:
-        cache = HeaderCache.for_project(
+    cache = (
+        None
+        if cache_disabled()
+        else HeaderCache.for_project(
             config.base_directory, config.version_locations, config.recursive_version_locations
         )
-        headers = [cache.read_header(path) for path in paths]
+    )
+    headers: list[RevisionScript | ScriptLoadError | None] = []
+    if early is not None:
+        read = _header_without_cache if cache is None else cache.read_header
+        for path in paths:
+            header = read(path)
+            headers.append(header)
+            # a header read from the text tells whether the file is a revision (one that is
+            # not literal is a revision all the same); only a file that must be imported does not
+            if early.decided == len(headers) - 1 and header is not None:
+                early.decide(isinstance(header, RevisionScript))
+    elif cache is None:
+        headers = [header for header, _ in read_all(paths, read_statically)]
+    else:
+        # the files the cache does not hold are parsed on two cores when there are many
+        headers = cache.read_headers(paths, lambda missed: read_all(missed, read_statically))
+    if cache is not None:
         cache.save()
         signatures = cache.signatures
     # a field computed from a constant of the project's own modules is read from their text
@@ -64,6 +105,10 @@ def read_project(config: ProjectConfig) -> ProjectFacts:
             errors.append(header)
         elif header is not None:
             scripts.append(header)
+    if early is not None:
+        revisions = {script.path for script in scripts}
+        for path in paths[early.decided :]:
+            early.decide(path in revisions)
     return ProjectFacts(
         config=config,
         scripts=tuple(scripts),
@@ -124,16 +169,16 @@ def gather_facts(
     ``compare_revisions`` alembic's full comparison). git is asked where the version table's
     unknown revisions went, and ``look_up_in_git`` (those no script defines), only when there
     are such."""
-    project = load_project(options)
     if offline:
         # no env.py offline: the files are imported with alembic's sys.path from the config
-        project = with_loading(project, check_loading_of(project, sys.path))
+        project = load_project(options, check_imports=True)
         return Facts(
             project=project,
             database=None,
             invocation=invocation,
             operations=_diverged_operations_read_statically(project),
         )
+    project = load_project(options)
     from migdoctor.database.capture import capture_database
 
     # online the files are imported once env.py has run, with the sys.path it left, as

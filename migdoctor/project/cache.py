@@ -33,7 +33,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,24 @@ _PLAIN_TYPES = (str, int, float, bool, bytes, type(None))
 
 # (size, mtime_ns, inode, kind, payload)
 Entry = tuple[int, int, int, str, Any]
+# a header as the file's text tells it (None: only importing the file tells)
+Header = RevisionScript | ScriptLoadError | None
+# a header read, and whether it may be cached (not when the file could not be read)
+Read = tuple[Header, bool]
+_MISSED = object()
+
+
+def read_statically(path: Path) -> Read:
+    """The header the file's text tells, and whether it may be cached: a file that cannot be
+    read is unreadable, and read again next time."""
+    try:
+        return read_header_statically(path), True
+    except OSError as error:
+        return unreadable(path, error), False
+
+
+def _read_each(paths: Sequence[Path]) -> list[Read]:
+    return [read_statically(path) for path in paths]
 
 
 def _payload_fields(cls: type[Any]) -> tuple[str, ...]:
@@ -164,6 +182,34 @@ class HeaderCache:
     def read_header(self, path: Path) -> RevisionScript | ScriptLoadError | None:
         """As :meth:`read`, but None when only importing the file tells its header (the caller
         imports it: ``loading.import_headers`` does so in a child process)."""
+        return self.read_headers([path])[0]
+
+    def read_headers(
+        self,
+        paths: Sequence[Path],
+        read_all: Callable[[Sequence[Path]], list[Read]] | None = None,
+    ) -> list[Header]:
+        """:meth:`read_header` of each path; the files the cache does not hold are read by
+        ``read_all`` (:func:`read_statically` of each, by default one after the other)."""
+        headers: list[Header] = []
+        missed: list[int] = []
+        for path in paths:
+            found = self._cached(path)
+            if found is _MISSED:
+                missed.append(len(headers))
+            headers.append(found)
+        if not missed:
+            return headers
+        read = (read_all or _read_each)([paths[index] for index in missed])
+        for index, (header, cacheable) in zip(missed, read, strict=True):
+            if cacheable:
+                self._remember(paths[index], header)
+            headers[index] = header
+        return headers
+
+    def _cached(self, path: Path) -> Any:
+        """The header the cache holds for ``path`` (None: only importing tells), or
+        ``_MISSED``; a file that cannot be stat'ed is unreadable."""
         key = str(path)
         try:
             stat = os.stat(path)
@@ -179,15 +225,15 @@ class HeaderCache:
                 self.kept[key] = entry
                 return None if header is _IMPORT else header
         self.misses += 1
-        try:
-            read = read_header_statically(path)
-        except OSError as error:
-            return unreadable(path, error)
+        return _MISSED
+
+    def _remember(self, path: Path, read: Header) -> None:
+        """Keep what was read of a file the cache did not hold."""
+        signature = self.signatures[str(path)]
         stored = self._encode(signature, read)
-        if stored is not None and stat.st_mtime_ns < self.now_ns - RACY_NANOSECONDS:
-            self.kept[key] = stored
+        if stored is not None and signature[1] < self.now_ns - RACY_NANOSECONDS:
+            self.kept[str(path)] = stored
             self._changed = True
-        return read
 
     @staticmethod
     def _decode(path: Path, kind: Any, payload: Any) -> Any:

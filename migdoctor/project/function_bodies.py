@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import Literal
 
 # what a revision's upgrade() or downgrade() does, read from its syntax tree: "code", "empty"
@@ -10,19 +11,56 @@ from typing import Literal
 FunctionBody = Literal["code", "empty", "missing"]
 
 
-def function_bodies(tree: ast.Module) -> tuple[FunctionBody | None, FunctionBody | None]:
-    """What ``upgrade()`` and ``downgrade()`` do, judged from their statements alone."""
-    bindings = _bindings(tree, ("upgrade", "downgrade"))
-    return _function_body(tree, "upgrade", bindings), _function_body(tree, "downgrade", bindings)
+_NAMES = ("upgrade", "downgrade")
+# the mentions of the two names, and any star import (which binds every name unseen)
+_MENTIONS = re.compile(rb"\b(upgrade|downgrade)\b|\bimport[\s\\]*\*")
 
 
-def _function_body(tree: ast.Module, name: str, bindings: dict[str, int]) -> FunctionBody | None:
-    top_level = [
-        statement
-        for statement in tree.body
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name
-    ]
-    if bindings[name] > len(top_level):
+def function_bodies(
+    tree: ast.Module, source: bytes | None = None
+) -> tuple[FunctionBody | None, FunctionBody | None]:
+    """What ``upgrade()`` and ``downgrade()`` do, judged from their statements alone;
+    ``source``, the text ``tree`` was parsed from, spares walking the whole tree when it can."""
+    top_level: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {n: [] for n in _NAMES}
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found = top_level.get(statement.name)
+            if found is not None:
+                found.append(statement)
+    bindings = _bindings_in_text(source, top_level) if source is not None else None
+    if bindings is None:
+        bindings = _bindings(tree, _NAMES)
+    return (
+        _function_body(top_level["upgrade"], bindings["upgrade"]),
+        _function_body(top_level["downgrade"], bindings["downgrade"]),
+    )
+
+
+def _bindings_in_text(
+    source: bytes, top_level: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]]
+) -> dict[str, int] | None:
+    """What :func:`_bindings` would count, when the text proves it without the tree: in ASCII
+    text (where a name is spelt one way only) every binding of a name is a mention of it, so
+    when the names are mentioned only as often as the module defines them at top level, those
+    definitions are all their bindings. None when the text cannot tell (a star import binds
+    every name unseen)."""
+    if not source.isascii():
+        return None
+    mentions = {b"upgrade": 0, b"downgrade": 0}
+    for mention in _MENTIONS.findall(source):
+        if not mention:
+            return None  # a star import
+        mentions[mention] += 1
+    counts = {"upgrade": mentions[b"upgrade"], "downgrade": mentions[b"downgrade"]}
+    if any(counts[name] != len(top_level[name]) for name in _NAMES):
+        return None
+    return counts
+
+
+def _function_body(
+    top_level: list[ast.FunctionDef | ast.AsyncFunctionDef], bindings: int
+) -> FunctionBody | None:
+    if bindings > len(top_level):
         # also assigned, imported, or defined under an `if`: only running the module tells
         return None
     if not top_level:

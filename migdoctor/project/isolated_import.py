@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import selectors
 import signal
 import subprocess
@@ -80,6 +81,174 @@ def import_in_child(
     return answers, loaded, None
 
 
+class ImportStream:
+    """A load child started before the files to import are all known: it is told, file by
+    file and in order, whether to import each of ``candidates`` (:meth:`decide`), so that it
+    imports while migdoctor is still reading the headers that decide it, on the other core.
+    It imports exactly the files it is told to, in order, as ``import_in_child`` would; only a
+    fork of this process can be one (:meth:`start` is None otherwise)."""
+
+    # decisions are sent in batches, and the answers read meanwhile, so that neither pipe fills
+    BATCH = 256
+
+    def __init__(
+        self,
+        child: _ForkedChild,
+        control: int,
+        candidates: list[str],
+        sys_path: Sequence[str],
+        timeout: float,
+        dump: Path,
+    ) -> None:
+        self.child = child
+        self.control: int | None = control
+        self.candidates = candidates
+        self.sys_path = sys_path
+        self.timeout = timeout
+        self.dump = dump
+        self.included: list[str] = []
+        self.decided = 0
+        self._unsent = bytearray()
+        self._received = bytearray()
+
+    @classmethod
+    def start(
+        cls, candidates: Sequence[str], sys_path: Sequence[str], timeout: float
+    ) -> ImportStream | None:
+        if not candidates or not _can_fork():
+            return None
+        control_read, control_write = os.pipe()
+        if len(candidates) > _pipe_capacity(control_write):
+            # every decision must fit in the pipe at once: then a write never waits for a
+            # child that is stuck in a file
+            os.close(control_read)
+            os.close(control_write)
+            return None
+        os.set_blocking(control_write, False)
+        handle, dump = tempfile.mkstemp(prefix="migdoctor-load-", suffix=".txt")
+        os.close(handle)
+        try:
+            child = _ForkedChild.start(control_read)
+        except OSError:
+            os.close(control_write)
+            Path(dump).unlink(missing_ok=True)
+            return None
+        finally:
+            os.close(control_read)
+        files = list(candidates)
+        stream = cls(child, control_write, files, sys_path, timeout, Path(dump))
+        try:
+            _send_request(child, _request(files, sys_path, Path(dump), False, True, streamed=True))
+        except BaseException:
+            stream.close()
+            raise
+        assert child.stdout is not None
+        os.set_blocking(child.stdout.fileno(), False)
+        return stream
+
+    def decide(self, import_it: bool) -> None:
+        """Whether to import the next candidate."""
+        if import_it:
+            self.included.append(self.candidates[self.decided])
+        self.decided += 1
+        self._unsent += b"+" if import_it else b"-"
+        if len(self._unsent) >= self.BATCH:
+            self._send()
+
+    def _send(self, everything: bool = False) -> None:
+        """Write the decisions not sent yet, as far as the pipe takes them without waiting
+        (``everything``: all of them, reading the answers meanwhile so that neither side
+        waits for the other)."""
+        while self._unsent and self.control is not None:
+            try:
+                written = os.write(self.control, self._unsent)
+            except BlockingIOError:  # the pipe holds every decision (start): only a moment
+                if not everything:
+                    break
+                self._drain()
+                assert self.child.stdout is not None
+                select.select([self.child.stdout], [self.control], [], 0.05)
+                continue
+            except OSError:  # the child is gone: finish() tells how
+                self._close_control()
+                break
+            del self._unsent[:written]
+        self._drain()
+
+    def _drain(self) -> None:
+        """Read what the child has answered so far, without waiting."""
+        assert self.child.stdout is not None
+        while True:
+            try:
+                chunk = os.read(self.child.stdout.fileno(), 65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if not chunk:
+                return
+            self._received += chunk
+
+    def _close_control(self) -> None:
+        if self.control is not None:
+            os.close(self.control)
+            self.control = None
+
+    def finish(self) -> tuple[dict[str, Answer], list[str], str | None]:
+        """Every candidate decided: the answers for the files imported, as ``import_in_child``
+        gives them (a file that hangs or ends the child is named, and the files after it are
+        imported by a new child)."""
+        assert self.decided == len(self.candidates)
+        self._send(everything=True)
+        self._close_control()
+        assert self.child.stdout is not None
+        os.set_blocking(self.child.stdout.fileno(), True)
+        try:
+            got, loaded, stopped = _collect(
+                self.child, self.included, self.timeout, self.dump, None, bytes(self._received)
+            )
+        finally:
+            self.dump.unlink(missing_ok=True)
+        if stopped is not None and stopped[0] == "start":
+            return {}, [], stopped[1]
+        answers = {self.included[index]: answer for index, answer in got.items()}
+        if stopped is None:
+            return answers, loaded, None
+        culprit = len(got)
+        kind, why, line = stopped
+        path = self.included[culprit]
+        answers[path] = (kind, why, line, _source_line(path, line), None)
+        rest = self.included[culprit + 1 :]
+        more, more_loaded, failure = import_in_child(rest, self.sys_path, self.timeout)
+        if failure is not None:
+            return answers, loaded, failure
+        answers.update(more)
+        return answers, [*loaded, *more_loaded], None
+
+    def close(self) -> None:
+        """End the child if it still runs (when the run stops before :meth:`finish`)."""
+        self._close_control()
+        if self.child.returncode is None:
+            _end(self.child)
+        self.dump.unlink(missing_ok=True)
+
+
+def _pipe_capacity(descriptor: int) -> int:
+    """How many bytes the pipe holds (grown to 1 MiB where Linux lets it)."""
+    import fcntl
+
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    get_size = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if set_size is None or get_size is None:
+        return 4096  # POSIX's least
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(descriptor, set_size, 1 << 20)
+    try:
+        return int(fcntl.fcntl(descriptor, get_size))
+    except OSError:
+        return 4096
+
+
 def _run_child(
     files: list[str], sys_path: Sequence[str], timeout: float, headers: dict[str, Any] | None
 ) -> tuple[dict[int, Answer], list[str], Stopped | None]:
@@ -101,43 +270,89 @@ def _run_child_dumping(
     dump: Path,
     headers: dict[str, Any] | None,
 ) -> tuple[dict[int, Answer], list[str], Stopped | None]:
-    request = json.dumps(
-        {
-            "sys_path": list(sys_path),
-            "files": files,
-            "dump": str(dump),
-            "headers": headers is not None,
-        }
-    ).encode()
-    forked = _can_fork()
-    if forked:
-        request = request[:-1] + b', "all_loaded": true}'
     try:
-        child: subprocess.Popen[bytes] | _ForkedChild = (
-            _ForkedChild.start()
-            if forked
-            else subprocess.Popen(
-                [sys.executable, str(CHILD)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # a Ctrl-C is migdoctor's; the child is ended below
-            )
-        )
+        child = _start_child(files, sys_path, dump, headers is not None)
     except OSError as error:
         return {}, [], ("start", f"the version files could not be imported ({error})", None)
+    return _collect(child, files, timeout, dump, headers)
+
+
+def _request(
+    files: list[str],
+    sys_path: Sequence[str],
+    dump: Path,
+    headers: bool,
+    forked: bool,
+    streamed: bool = False,
+) -> bytes:
+    request: dict[str, Any] = {
+        "sys_path": list(sys_path),
+        "files": files,
+        "dump": str(dump),
+        "headers": headers,
+    }
+    if forked:
+        request["all_loaded"] = True
+    if streamed:  # which of ``files`` to import comes file by file (ImportStream)
+        request["streamed"] = True
+    return json.dumps(request).encode()
+
+
+def _start_child(
+    files: list[str], sys_path: Sequence[str], dump: Path, headers: bool
+) -> subprocess.Popen[bytes] | _ForkedChild:
+    """A child with its request written: a fork of this process when it can be, else a new
+    interpreter running :mod:`load_child` (OSError when neither starts)."""
+    forked = _can_fork()
+    child: subprocess.Popen[bytes] | _ForkedChild = (
+        _ForkedChild.start()
+        if forked
+        else subprocess.Popen(
+            [sys.executable, str(CHILD)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C is migdoctor's; the child is ended below
+        )
+    )
+    try:
+        _send_request(child, _request(files, sys_path, dump, headers, forked))
+    except BaseException:
+        _end(child)
+        raise
+    return child
+
+
+def _send_request(child: subprocess.Popen[bytes] | _ForkedChild, request: bytes) -> None:
+    assert child.stdin is not None
+    try:
+        child.stdin.write(request)
+        child.stdin.close()
+    except BrokenPipeError:
+        pass
+
+
+def _collect(
+    child: subprocess.Popen[bytes] | _ForkedChild,
+    files: list[str],
+    timeout: float,
+    dump: Path,
+    headers: dict[str, Any] | None,
+    received: bytes = b"",
+) -> tuple[dict[int, Answer], list[str], Stopped | None]:
+    """Read the child's answers for ``files`` (``received``: what was read of them already),
+    then end it: the answers, the modules it loaded, and how it stopped early."""
     answers: dict[int, Answer] = {}
     loaded: list[str] = []
     ready = False
     try:
-        assert child.stdin is not None and child.stdout is not None
-        try:
-            child.stdin.write(request)
-            child.stdin.close()
-        except BrokenPipeError:
-            pass
+        assert child.stdout is not None
+        *early, rest = received.split(b"\n")
         ended: list[bool] = []
-        for line in _lines(child.stdout, timeout, ended, first=timeout + STARTUP_SECONDS):
+        for line in (
+            *early,
+            *_lines(child.stdout, timeout, ended, first=timeout + STARTUP_SECONDS, pending=rest),
+        ):
             try:
                 message = json.loads(line)
             except ValueError:
@@ -239,12 +454,14 @@ def _answer(message: dict[str, Any]) -> Answer:
     )
 
 
-def _lines(stream: Any, timeout: float, ended: list[bool], first: float) -> Iterator[bytes]:
-    """The child's answer lines; stops at end of file (then ``ended`` gets True), or when no
-    line came for ``timeout`` seconds (``first`` for the first line)."""
+def _lines(
+    stream: Any, timeout: float, ended: list[bool], first: float, pending: bytes = b""
+) -> Iterator[bytes]:
+    """The child's answer lines (``pending``: the start of the first, read already); stops at
+    end of file (then ``ended`` gets True), or when no line came for ``timeout`` seconds
+    (``first`` for the first line)."""
     selector = selectors.DefaultSelector()
     selector.register(stream, selectors.EVENT_READ)
-    pending = b""
     deadline = time.monotonic() + first
     try:
         while True:
@@ -288,6 +505,8 @@ def _end(child: subprocess.Popen[bytes] | _ForkedChild) -> None:
 # -- a child forked from migdoctor's own process ---------------------------------------------------
 
 SPAWN_VARIABLE = "MIGDOCTOR_IMPORT_SPAWN"
+# where a streamed child (:class:`ImportStream`) reads which files to import
+CONTROL_DESCRIPTOR = 3
 
 
 def _can_fork() -> bool:
@@ -314,7 +533,8 @@ class _ForkedChild:
         self.returncode: int | None = None
 
     @classmethod
-    def start(cls) -> _ForkedChild:
+    def start(cls, control: int | None = None) -> _ForkedChild:
+        """Fork the child; ``control``: the read end of a pipe it gets as descriptor 3."""
         request_read, request_write = os.pipe()
         answers_read, answers_write = os.pipe()
         # what the parent has buffered must not be written twice
@@ -322,7 +542,7 @@ class _ForkedChild:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the child: never returns
-            _child_main(request_read, answers_write)
+            _child_main(request_read, answers_write, control)
         os.close(request_read)
         os.close(answers_write)
         return cls(pid, os.fdopen(request_write, "wb"), os.fdopen(answers_read, "rb"))
@@ -348,11 +568,11 @@ class _ForkedChild:
             os.kill(self.pid, signal.SIGKILL)
 
 
-def _child_main(request_read: int, answers_write: int) -> None:
+def _child_main(request_read: int, answers_write: int, control: int | None = None) -> None:
     """In the forked child: a session of its own, default signal handlers, the request on fd 0,
-    answers on fd 1, stderr discarded, every other inherited descriptor (the database
-    connections among them) closed, then :mod:`load_child`'s loop; it ends with ``os._exit``
-    whatever happens, so no handler of the parent runs twice."""
+    answers on fd 1, stderr discarded, ``control`` (when given) on fd 3, every other inherited
+    descriptor (the database connections among them) closed, then :mod:`load_child`'s loop;
+    it ends with ``os._exit`` whatever happens, so no handler of the parent runs twice."""
     try:
         os.setsid()
         for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE", "SIGUSR1"):
@@ -363,7 +583,9 @@ def _child_main(request_read: int, answers_write: int) -> None:
         os.dup2(request_read, 0)
         os.dup2(answers_write, 1)
         os.dup2(devnull, 2)
-        os.closerange(3, _max_descriptor())
+        if control is not None:
+            os.dup2(control, CONTROL_DESCRIPTOR)
+        os.closerange(CONTROL_DESCRIPTOR + (control is not None), _max_descriptor())
         sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
         from migdoctor.project import load_child
 

@@ -66,6 +66,7 @@ class LoadCache:
         self.name = name
         self.summary: dict[str, Any] = {}
         self._files_payload = b""
+        self._holds: bool | None = None
         for folder in self.folders:
             if self._load(folder / name):
                 break
@@ -100,10 +101,17 @@ class LoadCache:
         self.summary, self._files_payload = summary, rest[size:]
         return True
 
+    def holds(self) -> bool:
+        """Whether the cache may answer for some files: it was read, and every module and
+        folder its answers depend on is as it was."""
+        if self._holds is None:
+            self._holds = bool(self.summary) and self._still_true(self.summary)
+        return self._holds
+
     def answers(self, paths: Sequence[str], known: Mapping[str, Signature]) -> dict[str, Answer]:
         """The cached answers still true for ``paths`` (files changed since are left out);
         ``known``: signatures already read (the header cache's)."""
-        if not self.summary or not self._still_true(self.summary):
+        if not self.holds():
             return {}
         signatures = [known.get(path) or _signature(path) for path in paths]
         failed = self.summary.get("failed", {})

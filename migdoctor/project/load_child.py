@@ -24,6 +24,7 @@ import re
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
@@ -100,6 +101,29 @@ def _loaded_files() -> list[str]:
     return sorted(files)
 
 
+# a streamed child (``isolated_import.ImportStream``) is told on this descriptor, one byte per
+# file of the request, whether to import it ("+") or not ("-"); end of file ends the list
+CONTROL_DESCRIPTOR = 3
+
+
+def _told(candidates: list[str]) -> Iterator[str]:
+    """The candidates the parent says to import, as it says so."""
+    told = b""
+    at = 0
+    for path in candidates:
+        if at == len(told):
+            try:
+                told = os.read(CONTROL_DESCRIPTOR, 65536)
+            except OSError:
+                return
+            if not told:
+                return
+            at = 0
+        if told[at] == ord("+"):
+            yield path
+        at += 1
+
+
 def main() -> None:
     request = json.loads(sys.stdin.read())
     # stdin: end-of-file from now on; stdout: only the answers, anything printed goes to stderr
@@ -125,7 +149,8 @@ def main() -> None:
             continue
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
-    for index, path in enumerate(request["files"]):
+    files = _told(request["files"]) if request.get("streamed") else request["files"]
+    for index, path in enumerate(files):
         try:
             module = _load(path)
             answer: dict[str, Any] = {"index": index}

@@ -24,6 +24,7 @@ from migdoctor.project.isolated_import import (
     HANG,
     PROCESS_EXIT,
     Answer,
+    ImportStream,
     import_in_child,
     import_timeout,
 )
@@ -57,11 +58,7 @@ def check_loading(
     paths = [str(script.path) for script in scripts]
     if not paths:
         return LoadCheck(())
-    cache = (
-        None
-        if cache_disabled()
-        else LoadCache.for_project(base_directory, environment_key(sys_path))
-    )
+    cache = _load_cache(base_directory, sys_path)
     answers: dict[str, Answer] = {}
     if cache is not None:
         answers = cache.answers(paths, signatures or {})
@@ -73,6 +70,78 @@ def check_loading(
         answers.update(imported)
         if cache is not None:
             cache.store(paths, answers, loaded, sys_path)
+    return _load_check(paths, answers, base_directory, shown_from)
+
+
+def _load_cache(base_directory: Path, sys_path: Sequence[str]) -> LoadCache | None:
+    if cache_disabled():
+        return None
+    return LoadCache.for_project(base_directory, environment_key(sys_path))
+
+
+class EarlyLoadCheck:
+    """:func:`check_loading` begun before the headers are read, when every file will have to
+    be imported anyway (no cache, or nothing in it holds): the child imports each file as
+    soon as its header says it is a revision (:meth:`decide`, in file order), on the other
+    core, while the next headers are read. It imports exactly the files, in the order, that
+    ``check_loading`` would, so its answers are the same."""
+
+    def __init__(
+        self,
+        stream: ImportStream,
+        cache: LoadCache | None,
+        base_directory: Path,
+        sys_path: Sequence[str],
+    ) -> None:
+        self.stream = stream
+        self.cache = cache
+        self.base_directory = base_directory
+        self.sys_path = list(sys_path)
+
+    @classmethod
+    def start(
+        cls, paths: Sequence[Path], base_directory: Path, sys_path: Sequence[str]
+    ) -> EarlyLoadCheck | None:
+        """None when it would not pay (the cache answers, or the child cannot be a fork)."""
+        cache = _load_cache(base_directory, sys_path)
+        if cache is not None and cache.holds():
+            return None
+        stream = ImportStream.start([str(path) for path in paths], sys_path, import_timeout())
+        return None if stream is None else cls(stream, cache, base_directory, sys_path)
+
+    def decide(self, is_revision: bool) -> None:
+        """Whether the next file (in the order of ``paths``) is a revision, to be imported."""
+        self.stream.decide(is_revision)
+
+    @property
+    def decided(self) -> int:
+        return self.stream.decided
+
+    def finish(
+        self, scripts: Sequence[RevisionScript], shown_from: Path | None = None
+    ) -> LoadCheck:
+        paths = [str(script.path) for script in scripts]
+        if paths != self.stream.included:
+            # cannot happen (the revisions are what was decided); stay exact if it does
+            self.close()
+            return check_loading(scripts, self.base_directory, self.sys_path, shown_from)
+        answers, loaded, failure = self.stream.finish()
+        if failure is not None:
+            return LoadCheck((), failure)
+        if self.cache is not None and paths:
+            self.cache.store(paths, answers, loaded, self.sys_path)
+        return _load_check(paths, answers, self.base_directory, shown_from)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _load_check(
+    paths: Sequence[str],
+    answers: Mapping[str, Answer],
+    base_directory: Path,
+    shown_from: Path | None,
+) -> LoadCheck:
     errors = [
         _load_error(Path(path), answer) for path in paths if (answer := answers[path]) is not None
     ]

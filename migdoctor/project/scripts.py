@@ -149,7 +149,7 @@ def header_from_source(source: bytes, path: Path) -> RevisionScript | ScriptLoad
         result = _header_from_tree(tree, path)
     except _NeedsImport:
         return None
-    return _with_function_bodies(result, tree)
+    return _with_function_bodies(result, tree, source)
 
 
 def import_with_function_bodies(path: Path) -> RevisionScript | ScriptLoadError:
@@ -176,18 +176,19 @@ def _with_bodies_from_source(
     if isinstance(result, ScriptLoadError) or path.suffix in (".pyc", ".pyo"):
         return result
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        source = path.read_bytes()
+        tree = ast.parse(source, filename=str(path))
     except (SyntaxError, ValueError, OSError):
         return result
-    return _with_function_bodies(result, tree)
+    return _with_function_bodies(result, tree, source)
 
 
 def _with_function_bodies(
-    result: RevisionScript | ScriptLoadError, tree: ast.Module
+    result: RevisionScript | ScriptLoadError, tree: ast.Module, source: bytes
 ) -> RevisionScript | ScriptLoadError:
     if isinstance(result, ScriptLoadError):
         return result
-    upgrade_body, downgrade_body = function_bodies(tree)
+    upgrade_body, downgrade_body = function_bodies(tree, source)
     lines = _header_lines(tree)
     return replace(
         result,
@@ -202,6 +203,8 @@ def _header_lines(tree: ast.Module) -> dict[str, int]:
     """The line of the module-level statement that last binds each header name."""
     lines: dict[str, int] = {}
     for statement in tree.body:
+        if type(statement) not in _ASSIGNMENTS:
+            continue  # plain_assignments() would find nothing in it
         for name, _ in plain_assignments(statement):
             if name in HEADER_NAMES:
                 lines[name] = statement.lineno
@@ -220,6 +223,8 @@ def _header_from_tree(tree: ast.Module, path: Path) -> RevisionScript | ScriptLo
     literals: dict[str, Any] = {}
     unresolved: dict[str, str] = {}
     for statement in tree.body:
+        if type(statement) in _BINDS_NOTHING_AT_MODULE_LEVEL:
+            continue  # assigns nothing, and names_stored() would find nothing in it
         if _is_star_import(statement):
             # ``from x import *`` may rebind any name bound before it (not one bound after)
             if _IDENTITY.intersection(literals) or _IDENTITY.intersection(unresolved):
@@ -287,8 +292,19 @@ def plain_assignments(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
         yield statement.target.id, statement.value
 
 
+_BINDS_NOTHING_AT_MODULE_LEVEL = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_ASSIGNMENTS = (ast.Assign, ast.AnnAssign)
+
+
 def names_stored(statement: ast.stmt) -> set[str]:
     """Module-level names a compound statement binds (function and class bodies are not)."""
+    # the statements of every revision file, told without walking them
+    if isinstance(statement, _BINDS_NOTHING_AT_MODULE_LEVEL):
+        return set()
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return {a.asname or a.name.split(".")[0] for a in statement.names if a.name != "*"}
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+        return set()
     stored: set[str] = set()
     pending: list[ast.AST] = [statement]
     while pending:
@@ -305,6 +321,8 @@ def names_stored(statement: ast.stmt) -> set[str]:
 
 def literal_value(node: ast.expr, known: dict[str, Any]) -> Any:
     """A literal value, allowing names bound earlier in the module to literals."""
+    if isinstance(node, ast.Constant):
+        return node.value  # what ast.literal_eval gives, without its set-up
     if isinstance(node, ast.Name):
         if node.id in known:
             return known[node.id]

@@ -210,6 +210,48 @@ def test_offline_answers_are_cached_until_a_file_changes(tmp_path: Path) -> None
     assert marker.read_text() == "imported again again "
 
 
+@pytest.mark.parametrize("start", STARTS)
+def test_offline_exactly_the_revision_files_are_imported_in_order_cold_or_warm(
+    tmp_path: Path, start: str
+) -> None:
+    # without a cache the files are imported while their headers are still being read: the
+    # child must import exactly the revisions, in alembic's order, and no other file
+    project = copy_project("blog", tmp_path / "project", None)
+    marker = tmp_path / "imported.txt"
+    versions = sorted((project.root / "alembic" / "versions").glob("*.py"))
+    for path in versions:
+        break_revision(
+            project,
+            f"open({str(marker)!r}, 'a').write({path.name[:12]!r} + ' ')",
+            str(path.relative_to(project.root)),
+        )
+    # between the revisions: a file that is no revision, and one whose header does not parse
+    (project.versions / "2a_helpers.py").write_text(
+        f"open({str(marker)!r}, 'a').write('helpers ')\n"
+    )
+    (project.versions / "2c_broken.py").write_text(
+        f"open({str(marker)!r}, 'a').write('broken ')\nrevision = (\n"
+    )
+    age(*project.versions.glob("*.py"))
+    expected = " ".join(path.name[:12] for path in versions) + " "
+
+    # no cache at all, an empty cache, then a warm one (which imports nothing)
+    runs = [({"MIGDOCTOR_NO_CACHE": "1"}, expected), ({}, expected), ({}, "")]
+    for environment, imported in runs:
+        marker.write_text("")
+        result = project.migdoctor(
+            "check", "--offline", "--format", "json", env={**environment, **STARTS[start]}
+        )
+        assert result.exit_code == 1, result
+        errors = [
+            Path(f["evidence"]["path"]).name
+            for f in result.json()["findings"]
+            if f["check"] == "script-load-error"
+        ]
+        assert errors == ["2a_helpers.py", "2c_broken.py"]
+        assert marker.read_text() == imported
+
+
 def test_offline_a_package_listed_nowhere_is_said_so(tmp_path: Path) -> None:
     project = copy_project("blog", tmp_path / "project", None)
     break_revision(project, "from not_installed_pkg.money import Money")

@@ -1,0 +1,30 @@
+"""Running the commands a benchmark times: the installed console scripts, once each."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def console_script(name: str) -> list[str]:
+    """The installed console script beside this Python, as a user runs it."""
+    script = Path(sys.executable).parent / name
+    return [str(script)] if script.exists() else [sys.executable, "-m", name]
+
+
+def run_once(
+    command: Sequence[str], cwd: Path, environment: dict[str, str], exit_codes: Sequence[int] = (0,)
+) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        command, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    elapsed = time.perf_counter() - started
+    # migdoctor check exits 1 when it finds problems; a generated project has none, unless
+    # the comparison breaks it on purpose
+    if completed.returncode not in exit_codes:
+        raise SystemExit(f"{' '.join(command)} failed:\n{completed.stderr.decode()}")
+    return elapsed
