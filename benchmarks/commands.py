@@ -28,3 +28,14 @@ def run_once(
     if completed.returncode not in exit_codes:
         raise SystemExit(f"{' '.join(command)} failed:\n{completed.stderr.decode()}")
     return elapsed
+
+
+def compile_migdoctor() -> None:
+    """Write migdoctor's bytecode, as installing a wheel does: with PYTHONDONTWRITEBYTECODE set
+    (as on these machines) an editable checkout would otherwise compile itself on every run,
+    which no installed alembic does."""
+    import compileall
+
+    import migdoctor
+
+    compileall.compile_dir(Path(migdoctor.__file__).parent, quiet=1)

@@ -30,7 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.commands import console_script, run_once
+from benchmarks.big_schema import BACKENDS, print_big_schema, time_big_schemas
+from benchmarks.commands import compile_migdoctor, console_script, run_once
 from benchmarks.fleet import print_fleet, time_fleet
 from benchmarks.generate import RevisionSpec, diamond_history, file_name, write_project
 
@@ -296,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="time only the comparisons whose label contains TEXT (and not the other tables)",
     )
     arguments = parser.parse_args(argv)
+    compile_migdoctor()
     comparisons = [c for c in COMPARISONS if arguments.only is None or arguments.only in c.label]
 
     if arguments.quick:
@@ -337,6 +339,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("timing a fleet", file=sys.stderr)
         separate, fleet = time_fleet(root, fleet_size, fleet_revisions, repeat)
         print_fleet(fleet_size, fleet_revisions, separate, fleet)
+        print()
+        sizes_of_schemas = (20,) if arguments.quick else (500, 1000)
+        backends = ("sqlite",) if arguments.quick else BACKENDS
+        print_big_schema(time_big_schemas(root, sizes_of_schemas, repeat, backends))
         print()
         print("timing the graph computations", file=sys.stderr)
         print_linearity(
