@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.sessions = ["lint", "typecheck", "tests"]
@@ -22,7 +24,10 @@ def tests(session: nox.Session) -> None:
     """The test suite; MySQL and PostgreSQL tests skip with a reason when no server is reachable
     (MIGDOCTOR_REQUIRE_DATABASES=1 makes that a failure, as in CI)."""
     session.install("-e", ".[postgres,test]")
-    session.run("pytest", "-n", "auto", *session.posargs)
+    # one worker more than the cores: many scenarios wait (on a lock held on purpose, a server,
+    # a child process), and the extra worker uses the core a waiting one leaves idle
+    workers = str((os.cpu_count() or 1) + 1)
+    session.run("pytest", "-n", workers, *session.posargs)
 
 
 @nox.session
