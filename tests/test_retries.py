@@ -61,7 +61,6 @@ def test_a_revision_that_gave_up_on_a_lock_is_retried_until_it_is_released(
         )
         assert attempt["attempts_allowed"] == 7
         assert 0.5 <= attempt["retry_in"] <= 30
-        assert any(f"session {holder}" in s for s in attempt["sessions_in_the_way"])
     # the first attempt gave up while the other session surely held the lock (a later one may
     # give up just as it is released, and find no one in the way)
     assert any(f"session {holder}" in s for s in gave_up[0]["sessions_in_the_way"]), gave_up
