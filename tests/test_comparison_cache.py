@@ -242,3 +242,35 @@ def test_a_filter_closing_over_a_value_is_fingerprinted_by_that_value(tmp_path: 
     assert first is not None
     assert _key(url, _users(), include_object=_excluding("team")) == first
     assert _key(url, _users(), include_object=_excluding("users")) != first
+
+
+def test_the_inferred_revision_follows_an_edited_revision_file(
+    blog: Project, database: Database
+) -> None:
+    """The comparisons of the schema-position inference are kept by the files the history's
+    schema is replayed from: a revision edited afterwards (even one whose modification time is
+    set back) is compared again."""
+    import os
+
+    head = "3c4d5e6f7081"
+    blog.upgrade("head")
+    database.execute("DELETE FROM alembic_version")
+    for _ in range(2):  # the second run answers from the cache
+        _, document = blog.check_json()
+        assert document["database"]["schema"]["matches"] == [head], document["database"]
+
+    first = blog.versions / "1a2b3c4d5e6f_create_user_table.py"
+    stat = first.stat()
+    first.write_text(
+        first.read_text().replace(
+            "    sa.Column('email', sa.String(length=120), nullable=False),\n",
+            "    sa.Column('email', sa.String(length=120), nullable=False),\n"
+            "    sa.Column('nickname', sa.String(length=40), nullable=True),\n",
+        )
+    )
+    os.utime(first, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as old as it was
+    for _ in range(2):  # recorded again and kept, then answered from the cache
+        _, document = blog.check_json()
+        schema = document["database"]["schema"]
+        assert schema["matches"] == [], schema
+        assert (schema["closest"], schema["differences"]) == (head, 1), schema

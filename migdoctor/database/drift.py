@@ -64,12 +64,14 @@ def compared(
     inspector: Inspector | None = None,
     cache: ComparisonCache | None = None,
     expected: str = MODELS,
+    metadata_key: str | None = None,
 ) -> list[Compared]:
     """alembic's comparison of the live schema with ``metadata``, in words (``expected`` names
     the metadata's side), each difference with the (schema, table) it is about. With
     ``inspector``, the schema is reflected through it in bulk once for every comparison; with
     ``cache`` too, an answer is reused while nothing the comparison reads has changed
-    (:mod:`migdoctor.database.drift_cache`)."""
+    (:mod:`migdoctor.database.drift_cache`). ``metadata`` may be a function that builds it,
+    called only when the comparison runs, with ``metadata_key`` identifying it meanwhile."""
     key = None
     if inspector is not None:
         from migdoctor.database.schema import reflect_for_comparison
@@ -77,11 +79,15 @@ def compared(
         if cache is not None:
             from migdoctor.database.drift_cache import comparison_key
 
-            key = comparison_key(context, metadata, inspector, expected)
+            if metadata_key is None and callable(metadata):
+                metadata = metadata()
+            key = comparison_key(context, metadata, inspector, expected, metadata_key)
             answer = None if key is None else cache.get(key)
             if answer is not None:
                 return answer
         reflect_for_comparison(inspector)
+    if callable(metadata):
+        metadata = metadata()
     diffs = alembic_diffs(context, metadata, inspector)
     answer = list(zip(describe_diffs(diffs, expected), flattened_tables(diffs), strict=True))
     if cache is not None and key is not None:

@@ -87,25 +87,33 @@ _OWNED_SEQUENCES = (
 
 
 def comparison_key(
-    context: MigrationContext, metadata: Any, inspector: Inspector, expected: str = ""
+    context: MigrationContext,
+    metadata: Any,
+    inspector: Inspector,
+    expected: str = "",
+    metadata_key: str | None = None,
 ) -> str | None:
     """The fingerprint of everything alembic's comparison of the default schema with
     ``metadata`` reads (the reflection already in ``inspector``'s cache), with ``expected``
     (the words the answer is given in), or None when the comparison may read more than that.
     The live side is fingerprinted once per inspector, before any comparison runs (alembic
-    renames what it compares in place)."""
-    if not _covered(context, metadata):
+    renames what it compares in place). ``metadata_key``: what identifies the metadata already
+    (the files a replayed history comes from), so that it is neither built nor walked."""
+    if not _covered(context):
         return None
     try:
         live = inspector.info_cache.get(_LIVE_KEY)
         if live is None:
             live = inspector.info_cache[_LIVE_KEY] = _digest(_live_parts(context, inspector))
-        collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
-        models = _digest(
-            part
-            for collection in collections
-            for part in _metadata_parts(collection, _Canonical(set()))
-        )
+        if metadata_key is not None:
+            models = metadata_key
+        else:
+            collections = metadata if isinstance(metadata, (list, tuple)) else [metadata]
+            models = _digest(
+                part
+                for collection in collections
+                for part in _metadata_parts(collection, _Canonical(set()))
+            )
     except Exception as error:  # what cannot be fingerprinted is compared, not cached
         if gave_up_waiting(error):  # a lock in the way is the run's failure, as everywhere
             raise
@@ -136,15 +144,17 @@ class _CodeFiles:
         self.paths = paths
 
 
-def _covered(context: MigrationContext, metadata: Any) -> bool:
+def _covered(context: MigrationContext) -> bool:
     """Whether alembic's comparison reads only what the fingerprint covers."""
     from alembic.autogenerate.api import AutogenContext
+    from sqlalchemy import MetaData
 
     if context.opts.get("include_schemas"):
         return False
     if not _versioned_code(type(context.impl)):
         return False
-    registered = AutogenContext(context, metadata=metadata).comparators
+    # the comparators do not depend on the metadata compared
+    registered = AutogenContext(context, metadata=MetaData()).comparators
     # alembic's own comparators, and whatever an extension registered (alembic-utils,
     # alembic-postgresql-enum: they read views, functions, enum values the fingerprint misses)
     comparators = [fn for entries in registered._registry.values() for fn, _ in entries]

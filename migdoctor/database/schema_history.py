@@ -14,9 +14,12 @@ objects leaves these two modules.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from migdoctor import __version__
 from migdoctor.database.bounds import gave_up_waiting
 from migdoctor.database.schema_measure import Measure, Measured, TableKey
 from migdoctor.errors import describe_exception
@@ -154,7 +157,8 @@ def _infer(
         wanted = []
     for revisions in dict.fromkeys(wanted):
         schema = schema_at(graph, operations, revisions, oldest_first)
-        compared.append(measure.compare(revisions, schema))
+        key = history_key(graph, operations, revisions)
+        compared.append(measure.compare(revisions, schema, key))
     matching = tuple(
         c.revisions[0]
         for c in sorted(
@@ -183,6 +187,26 @@ def _stampable(
     uncertain = {c.revisions[0]: set(c.uncertain_tables) for c in compared if len(c.revisions) == 1}
     baseline = uncertain.get(matching[-1], set())
     return tuple(r for r in matching if uncertain.get(r, set()) <= baseline)
+
+
+def history_key(
+    graph: RevisionGraph, operations: Mapping[str, RevisionOperations], revisions: Iterable[str]
+) -> str | None:
+    """What identifies the schema at ``revisions`` without building it: the files of every
+    revision up to them (path, size, modification time, inode), when each of them alone shapes
+    its recording (``reproducible``); None otherwise."""
+    signatures = []
+    for revision in sorted(graph.ancestors(revisions)):
+        if not operations[revision].reproducible:
+            return None
+        try:
+            stat = os.stat(graph.scripts[revision].path)
+        except OSError:
+            return None
+        path = str(graph.scripts[revision].path)
+        signatures.append((revision, path, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    described = repr((__version__, tuple(sorted(revisions)), signatures))
+    return "history:" + hashlib.sha256(described.encode()).hexdigest()
 
 
 def schema_at(

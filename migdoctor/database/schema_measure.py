@@ -194,9 +194,11 @@ class Measure:
         return tuple(untracked)
 
     def compare(
-        self, revisions: tuple[str, ...], schema: ReplayedSchema
+        self, revisions: tuple[str, ...], schema: ReplayedSchema, history_key: str | None = None
     ) -> RevisionSchemaComparison:
-        """alembic's autogenerate comparison of the live database with ``schema``."""
+        """alembic's autogenerate comparison of the live database with ``schema``;
+        ``history_key`` identifies the files ``schema`` was replayed from, when they alone
+        shape it (see ``compared``)."""
         uncertain = {(self._schema(s), self._name(n)) for s, n in schema.uncertain}
         where = f"revision {', '.join(revisions)}" if revisions else "the empty schema"
         if not schema.tables and not schema.uncertain:
@@ -204,10 +206,11 @@ class Measure:
         try:
             answer = compared(
                 self.context,
-                schema.to_metadata(),
+                schema.to_metadata,
                 self.inspector,  # one reflection for every comparison
                 self.cache,
                 expected=f"the history at {where}",
+                metadata_key=history_key,
             )
         except Exception as error:
             if gave_up_waiting(error):

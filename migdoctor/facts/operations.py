@@ -101,3 +101,6 @@ class RevisionOperations:
     # upgrade() runs operations inside op.get_context().autocommit_block(): they commit one by
     # one even where DDL is transactional
     autocommit: bool = False
+    # nothing but the file shapes the recording (it imports only alembic, SQLAlchemy and the
+    # standard library, and asked the database nothing): the same file, the same operations
+    reproducible: bool = field(default=False, compare=False)

@@ -83,9 +83,10 @@ def record_upgrades(
         # cost more than running the revisions
         with recording_operations(recording), live_sql_refused(recording):
             for script in group:
-                results[script.revision] = recorded = _record_upgrade(script, recording)
+                recorded = _record_upgrade(script, recording)
                 if cache is not None:
-                    cache.put(script, recorded)
+                    recorded = cache.put(script, recorded)
+                results[script.revision] = recorded
     if cache is not None:
         cache.save()
     return {script.revision: results[script.revision] for script in scripts}

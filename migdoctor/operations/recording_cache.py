@@ -23,6 +23,7 @@ import os
 import pickle
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from migdoctor import __version__
@@ -38,7 +39,7 @@ from migdoctor.project.scripts import RevisionScript
 
 MAGIC = b"migdoctor recording cache\n"
 # bump when what a recording holds, or how it is made, changes
-CACHE_SCHEMA = 2
+CACHE_SCHEMA = 3
 # the packages a self-contained revision may import
 SELF_CONTAINED = frozenset({"alembic", "sqlalchemy"}) | frozenset(sys.stdlib_module_names)
 
@@ -118,24 +119,27 @@ class RecordingCache:
         self.kept[key] = entry
         return recorded
 
-    def put(self, script: RevisionScript, recorded: RevisionOperations) -> None:
-        """Keep a recording when nothing but its file shapes it."""
+    def put(self, script: RevisionScript, recorded: RevisionOperations) -> RevisionOperations:
+        """Keep a recording when nothing but its file shapes it; the recording, marked
+        ``reproducible`` when it was kept."""
         if (
             recorded.method != RECORDED
             or recorded.consulted_database
             or recorded.migrate_operations is None
             or not self_contained(script.path)
         ):
-            return
+            return recorded
+        kept = replace(recorded, reproducible=True)
         try:
             stat = os.stat(script.path)
-            payload = pickle.dumps(recorded, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - an object pickle cannot keep: not cached
-            return
+            return recorded
         if self.now_ns - stat.st_mtime_ns < RACY_NANOSECONDS:
-            return  # a file just written could change again within one clock tick
+            return recorded  # a file just written could change again within one clock tick
         self.kept[str(script.path)] = (stat.st_size, stat.st_mtime_ns, stat.st_ino, payload)
         self.changed = True
+        return kept
 
     def save(self) -> None:
         if not self.changed and len(self.kept) == len(self.loaded):
