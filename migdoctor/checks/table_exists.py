@@ -77,7 +77,9 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
             return []
         return [_made_outside_migrations(facts, partial)]
     recorded = facts.recorded(pending)
-    conflicts = creation_conflicts(recorded, database)
+    # a table another pending revision creates first is the history's conflict, not the
+    # database's: stale-current says the upgrade fails there, and why
+    conflicts = [c for c in creation_conflicts(recorded, database) if c.created_by is None]
     if not conflicts:
         return []
     graph = facts.project.graph

@@ -120,6 +120,8 @@ class TableConflict:
     live: bool
     missing_columns: tuple[str, ...] = ()
     extra_columns: tuple[str, ...] = ()
+    # the pending revision that creates it before, when it is not a live table
+    created_by: str | None = None
 
 
 def creation_conflicts(
@@ -127,7 +129,8 @@ def creation_conflicts(
 ) -> list[TableConflict]:
     """Tables that revisions, run in this order from the live schema, would create twice."""
     live = {table_key(database, t.schema, t.name): t for t in database.tables}
-    existing = set(live)
+    # each table there when an operation runs: None for a live one, else the revision making it
+    existing: dict[TableKey, str | None] = dict.fromkeys(live)
     conflicts = []
     for recorded in revisions:
         for operation in recorded.operations:
@@ -136,15 +139,22 @@ def creation_conflicts(
             key = table_key(database, operation.schema, operation.table)
             if operation.kind == "create_table":
                 if key in existing:
-                    conflicts.append(
-                        _conflict(recorded.revision, operation, key, live.get(key), database)
-                    )
-                existing.add(key)
+                    maker = existing[key]
+                    if maker is None:
+                        found = _conflict(
+                            recorded.revision, operation, key, live.get(key), database
+                        )
+                    else:
+                        found = TableConflict(
+                            recorded.revision, _display(key), live=False, created_by=maker
+                        )
+                    conflicts.append(found)
+                existing[key] = recorded.revision
             elif operation.kind == "drop_table":
-                existing.discard(key)
+                existing.pop(key, None)
             elif operation.kind == "rename_table" and operation.name:
-                existing.discard(key)
-                existing.add(table_key(database, operation.schema, operation.name))
+                maker = existing.pop(key, recorded.revision)
+                existing[table_key(database, operation.schema, operation.name)] = maker
     return conflicts
 
 

@@ -94,14 +94,19 @@ def upgrade_blockers(facts: Facts, planned: Collection[str] | None = None) -> li
     conflicts = creation_conflicts(facts.recorded(pending), database)
     if conflicts:
         conflict = conflicts[0]
-        blockers.append(
-            UpgradeBlocker(
-                ("table-exists",),
-                f"The upgrade would fail: revision {conflict.revision} creates table "
-                f"{conflict.table}, which already exists (see table-exists).",
-                conflict.revision,
+        if conflict.created_by is None:
+            blockers.append(
+                UpgradeBlocker(
+                    ("table-exists",),
+                    f"The upgrade would fail: revision {conflict.revision} creates table "
+                    f"{conflict.table}, which already exists (see table-exists).",
+                    conflict.revision,
+                )
             )
-        )
+        else:
+            blockers.append(
+                _created_twice(facts, conflict.revision, conflict.created_by, conflict.table)
+            )
     for hazard in hazards(facts):
         if hazard.fails and hazard.step.revision in pending:
             blockers.append(
@@ -113,3 +118,21 @@ def upgrade_blockers(facts: Facts, planned: Collection[str] | None = None) -> li
                 )
             )
     return blockers
+
+
+def _created_twice(facts: Facts, revision: str, first: str, table: str) -> UpgradeBlocker:
+    """Two pending revisions create the same table: the second fails, whatever the database."""
+    graph = facts.project.graph
+    related = first in graph.ancestors([revision]) or revision in graph.ancestors([first])
+    why = (
+        "the history creates it twice"
+        if related
+        else "the two are on separate branches that both create it, and one of them must not "
+        "before the histories are merged (see multiple-heads)"
+    )
+    return UpgradeBlocker(
+        ("stale-current",),
+        f"The upgrade would fail: revision {revision} creates table {table}, which revision "
+        f"{first}, also pending, creates before it in the same upgrade: {why}.",
+        revision,
+    )

@@ -4,12 +4,15 @@ and diagnosed through the installed CLI."""
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import Database
 from tests.helpers import (
     ARTICLE,
     COMMENT,
     USER,
     Project,
+    add_revision,
     checks_found,
     create_article_outside_migrations,
     finding,
@@ -108,3 +111,39 @@ def test_tables_from_create_all_without_version_table(blog: Project, database: D
     assert "no alembic_version table" in exists["message"]
     assert exists["evidence"]["verified_applied"] == COMMENT
     assert document["database"]["current"] == []
+
+
+def test_a_table_two_pending_branches_create_is_the_historys_conflict_not_the_databases(
+    blog: Project, database: Database
+) -> None:
+    """Two root revisions that both create a table (the pattern of
+    testdrivenio/fastapi-sqlmodel-alembic: two ``init`` revisions, each with its own head) over
+    an empty database: no table exists, so table-exists must not say one does; the upgrade
+    still fails at the second creation, which stale-current says, and the preflight refuses."""
+    add_revision(
+        blog,
+        "9f0e1d2c3b4a",
+        None,
+        "op.create_table('user', sa.Column('id', sa.Integer, primary_key=True))",
+        "op.drop_table('user')",
+        message="init",
+    )
+    database.scalars("SELECT 1")  # the database exists, and holds no table
+
+    code, document = blog.check_json()
+
+    assert code == 1
+    found = checks_found(document)
+    assert "table-exists" not in found, finding(document, "table-exists")["message"]
+    assert {"stale-current", "multiple-heads"} <= found
+    said = " ".join(finding(document, "stale-current")["message"].split())
+    assert re.search(
+        r"revision \w+ creates table user, which revision \w+, also pending, creates before "
+        r"it in the same upgrade: the two are on separate branches",
+        said,
+    ), said
+
+    refused = blog.migdoctor("upgrade", "heads")
+    assert refused.exit_code == 1, refused
+    assert "The upgrade would fail: nothing was changed." in refused.output
+    assert database.table_names() == set()
