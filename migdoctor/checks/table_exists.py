@@ -133,8 +133,24 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
             )
             + "."
         )
+    current = [row for row in database.version_rows if row in matching]
     if verified is not None:
         message += f" The live schema is exactly the schema at revision {verified}."
+    elif current:
+        # the revisions already applied made the table; the pending one makes it again
+        same_line = bool(set(current) & graph.ancestors([first]))
+        again = (
+            "comes after them and creates it again without dropping it: the history creates "
+            "it twice"
+            if same_line
+            else "is on a branch of its own and creates it again: the branches conflict (see "
+            "multiple-heads)"
+        )
+        message += (
+            f" The live schema is exactly the schema at {', '.join(current)} (the version "
+            f"table's): the revisions applied made it, and revision {first} {again}; no stamp "
+            "would mend that."
+        )
     else:
         message += " " + no_match_sentence(facts)
     return [

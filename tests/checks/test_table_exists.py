@@ -147,3 +147,17 @@ def test_a_table_two_pending_branches_create_is_the_historys_conflict_not_the_da
     assert refused.exit_code == 1, refused
     assert "The upgrade would fail: nothing was changed." in refused.output
     assert database.table_names() == set()
+
+    # one branch applied: now the table is there, made by the revisions applied
+    upgraded = blog.migdoctor("upgrade", "3c4d5e6f7081")
+    assert upgraded.exit_code == 0, upgraded
+    _, document = blog.check_json()
+    exists = finding(document, "table-exists")
+    said = " ".join(exists["message"].split())
+    assert "Pending revision 9f0e1d2c3b4a (init) creates table user, which already exists" in said
+    assert (
+        "The live schema is exactly the schema at 3c4d5e6f7081 (the version table's): the "
+        "revisions applied made it, and revision 9f0e1d2c3b4a is on a branch of its own and "
+        "creates it again: the branches conflict (see multiple-heads)" in said
+    ), said
+    assert not [f for f in exists["fixes"] if f["id"] == "stamp"]
