@@ -7,7 +7,11 @@ already has. ``alembic upgrade head`` would stop on it with "table already exist
 1050, PostgreSQL ``DuplicateTable``, SQLite "table ... already exists"). It covers a table
 created by hand or by ``metadata.create_all()``, a version table that was emptied while the
 tables stayed, a database with tables but no version table at all, and the retry of a MySQL
-upgrade that failed half way.
+upgrade that failed half way. Only a table the database holds counts: when two pending
+revisions both create a table (two root histories, each with its own head), the second fails
+whatever the database, and ``stale-current`` says so, naming both; when the schema is exactly
+the version table's revision, the message says whether the pending revision creates again, later
+on the same line, what the applied ones made, or does so on a branch of its own.
 
 Why it matters
 --------------
