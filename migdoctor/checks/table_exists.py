@@ -9,9 +9,10 @@ created by hand or by ``metadata.create_all()``, a version table that was emptie
 tables stayed, a database with tables but no version table at all, and the retry of a MySQL
 upgrade that failed half way. Only a table the database holds counts: when two pending
 revisions both create a table (two root histories, each with its own head), the second fails
-whatever the database, and ``stale-current`` says so, naming both; when the schema is exactly
-the version table's revision, the message says whether the pending revision creates again, later
-on the same line, what the applied ones made, or does so on a branch of its own.
+whatever the database, and ``stale-current`` says so, naming both. When the schema is exactly
+the version table's revision, the message says why the table is there: the applied revisions
+made it, and the pending one creates it again, later on the same line (the history creates it
+twice) or on a branch of its own (the branches conflict).
 
 Why it matters
 --------------
