@@ -145,8 +145,13 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
                     facts,
                     "merge-heads",
                     "Write a merge revision that joins the heads",
-                    why="adds one file whose upgrade() does nothing; no table is touched",
-                    recommended=True,
+                    why="adds one file whose upgrade() does nothing; no table is touched"
+                    if not shared
+                    # a merge alone mends nothing there: not the recommended repair
+                    else "adds one file whose upgrade() does nothing: both branches still run "
+                    f"their changes to {_listed([change.what for change in shared])}, "
+                    "to be reconciled by hand first",
+                    recommended=not shared,
                 ),
                 fix_option(
                     facts,

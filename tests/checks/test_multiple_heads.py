@@ -130,3 +130,6 @@ def test_branches_that_change_the_same_column_are_named(blog: Project, database:
             }
         ], mode
         assert "Both branches change column user.bio" in heads["message"]
+        # a merge alone mends nothing there: offered, not recommended
+        merge = next(fix for fix in heads["fixes"] if fix["id"] == "merge-heads")
+        assert merge["recommended"] is False, merge
