@@ -223,6 +223,8 @@ def _read_database(
         else read_ledger(connection, project, version_schema, rows),
         invalid_indexes=None if record == RECORD_NONE else read_invalid_indexes(connection),
     )
+    if comparisons is not None:
+        comparisons.save()
     if pending and in_progress is None:
         from migdoctor.database.operation_measures import measure_operation_tables
 

@@ -70,6 +70,8 @@ _VERSIONED = ("sqlalchemy", "alembic", "migdoctor")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 # where the live side's fingerprint is kept, in the inspector's cache
 _LIVE_KEY = "migdoctor_comparison_fingerprint"
+# and whether the comparison reads only what the fingerprint covers (the same for every one)
+_COVERED_KEY = "migdoctor_comparison_covered"
 # a type's attributes that point back at its surroundings, not at what it is
 _TYPE_REFERENCES = frozenset({"dispatch", "metadata"})
 
@@ -99,7 +101,10 @@ def comparison_key(
     The live side is fingerprinted once per inspector, before any comparison runs (alembic
     renames what it compares in place). ``metadata_key``: what identifies the metadata already
     (the files a replayed history comes from), so that it is neither built nor walked."""
-    if not _covered(context):
+    covered = inspector.info_cache.get(_COVERED_KEY)
+    if covered is None:
+        covered = inspector.info_cache[_COVERED_KEY] = _covered(context)
+    if not covered:
         return None
     try:
         live = inspector.info_cache.get(_LIVE_KEY)
@@ -437,6 +442,7 @@ class ComparisonCache:
         self.name = f"comparisons-{digest}.bin"
         self.folders = (base_directory / PROJECT_FOLDER, user_cache_directory())
         self._entries: dict[str, list[tuple[Any, ...]]] | None = None
+        self._changed = False
 
     def _load(self) -> dict[str, list[tuple[Any, ...]]]:
         if self._entries is None:
@@ -485,10 +491,19 @@ class ComparisonCache:
         while len(entries) > MAX_ENTRIES:
             del entries[next(iter(entries))]  # the oldest first
         self._entries = entries
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the answers put since the cache was read, once for the whole run."""
+        if not self._changed or self._entries is None:
+            return
         try:
-            write_checked(self.folders, self.name, MAGIC, str(CACHE_SCHEMA), marshal.dumps(entries))
+            write_checked(
+                self.folders, self.name, MAGIC, str(CACHE_SCHEMA), marshal.dumps(self._entries)
+            )
         except (OSError, ValueError):  # a cache that cannot be written is not written
             return
+        self._changed = False
 
 
 def comparison_cache(base_directory: Path | None, url: str) -> ComparisonCache | None:
