@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests import warm_start
+
 if TYPE_CHECKING:
     import random
 
@@ -74,18 +76,20 @@ def run(
     environment.pop("ALEMBIC_CONFIG", None)
     if env:
         environment.update(env)
-    completed = subprocess.run(
-        command,
-        cwd=cwd,
-        input=input,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=timeout,
-    )
-    return Result(
-        completed.returncode, ANSI.sub("", completed.stdout), ANSI.sub("", completed.stderr)
-    )
+    if warm_start.serves(command, environment):
+        exit_code, stdout, stderr = warm_start.run(command, cwd, input, environment, timeout)
+    else:
+        completed = subprocess.run(
+            command,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=timeout,
+        )
+        exit_code, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
+    return Result(exit_code, ANSI.sub("", stdout), ANSI.sub("", stderr))
 
 
 class Project:
