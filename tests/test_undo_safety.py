@@ -243,6 +243,51 @@ def test_guarded_downgrade_counts_the_rows_it_drops_before_it_runs(
     assert database.version_rows() == [ARTICLE]
 
 
+def test_downgrade_refuses_to_drop_tables_a_stamp_recorded_until_forced_or_migrated_again(
+    blog: Project, database: Database
+) -> None:
+    """Tables that were there before ``fix stamp`` recorded their revisions as applied (the
+    stamped revision's and the one it skipped) are not dropped by a downgrade without --force;
+    once migdoctor has run their upgrade, a downgrade drops them as any other."""
+    blog.upgrade(ARTICLE)
+    add_users(database, 1)
+    database.execute(
+        "INSERT INTO article (id, title, body, user_id) VALUES (1, 't', 'b', 1)",
+        "DELETE FROM alembic_version",
+    )
+    assert blog.migdoctor("fix", "stamp", "--revision", ARTICLE, "--yes").exit_code == 0
+    assert blog.migdoctor("upgrade").exit_code == 0
+
+    refused = blog.migdoctor("downgrade", "base")
+
+    assert refused.exit_code == 1, refused
+    said = " ".join(refused.stdout.split())
+    assert f"{USER}: table user (1 row) — recorded as applied by fix stamp" in said  # skipped
+    assert f"{ARTICLE}: table article (1 row) — recorded as applied by fix stamp" in said
+    assert f"{COMMENT}: table comment (0 rows)" in said
+    assert "No migration created table article and table user" in said
+    assert f"migdoctor downgrade {ARTICLE}, then migdoctor stamp base" in said
+    assert "Nothing was changed" in said
+    assert database.version_rows() == [COMMENT]
+    assert {"user", "article", "comment"} <= database.table_names()
+
+    to_the_stamp = blog.migdoctor("downgrade", ARTICLE)  # drops only what a migration made
+    assert to_the_stamp.exit_code == 0, to_the_stamp
+    assert "comment" not in database.table_names()
+    assert database.scalars("SELECT COUNT(*) FROM article") == [1]
+
+    forced = blog.migdoctor("downgrade", "base", "--force")
+    assert forced.exit_code == 0, forced
+    assert "recorded as applied by fix stamp" in " ".join(forced.stdout.split())
+    assert not {"user", "article"} & database.table_names()
+
+    assert blog.migdoctor("upgrade").exit_code == 0  # now a migration creates every table
+    again = blog.migdoctor("downgrade", "base")
+    assert again.exit_code == 0, again
+    assert "recorded as applied" not in again.stdout
+    assert database.version_rows() == []
+
+
 def test_undo_of_complete_revision_counts_rows_and_keeps_what_the_failed_run_made(
     blog: Project, database: Database
 ) -> None:

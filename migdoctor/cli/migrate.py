@@ -129,6 +129,14 @@ def downgrade(
     lock_timeout: MigrateLockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     retries: RetriesOption = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Drop also what no migration created: tables and columns of revisions "
+            "migdoctor recorded as applied without running them (a stamp).",
+        ),
+    ] = False,
 ) -> int:
     """Revert to a previous revision (alembic downgrade), after a preflight, under a lock."""
     return _guarded(
@@ -141,6 +149,7 @@ def downgrade(
         lock_timeout,
         statement_timeout,
         retries,
+        force,
     )
 
 
@@ -154,6 +163,7 @@ def _guarded(
     lock_timeout: float | None,
     statement_timeout: float | None = None,
     retries: int | None = None,
+    force: bool = False,
 ) -> int:
     from dataclasses import replace
 
@@ -175,6 +185,7 @@ def _guarded(
         preflight=preflight,
         lock_timeout=lock_timeout,  # None: lock_timeout in [tool.migdoctor], else the default
         ui=TerminalInteraction(stdout_console(), options.invocation()),
+        force=force,
     )
 
 

@@ -44,6 +44,7 @@ from migdoctor.repair.journal import Journal, new_entry_id
 
 if TYPE_CHECKING:
     from migdoctor.render.interaction import TerminalInteraction
+    from migdoctor.repair.plan import Drop
 
 RELATIVE = re.compile(r"[+-]\d+$")
 
@@ -59,11 +60,13 @@ def migrate(
     preflight: bool,
     lock_timeout: float | None,
     ui: TerminalInteraction,
+    force: bool = False,
 ) -> int:
     """Upgrade or downgrade to ``revision`` (alembic's syntax), guarded: the migration lock
     first, then the preflight (reading what another run left, not its half-done work), then
     the run. ``lock_timeout``, ``options.statement_timeout`` and ``options.retries`` not given
-    (None) are the project's settings (``[tool.migdoctor]``), else the defaults."""
+    (None) are the project's settings (``[tool.migdoctor]``), else the defaults. ``force``: a
+    downgrade drops also what no migration created (:func:`_drops_consented`)."""
     if sql:  # offline: SQL to stdout, no database, nothing to guard
         return run_alembic_command(options, direction, revision, sql=True, tag=tag)
     from migdoctor.render.progress import MigrationProgress
@@ -95,7 +98,7 @@ def migrate(
                 findings, reason = refusal
                 ui.refuse(findings, reason)
                 return EXIT_FAILED
-            if direction == DOWNGRADE and not _drops_consented(facts, revision, ui):
+            if direction == DOWNGRADE and not _drops_consented(facts, revision, ui, force):
                 return EXIT_FAILED
             project = facts.project
         attempts = None
@@ -387,11 +390,16 @@ def _concerns_this_run(finding: Finding, planned: set[str] | None, target: str) 
     return True
 
 
-def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction) -> bool:
+def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: bool) -> bool:
     """Show the tables and columns the downgrade drops, with their rows, before it runs; on a
-    terminal, ask before dropping rows (default: no). False: the user said no."""
+    terminal, ask before dropping rows (default: no). Refused without ``force`` when one of
+    them no migration created: the revision was recorded as applied by a stamp, as migdoctor's
+    journal and ledger tell (:func:`stamped_revisions`). False: nothing is to run."""
+    from dataclasses import replace
+
     from migdoctor.commands.fix import with_row_counts
-    from migdoctor.repair.drops import downgrade_drops
+    from migdoctor.repair.drops import downgrade_drops, stamped_revisions
+    from migdoctor.repair.journal import Journal
     from migdoctor.repair.plan import MigrationRun, Plan
 
     if facts.database is None:
@@ -407,22 +415,57 @@ def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction) -> bool
     found = downgrade_drops(facts, MigrationRun(DOWNGRADE, target, revisions), created=None)
     if isinstance(found, str) or not found[0]:
         return True
+    stamped = stamped_revisions(facts, Journal(facts.project.config.base_directory).entries())
+    live = {name.lower() for name in facts.database.table_names}
+    drops = tuple(
+        replace(drop, created_by_run=False, existed_because=stamped[drop.revision])
+        if drop.revision in stamped and {drop.table.lower(), _qualified(drop).lower()} & live
+        else drop
+        for drop in found[0]
+    )
+    not_migrated = [drop for drop in drops if drop.created_by_run is False]
+    blockers: tuple[str, ...] = ()
+    if not_migrated and not force:
+        newest_stamped = not_migrated[0].revision  # the steps run newest first
+        first = (
+            ""
+            if newest_stamped in facts.database.version_rows
+            else f"migdoctor downgrade {newest_stamped}, then "
+        )
+        blockers = (
+            f"No migration created {_listed([drop.words for drop in not_migrated])}: "
+            "the downgrade would drop what was there before the stamp. To keep it: "
+            f"{first}migdoctor stamp {target} (the version table moves, the tables stay). "
+            "To drop it anyway, add --force.",
+        )
     plan = with_row_counts(
         facts,
         Plan(
             fix=DOWNGRADE,
             title=f"Downgrade to {target}",
             risk=Risk.DANGEROUS,
-            drops=found[0],
+            drops=drops,
             warnings=found[1],
+            blockers=blockers,
         ),
     )
     ui.show_plan(plan)
+    if plan.blockers:
+        ui.say("Nothing was changed.")
+        return False
     holding_rows = any(drop.rows for drop in plan.drops)
     if holding_rows and ui.is_terminal and not ui.confirm("Drop them, with their rows?", False):
         ui.say("Nothing was changed.")
         return False
     return True
+
+
+def _qualified(drop: Drop) -> str:
+    return f"{drop.schema}.{drop.table}" if drop.schema else drop.table
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _touched_tables(facts: Facts | None) -> dict[str, set[TableRef]]:

@@ -20,6 +20,9 @@ Undo
 ``migdoctor undo`` puts the version table's rows back as they were (and drops the version table
 when the stamp created it), only while the table still holds what the stamp left. It creates and
 drops no other table; when tables were created or dropped since, it says so.
+
+Later, ``migdoctor downgrade`` below the stamped revision refuses (without ``--force``) to drop
+the tables of the revisions the stamp recorded as applied: no migration created them.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def _drop_lines(plan: Plan) -> list[Text]:
     }
     lines = [Text.from_markup("  [bold]Drops[/] (rows counted now):")]
     for drop in plan.drops:
-        why = origin[drop.created_by_run]
+        why = drop.existed_because or origin[drop.created_by_run]
         style = "bold red" if drop.created_by_run is False or drop.rows else ""
         lines.append(
             Text(

@@ -6,11 +6,16 @@ before consent."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from migdoctor.facts.model import Facts
 from migdoctor.facts.operations import Operation
 from migdoctor.repair.plan import Drop, MigrationRun, RevisionCompletion
+
+if TYPE_CHECKING:
+    from migdoctor.repair.journal import JournalEntry
 
 
 def downgrade_drops(
@@ -80,6 +85,73 @@ def downgrade_drops(
             "schema could not be read): check that it created what the downgrade drops."
         )
     return tuple(drops), tuple(notes)
+
+
+def stamped_revisions(facts: Facts, entries: Sequence[JournalEntry]) -> dict[str, str]:
+    """The revisions of this database that migdoctor recorded as applied without running their
+    ``upgrade()``, and did not run, downgrade or undo since: revision -> how it was recorded,
+    in words. What their ``downgrade()`` drops, no migration created.
+
+    Two sources: the journal's fixes that moved the version table and ran nothing (every
+    revision between the rows before and after, those a stamp skipped included), and the
+    ledger's newest record of each revision (``stamp``, or an ``upgrade``/``downgrade`` since).
+    A run of alembic itself, outside migdoctor, leaves no trace in either."""
+    database = facts.database
+    if database is None:
+        return {}
+    graph = facts.project.graph
+    found: dict[str, tuple[datetime, str]] = {}
+    for entry in entries:
+        where = entry.record.get("database") or {}
+        plan = entry.record.get("plan") or {}
+        change = plan.get("version_table")
+        if (
+            entry.is_undo
+            or entry.status != "applied"
+            or where.get("url") != database.url
+            or where.get("version_table") != database.qualified_version_table
+            or not change
+            or plan.get("migration")
+            or plan.get("completion")
+        ):
+            continue
+        before = graph.ancestors([r for r in change["rows_before"] if r in graph])
+        after = graph.ancestors([r for r in change["rows_after"] if r in graph])
+        when = _moment(str(entry.record.get("time", "")))
+        for revision in after - before:
+            found[revision] = (
+                when,
+                f"recorded as applied by fix {entry.fix} on {when:%Y-%m-%d %H:%M} UTC "
+                f"(journal {entry.id}), not created by a migration",
+            )
+    ledger = database.ledger
+    if ledger is not None and ledger.exists:
+        for revision in {entry.revision for entry in ledger.entries}:
+            last = ledger.last_entry(revision)
+            assert last is not None
+            when = _moment(last.applied_at)
+            if revision in found and when < found[revision][0]:
+                continue
+            if last.direction == "stamp":
+                found[revision] = (
+                    when,
+                    f"recorded as applied by {last.command} on {when:%Y-%m-%d %H:%M} UTC "
+                    "(migdoctor's ledger), not created by a migration",
+                )
+            else:
+                found.pop(revision, None)
+    return {revision: words for revision, (_, words) in found.items()}
+
+
+def _moment(text: str) -> datetime:
+    """A journal's or ledger's ISO 8601 time, as an aware datetime (the oldest when unreadable)."""
+    from datetime import timezone
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 _DROP_TABLE_SQL = re.compile(r"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w\"`]+)\s*;?\s*$", re.I)

@@ -191,7 +191,8 @@ class Drop:
     inverse operation). ``rows`` is how many rows hold it (for a column: rows with a value in
     it), counted before consent; None while not counted, or when the count gave up (``note``).
     ``created_by_run`` is True when the journaled run being undone created it, False when it
-    existed before that run, None when there is no such run or it is not known."""
+    existed before that run (or, for a downgrade, when no migration created it:
+    ``existed_because`` says why), None when there is no such run or it is not known."""
 
     revision: str
     table: str
@@ -200,6 +201,7 @@ class Drop:
     created_by_run: bool | None = None
     rows: int | None = None
     note: str = ""
+    existed_because: str = ""
 
     @property
     def words(self) -> str:
