@@ -274,3 +274,48 @@ def test_the_inferred_revision_follows_an_edited_revision_file(
         schema = document["database"]["schema"]
         assert schema["matches"] == [], schema
         assert (schema["closest"], schema["differences"]) == (head, 1), schema
+
+
+def _schema(project: Project, **env: str) -> dict[str, Any]:
+    result = project.migdoctor("check", "--format", "json", env=env or None)
+    assert result.exit_code in (0, 1), result
+    return dict(result.json()["database"]["schema"])
+
+
+def _kept_outcomes(project: Project) -> int:
+    import marshal
+
+    from migdoctor.database.drift_cache import CACHE_SCHEMA, MAGIC
+    from migdoctor.project.cache import read_checked
+
+    count = 0
+    for path in _cache_files(project):
+        payload = read_checked(path, MAGIC, str(CACHE_SCHEMA))
+        assert payload is not None
+        count += sum(1 for key in marshal.loads(payload) if key.startswith("schema-history:"))
+    return count
+
+
+def test_the_kept_inference_follows_the_live_schema_and_the_version_table(
+    blog: Project, database: Database
+) -> None:
+    """The whole inference's outcome is kept (keyed by the live schema, every revision's file
+    and the version table's rows) and given again only while none of them changed: the same
+    answer as without the cache, before and after each change."""
+    article, head = "2b3c4d5e6f70", "3c4d5e6f7081"
+    blog.upgrade("head")
+    database.execute("DELETE FROM alembic_version")
+    first = _schema(blog)
+    assert first["matches"] == [head], first
+    assert _kept_outcomes(blog) >= 1
+    assert _schema(blog) == first == _schema(blog, MIGDOCTOR_NO_CACHE="1")
+
+    database.execute("DROP TABLE comment")  # the live schema is now the article revision's
+    for _ in range(2):
+        assert _schema(blog)["matches"] == [article]
+    assert _schema(blog, MIGDOCTOR_NO_CACHE="1")["matches"] == [article]
+
+    assert blog.alembic("stamp", article).exit_code == 0  # the version table's rows change
+    at_article = _schema(blog)
+    assert at_article == _schema(blog, MIGDOCTOR_NO_CACHE="1")
+    assert at_article["matches"] == [article], at_article

@@ -101,15 +101,10 @@ def comparison_key(
     The live side is fingerprinted once per inspector, before any comparison runs (alembic
     renames what it compares in place). ``metadata_key``: what identifies the metadata already
     (the files a replayed history comes from), so that it is neither built nor walked."""
-    covered = inspector.info_cache.get(_COVERED_KEY)
-    if covered is None:
-        covered = inspector.info_cache[_COVERED_KEY] = _covered(context)
-    if not covered:
-        return None
     try:
-        live = inspector.info_cache.get(_LIVE_KEY)
+        live = live_fingerprint(context, inspector)
         if live is None:
-            live = inspector.info_cache[_LIVE_KEY] = _digest(_live_parts(context, inspector))
+            return None
         if metadata_key is not None:
             models = metadata_key
         else:
@@ -124,6 +119,21 @@ def comparison_key(
             raise
         return None
     return hashlib.sha256(repr((live, models, expected)).encode()).hexdigest()
+
+
+def live_fingerprint(context: MigrationContext, inspector: Inspector) -> str | None:
+    """The fingerprint of the live side of every comparison (the default schema as alembic
+    reflects it, the settings, the versions), once per inspector; None when a comparison may
+    read more than it covers. Raises what reading the database raised."""
+    covered = inspector.info_cache.get(_COVERED_KEY)
+    if covered is None:
+        covered = inspector.info_cache[_COVERED_KEY] = _covered(context)
+    if not covered:
+        return None
+    live = inspector.info_cache.get(_LIVE_KEY)
+    if live is None:
+        live = inspector.info_cache[_LIVE_KEY] = _digest(_live_parts(context, inspector))
+    return str(live)
 
 
 def _digest(parts: Iterable[object]) -> str:
@@ -441,10 +451,10 @@ class ComparisonCache:
         digest = hashlib.sha256(repr((str(base_directory), url)).encode()).hexdigest()[:16]
         self.name = f"comparisons-{digest}.bin"
         self.folders = (base_directory / PROJECT_FOLDER, user_cache_directory())
-        self._entries: dict[str, list[tuple[Any, ...]]] | None = None
+        self._entries: dict[str, Any] | None = None
         self._changed = False
 
-    def _load(self) -> dict[str, list[tuple[Any, ...]]]:
+    def _load(self) -> dict[str, Any]:
         if self._entries is None:
             self._entries = {}
             for folder in self.folders:
@@ -462,7 +472,7 @@ class ComparisonCache:
 
     def get(self, key: str) -> list[Compared] | None:
         rows = self._load().get(key)
-        if rows is None:
+        if not isinstance(rows, list):
             return None
         try:
             return [
@@ -471,6 +481,24 @@ class ComparisonCache:
             ]
         except (ValueError, TypeError):
             return None
+
+    def get_pickled(self, key: str) -> Any:
+        """A value kept with :meth:`put_pickled` (None when there is none, or it cannot be
+        read: it is then worked out again)."""
+        payload = self._load().get(key)
+        if not isinstance(payload, bytes):
+            return None
+        try:
+            return pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - e.g. a class that changed: worked out again
+            return None
+
+    def put_pickled(self, key: str, value: Any) -> None:
+        try:
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - what pickle cannot keep is not kept
+            return
+        self._keep(key, payload)
 
     def put(self, key: str, compared: Iterable[Compared]) -> None:
         # plain str: a name may be one of SQLAlchemy's str subclasses, which marshal refuses
@@ -485,9 +513,12 @@ class ComparisonCache:
             )
             for d, (schema, table) in compared
         ]
+        self._keep(key, rows)
+
+    def _keep(self, key: str, value: Any) -> None:
         entries = dict(self._load())
         entries.pop(key, None)
-        entries[key] = rows
+        entries[key] = value
         while len(entries) > MAX_ENTRIES:
             del entries[next(iter(entries))]  # the oldest first
         self._entries = entries

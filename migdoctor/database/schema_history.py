@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 # how many revisions get alembic's full comparison besides the current one and those asked for
 CLOSEST_COMPARED = 3
+# bump when what the inference finds, or how, changes: its kept outcomes are then not reused
+OUTCOME_SCHEMA = 1
 STRUCTURE = "structure"
 
 
@@ -62,14 +64,59 @@ def read_schema_history(
         return SchemaHistoryFacts(
             unknown=f"{len(missing)} revision(s) could not be read (e.g. {missing[0]})"
         )
+    asked = tuple(asked)
     try:
-        return _infer(
+        key = _outcome_key(context, inspector, graph, operations, rows, asked, cache)
+        if key is not None and cache is not None:
+            kept = cache.get_pickled(key)
+            if isinstance(kept, SchemaHistoryFacts):
+                return kept
+        inferred = _infer(
             context, inspector, graph, operations, rows, reflected, live_names, asked, cache
         )
     except Exception as error:
         if gave_up_waiting(error):  # a lock in the way is the run's failure, not a fact
             raise
         return SchemaHistoryFacts(unknown=f"the comparison failed: {describe_exception(error)}")
+    if key is not None and cache is not None:
+        cache.put_pickled(key, inferred)
+    return inferred
+
+
+def _outcome_key(
+    context: MigrationContext,
+    inspector: Inspector,
+    graph: RevisionGraph,
+    operations: Mapping[str, RevisionOperations],
+    rows: Sequence[str],
+    asked: Sequence[str],
+    cache: ComparisonCache | None,
+) -> str | None:
+    """What identifies the whole inference, so that its outcome is kept and reused: the live
+    schema and the comparison's settings (the comparison cache's live fingerprint), every
+    revision's file when each alone shapes its recording (:func:`history_key`), the version
+    table's rows and the revisions asked about. None when one of them cannot be told (a
+    recording that depends on more than its file, a revision in another schema than the
+    fingerprinted one): the inference then runs."""
+    from migdoctor.database.drift_cache import live_fingerprint
+
+    if cache is None or not graph.heads:
+        return None
+    default_schema = inspector.default_schema_name
+    if any(
+        operation.schema not in (None, default_schema)
+        for recorded in operations.values()
+        for operation in recorded.operations
+    ) or context.version_table_schema not in (None, default_schema):
+        return None
+    history = history_key(graph, operations, graph.heads)
+    if history is None:
+        return None
+    live = live_fingerprint(context, inspector)
+    if live is None:
+        return None
+    described = repr((OUTCOME_SCHEMA, live, history, tuple(sorted(rows)), tuple(sorted(asked))))
+    return "schema-history:" + hashlib.sha256(described.encode()).hexdigest()
 
 
 def _infer(

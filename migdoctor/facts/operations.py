@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +92,7 @@ class RevisionOperations:
     note: str | None = None
     # alembic's own operation objects, in order, for replaying the schema (None when read
     # statically): they carry the types, nullability and defaults the facts above leave out
-    migrate_operations: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
+    migrate_operations: Sequence[Any] | None = field(default=None, compare=False, repr=False)
     # tables whose shape this revision makes unknowable: named by raw SQL, or touched by a
     # branch of upgrade() that asked the database (as (schema, table))
     uncertain_tables: tuple[tuple[str | None, str], ...] = ()

@@ -23,8 +23,10 @@ import os
 import pickle
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, overload
 
 from migdoctor import __version__
 from migdoctor.facts.operations import RECORDED, RevisionOperations
@@ -39,11 +41,12 @@ from migdoctor.project.scripts import RevisionScript
 
 MAGIC = b"migdoctor recording cache\n"
 # bump when what a recording holds, or how it is made, changes
-CACHE_SCHEMA = 3
+CACHE_SCHEMA = 4
 # the packages a self-contained revision may import
 SELF_CONTAINED = frozenset({"alembic", "sqlalchemy"}) | frozenset(sys.stdlib_module_names)
 
-# path -> (size, mtime_ns, inode, pickled RevisionOperations)
+# path -> (size, mtime_ns, inode, pickled (RevisionOperations without its migrate_operations,
+# those pickled apart))
 Entry = tuple[int, int, int, bytes]
 
 
@@ -111,13 +114,13 @@ class RecordingCache:
         if entry[:3] != (stat.st_size, stat.st_mtime_ns, stat.st_ino):
             return None
         try:
-            recorded = pickle.loads(entry[3])
+            recorded, migrate_operations = pickle.loads(entry[3])
         except Exception:  # noqa: BLE001 - e.g. a type whose module is gone: record again
             return None
         if not isinstance(recorded, RevisionOperations) or recorded.revision != script.revision:
             return None
         self.kept[key] = entry
-        return recorded
+        return replace(recorded, migrate_operations=LazyOperations(migrate_operations))
 
     def put(self, script: RevisionScript, recorded: RevisionOperations) -> RevisionOperations:
         """Keep a recording when nothing but its file shapes it; the recording, marked
@@ -132,7 +135,14 @@ class RecordingCache:
         kept = replace(recorded, reproducible=True)
         try:
             stat = os.stat(script.path)
-            payload = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
+            # alembic's operation objects apart: a run that needs no replay never unpickles them
+            payload = pickle.dumps(
+                (
+                    replace(kept, migrate_operations=None),
+                    pickle.dumps(tuple(recorded.migrate_operations), pickle.HIGHEST_PROTOCOL),
+                ),
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
         except Exception:  # noqa: BLE001 - an object pickle cannot keep: not cached
             return recorded
         if self.now_ns - stat.st_mtime_ns < RACY_NANOSECONDS:
@@ -146,6 +156,37 @@ class RecordingCache:
             return
         payload = pickle.dumps(self.kept, protocol=pickle.HIGHEST_PROTOCOL)
         write_checked(self.folders, self.name, MAGIC, self.version, payload)
+
+
+class LazyOperations(Sequence[Any]):
+    """alembic's operation objects of a cached recording, unpickled when first read: most runs
+    (a check whose schema-history outcome is kept) never read them, and they are most of what
+    unpickling a recording costs."""
+
+    def __init__(self, pickled: bytes) -> None:
+        self._pickled: bytes | None = pickled
+        self._operations: tuple[Any, ...] = ()
+
+    def _unpickled(self) -> tuple[Any, ...]:
+        if self._pickled is not None:
+            self._operations = tuple(pickle.loads(self._pickled))
+            self._pickled = None
+        return self._operations
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._unpickled()[index]
+
+    def __len__(self) -> int:
+        return len(self._unpickled())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._unpickled())
 
 
 def self_contained(path: Path) -> bool:
