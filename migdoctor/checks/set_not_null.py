@@ -6,7 +6,10 @@ What it detects
 runs. An error when rows hold NULL in that column today (counted, with a bounded query); a
 warning otherwise on PostgreSQL, which scans the whole table under an ACCESS EXCLUSIVE lock to
 prove there are none (on tables of at least ``large_table_rows`` rows, 10,000 by default).
-Columns already NOT NULL are left alone.
+Columns already NOT NULL are left alone, and so is a column that a valid CHECK constraint
+proves NOT NULL on PostgreSQL 12+ (which then skips the scan): one the table has now, or one
+the upgrade creates and validates before the change (``CHECK (c IS NOT NULL)``, alone or
+joined by AND; an OR, or a constraint left NOT VALID, proves nothing).
 
 Why it matters
 --------------

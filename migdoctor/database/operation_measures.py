@@ -213,9 +213,37 @@ def _column_nulls(connection: Connection, table: TableFact, column: str) -> Colu
 
     query = select(func.count()).select_from(_source(table)).where(column_clause(column).is_(None))
     counted = _read(connection, lambda: int(connection.execute(query).scalar() or 0))
+    proven_by = _not_null_check(connection, table, column)
     if isinstance(counted, str):
-        return ColumnNulls(table.name, table.schema, column, None, counted)
-    return ColumnNulls(table.name, table.schema, column, counted)
+        return ColumnNulls(table.name, table.schema, column, None, counted, proven_by)
+    return ColumnNulls(table.name, table.schema, column, counted, proven_by=proven_by)
+
+
+# PostgreSQL: the table's validated CHECK constraints, as the server writes them back
+_VALID_CHECKS = (
+    "select c.conname, pg_get_constraintdef(c.oid) from pg_constraint c "
+    "join pg_class t on t.oid = c.conrelid join pg_namespace n on n.oid = t.relnamespace "
+    "where c.contype = 'c' and c.convalidated and t.relname = %(table)s "
+    "and n.nspname = coalesce(%(schema)s, current_schema()) order by 1"
+)
+
+
+def _not_null_check(connection: Connection, table: TableFact, column: str) -> str | None:
+    """The name of a valid CHECK constraint of ``table`` that proves ``column`` NOT NULL
+    (PostgreSQL only: from 12 it spares the SET NOT NULL scan), or None."""
+    from migdoctor.operations.not_null_proof import proves
+
+    if connection.dialect.name != "postgresql":
+        return None
+    rows = _read(
+        connection,
+        lambda: connection.exec_driver_sql(
+            _VALID_CHECKS, {"table": table.name, "schema": table.schema}
+        ).all(),
+    )
+    if isinstance(rows, str):
+        return None  # not proven: the warning stays
+    return next((str(name) for name, definition in rows if proves(str(definition), column)), None)
 
 
 def _duplicates(

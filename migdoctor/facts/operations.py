@@ -38,6 +38,8 @@ class Operation:
     default_sql: str | None = None
     # run inside ``op.get_context().autocommit_block()``
     autocommit: bool = False
+    # create_check_constraint's condition, as SQL text
+    condition: str | None = field(default=None, compare=False)
     # the line of the revision file that calls it (None when not known), and the codes a
     # ``# migdoctor: ignore[MD401]`` comment on that line silences
     line: int | None = field(default=None, compare=False)

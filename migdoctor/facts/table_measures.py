@@ -44,13 +44,16 @@ class TableSize:
 
 @dataclass(frozen=True)
 class ColumnNulls:
-    """How many rows hold NULL in a column (None: not counted, ``note`` says why)."""
+    """How many rows hold NULL in a column (None: not counted, ``note`` says why);
+    ``proven_by`` a valid CHECK constraint of the table that proves the column NOT NULL
+    (PostgreSQL), by name."""
 
     table: str
     schema: str | None
     column: str
     nulls: int | None
     note: str | None = None
+    proven_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,8 @@ def set_not_null(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard
     server = server_of(facts)
     if dialect != "postgresql" or server is None or is_small(step, facts):
         return None
+    if step.proven_not_null is not None and not set_not_null_scans(server, proven_by_check=True):
+        return None  # the valid CHECK proves it: no scan
     if set_not_null_scans(server, proven_by_check=True):
         recipe = (
             f"# {server.verdict_for} scans the table for SET NOT NULL whatever proves it (a CHECK "

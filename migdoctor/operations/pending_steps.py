@@ -8,6 +8,7 @@ read from their files, and nothing is known of sizes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from migdoctor.facts.model import CASE_INSENSITIVE_TABLE_NAMES, Facts
@@ -32,6 +33,9 @@ class PendingStep:
     column_type: str | None = None  # its type now, as reflected
     # the column it names was added earlier in the upgrade: nothing running uses it yet
     new_column: bool = False
+    # alter_column(nullable=False): the valid CHECK constraint that proves the column NOT NULL
+    # when it runs (live, or made valid earlier in the upgrade), by name
+    proven_not_null: str | None = None
 
 
 def examined_revisions(facts: Facts) -> tuple[str, ...]:
@@ -74,6 +78,7 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
 
     created: set[tuple[str | None, str]] = set()
     added: set[tuple[str | None, str, str]] = set()
+    checks = PendingChecks()
     steps = []
     database = facts.database
     measures = database.table_measures if database is not None else None
@@ -81,6 +86,8 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
         for operation in facts.operations[revision].operations:
             table = operation.table
             if table is None:
+                if operation.kind == "execute":
+                    checks.validate(operation.detail)
                 steps.append(PendingStep(revision, operation, existing=False))
                 continue
             live = database.table(table, operation.schema) if database is not None else None
@@ -107,6 +114,19 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
                     )
                     if column is not None:
                         column_nullable, column_type = column.nullable, column.type
+            proven_not_null = None
+            if operation.kind == "alter_column" and operation.nullable is False and named:
+                live_nulls = (
+                    measures.nulls_in(live.name, live.schema, named)
+                    if measures is not None and live is not None and not new
+                    else None
+                )
+                proven_not_null = checks.proof(
+                    key(operation.schema, table),
+                    named,
+                    live_nulls.proven_by if live_nulls is not None else None,
+                )
+            checks.follow(key(operation.schema, table), operation)
             steps.append(
                 PendingStep(
                     revision,
@@ -119,6 +139,7 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
                     column_nullable,
                     column_type,
                     column_key in added,
+                    proven_not_null,
                 )
             )
             if operation.kind == "add_column" and operation.columns:
@@ -128,6 +149,55 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
             if operation.kind == "create_table":
                 created.add(key(operation.schema, table))
     return steps
+
+
+class PendingChecks:
+    """The CHECK constraints the pending operations make, drop and validate, table by table, in
+    the order they run: which of them stand valid at a given step."""
+
+    def __init__(self) -> None:
+        # (schema, table) -> constraint name -> (condition, valid)
+        self.made: dict[tuple[str | None, str], dict[str, tuple[str, bool]]] = {}
+        # (schema, table) -> names dropped (a live constraint of that name is gone)
+        self.dropped: dict[tuple[str | None, str], set[str]] = {}
+
+    def follow(self, table: tuple[str | None, str], operation: Operation) -> None:
+        if operation.kind == "create_check_constraint" and operation.name:
+            made = self.made.setdefault(table, {})
+            made[operation.name] = (operation.condition or "", not operation.not_valid)
+        elif operation.kind == "drop_constraint" and operation.name:
+            self.made.get(table, {}).pop(operation.name, None)
+            self.dropped.setdefault(table, set()).add(operation.name)
+
+    def validate(self, statement: str) -> None:
+        """An ``op.execute("ALTER TABLE t VALIDATE CONSTRAINT c")``: c is valid from then on."""
+        found = _VALIDATE.match(statement)
+        if found is None:
+            return
+        name = found.group(2).strip('"')
+        for made in self.made.values():
+            if name in made:
+                made[name] = (made[name][0], True)
+
+    def proof(
+        self, table: tuple[str | None, str], column: str, live_proof: str | None
+    ) -> str | None:
+        """The valid CHECK that proves ``column`` NOT NULL at this step: one the upgrade made
+        (and validated) before it, else ``live_proof`` unless the upgrade dropped it."""
+        from migdoctor.operations.not_null_proof import proves
+
+        for name, (condition, valid) in self.made.get(table, {}).items():
+            if valid and proves(condition, column):
+                return name
+        if live_proof is not None and live_proof not in self.dropped.get(table, set()):
+            return live_proof
+        return None
+
+
+_VALIDATE = re.compile(
+    r'^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?([\w."]+)\s+VALIDATE\s+CONSTRAINT\s+("[^"]+"|\w+)\s*;?\s*$',
+    re.I,
+)
 
 
 def _folded(name: str, fold: bool) -> str:

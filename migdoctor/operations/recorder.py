@@ -327,6 +327,7 @@ def operation_fact(operation: Any) -> Operation:
             _name(getattr(operation, "constraint_name", None)),
             unique=kind == "create_unique_constraint",
             not_valid=bool(getattr(operation, "kw", {}).get("postgresql_not_valid")),
+            condition=_condition(getattr(operation, "condition", None)),
         )
     if isinstance(operation, ops.ExecuteSQLOp):
         return Operation("execute", detail=_sql_text(operation.sqltext))
@@ -353,6 +354,18 @@ def _default_sql(default: Any) -> str | None:
         return None
     argument = getattr(default, "arg", default)
     return str(getattr(argument, "text", argument))
+
+
+def _condition(condition: Any) -> str | None:
+    """A CHECK constraint's condition as SQL text (SQLAlchemy's default dialect writes an
+    expression)."""
+    if condition is None:
+        return None
+    try:
+        text = str(getattr(condition, "text", condition))
+    except Exception:  # noqa: BLE001 - an expression only its dialect compiles
+        return None
+    return " ".join(text.split())
 
 
 def _name(name: Any) -> str | None:

@@ -5,6 +5,7 @@ still gets a warning (a full scan under ACCESS EXCLUSIVE), MariaDB and SQLite no
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import Database
 from tests.helpers import (
@@ -65,3 +66,73 @@ def test_nulls_in_a_column_made_not_null_are_counted(tmp_path: Path, database: D
         assert fired[0]["evidence"]["nulls"] == 0
     else:
         assert fired == []
+
+
+def _set_not_null_severities(project: Any) -> list[str]:
+    _, report = project.check_json()
+    return [f["severity"] for f in report["findings"] if f["check"] == "set-not-null"]
+
+
+def test_a_valid_check_constraint_spares_the_postgresql_scan(
+    tmp_path: Path, database: Database
+) -> None:
+    """PostgreSQL 12+ proves NOT NULL from a valid CHECK (c IS NOT NULL) and skips the scan:
+    made by hand beforehand, or earlier in the upgrade as the warning's own recipe does (NOT
+    VALID, then VALIDATE). A CHECK never validated, one dropped first, or one that proves
+    something weaker (an OR) spares nothing. Elsewhere nothing fires in any case."""
+    project = blog_with_users(tmp_path, database, USERS)
+    add_revision(
+        project,
+        NICKNAME,
+        COMMENT,
+        "op.add_column('user', sa.Column('nickname', sa.String(50), nullable=True))",
+        message="add nickname",
+    )
+    project.upgrade("head")
+    user = '"user"' if database.backend != "mysql" else "user"
+    database.execute(f"UPDATE {user} SET nickname = username")
+    postgresql = database.backend == "postgresql"
+    alter = "op.alter_column('user', 'nickname', nullable=False)"
+    recipe = (
+        "op.create_check_constraint('nickname_not_null', 'user', 'nickname IS NOT NULL', "
+        "postgresql_not_valid=True)\n"
+        + (
+            "op.execute('ALTER TABLE \"user\" VALIDATE CONSTRAINT nickname_not_null')\n"
+            if postgresql
+            else ""
+        )
+    )
+
+    path = pending_revision(project, recipe + alter, NICKNAME)
+    assert _set_not_null_severities(project) == []
+
+    never_validated = (
+        "op.create_check_constraint('nickname_not_null', 'user', 'nickname IS NOT NULL', "
+        "postgresql_not_valid=True)\n" + alter
+    )
+    path.unlink()
+    pending_revision(project, never_validated, NICKNAME)
+    assert _set_not_null_severities(project) == (["warning"] if postgresql else [])
+
+    if not postgresql:
+        return
+    path.unlink()
+    pending_revision(project, alter, NICKNAME)
+    assert _set_not_null_severities(project) == ["warning"]
+
+    database.execute(
+        'ALTER TABLE "user" ADD CONSTRAINT either_name '
+        "CHECK (nickname IS NOT NULL OR email IS NOT NULL)"
+    )
+    assert _set_not_null_severities(project) == ["warning"]  # an OR proves neither
+
+    database.execute(
+        'ALTER TABLE "user" ADD CONSTRAINT "nick NN" CHECK (nickname IS NOT NULL AND id > 0)'
+    )
+    assert _set_not_null_severities(project) == []  # proven by a live, valid CHECK
+
+    path.unlink()
+    pending_revision(
+        project, "op.drop_constraint('nick NN', 'user', type_='check')\n" + alter, NICKNAME
+    )
+    assert _set_not_null_severities(project) == ["warning"]  # dropped before it could spare it
