@@ -288,6 +288,29 @@ def test_downgrade_refuses_to_drop_tables_a_stamp_recorded_until_forced_or_migra
     assert database.version_rows() == []
 
 
+def test_a_stamp_down_and_up_again_over_migrated_tables_does_not_block_the_downgrade(
+    blog: Project, database: Database
+) -> None:
+    """Tables a migration made stay made by it when the version table is stamped down and up
+    again (the ledger records the stamp down as unstamp, and each revision a stamp skips)."""
+    assert blog.migdoctor("upgrade").exit_code == 0
+    add_users(database, 1)
+    assert blog.migdoctor("stamp", USER).exit_code == 0
+    assert blog.migdoctor("stamp", "head").exit_code == 0
+    log = blog.migdoctor("log", "--format", "json")
+    assert log.exit_code == 0, log
+    moves = [(e["revision"], e["direction"]) for e in log.json()["entries"]]
+    assert (COMMENT, "unstamp") in moves and (ARTICLE, "unstamp") in moves
+    assert (COMMENT, "stamp") in moves and (ARTICLE, "stamp") in moves
+
+    downgraded = blog.migdoctor("downgrade", "base")
+
+    assert downgraded.exit_code == 0, downgraded
+    assert "recorded as applied" not in downgraded.stdout
+    assert database.version_rows() == []
+    assert not {"user", "article", "comment"} & database.table_names()
+
+
 def test_undo_of_complete_revision_counts_rows_and_keeps_what_the_failed_run_made(
     blog: Project, database: Database
 ) -> None:

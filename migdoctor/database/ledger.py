@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.errors import describe_exception, driver_error
-from migdoctor.facts.ledger import APPLYING, FileSinceApply, LedgerEntry, LedgerFacts
+from migdoctor.facts.ledger import (
+    APPLYING,
+    STAMP,
+    UNSTAMP,
+    FileSinceApply,
+    LedgerEntry,
+    LedgerFacts,
+)
 from migdoctor.project.settings import LedgerSettings
 
 if TYPE_CHECKING:
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from migdoctor.facts.model import ProjectFacts
+    from migdoctor.project.graph import RevisionGraph
 
 # the newest entries a check or ``log`` reads (a bounded read, as every other)
 ENTRIES_READ = 5000
@@ -113,6 +121,7 @@ class LedgerWriter:
 
     def __init__(self, project: ProjectFacts, command: str, warn: Callable[[str], None]) -> None:
         self.settings = project.config.ledger
+        self.graph = project.graph
         self.paths = {revision: script.path for revision, script in project.graph.scripts.items()}
         self.base = project.config.base_directory
         self.command = command
@@ -142,6 +151,18 @@ class LedgerWriter:
         if self._attempt(connection, create, f"create {self._name(schema)}"):
             self.table = table
             self.user = _database_user(connection)
+
+    def record_stamp(
+        self, connection: Connection, before: Iterable[str], after: Iterable[str]
+    ) -> None:
+        """A stamp from the rows ``before`` to ``after``: every revision it records as applied
+        (the stamped ones and those they skip) as ``stamp``, every one it takes back (a stamp
+        down) as ``unstamp``; nothing of them ran."""
+        applied, taken_back = stamp_moves(self.graph, before, after)
+        if applied:
+            self.record(connection, applied, STAMP, 0.0)
+        if taken_back:
+            self.record(connection, taken_back, UNSTAMP, 0.0)
 
     def record(
         self, connection: Connection, revisions: Iterable[str], direction: str, seconds: float
@@ -214,11 +235,36 @@ def rows_change_recorder(
         revisions = [r for r in change.rows_after if r not in change.rows_before]
 
     def record(connection: Connection, schema: str | None) -> None:
-        if revisions:
+        if direction == STAMP:
+            writer.prepare(connection, schema)
+            writer.record_stamp(connection, change.rows_before, change.rows_after)
+        elif revisions:
             writer.prepare(connection, schema)
             writer.record(connection, revisions, direction, 0.0)
 
     return record
+
+
+def stamp_moves(
+    graph: RevisionGraph, before: Iterable[str], after: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """What a stamp from the rows ``before`` to ``after`` records as applied (the revisions up
+    to ``after`` that were not up to ``before``) and takes back (the reverse), oldest first;
+    revisions no script defines count as themselves."""
+    up_to_before = _up_to(graph, before)
+    up_to_after = _up_to(graph, after)
+    order = {revision: index for index, revision in enumerate(reversed(graph.history()))}
+
+    def oldest_first(revisions: set[str]) -> list[str]:
+        return sorted(revisions, key=lambda r: (order.get(r, len(order)), r))
+
+    return oldest_first(up_to_after - up_to_before), oldest_first(up_to_before - up_to_after)
+
+
+def _up_to(graph: RevisionGraph, rows: Iterable[str]) -> set[str]:
+    rows = set(rows)
+    known = [row for row in rows if row in graph]
+    return graph.ancestors(known) | (rows - set(known))
 
 
 @contextmanager

@@ -62,7 +62,14 @@ def observed(step: Any, index: int, total: int, state: RunState, events: Migrati
         seconds = time.monotonic() - started
         if state.ledger is not None and state.connection is not None:
             # before alembic moves the version row, on the same connection and transaction
-            state.ledger.record(state.connection, _applied(step), state.direction, seconds)
+            if getattr(step, "revision", None) is None:  # a stamp: what it records or takes back
+                state.ledger.record_stamp(
+                    state.connection,
+                    tuple(getattr(step, "from_revisions", ())),
+                    tuple(getattr(step, "to_revisions", ())),
+                )
+            else:
+                state.ledger.record(state.connection, _applied(step), state.direction, seconds)
         if before is not None and state.observe_schema is not None:
             after = _schema_names(state)
             if after is not None:

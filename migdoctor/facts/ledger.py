@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-APPLYING = ("upgrade", "stamp")  # the directions after which a revision counts as applied
+# the directions of a ledger entry: a revision run up or down, or recorded as applied (stamp)
+# or taken back (unstamp, a stamp down) without running
+UPGRADE, DOWNGRADE, STAMP, UNSTAMP = "upgrade", "downgrade", "stamp", "unstamp"
+APPLYING = (UPGRADE, STAMP)  # the directions after which a revision counts as applied
 
 
 @dataclass(frozen=True)

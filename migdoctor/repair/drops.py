@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.facts.ledger import DOWNGRADE, STAMP, UPGRADE, LedgerEntry, LedgerFacts
 from migdoctor.facts.model import Facts
 from migdoctor.facts.operations import Operation
 from migdoctor.repair.plan import Drop, MigrationRun, RevisionCompletion
@@ -88,19 +89,58 @@ def downgrade_drops(
 
 
 def stamped_revisions(facts: Facts, entries: Sequence[JournalEntry]) -> dict[str, str]:
-    """The revisions of this database that migdoctor recorded as applied without running their
-    ``upgrade()``, and did not run, downgrade or undo since: revision -> how it was recorded,
-    in words. What their ``downgrade()`` drops, no migration created.
+    """The revisions of this database whose tables no migration created, as migdoctor knows
+    it: recorded as applied by a stamp while nothing of them was there from a run before, and
+    neither run nor downgraded since: revision -> how it was recorded, in words.
 
-    Two sources: the journal's fixes that moved the version table and ran nothing (every
-    revision between the rows before and after, those a stamp skipped included), and the
-    ledger's newest record of each revision (``stamp``, or an ``upgrade``/``downgrade`` since).
-    A run of alembic itself, outside migdoctor, leaves no trace in either."""
+    The ledger tells it where the database has one: each revision's entries, oldest first (a
+    stamp over a revision a migration had run, taken back by a stamp down and stamped again,
+    still has that migration's tables). Without a ledger, the journal's fixes that moved the
+    version table and ran nothing: every revision between the rows before and after. A run of
+    alembic itself, outside migdoctor, leaves no trace in either."""
     database = facts.database
     if database is None:
         return {}
+    ledger = database.ledger
+    if ledger is not None and ledger.exists and ledger.unreadable is None:
+        return _stamped_by_ledger(ledger)
+    return _stamped_by_journal(facts, entries)
+
+
+def _stamped_by_ledger(ledger: LedgerFacts) -> dict[str, str]:
+    history: dict[str, list[LedgerEntry]] = {}
+    for entry in reversed(ledger.entries):  # oldest first
+        history.setdefault(entry.revision, []).append(entry)
+    stamped: dict[str, str] = {}
+    for revision, revision_entries in history.items():
+        origin: str | None = None
+        how = ""
+        first = revision_entries[0].direction
+        if ledger.truncated and first not in (UPGRADE, DOWNGRADE):
+            continue  # what came before the oldest entry kept is not known
+        for entry in revision_entries:
+            if entry.direction == UPGRADE:
+                origin = UPGRADE
+            elif entry.direction == DOWNGRADE:
+                origin = None
+            elif entry.direction == STAMP and origin is None:
+                origin = STAMP
+                when = _moment(entry.applied_at)
+                how = (
+                    f"recorded as applied by {entry.command} on {when:%Y-%m-%d %H:%M} UTC "
+                    "(migdoctor's ledger), not created by a migration"
+                )
+            # an unstamp takes the row back, not the tables: their origin stays
+        if origin == STAMP:
+            stamped[revision] = how
+    return stamped
+
+
+def _stamped_by_journal(facts: Facts, entries: Sequence[JournalEntry]) -> dict[str, str]:
+    database = facts.database
+    assert database is not None
     graph = facts.project.graph
-    found: dict[str, tuple[datetime, str]] = {}
+    stamped: dict[str, str] = {}
     for entry in entries:
         where = entry.record.get("database") or {}
         plan = entry.record.get("plan") or {}
@@ -119,28 +159,12 @@ def stamped_revisions(facts: Facts, entries: Sequence[JournalEntry]) -> dict[str
         after = graph.ancestors([r for r in change["rows_after"] if r in graph])
         when = _moment(str(entry.record.get("time", "")))
         for revision in after - before:
-            found[revision] = (
-                when,
+            stamped.setdefault(
+                revision,
                 f"recorded as applied by fix {entry.fix} on {when:%Y-%m-%d %H:%M} UTC "
                 f"(journal {entry.id}), not created by a migration",
             )
-    ledger = database.ledger
-    if ledger is not None and ledger.exists:
-        for revision in {entry.revision for entry in ledger.entries}:
-            last = ledger.last_entry(revision)
-            assert last is not None
-            when = _moment(last.applied_at)
-            if revision in found and when < found[revision][0]:
-                continue
-            if last.direction == "stamp":
-                found[revision] = (
-                    when,
-                    f"recorded as applied by {last.command} on {when:%Y-%m-%d %H:%M} UTC "
-                    "(migdoctor's ledger), not created by a migration",
-                )
-            else:
-                found.pop(revision, None)
-    return {revision: words for revision, (_, words) in found.items()}
+    return stamped
 
 
 def _moment(text: str) -> datetime:

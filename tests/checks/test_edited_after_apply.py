@@ -99,7 +99,12 @@ def test_the_ledger_table_is_named_in_the_ini_and_stamps_are_recorded(
     assert "applied_log" in database.table_names()
     assert "migdoctor_ledger" not in database.table_names()
     assert log["ledger_table"] == "applied_log"
-    assert [(e["revision"], e["direction"]) for e in log["entries"]] == [(COMMENT, "stamp")]
+    # the stamp records every revision it marks applied, newest first
+    assert [(e["revision"], e["direction"]) for e in log["entries"]] == [
+        (COMMENT, "stamp"),
+        (ARTICLE, "stamp"),
+        (USER, "stamp"),
+    ]
     edited = finding(document, "edited-after-apply")
     assert "when migdoctor stamp stamped it" in edited["message"]
     assert (edited["evidence"]["lines_added"], edited["evidence"]["lines_removed"]) == (1, 0)
