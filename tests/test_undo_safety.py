@@ -288,6 +288,24 @@ def test_downgrade_refuses_to_drop_tables_a_stamp_recorded_until_forced_or_migra
     assert database.version_rows() == []
 
 
+def test_without_a_ledger_the_journal_of_fix_stamp_tells_what_no_migration_created(
+    blog: Project, database: Database
+) -> None:
+    blog.ini.write_text(blog.ini.read_text() + "\n[migdoctor]\nledger = false\n")
+    blog.upgrade(ARTICLE)
+    database.execute("DELETE FROM alembic_version")
+    assert blog.migdoctor("fix", "stamp", "--revision", ARTICLE, "--yes").exit_code == 0
+    assert "migdoctor_ledger" not in database.table_names()
+
+    refused = blog.migdoctor("downgrade", "base")
+
+    assert refused.exit_code == 1, refused
+    said = " ".join(refused.stdout.split())
+    assert f"{USER}: table user (0 rows) — recorded as applied by fix stamp" in said
+    assert "(journal " in said
+    assert database.version_rows() == [ARTICLE]
+
+
 def test_a_stamp_down_and_up_again_over_migrated_tables_does_not_block_the_downgrade(
     blog: Project, database: Database
 ) -> None:

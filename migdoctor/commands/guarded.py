@@ -415,7 +415,7 @@ def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: 
     found = downgrade_drops(facts, MigrationRun(DOWNGRADE, target, revisions), created=None)
     if isinstance(found, str) or not found[0]:
         return True
-    stamped = stamped_revisions(facts, Journal(facts.project.config.base_directory).entries())
+    stamped = stamped_revisions(facts, Journal(facts.project.config.base_directory).entries)
     live = {name.lower() for name in facts.database.table_names}
     drops = tuple(
         replace(drop, created_by_run=False, existed_because=stamped[drop.revision])

@@ -6,7 +6,7 @@ before consent."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +88,9 @@ def downgrade_drops(
     return tuple(drops), tuple(notes)
 
 
-def stamped_revisions(facts: Facts, entries: Sequence[JournalEntry]) -> dict[str, str]:
+def stamped_revisions(
+    facts: Facts, journal_entries: Callable[[], Sequence[JournalEntry]]
+) -> dict[str, str]:
     """The revisions of this database whose tables no migration created, as migdoctor knows
     it: recorded as applied by a stamp while nothing of them was there from a run before, and
     neither run nor downgraded since: revision -> how it was recorded, in words.
@@ -96,15 +98,16 @@ def stamped_revisions(facts: Facts, entries: Sequence[JournalEntry]) -> dict[str
     The ledger tells it where the database has one: each revision's entries, oldest first (a
     stamp over a revision a migration had run, taken back by a stamp down and stamped again,
     still has that migration's tables). Without a ledger, the journal's fixes that moved the
-    version table and ran nothing: every revision between the rows before and after. A run of
-    alembic itself, outside migdoctor, leaves no trace in either."""
+    version table and ran nothing: every revision between the rows before and after
+    (``journal_entries`` is read only then). A run of alembic itself, outside migdoctor, leaves
+    no trace in either."""
     database = facts.database
     if database is None:
         return {}
     ledger = database.ledger
     if ledger is not None and ledger.exists and ledger.unreadable is None:
         return _stamped_by_ledger(ledger)
-    return _stamped_by_journal(facts, entries)
+    return _stamped_by_journal(facts, journal_entries())
 
 
 def _stamped_by_ledger(ledger: LedgerFacts) -> dict[str, str]:
