@@ -1,12 +1,14 @@
 """``lock_timeout``, ``statement_timeout`` and ``retries`` in ``[tool.migdoctor]`` (or the ini's
-``[migdoctor]`` section) are what ``upgrade`` takes when the command line does not say; the
-command line wins; a wrong value is one clear error naming the file, before anything runs."""
+``[migdoctor]`` section) are what ``upgrade`` (and every other writer: stamp, each fix, undo)
+takes when the command line does not say; the command line wins; a wrong value is one clear
+error naming the file, before anything runs."""
 
 from __future__ import annotations
 
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +121,32 @@ def test_statement_timeout_from_the_settings(tmp_path: Path, server_database: Da
     # the command line wins: no limit for this run (0), and the statement of 2 s runs through
     assert blog.migdoctor("upgrade", "--statement-timeout", "0").exit_code == 0
     assert server_database.version_rows() == [COMMENT]
+
+
+def test_a_fix_takes_lock_timeout_from_the_settings(
+    tmp_path: Path, database: Database
+) -> None:
+    """The settings are every writer's defaults, not only upgrade's: with lock_timeout = 1 a
+    fix whose revision waits behind another session's lock gives up after a second (the
+    default would wait a minute), and says so."""
+    import sqlite3
+
+    blog = blog_with_bio(tmp_path, database)
+    (blog.root / "pyproject.toml").write_text("[tool.migdoctor]\nlock_timeout = 1\n")
+    if database.backend == "sqlite":
+        path = database.url.removeprefix("sqlite:///")
+        blocker: Any = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # SQLite's write lock, held
+    else:
+        blocker, _ = hold_user_table(database)
+    try:
+        started = time.monotonic()
+        fixed = blog.migdoctor("fix", "upgrade", "--yes")
+        waited = time.monotonic() - started
+    finally:
+        blocker.close()
+
+    assert fixed.exit_code == 1, fixed
+    assert waited < 30, f"waited {waited:.0f}s: the setting was not taken"
+    assert "lock" in fixed.output.lower()
+    assert database.version_rows() == [COMMENT]

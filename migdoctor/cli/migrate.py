@@ -15,7 +15,6 @@ from migdoctor.cli.options import (
     LockTimeoutOption,
     command_options,
     seconds_option,
-    writer_timeout,
 )
 from migdoctor.errors import MigdoctorError
 
@@ -212,7 +211,7 @@ def stamp(
         sql=sql,
         tag=tag,
         purge=purge,
-        lock_timeout=writer_timeout(lock_timeout),
+        lock_timeout=lock_timeout,  # None: lock_timeout in [tool.migdoctor], else the default
         ui=TerminalInteraction(stdout_console(), options.invocation()),
     )
 

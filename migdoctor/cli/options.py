@@ -97,7 +97,8 @@ LockTimeoutOption = Annotated[
         metavar="SECONDS",
         callback=seconds_option,
         help="How long to wait for a lock: each read gives up after SECONDS (default 5), "
-        "the migration lock and the run's statements after SECONDS (default 60); 0: for ever.",
+        "the migration lock and the run's statements after SECONDS (default: lock_timeout in "
+        "[tool.migdoctor], else 60); 0: for ever.",
         show_default=False,
     ),
 ]

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from migdoctor.cli.app import app
-from migdoctor.cli.options import GlobalOptions, LockTimeoutOption, command_options, writer_timeout
+from migdoctor.cli.options import GlobalOptions, LockTimeoutOption, command_options
 from migdoctor.fixes import FIX_MODULES
 
 
@@ -81,9 +81,8 @@ def fix(
 
     ui = TerminalInteraction(stdout_console(), options.invocation())
     config_options, invocation = options.config_options(lock_timeout), options.invocation()
-    waits = writer_timeout(lock_timeout)
     if interactive:
-        return repair.interactive(config_options, invocation, lock_timeout=waits, ui=ui)
+        return repair.interactive(config_options, invocation, lock_timeout=lock_timeout, ui=ui)
     if fix_id is None:
         return repair.show_plans(config_options, invocation, ui)
     return repair.fix_one(
@@ -101,7 +100,7 @@ def fix(
         ),
         yes=yes,
         dry_run=dry_run,
-        lock_timeout=waits,
+        lock_timeout=lock_timeout,  # None: lock_timeout in [tool.migdoctor], else the default
         ui=ui,
     )
 
@@ -128,6 +127,6 @@ def undo(
         yes=yes,
         dry_run=dry_run,
         list_entries=list_entries,
-        lock_timeout=writer_timeout(lock_timeout),
+        lock_timeout=lock_timeout,  # None: lock_timeout in [tool.migdoctor], else the default
         ui=TerminalInteraction(stdout_console(), options.invocation()),
     )

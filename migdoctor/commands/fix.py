@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from migdoctor.checks import run_checks
 from migdoctor.checks.report import Report
+from migdoctor.commands.run_settings import writer_settings
 from migdoctor.database.capture import RECORD_ALL
 from migdoctor.errors import EXIT_CANNOT, EXIT_FAILED, EXIT_OK, MigdoctorError
 from migdoctor.facts.model import Facts
@@ -94,18 +95,20 @@ def fix_one(
     *,
     yes: bool,
     dry_run: bool,
-    lock_timeout: float,
+    lock_timeout: float | None,
     ui: TerminalInteraction,
 ) -> int:
-    """``migdoctor fix FIX-ID``: one fix, for scripts and CI (consent: --yes or a terminal)."""
+    """``migdoctor fix FIX-ID``: one fix, for scripts and CI (consent: --yes or a terminal).
+    ``lock_timeout`` None: the project's setting, else the default (``run_settings``)."""
     if request.fix not in FIX_MODULES:
         raise MigdoctorError(
             f"Unknown fix {request.fix!r}.", hint=f"Fixes: {', '.join(FIX_MODULES)}."
         )
+    options, waits = writer_settings(options, lock_timeout)
     # a dry run changes nothing: it reads without waiting for the lock
     locked = needs_database(request.fix) and not dry_run
-    with migration_lock_first(options, lock_timeout, ui, "fix") if locked else nullcontext():
-        return _fix_one(options, invocation, request, yes, dry_run, lock_timeout, ui)
+    with migration_lock_first(options, waits, ui, "fix") if locked else nullcontext():
+        return _fix_one(options, invocation, request, yes, dry_run, waits, ui)
 
 
 def _fix_one(
@@ -262,7 +265,7 @@ def interactive(
     options: ConfigOptions,
     invocation: tuple[str, ...],
     *,
-    lock_timeout: float,
+    lock_timeout: float | None,
     ui: TerminalInteraction,
 ) -> int:
     """``migdoctor fix --interactive``: each finding, its options safest first, the plan, consent.
@@ -276,8 +279,9 @@ def interactive(
             "in scripts use migdoctor fix FIX-ID --yes."
         )
         return EXIT_CANNOT
-    with migration_lock_first(options, lock_timeout, ui, "fix"):
-        return _interactive(options, invocation, lock_timeout, ui)
+    options, waits = writer_settings(options, lock_timeout)
+    with migration_lock_first(options, waits, ui, "fix"):
+        return _interactive(options, invocation, waits, ui)
 
 
 def _interactive(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.checks import run_checks
 from migdoctor.commands.passthrough import run_alembic_command
+from migdoctor.commands.run_settings import with_run_settings
 from migdoctor.database.migration_failures import TableRef
 from migdoctor.database.migrations import (
     DOWNGRADE,
@@ -72,7 +73,7 @@ def migrate(
     from migdoctor.render.progress import MigrationProgress
 
     project = load_project(options)
-    options, lock_timeout = _with_settings(options, lock_timeout, project)
+    options, lock_timeout = with_run_settings(options, lock_timeout, project.config)
     project = replace(project, config=replace(project.config, options=options))
     with ExitStack() as held:
         # a new SQLite database: the run creates it, and takes the lock then
@@ -122,26 +123,6 @@ def migrate(
             invocation,
             attempts=attempts,
         )
-
-
-def _with_settings(
-    options: ConfigOptions, lock_timeout: float | None, project: ProjectFacts
-) -> tuple[ConfigOptions, float]:
-    """The options with what the command line left out taken from the project's settings
-    (the command line wins), and the writer's lock timeout."""
-    from migdoctor.repair.apply import DEFAULT_LOCK_TIMEOUT
-
-    settings = project.config.settings
-    if lock_timeout is None:
-        lock_timeout = settings.lock_timeout
-        if options.lock_timeout is None:
-            # the setting is --lock-timeout's default: the reads wait as long
-            options = replace(options, lock_timeout=lock_timeout)
-    if options.statement_timeout is None:
-        options = replace(options, statement_timeout=settings.statement_timeout)
-    if options.retries is None:
-        options = replace(options, retries=settings.retries or 0)
-    return options, DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
 
 
 @dataclass(frozen=True)
@@ -313,10 +294,11 @@ def stamp(
     sql: bool,
     tag: str | None,
     purge: bool,
-    lock_timeout: float,
+    lock_timeout: float | None,
     ui: TerminalInteraction,
 ) -> int:
-    """alembic's stamp under the migration lock."""
+    """alembic's stamp under the migration lock (``lock_timeout`` None: the project's setting,
+    else the default)."""
     if sql:
         return run_alembic_command(
             options, "stamp", list(revisions), sql=True, tag=tag, purge=purge
@@ -324,12 +306,14 @@ def stamp(
     from migdoctor.render.progress import MigrationProgress
 
     project = load_project(options)
+    options, waits = with_run_settings(options, lock_timeout, project.config)
+    project = replace(project, config=replace(project.config, options=options))
     progress = MigrationProgress(ui.console, STAMP)
     result = run_migration(
         project,
         STAMP,
         tuple(revisions),
-        lock_timeout=lock_timeout,
+        lock_timeout=waits,
         events=MigrationEvents(lock_wait=progress.lock_wait),  # a stamp runs nothing to follow
         tag=tag,
         purge=purge,

@@ -14,6 +14,7 @@ from migdoctor.commands.fix import (
     migration_lock_first,
     with_row_counts,
 )
+from migdoctor.commands.run_settings import with_run_settings
 from migdoctor.database.capture import RECORD_NONE
 from migdoctor.errors import EXIT_FAILED, EXIT_OK, MigdoctorError
 from migdoctor.facts.model import Facts, ProjectFacts
@@ -42,13 +43,15 @@ def undo(
     yes: bool,
     dry_run: bool,
     list_entries: bool,
-    lock_timeout: float,
+    lock_timeout: float | None,
     ui: TerminalInteraction,
 ) -> int:
-    """``migdoctor undo``: revert the last applied fix, if the state is still what it left."""
+    """``migdoctor undo``: revert the last applied fix, if the state is still what it left.
+    ``lock_timeout`` None: the project's setting, else the default (``run_settings``)."""
     from migdoctor.render.plans import render_journal
 
     project = load_project(options)
+    options, waits = with_run_settings(options, lock_timeout, project.config)
     journal = Journal(project.config.base_directory)
     if list_entries:
         render_journal(journal.entries(), ui.console)
@@ -80,15 +83,15 @@ def undo(
         return EXIT_OK
     if not entry_needs_database(entry):
         facts = _undo_facts(options, invocation, project, entry)
-        return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
-    with migration_lock_first(options, lock_timeout, ui, "undo"):
+        return _undo(facts, entry, yes, dry_run, waits, ui, options, invocation)
+    with migration_lock_first(options, waits, ui, "undo"):
         # read again under the lock: the entry to undo may have changed while it waited
         entry = undo_target(journal.entries()).entry
         if entry is None:
             ui.say("Nothing to undo: the journal holds no applied fix that can be undone.")
             return EXIT_OK
         facts = _undo_facts(options, invocation, project, entry)
-        return _undo(facts, entry, yes, dry_run, lock_timeout, ui, options, invocation)
+        return _undo(facts, entry, yes, dry_run, waits, ui, options, invocation)
 
 
 def _undo(
