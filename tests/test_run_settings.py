@@ -123,9 +123,7 @@ def test_statement_timeout_from_the_settings(tmp_path: Path, server_database: Da
     assert server_database.version_rows() == [COMMENT]
 
 
-def test_a_fix_takes_lock_timeout_from_the_settings(
-    tmp_path: Path, database: Database
-) -> None:
+def test_a_fix_takes_lock_timeout_from_the_settings(tmp_path: Path, database: Database) -> None:
     """The settings are every writer's defaults, not only upgrade's: with lock_timeout = 1 a
     fix whose revision waits behind another session's lock gives up after a second (the
     default would wait a minute), and says so."""
