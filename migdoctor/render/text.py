@@ -134,6 +134,8 @@ SHOWN_ITEMS = 30
 
 
 def _evidence_value(value: Any) -> Text:
+    if isinstance(value, tuple):  # as JSON writes it: a list
+        value = list(value)
     if isinstance(value, list):
         if value and all(isinstance(item, Mapping) for item in value):
             lines = [_mapping_line(item) for item in value[:SHOWN_LINES]]
@@ -163,6 +165,8 @@ def _mapping_line(item: Mapping[str, Any]) -> str:
 
 
 def _inline(value: Any) -> str:
+    if isinstance(value, tuple):  # as JSON writes it: a list
+        value = list(value)
     if isinstance(value, list):
         if value and all(isinstance(item, Mapping) for item in value):
             return "; ".join(_mapping_line(item).lstrip("• ") for item in value)

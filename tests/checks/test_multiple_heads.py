@@ -133,3 +133,8 @@ def test_branches_that_change_the_same_column_are_named(blog: Project, database:
         # a merge alone mends nothing there: offered, not recommended
         merge = next(fix for fix in heads["fixes"] if fix["id"] == "merge-heads")
         assert merge["recommended"] is False, merge
+
+    text = " ".join(blog.migdoctor("check", "--offline").stdout.split())
+    # the text report says it in words, not as Python's tuples
+    assert "branches: aaaa00000001: aaaa00000001: add column user.bio" in text
+    assert "('" not in text
