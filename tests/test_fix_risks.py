@@ -21,6 +21,7 @@ from tests.helpers import (
     COMMENT_FILE,
     USER,
     Project,
+    add_revision,
     add_tag_revision,
     blog_with_bio,
     copy_project,
@@ -110,6 +111,18 @@ def two_heads(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
     return blog, ("--offline",)
 
 
+def two_initial_revisions(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
+    blog = blog_on(tmp_path, database)
+    add_revision(
+        blog,
+        "aaaa00000001",
+        None,
+        "op.create_table('user', sa.Column('id', sa.Integer(), primary_key=True))",
+        message="initial",
+    )
+    return blog, ("--offline",)
+
+
 def duplicated_id(tmp_path: Path, database: Database, stack: ExitStack) -> Made:
     blog = blog_on(tmp_path, database)
     add_tag_revision(blog, down_revision=USER, revision=ARTICLE)
@@ -159,6 +172,7 @@ SCENARIOS: dict[Scenario, set[str]] = {
     half_applied: {"complete-revision", "stamp", "neuter-upgrade"},
     drifted: {"autogenerate-revision"},
     two_heads: {"merge-heads", "rebase-heads"},
+    two_initial_revisions: {"merge-heads", "rebase-heads", "archive-branch"},
     duplicated_id: {"renumber-revision"},
     missing_parent: {"reparent-revision"},
     models_not_wired: {"wire-target-metadata"},

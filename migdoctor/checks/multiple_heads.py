@@ -30,7 +30,10 @@ Merge the heads into one revision: ``migdoctor fix merge-heads`` writes the merg
 ``migdoctor fix rebase-heads`` puts the branch that no database ran after the other head
 (rewriting its first revision's ``down_revision``; ``--revision HEAD`` and ``--onto HEAD``
 choose); it refuses a branch this database or migdoctor's journal shows was run. Read both
-branches first: if they change the same table, make the merge revision reconcile them. If the
+branches first: if they change the same table, make the merge revision reconcile them. When
+one branch only repeats the other (two ``initial`` revisions, a history started over beside the
+old one) and never ran, ``migdoctor fix archive-branch`` takes it out of the history, moving its
+files to ``<script_location>/archived/<HEAD>/`` (undo moves them back). If the
 branches are meant to stay apart, give each its own branch label (``branch_labels =
 ("expand",)`` in the revision that starts it) and upgrade with ``upgrade heads`` or ``upgrade
 expand@head``.
@@ -158,6 +161,19 @@ def history_has_several_heads(facts: Facts) -> list[Finding]:
                     "rebase-heads",
                     "Put the branch that never ran after the other head (a linear history)",
                     why="rewrites one down_revision; refused for a branch a database ran",
+                ),
+                *(
+                    (
+                        fix_option(
+                            facts,
+                            "archive-branch",
+                            "Take the branch that never ran out of the history, keeping its files",
+                            why="when it repeats the other branch (two initial revisions): its "
+                            "files move to an archive folder; refused for a branch a database ran",
+                        ),
+                    )
+                    if shared
+                    else ()
                 ),
             ),
         )

@@ -44,6 +44,7 @@ FIX_MODULES = {
     "renumber-revision": "renumber_revision",
     "reparent-revision": "reparent_revision",
     "rebase-heads": "rebase_heads",
+    "archive-branch": "archive_branch",
     "wire-target-metadata": "wire_target_metadata",
     "restore-revision": "restore_revision",
     "baseline": "baseline",

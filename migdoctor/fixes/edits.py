@@ -49,3 +49,12 @@ def renamed_file(
 
 def _lines(data: bytes | None) -> list[str]:
     return [] if data is None else data.decode("utf-8", "replace").splitlines(keepends=True)
+
+
+def moved_file(
+    project: ProjectFacts, old: Path, new: Path, content: bytes
+) -> tuple[FileChange, ...]:
+    """A file moved as it is: the old one removed (its bytes kept by the journal for undo) and
+    the same bytes written under the new name; the plan says it in one line."""
+    note = f"move {project.relative(old)} → {project.relative(new)} (unchanged)"
+    return (FileChange(old, content, None, note), FileChange(new, None, content, ""))

@@ -28,10 +28,9 @@ from __future__ import annotations
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
+from migdoctor.fixes.branches import never_run_head, revisions_run
 from migdoctor.fixes.edits import edited_file
-from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.header_edit import rewrite_header
-from migdoctor.repair.journal import Journal
 from migdoctor.repair.plan import FixRequest, Plan, refused
 
 FIX_ID = "rebase-heads"
@@ -46,8 +45,8 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     heads = graph.heads
     if len(heads) < 2:
         return refused(FIX_ID, title, RISK, "There is only one head: nothing to rebase.")
-    run_here = _revisions_run(facts)
-    moving = request.revision or _default_moving(graph, heads, run_here)
+    run_here = revisions_run(facts)
+    moving = request.revision or never_run_head(graph, heads, run_here)
     if moving not in heads:
         return refused(FIX_ID, title, RISK, f"{moving} is not a head ({', '.join(heads)}).")
     others = [head for head in heads if head != moving]
@@ -112,34 +111,3 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         ),
         arguments={"revision": moving, "onto": onto, "root": root},
     )
-
-
-def _default_moving(graph: RevisionGraph, heads: tuple[str, ...], run: dict[str, str]) -> str:
-    """The head whose branch never ran anywhere; of several, the newest (read last)."""
-    never_run = [
-        head for head in heads if not (graph.ancestors([head]) - _shared(graph, heads)) & run.keys()
-    ]
-    return max(never_run or heads, key=graph.position)
-
-
-def _shared(graph: RevisionGraph, heads: tuple[str, ...]) -> set[str]:
-    common = graph.ancestors([heads[0]])
-    for head in heads[1:]:
-        common &= graph.ancestors([head])
-    return common
-
-
-def _revisions_run(facts: Facts) -> dict[str, str]:
-    """Revisions known to have run somewhere, with where: this database's version rows (and all
-    below them), and every revision a migration run in migdoctor's journal finished."""
-    graph = facts.project.graph
-    run: dict[str, str] = {}
-    if facts.database is not None:
-        rows = [row for row in facts.database.version_rows if row in graph]
-        for revision in graph.ancestors(rows):
-            run[revision] = "this database's version table shows it"
-    for entry in Journal(facts.project.config.base_directory).entries():
-        for event in entry.revisions_done:
-            revision = str(event.get("revision"))
-            run.setdefault(revision, f"journal entry {entry.id}")
-    return run

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from migdoctor.facts.operations import RevisionOperations
+from migdoctor.facts.operations import Operation, RevisionOperations
 from migdoctor.project.graph import RevisionGraph
 
 _COLUMN_KINDS = ("add_column", "drop_column", "alter_column")
@@ -21,6 +21,19 @@ class SharedChange:
 
     what: str
     by_branch: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def change_targets(operation: Operation) -> list[str]:
+    """What an operation changes, in the words shared changes are named by (``column user.bio``,
+    ``table user``); nothing for the kinds not compared (indexes, constraints, raw SQL)."""
+    table = operation.qualified_table
+    if table is None:
+        return []
+    if operation.kind in _COLUMN_KINDS:
+        return [f"column {table}.{column}" for column in operation.columns]
+    if operation.kind in _TABLE_KINDS:
+        return [f"table {table}"]
+    return []
 
 
 def diverged_revisions(graph: RevisionGraph, heads: Sequence[str]) -> dict[str, list[str]]:
@@ -40,16 +53,7 @@ def shared_changes(
         for revision in revisions:
             recorded = operations.get(revision)
             for operation in recorded.operations if recorded else ():
-                table = operation.qualified_table
-                if table is None:
-                    continue
-                if operation.kind in _COLUMN_KINDS:
-                    targets = [f"column {table}.{column}" for column in operation.columns]
-                elif operation.kind in _TABLE_KINDS:
-                    targets = [f"table {table}"]
-                else:
-                    continue
-                for target in targets:
+                for target in change_targets(operation):
                     done = changes.setdefault(target, {}).setdefault(head, [])
                     done.append(f"{revision}: {operation.describe()}")
     shared = [

@@ -13,7 +13,7 @@ from rich.text import Text
 from migdoctor.redact import redact
 from migdoctor.render.text import RISK_STYLE
 from migdoctor.repair.journal import JournalEntry
-from migdoctor.repair.plan import Plan, RevisionCompletion, VersionTableChange
+from migdoctor.repair.plan import FileChange, Plan, RevisionCompletion, VersionTableChange
 
 
 def _t(text: str) -> str:
@@ -44,6 +44,8 @@ def plan_renderable(plan: Plan, command: str | None = None) -> Group:
     for file_change in plan.files:
         if file_change.diff.startswith("---"):
             parts.extend(_diff_lines(file_change.diff))
+        elif not file_change.diff and _moved_here(file_change, plan.files):
+            continue  # said once, by the line of its move
         else:
             parts.append(Text(f"    {redact(file_change.diff or str(file_change.path))}"))
     if plan.migration is not None:
@@ -88,6 +90,15 @@ def plan_renderable(plan: Plan, command: str | None = None) -> Group:
     if plan.blockers:
         parts.append(Text.from_markup("  [bold red]Refused without --force.[/]"))
     return Group(*parts)
+
+
+def _moved_here(change: FileChange, changes: tuple[FileChange, ...]) -> bool:
+    """A file written with the very bytes another change removes: the new place of a move."""
+    return (
+        change.before is None
+        and change.after is not None
+        and any(other.after is None and other.before == change.after for other in changes)
+    )
 
 
 def _drop_lines(plan: Plan) -> list[Text]:
