@@ -15,8 +15,10 @@ PostgreSQL 15 and MariaDB 10.11):
   table has the name (compared without case); MariaDB's check: ``CONSTRAINT_<n>``, the lowest n
   free.
 
-Not followed: PostgreSQL's cut of a name longer than 63 characters, names taken by another
-table, and the index MySQL makes for a foreign key (replaced by a unique key on its columns).
+Not followed: PostgreSQL's cut of a name longer than 63 characters, names another table holds,
+MySQL 8's checks (``<table>_chk_<n>``), and the index MySQL makes for a foreign key no index
+serves (named after its first column, it holds that name until a key on the foreign key's
+columns replaces it).
 
 The replay keeps these names with every copy of a constraint (``GivenNames`` in its ``info``);
 a table as its CREATE TABLE made it, never copied since, has them given in the statement's
@@ -46,8 +48,10 @@ class GivenNames(NamedTuple):
     ibfk: int | None = None
 
 
-def unnamed_constraint(table: Table, name: str) -> Any:
-    """The unnamed constraint of ``table`` that a database calls ``name``, or None."""
+def constraint_called(table: Table, name: str) -> Any:
+    """The constraint of ``table`` that a database calls ``name`` by a name it gave: one made
+    without a name, or a foreign key named ``<table>_ibfk_<n>`` before MySQL renamed it with its
+    table. None when there is none."""
     for constraint, given in given_names(table).items():
         if name in given.fixed or name == f"{table.name}_ibfk_{given.ibfk}":
             return constraint
@@ -55,53 +59,60 @@ def unnamed_constraint(table: Table, name: str) -> Any:
 
 
 def given_names(table: Table) -> dict[Any, GivenNames]:
-    """What the databases call each unnamed constraint of ``table``: kept with the constraint,
-    or, for a table as its CREATE TABLE made it, given in the statement's order."""
-    from sqlalchemy import PrimaryKeyConstraint
+    """What the databases call the constraints of ``table`` by names they gave: kept with each
+    constraint, or, for a table as its CREATE TABLE made it, given in the statement's order."""
+    given, created = _known(table)
+    _name(table, created, given, 0)
+    return given
+
+
+def name_added(table: Table, added: tuple[Any, ...]) -> None:
+    """Give the unnamed constraints just ``added`` to ``table`` (a new table, not yet shared),
+    each by an ALTER TABLE of its own, the names the databases give them."""
+    if all(constraint.name is not None for constraint in added):
+        return
+    # every other constraint of a rebuilt table carries its names: the added ones are new
+    given, created = _known(table)
+    numbers = [names.ibfk for names in given.values() if names.ibfk is not None]
+    _name(table, created, given, max(numbers, default=0))
+    for constraint in created:
+        constraint.info[GIVEN_NAMES] = given[constraint]
+
+
+def _known(table: Table) -> tuple[dict[Any, GivenNames], list[Any]]:
+    """The names the constraints of ``table`` carry, and its unnamed constraints that carry
+    none, in the order of its CREATE TABLE."""
+    from sqlalchemy import ForeignKeyConstraint, PrimaryKeyConstraint
 
     given: dict[Any, GivenNames] = {}
     created = []
     for constraint in table._sorted_constraints:  # as SQLAlchemy writes CREATE TABLE
-        if constraint.name is None and not isinstance(constraint, PrimaryKeyConstraint):
-            # ``info`` is made on first use: a recorded constraint is read, never changed
-            kept = vars(constraint).get("info", {}).get(GIVEN_NAMES)
-            if kept is not None:
-                given[constraint] = kept
-            elif getattr(constraint, "use_alter", False):
-                given[constraint] = GivenNames(())  # alembic's create_table leaves it out
-            else:
-                created.append(constraint)
+        if isinstance(constraint, PrimaryKeyConstraint):
+            continue
+        # ``info`` is made on first use: a recorded constraint is read, never changed
+        kept = vars(constraint).get("info", {}).get(GIVEN_NAMES)
+        if kept is not None:
+            given[constraint] = kept
+        elif constraint.name is not None:
+            match = _IBFK.fullmatch(str(constraint.name))
+            if isinstance(constraint, ForeignKeyConstraint) and match and match[1] == table.name:
+                given[constraint] = GivenNames((), int(match[2]))  # MySQL renames it too
+        elif getattr(constraint, "use_alter", False):
+            given[constraint] = GivenNames(())  # alembic's create_table leaves it out
+        else:
+            created.append(constraint)
+    return given, created
+
+
+def _name(table: Table, created: list[Any], given: dict[Any, GivenNames], number: int) -> None:
+    """Give the ``created`` constraints of ``table`` their names, in order, into ``given``
+    (``number``: the highest MySQL foreign key number before them)."""
+    if not created:
+        return
     taken = _taken(table, given.values())
-    number = 0
     for constraint in created:
         given[constraint] = _given(table, constraint, taken, number + 1)
         number = given[constraint].ibfk or number
-    return given
-
-
-def name_added(table: Table, added: Iterable[Any]) -> None:
-    """Give the unnamed constraints just ``added`` to ``table`` (a new table, not yet shared),
-    each by an ALTER TABLE of its own, the names the databases give them."""
-    unnamed = [constraint for constraint in added if constraint.name is None]
-    if not unnamed:
-        return
-    kept = [
-        names
-        for constraint in table.constraints
-        if constraint not in unnamed
-        and (names := vars(constraint).get("info", {}).get(GIVEN_NAMES)) is not None
-    ]
-    taken = _taken(table, kept)
-    numbers = [names.ibfk for names in kept if names.ibfk is not None]
-    for constraint in table.constraints:
-        match = _IBFK.fullmatch(str(constraint.name)) if constraint.name is not None else None
-        if match and match.group(1) == table.name:
-            numbers.append(int(match.group(2)))
-    number = max(numbers, default=0)
-    for constraint in unnamed:
-        given = _given(table, constraint, taken, number + 1)
-        constraint.info[GIVEN_NAMES] = given
-        number = given.ibfk or number
 
 
 def _given(table: Table, constraint: Any, taken: set[str], number: int) -> GivenNames:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.facts.operations import Operation, RevisionOperations
-from migdoctor.operations.constraint_names import unnamed_constraint
+from migdoctor.operations.constraint_names import constraint_called
 from migdoctor.operations.table_rebuild import rebuild
 
 if TYPE_CHECKING:
@@ -341,9 +341,9 @@ class ReplayedSchema:
             # MySQL keeps a unique constraint as an index of the same name
             self._drop_index(schema, table_name, str(name))
             return
-        unnamed = unnamed_constraint(table, str(name))
-        if unnamed is not None:
-            self._set(schema, table_name, rebuild(table, drop_unnamed=unnamed))
+        called = constraint_called(table, str(name))
+        if called is not None:
+            self._set(schema, table_name, rebuild(table, drop_given=called))
             return
         # a name the replay cannot place: what the table holds is no longer known
         self._uncertain(schema, table_name)

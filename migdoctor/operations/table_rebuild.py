@@ -23,7 +23,7 @@ def rebuild(
     drop_index: str | None = None,
     add_constraints: tuple[Any, ...] = (),
     drop_constraint: str | None = None,
-    drop_unnamed: Any = None,
+    drop_given: Any = None,
     retarget: dict[str, str] | None = None,
 ) -> Table:
     """A new table like ``table`` with the changes: indexes and constraints whose columns all
@@ -59,7 +59,7 @@ def rebuild(
             continue  # primary_key flags on the columns carry it
         if drop_constraint is not None and str(constraint.name) == drop_constraint:
             continue
-        if constraint is drop_unnamed:
+        if constraint is drop_given:
             continue
         info = {GIVEN_NAMES: given[constraint]} if constraint in given else None
         if isinstance(constraint, CheckConstraint):
