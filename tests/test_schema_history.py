@@ -270,16 +270,116 @@ else:
 def test_foreign_keys_renames_and_database_named_constraints_are_followed(
     tmp_path: Path, database: Database
 ) -> None:
+    _assert_each_revision_is_inferred(tmp_path, database, LEAGUE)
+
+
+# Foreign and unique keys made without a name, dropped later by the names the database gave
+# them. MySQL numbers a table's unnamed foreign keys <table>_ibfk_<n>: CREATE TABLE 1, 2... in
+# the order SQLAlchemy writes them (the table-level one before the columns'), ALTER TABLE one
+# more than the highest (here 4, not the count + 1), and renames them with the table; a unique
+# key is named after its first column (title_2 beside title). PostgreSQL keeps the names it gave
+# (article_...) when the table is renamed.
+NEWSROOM = (
+    (
+        "n1tables",
+        None,
+        """
+op.create_table("author", sa.Column("id", sa.Integer(), primary_key=True))
+op.create_table("editor", sa.Column("id", sa.Integer(), primary_key=True))
+op.create_table(
+    "article",
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("author_id", sa.Integer(), sa.ForeignKey("author.id"), nullable=True),
+    sa.Column("editor_id", sa.Integer(), nullable=True),
+    sa.Column("reviewer_id", sa.Integer(), nullable=True),
+    sa.Column("title", sa.String(40), nullable=False, unique=True),
+    sa.ForeignKeyConstraint(["editor_id"], ["editor.id"]),
+)""",
+    ),
+    (
+        "n2reviewer",
+        "n1tables",
+        """
+if op.get_bind().dialect.name == "sqlite":
+    with op.batch_alter_table("article", recreate="always") as batch:
+        batch.create_foreign_key("fk_article_reviewer", "author", ["reviewer_id"], ["id"])
+        batch.create_unique_constraint("uq_article_title_author", ["title", "author_id"])
+else:
+    op.create_foreign_key(None, "article", "author", ["reviewer_id"], ["id"])
+    op.create_unique_constraint(None, "article", ["title", "author_id"])""",
+    ),
+    ("n3rename", "n2reviewer", 'op.rename_table("article", "post")'),
+    (
+        "n4dropauthor",
+        "n3rename",
+        """
+dialect = op.get_bind().dialect.name
+if dialect == "mysql":
+    op.drop_constraint("post_ibfk_2", "post", type_="foreignkey")
+    op.drop_constraint("title_2", "post", type_="unique")
+elif dialect == "postgresql":
+    op.drop_constraint("article_author_id_fkey", "post", type_="foreignkey")
+    op.drop_constraint("article_title_author_id_key", "post", type_="unique")
+else:
+    with op.batch_alter_table("post", recreate="always") as batch:
+        batch.drop_constraint("uq_article_title_author", type_="unique")""",
+    ),
+    (
+        "n5subeditor",
+        "n4dropauthor",
+        """
+if op.get_bind().dialect.name == "sqlite":
+    with op.batch_alter_table("post", recreate="always") as batch:
+        batch.add_column(sa.Column("subeditor_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_post_subeditor", "editor", ["subeditor_id"], ["id"])
+        batch.create_unique_constraint("uq_post_subeditor", ["subeditor_id"])
+else:
+    op.add_column(
+        "post",
+        sa.Column(
+            "subeditor_id", sa.Integer(), sa.ForeignKey("editor.id"), nullable=True, unique=True
+        ),
+    )""",
+    ),
+    (
+        "n6dropeditors",
+        "n5subeditor",
+        """
+dialect = op.get_bind().dialect.name
+if dialect == "mysql":
+    op.drop_constraint("post_ibfk_4", "post", type_="foreignkey")
+    op.drop_constraint("post_ibfk_1", "post", type_="foreignkey")
+elif dialect == "postgresql":
+    op.drop_constraint("post_subeditor_id_fkey", "post", type_="foreignkey")
+    op.drop_constraint("article_editor_id_fkey", "post", type_="foreignkey")
+else:
+    with op.batch_alter_table("post", recreate="always") as batch:
+        batch.drop_constraint("fk_article_reviewer", type_="foreignkey")""",
+    ),
+)
+
+
+def test_unnamed_keys_dropped_by_the_names_the_database_gave_are_followed(
+    tmp_path: Path, database: Database
+) -> None:
+    _assert_each_revision_is_inferred(tmp_path, database, NEWSROOM)
+
+
+def _assert_each_revision_is_inferred(
+    tmp_path: Path, database: Database, history: tuple[tuple[str, str | None, str], ...]
+) -> None:
+    """At every revision of ``history``, with the version table emptied, the live schema is
+    inferred to be at that revision and no other."""
     project = copy_project("ledger", tmp_path / "project", database)
     for path in project.versions.glob("*.py"):
         path.unlink()
     (project.root / "models.py").write_text(
         "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n"
     )
-    for revision, down, body in LEAGUE:
+    for revision, down, body in history:
         add_revision(project, revision, down, body, message=revision)
 
-    for revision, _, _ in LEAGUE:
+    for revision, _, _ in history:
         project.upgrade(revision)
         _empty_version_table(database)
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.facts.operations import Operation, RevisionOperations
-from migdoctor.operations.table_rebuild import rebuild, unnamed_constraint
+from migdoctor.operations.constraint_names import constraint_called
+from migdoctor.operations.table_rebuild import rebuild
 
 if TYPE_CHECKING:
     from sqlalchemy import Column, MetaData, Table
@@ -214,8 +215,11 @@ class ReplayedSchema:
         self._set(schema, name, rebuild(table, **changes))
 
     def _add_column(self, schema: str | None, name: str, column: Column[Any]) -> None:
-        from sqlalchemy import ForeignKeyConstraint
+        from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
 
+        # what alembic adds after the column: its foreign keys, and its unique constraint
+        # (``unique=True`` without ``index=True``, which makes an index instead)
+        unique = (UniqueConstraint(column.name),) if column.unique and not column.index else ()
         foreign_keys = tuple(
             ForeignKeyConstraint(
                 [column.name],
@@ -226,7 +230,7 @@ class ReplayedSchema:
             )
             for foreign_key in column.foreign_keys
         )
-        self._change(schema, name, add_columns=(column,), add_constraints=foreign_keys)
+        self._change(schema, name, add_columns=(column,), add_constraints=foreign_keys + unique)
 
     def _alter_column(self, operation: Any) -> None:
         from sqlalchemy import Column, DefaultClause
@@ -337,9 +341,9 @@ class ReplayedSchema:
             # MySQL keeps a unique constraint as an index of the same name
             self._drop_index(schema, table_name, str(name))
             return
-        unnamed = unnamed_constraint(table, str(name))
-        if unnamed is not None:
-            self._set(schema, table_name, rebuild(table, drop_unnamed=unnamed))
+        called = constraint_called(table, str(name))
+        if called is not None:
+            self._set(schema, table_name, rebuild(table, drop_given=called))
             return
         # a name the replay cannot place: what the table holds is no longer known
         self._uncertain(schema, table_name)

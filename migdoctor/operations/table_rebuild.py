@@ -1,9 +1,10 @@
-"""A new table like another with some changes, for a replay that never changes a table in place;
-and which unnamed constraint of a table the database calls by a given name."""
+"""A new table like another with some changes, for a replay that never changes a table in place."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from migdoctor.operations.constraint_names import GIVEN_NAMES, given_names, name_added
 
 if TYPE_CHECKING:
     from sqlalchemy import Column, Index, Table
@@ -22,11 +23,12 @@ def rebuild(
     drop_index: str | None = None,
     add_constraints: tuple[Any, ...] = (),
     drop_constraint: str | None = None,
-    drop_unnamed: Any = None,
+    drop_given: Any = None,
     retarget: dict[str, str] | None = None,
 ) -> Table:
     """A new table like ``table`` with the changes: indexes and constraints whose columns all
-    remain are kept (a renamed column followed)."""
+    remain are kept (a renamed column followed), with the names the databases gave them; the
+    unnamed ``add_constraints`` (made for this call) get theirs."""
     from sqlalchemy import (
         CheckConstraint,
         ForeignKeyConstraint,
@@ -36,6 +38,7 @@ def rebuild(
         UniqueConstraint,
     )
 
+    given = given_names(table)
     renamed: dict[str, str] = {}
     columns: list[Column[Any]] = []
     added = {column.name for column in add_columns}
@@ -56,10 +59,11 @@ def rebuild(
             continue  # primary_key flags on the columns carry it
         if drop_constraint is not None and str(constraint.name) == drop_constraint:
             continue
-        if constraint is drop_unnamed:
+        if constraint is drop_given:
             continue
+        info = {GIVEN_NAMES: given[constraint]} if constraint in given else None
         if isinstance(constraint, CheckConstraint):
-            constraints.append(CheckConstraint(constraint.sqltext, name=constraint.name))
+            constraints.append(CheckConstraint(constraint.sqltext, name=constraint.name, info=info))
         elif isinstance(constraint, ForeignKeyConstraint):
             local = [renamed.get(key, key) for key in constraint.column_keys]
             if all(key in names for key in local):
@@ -73,12 +77,15 @@ def rebuild(
                         name=constraint.name,
                         ondelete=constraint.ondelete,
                         onupdate=constraint.onupdate,
+                        info=info,
                     )
                 )
         elif isinstance(constraint, UniqueConstraint):
             unique_columns = [renamed.get(c.name, c.name) for c in constraint.columns]
             if all(key in names for key in unique_columns):
-                constraints.append(UniqueConstraint(*unique_columns, name=constraint.name))
+                constraints.append(
+                    UniqueConstraint(*unique_columns, name=constraint.name, info=info)
+                )
     constraints += list(add_constraints)
 
     indexes: list[IndexSpec] = []
@@ -94,41 +101,13 @@ def rebuild(
     rebuilt = Table(name or table.name, MetaData(), *columns, *constraints, schema=table.schema)
     for index_name, index_columns, unique, options in indexes:
         _index(index_name, [rebuilt.columns[c] for c in index_columns], unique, options)
+    name_added(rebuilt, add_constraints)
     return rebuilt
 
 
 def _retargeted(colspec: str, retarget: dict[str, str]) -> str:
     table, _, column = colspec.rpartition(".")
     return f"{retarget[table]}.{column}" if table in retarget else colspec
-
-
-def unnamed_constraint(table: Table, name: str) -> Any:
-    """The unnamed constraint of ``table`` that the database calls ``name``: PostgreSQL names
-    them ``<table>_<columns>_fkey`` / ``_key`` / ``_check``, MySQL ``<table>_ibfk_<n>`` for the
-    n-th foreign key and a unique key after its first column. None when it cannot be told."""
-    from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
-
-    unnamed = [c for c in table.constraints if c.name is None]
-    foreign_keys = [c for c in unnamed if isinstance(c, ForeignKeyConstraint)]
-    for constraint in unnamed:
-        columns = [column.name for column in getattr(constraint, "columns", ())]
-        if isinstance(constraint, ForeignKeyConstraint):
-            suffix = "fkey"
-        elif isinstance(constraint, UniqueConstraint):
-            suffix = "key"
-        elif isinstance(constraint, CheckConstraint):
-            suffix = "check"
-        else:
-            continue
-        if columns and name == f"{table.name}_{'_'.join(columns)}_{suffix}":
-            return constraint
-        if isinstance(constraint, UniqueConstraint) and columns and name == columns[0]:
-            return constraint
-    # MySQL numbers a table's unnamed foreign keys in the order they were made, an order the
-    # replay does not keep: only a lone one can be told
-    if name == f"{table.name}_ibfk_1" and len(foreign_keys) == 1:
-        return foreign_keys[0]
-    return None
 
 
 def _index(name: str | None, columns: list[Any], unique: bool, options: dict[str, Any]) -> Index:
