@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 # how many revisions get alembic's full comparison besides the current one and those asked for
 CLOSEST_COMPARED = 3
 # bump when what the inference finds, or how, changes: its kept outcomes are then not reused
-OUTCOME_SCHEMA = 1
+OUTCOME_SCHEMA = 2
 STRUCTURE = "structure"
 
 
