@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 # how many revisions get alembic's full comparison besides the current one and those asked for
 CLOSEST_COMPARED = 3
-# bump when what the inference finds, or how, changes: its kept outcomes are then not reused
+# bump when what the inference finds, or how (the replay too), changes: its kept outcomes and
+# comparisons are then not reused
 OUTCOME_SCHEMA = 2
 STRUCTURE = "structure"
 
@@ -252,7 +253,7 @@ def history_key(
             return None
         path = str(graph.scripts[revision].path)
         signatures.append((revision, path, stat.st_size, stat.st_mtime_ns, stat.st_ino))
-    described = repr((__version__, tuple(sorted(revisions)), signatures))
+    described = repr((__version__, OUTCOME_SCHEMA, tuple(sorted(revisions)), signatures))
     return "history:" + hashlib.sha256(described.encode()).hexdigest()
 
 
