@@ -389,3 +389,25 @@ def _assert_each_revision_is_inferred(
         assert schema["matches"] == [revision], (revision, schema)
         assert finding(document, "table-exists")["evidence"]["verified_applied"] == revision
         database.execute(f"INSERT INTO alembic_version (version_num) VALUES ('{revision}')")
+
+
+def test_a_column_added_with_index_true_brings_its_index(blog: Project, database: Database) -> None:
+    """``op.add_column(..., sa.Column(..., index=True))``: alembic creates the column's index
+    (``ix_<table>_<column>``) after it; the history's schema holds it too, so the database at
+    that revision matches it, and not the revision before."""
+    nickname = "5e6f70819203"
+    add_revision(
+        blog,
+        nickname,
+        "3c4d5e6f7081",
+        "op.add_column('user', sa.Column('nickname', sa.String(30), nullable=True, index=True))",
+        downgrade="op.drop_index('ix_user_nickname', 'user')\nop.drop_column('user', 'nickname')",
+        message="nickname",
+    )
+    blog.upgrade("head")
+    assert "ix_user_nickname" in database.index_names("user")
+    _empty_version_table(database)
+
+    _, document = blog.check_json()
+
+    assert document["database"]["schema"]["matches"] == [nickname], document["database"]

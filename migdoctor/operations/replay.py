@@ -230,7 +230,13 @@ class ReplayedSchema:
             )
             for foreign_key in column.foreign_keys
         )
-        self._change(schema, name, add_columns=(column,), add_constraints=foreign_keys + unique)
+        self._change(
+            schema,
+            name,
+            add_columns=(column,),
+            add_constraints=foreign_keys + unique,
+            add_indexes=_column_index(name, schema, column),
+        )
 
     def _alter_column(self, operation: Any) -> None:
         from sqlalchemy import Column, DefaultClause
@@ -377,3 +383,18 @@ class ReplayedSchema:
     def _uncertain(self, schema: str | None, name: str) -> None:
         self.uncertain.add((schema, name))
         self.touched.add((schema, name))
+
+
+def _column_index(table: str, schema: str | None, column: Column[Any]) -> tuple[Any, ...]:
+    """The index alembic's add_column makes for ``index=True`` (unique with ``unique=True``),
+    named as SQLAlchemy names it in a table built the way alembic builds the operation's (the
+    default convention: ``ix_<table>_<column>``, as the replay's create_table gets it too)."""
+    from sqlalchemy import MetaData, Table
+
+    if not column.index:
+        return ()
+    probe = Table(table, MetaData(), column._copy(), schema=schema)
+    return tuple(
+        (None if index.name is None else str(index.name), (column.name,), bool(index.unique), {})
+        for index in probe.indexes
+    )
