@@ -149,7 +149,10 @@ def _infer(
     distances: dict[str, int] = {}
     schemas: dict[str, Measured] = {}
     branching = {r for r in oldest_first if len(graph.all_children[r]) > 1}
-    replayed = Measured(ReplayedSchema(), measure.initial_distance(), {})
+    restates = restates_altered_columns(inspector.dialect.name)
+    replayed = Measured(
+        ReplayedSchema(alter_restates_column=restates), measure.initial_distance(), {}
+    )
     frontier: set[str] = set()
     for revision in oldest_first:
         parents = graph.parents(revision)
@@ -158,7 +161,9 @@ def _infer(
         elif len(parents) == 1 and parents[0] in schemas:
             own = schemas[parents[0]].copy()
         else:
-            own = Measured(ReplayedSchema(), measure.initial_distance(), {})
+            own = Measured(
+                ReplayedSchema(alter_restates_column=restates), measure.initial_distance(), {}
+            )
             own.schema.replay(operations[r] for r in oldest_first if r in graph.ancestors(parents))
             measure.update(own)
         own.schema.apply_revision(operations[revision])
@@ -203,7 +208,7 @@ def _infer(
         )
         wanted = []
     for revisions in dict.fromkeys(wanted):
-        schema = schema_at(graph, operations, revisions, oldest_first)
+        schema = schema_at(graph, operations, revisions, oldest_first, restates)
         key = history_key(graph, operations, revisions)
         compared.append(measure.compare(revisions, schema, key))
     matching = tuple(
@@ -261,11 +266,19 @@ def schema_at(
     operations: Mapping[str, RevisionOperations],
     revisions: Iterable[str],
     oldest_first: Sequence[str] | None = None,
+    alter_restates_column: bool = False,
 ) -> ReplayedSchema:
-    """The schema the history describes once ``revisions`` and all their ancestors ran."""
+    """The schema the history describes once ``revisions`` and all their ancestors ran (on
+    MySQL or MariaDB when ``alter_restates_column``: see ``ReplayedSchema``)."""
     order = oldest_first if oldest_first is not None else list(reversed(graph.history()))
     needed = graph.ancestors(revisions)
-    return ReplayedSchema().replay(operations[r] for r in order if r in needed)
+    schema = ReplayedSchema(alter_restates_column=alter_restates_column)
+    return schema.replay(operations[r] for r in order if r in needed)
+
+
+def restates_altered_columns(dialect_name: str) -> bool:
+    """Whether alembic's alter_column restates the whole column on this dialect (MODIFY)."""
+    return dialect_name in ("mysql", "mariadb")
 
 
 def history_tables(operations: Iterable[RevisionOperations]) -> set[TableKey]:

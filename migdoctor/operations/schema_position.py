@@ -27,6 +27,10 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
     return database.schema_history.stampable
 
 
+# the differences from the closest revision the report's header names (JSON has them all)
+SHOWN_DIFFERENCES = 2
+
+
 @dataclass(frozen=True)
 class SchemaPosition:
     """Which revision the live schema is at, for the report's header and JSON."""
@@ -38,6 +42,8 @@ class SchemaPosition:
     unknown: str | None = None
     # why alembic's comparison with the closest revision failed
     error: str | None = None
+    # how the live schema differs from the closest revision, in words (when it matches none)
+    closest_differences: tuple[str, ...] = ()
 
     def words(self) -> str:
         if self.unknown:
@@ -50,10 +56,12 @@ class SchemaPosition:
             plural = "s" if len(self.matches) > 1 else ""
             return f"matches revision{plural} {listed}{note}"
         if self.closest:
-            return (
-                f"matches no revision; closest {self.closest} "
-                f"({self.differences} difference{'s' if self.differences != 1 else ''})"
-            )
+            count = f"{self.differences} difference{'s' if self.differences != 1 else ''}"
+            shown = self.closest_differences[:SHOWN_DIFFERENCES]
+            if shown:
+                more = len(self.closest_differences) - len(shown)
+                count += ": " + "; ".join(shown) + (f"; and {more} more" if more else "")
+            return f"matches no revision; closest {self.closest} ({count})"
         return "matches no revision"
 
     def as_evidence(self) -> dict[str, object]:
@@ -64,6 +72,7 @@ class SchemaPosition:
             "differences": self.differences,
             "unknown": self.unknown,
             "error": self.error,
+            "closest_differences": list(self.closest_differences),
         }
 
 
@@ -90,4 +99,7 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
         closest=closest,
         differences=len(comparison.differences) if comparison is not None else 0,
         error=comparison.error if comparison is not None else None,
+        closest_differences=tuple(d.words for d in comparison.differences)
+        if comparison is not None and not matches
+        else (),
     )
