@@ -289,3 +289,68 @@ def test_foreign_keys_renames_and_database_named_constraints_are_followed(
         assert schema["matches"] == [revision], (revision, schema)
         assert finding(document, "table-exists")["evidence"]["verified_applied"] == revision
         database.execute(f"INSERT INTO alembic_version (version_num) VALUES ('{revision}')")
+
+
+# ihatemoney (github.com/spiral-project/ihatemoney), revision c941aaca38c2 "remove ip
+# recording": batch_op.alter_column("logging_preference", existing_type=sa.VARCHAR(length=9),
+# autoincrement=False) over an ENUM column. On MySQL and MariaDB alembic sends a MODIFY that
+# states the whole column from the existing_* arguments: the ENUM became a VARCHAR(9), and a
+# freshly migrated database "matched no revision". The same MODIFY makes a column NULL without
+# existing_nullable and drops a default without existing_server_default.
+RESTATED = "5e6f70819203"
+RESTATING_UPGRADE = """
+op.create_table(
+    "review",
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("status", sa.Enum("draft", "shown", name="reviewstatus"), nullable=True),
+    sa.Column("rating", sa.Integer(), nullable=False, server_default="0"),
+)
+with op.batch_alter_table("review") as batch_op:
+    batch_op.alter_column("status", existing_type=sa.String(5), autoincrement=False)
+    batch_op.alter_column("rating", type_=sa.BigInteger())
+"""
+
+
+def test_an_altered_column_is_what_mysql_restates_it_as(blog: Project, database: Database) -> None:
+    add_revision(
+        blog,
+        RESTATED,
+        "3c4d5e6f7081",
+        RESTATING_UPGRADE,
+        'op.drop_table("review")',
+        message="restate columns",
+    )
+    blog.upgrade("head")
+    if database.backend == "mysql":
+        # what the MODIFY really left: a VARCHAR, a nullable column without its default
+        assert _column_type(database, "review", "status").startswith("VARCHAR")
+
+    _, document = blog.check_json()
+
+    schema = document["database"]["schema"]
+    assert (schema["matches"], schema["current_matches"]) == ([RESTATED], True), schema
+    assert schema["closest_differences"] == []
+
+    # with the version table emptied, alembic's full comparison says the same
+    _empty_version_table(database)
+    _, document = blog.check_json()
+    assert document["database"]["schema"]["matches"] == [RESTATED]
+    assert finding(document, "table-exists")["evidence"]["verified_applied"] == RESTATED
+
+
+def test_the_header_says_how_the_schema_differs_from_the_closest_revision(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade("head")
+    database.execute("ALTER TABLE comment ADD COLUMN note VARCHAR(20)")
+
+    result = blog.migdoctor("check")
+    _, document = blog.check_json()
+
+    schema = document["database"]["schema"]
+    difference = (
+        "column comment.note (VARCHAR(20)) is in the database but not in the history at "
+        "revision 3c4d5e6f7081"
+    )
+    assert (schema["closest"], schema["closest_differences"]) == ("3c4d5e6f7081", [difference])
+    assert f"closest 3c4d5e6f7081 (1 difference: {difference})" in " ".join(result.stdout.split())

@@ -22,7 +22,10 @@ longer build a fresh database, and dropping the table loses its rows.
 
 On PostgreSQL, which rolls a failed revision back whole, a pending revision that is partly
 visible in the schema (some of its tables, columns or indexes exist, others do not) was
-created outside the migrations: this check reports it with each operation, applied or not.
+created outside the migrations: this check reports it with each operation, applied or not. So
+it does everywhere when what shows is not a beginning of the revision (a table its last
+operation creates exists while the first one's does not): a failed run stops at one operation
+and leaves only what came before it.
 
 How to fix
 ----------
@@ -230,13 +233,22 @@ def _made_outside_migrations(facts: Facts, partial: PartialApplication) -> Findi
     applied = [s.operation.describe() for s in partial.applied]
     missing = [s.operation.describe() for s in partial.missing]
     recorded = facts.operations[revision]
+    if partial.stops_half_way:
+        # where a run can stop half way, it stops at one operation: what shows after what does
+        # not was made by something else
+        why = (
+            f"a failed run stops at one operation, yet {applied[-1]} shows while "
+            f"{missing[0]}, which comes before it, does not"
+        )
+    else:
+        why = f"{database.dialect} rolls back a failed revision whole"
     message = (
         f"{_situation_sentence(facts)} Part of pending revision {revision} "
         f"({script.doc or 'no message'}) is already in the schema: {'; '.join(applied[:3])}"
         f"{' …' if len(applied) > 3 else ''}; not yet: {'; '.join(missing[:3])}"
-        f"{' …' if len(missing) > 3 else ''}. {database.dialect} rolls back a failed revision "
-        "whole, so these objects were created outside the migrations (by hand, by "
-        "metadata.create_all() or another tool); alembic upgrade would fail on the first of them."
+        f"{' …' if len(missing) > 3 else ''}. {why[:1].upper()}{why[1:]}, so these objects "
+        "were created outside the migrations (by hand, by metadata.create_all() or another "
+        "tool); alembic upgrade would fail on the first of them."
     )
     evidence = {
         "revision": revision,

@@ -198,6 +198,11 @@ def _table_name(table: Any) -> str:
 
 
 def _type(type_: Any) -> str:
+    enums = getattr(type_, "enums", None)
+    if enums:
+        # an enumeration by its values: compiled without a dialect it is a VARCHAR, and two
+        # of them differing only in their values would read alike
+        return f"{type(type_).__name__}({', '.join(repr(value) for value in enums)})"
     try:
         return str(type_)
     except Exception:  # noqa: BLE001 - a type that cannot compile without a dialect
