@@ -354,3 +354,71 @@ def test_the_header_says_how_the_schema_differs_from_the_closest_revision(
     )
     assert (schema["closest"], schema["closest_differences"]) == ("3c4d5e6f7081", [difference])
     assert f"closest 3c4d5e6f7081 (1 difference: {difference})" in " ".join(result.stdout.split())
+
+
+# mealie (github.com/mealie-recipes/mealie): its first revision is read from its source (it asks
+# its own engine whether the tables exist), so the shape of most tables is unknown to the
+# history; a later revision adding a column to one of them matched the live schema all the same,
+# and a stamp skipping it unseen was recommended. Here raw SQL makes the table unknown.
+NOTE_BY_SQL, NOTE_COLOR = "5a6b7c8d9e0f", "6b7c8d9e0f1a"
+
+
+def test_a_stamp_never_skips_a_change_to_a_table_the_history_cannot_read(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        NOTE_BY_SQL,
+        "3c4d5e6f7081",
+        'op.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, body VARCHAR(50))")',
+        'op.drop_table("note")',
+        message="note by sql",
+    )
+    add_revision(
+        blog,
+        NOTE_COLOR,
+        NOTE_BY_SQL,
+        'op.add_column("note", sa.Column("color", sa.String(10), nullable=True))',
+        'op.drop_column("note", "color")',
+        message="note color",
+    )
+    blog.upgrade(NOTE_BY_SQL)
+    _empty_version_table(database)
+
+    _, document = blog.check_json()
+
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["verified_applied"] == NOTE_BY_SQL
+    assert exists["fixes"][0]["command"] == f"migdoctor fix stamp --revision {NOTE_BY_SQL}"
+    assert f"at {NOTE_BY_SQL} and at {NOTE_COLOR}" in exists["message"]
+    assert "cannot be told" in exists["message"]
+
+
+# mealie again: stamped one revision short, the upgrade was offered as safe and failed with
+# "duplicate column name"; a column a pending revision adds is already there
+def test_a_column_a_pending_revision_adds_already_there_blocks_the_upgrade(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        "8c9d0e1f2a3b",
+        "3c4d5e6f7081",
+        'op.add_column("comment", sa.Column("note", sa.String(20), nullable=True))',
+        'op.drop_column("comment", "note")',
+        message="comment note",
+    )
+    blog.upgrade("3c4d5e6f7081")
+    database.execute("ALTER TABLE comment ADD COLUMN note VARCHAR(20)")
+
+    _, document = blog.check_json()
+
+    stale = finding(document, "stale-current")
+    assert (
+        "The upgrade would fail: revision 8c9d0e1f2a3b adds column comment.note, which already "
+        "exists." in stale["message"]
+    )
+    assert [(f["id"], f["recommended"]) for f in stale["fixes"]] == [("stamp", True)]
+    assert stale["fixes"][0]["command"] == "migdoctor fix stamp --revision 8c9d0e1f2a3b"
+    refused = blog.migdoctor("upgrade")
+    assert refused.exit_code != 0
+    assert database.version_rows() == ["3c4d5e6f7081"]

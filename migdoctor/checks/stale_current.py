@@ -28,8 +28,8 @@ from __future__ import annotations
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Severity
-from migdoctor.fixes.options import fix_option
-from migdoctor.operations.schema_position import comparison_with
+from migdoctor.fixes.options import fix_option, verified_stamp_option
+from migdoctor.operations.schema_position import comparison_with, matching_revisions
 from migdoctor.operations.upgrade_blockers import upgrade_blockers
 
 SLUG = "stale-current"
@@ -80,6 +80,16 @@ def database_behind_head(facts: Facts) -> list[Finding]:
     differing = altered_where_schema_differs(facts)
     if blockers:
         message += " " + blockers[0].sentence
+        verified = next((r for r in reversed(pending) if r in matching_revisions(facts)), None)
+        if blockers[0].checks == (SLUG,) and verified is not None:
+            # its own blocker (a column added again), over a schema that is a pending
+            # revision's: what ran is recorded by a stamp, as table-exists offers for a table
+            message += f" The live schema is exactly the schema at revision {verified}."
+            fixes = (
+                verified_stamp_option(
+                    facts, verified, f"Record {verified} as applied without running it"
+                ),
+            )
     else:
         why = "runs exactly what alembic upgrade heads would, after a preflight"
         if differing:

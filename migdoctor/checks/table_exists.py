@@ -143,7 +143,20 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
         )
     current = [row for row in database.version_rows if row in matching]
     if verified is not None:
-        message += f" The live schema is exactly the schema at revision {verified}."
+        unsure = _also_matching(facts, verified)
+        if unsure:
+            # mealie (github.com/mealie-recipes/mealie): its first revision is read from its
+            # source, so most tables' shape is unknown to the history
+            message += (
+                f" As far as it can be compared, the live schema is the schema at {verified} "
+                f"and at {', '.join(unsure)}, which change tables whose shape the history "
+                "leaves unknown (raw SQL, a revision read from its source): which of them it "
+                f"is at cannot be told. {verified} is the stamp that skips nothing unseen; if "
+                "the later ones ran, the upgrade after it fails on them rather than leave them "
+                "undone."
+            )
+        else:
+            message += f" The live schema is exactly the schema at revision {verified}."
     elif current:
         # the revisions already applied made the table; the pending one makes it again
         same_line = bool(set(current) & graph.ancestors([first]))
@@ -173,6 +186,17 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
             locations=facts.project.revision_locations(by_revision),
         )
     ]
+
+
+def _also_matching(facts: Facts, verified: str) -> list[str]:
+    """The revisions newer than ``verified`` whose schema the live one equals only where the
+    comparison can see (a stamp there is not offered)."""
+    database = facts.database
+    history = database.schema_history if database is not None else None
+    if history is None:
+        return []
+    newer = facts.project.graph.descendants([verified], include_self=False)
+    return [r for r in history.matching if r in newer and r not in history.stampable]
 
 
 def schema_evidence(facts: Facts) -> dict[str, object]:

@@ -165,7 +165,11 @@ def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
         where = in_expected_only if operation.startswith("add") else in_database_only
         name = str(constraint.name) if constraint.name else ""
         return SchemaDifference(
-            operation, table, name, f"{_constraint_words(constraint, table)} {where}"
+            operation,
+            table,
+            name,
+            f"{_constraint_words(constraint, table)} {where}",
+            refers_to=_referred_table(constraint),
         )
     if operation.startswith("modify_"):
         _, schema, table_name, column_name, _info, in_database, in_models = diff
@@ -222,6 +226,14 @@ def _value(value: Any) -> str:
 
 def _expression(expression: Any) -> str:
     return str(getattr(expression, "name", expression))
+
+
+def _referred_table(constraint: Any) -> str:
+    """The table a foreign key points at, read from its target's name (never resolved: the
+    table may be missing from the metadata); "" for another constraint."""
+    if constraint.__visit_name__ != "foreign_key_constraint" or not constraint.elements:
+        return ""
+    return str(constraint.elements[0].target_fullname).rpartition(".")[0]
 
 
 def _constraint_words(constraint: Any, table: str) -> str:

@@ -99,10 +99,13 @@ class ReplayedSchema:
                     element._get_colspec().rpartition(".")[0] for element in constraint.elements
                 }
                 if not targets <= set(metadata.tables):
-                    # a foreign key to a table the history no longer has (or never had)
+                    # a foreign key to a table the history no longer has (or never had), or
+                    # cannot know (mealie's: the tables of revisions read from their source);
+                    # the table's own set of them too, from which SQLAlchemy sorts the tables
                     table.constraints.discard(constraint)
                     for element in constraint.elements:
                         element.parent.foreign_keys.discard(element)
+                        table.foreign_keys.discard(element)
         return metadata
 
     def replay(self, revisions: Iterable[RevisionOperations]) -> ReplayedSchema:
