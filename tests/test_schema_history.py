@@ -422,3 +422,36 @@ def test_a_column_a_pending_revision_adds_already_there_blocks_the_upgrade(
     refused = blog.migdoctor("upgrade")
     assert refused.exit_code != 0
     assert database.version_rows() == ["3c4d5e6f7081"]
+
+
+# mealie (github.com/mealie-recipes/mealie): tables its recorded revisions create refer to tables
+# of its first revision, which is read from its source; every comparison below the head failed
+# ("NoReferencedTableError: ... could not find table 'cookbooks'")
+def test_a_foreign_key_to_a_table_the_history_cannot_read_is_compared_without_it(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        NOTE_BY_SQL,
+        "3c4d5e6f7081",
+        'op.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, body VARCHAR(50))")',
+        'op.drop_table("note")',
+        message="note by sql",
+    )
+    add_revision(
+        blog,
+        "7c8d9e0f1a2b",
+        NOTE_BY_SQL,
+        'op.create_table("note_link", sa.Column("id", sa.Integer(), primary_key=True), '
+        'sa.Column("note_id", sa.Integer(), sa.ForeignKey("note.id")))',
+        'op.drop_table("note_link")',
+        message="note links",
+    )
+    blog.upgrade("7c8d9e0f1a2b")
+    _empty_version_table(database)
+
+    _, document = blog.check_json()
+
+    schema = document["database"]["schema"]
+    assert schema["error"] is None, schema
+    assert schema["matches"][0] == "7c8d9e0f1a2b", schema
