@@ -148,12 +148,12 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
             # mealie (github.com/mealie-recipes/mealie): its first revision is read from its
             # source, so most tables' shape is unknown to the history
             message += (
-                f" As far as it can be compared, the live schema is the schema at {verified} "
-                f"and at {', '.join(unsure)}, which change tables whose shape the history "
-                "leaves unknown (raw SQL, a revision read from its source): which of them it "
-                f"is at cannot be told. {verified} is the stamp that skips nothing unseen; if "
-                "the later ones ran, the upgrade after it fails on them rather than leave them "
-                "undone."
+                f" The live schema is the schema at revision {verified}. As far as alembic's "
+                f"comparison can see it is also the schema at {', '.join(unsure)}, but "
+                f"{'those change' if len(unsure) > 1 else 'that changes'} tables whose shape "
+                "the history leaves unknown (raw SQL, a revision read from its source), and the "
+                "live schema does not show each of those changes there: a stamp there could "
+                f"skip them unseen. {verified} is the newest revision whose changes it shows."
             )
         else:
             message += f" The live schema is exactly the schema at revision {verified}."
@@ -196,7 +196,8 @@ def _also_matching(facts: Facts, verified: str) -> list[str]:
     if history is None:
         return []
     newer = facts.project.graph.descendants([verified], include_self=False)
-    return [r for r in history.matching if r in newer and r not in history.stampable]
+    stampable = matching_revisions(facts)
+    return [r for r in history.matching if r in newer and r not in stampable]
 
 
 def schema_evidence(facts: Facts) -> dict[str, object]:

@@ -224,51 +224,23 @@ def _infer(
         compared=tuple(compared),
         distances=ranked,
         matching=matching,
-        stampable=_stampable(matching, compared, graph, operations),
+        stampable=_stampable(matching, compared),
         untracked_tables=measure.untracked,
     )
 
 
 def _stampable(
-    matching: tuple[str, ...],
-    compared: Sequence[RevisionSchemaComparison],
-    graph: RevisionGraph,
-    operations: Mapping[str, RevisionOperations],
+    matching: tuple[str, ...], compared: Sequence[RevisionSchemaComparison]
 ) -> tuple[str, ...]:
-    """The matches whose equality rests on nothing the comparison leaves out: no more
-    uncertainty than the oldest match's (a later revision whose changes are all uncertain
-    matches only because they were left out), and no revision after the oldest match that
-    changes a table the comparison cannot read (its change would be skipped unseen: mealie's
-    3897397b4631 adds a column to a table an earlier revision's raw SQL made uncertain)."""
+    """The matches whose equality rests on no more uncertainty than the oldest match's: a later
+    revision whose changes are all uncertain matches only because they were left out. (What a
+    revision after the oldest match does to a table that was uncertain already is weighed with
+    the live schema in ``operations/schema_position.matching_revisions``.)"""
     if not matching:
         return ()
     uncertain = {c.revisions[0]: set(c.uncertain_tables) for c in compared if len(c.revisions) == 1}
-    oldest = matching[-1]
-    baseline = uncertain.get(oldest, set())
-    before = graph.ancestors((oldest,))
-    stampable = []
-    for revision in matching:
-        unknown = uncertain.get(revision, set())
-        if not unknown <= baseline:
-            continue
-        skipped = graph.ancestors((revision,)) - before
-        if any(_tables_changed(operations[r]) & unknown for r in skipped if r in operations):
-            continue
-        stampable.append(revision)
-    return tuple(stampable)
-
-
-def _tables_changed(recorded: RevisionOperations) -> set[str]:
-    """The tables a revision's operations name, as ``uncertain_tables`` names them."""
-    return {
-        f"{operation.schema}.{name}" if operation.schema else name
-        for operation in recorded.operations
-        for name in (
-            operation.table,
-            operation.name if operation.kind == "rename_table" else None,
-        )
-        if name
-    }
+    baseline = uncertain.get(matching[-1], set())
+    return tuple(r for r in matching if uncertain.get(r, set()) <= baseline)
 
 
 def history_key(
