@@ -307,3 +307,36 @@ def test_an_enum_type_a_downgrade_leaves_on_postgresql_is_named(
         result.stdout
     )
     assert "left behind: enum type mood ('happy', 'sad') is still there" in result.stdout
+
+
+# mealie (github.com/mealie-recipes/mealie): its first revision builds an engine of its own from
+# alembic's configuration to ask whether its tables exist (to ease a move from before alembic).
+# The round trip handed env.py the scratch database, but the configuration still named the
+# configured one: the revision asked that one, found its tables, created nothing in the scratch
+# database, and every revision after it "failed".
+ASKS_ITS_OWN_ENGINE = """
+config = op.get_context().config
+engine = sa.engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.")
+with engine.connect() as connection:
+    there = sa.inspect(connection).has_table("legacy_marker")
+engine.dispose()
+if not there:
+    op.create_table("marker", sa.Column("id", sa.Integer(), primary_key=True))
+"""
+
+
+@pytest.mark.databases
+def test_a_revision_that_builds_its_own_engine_reaches_the_scratch_database(
+    blog: Project, database: Database
+) -> None:
+    add_revision(blog, "d4e5f6a7b8c9", COMMENT, ASKS_ITS_OWN_ENGINE, 'op.drop_table("marker")')
+    database.execute("CREATE TABLE legacy_marker (id INTEGER PRIMARY KEY)")
+
+    document = roundtrip_json(blog, database, 1)  # the models do not have the marker table
+
+    entry = by_revision(document)["d4e5f6a7b8c9"]
+    assert (entry["upgrade"], entry["downgrade"]) == ("passed", "passed"), entry
+    assert document["models"]["differences"] == [
+        "table marker is in the database but not in the models"
+    ]
+    assert database.table_names() == {"legacy_marker"}
