@@ -330,6 +330,14 @@ def test_a_revision_that_builds_its_own_engine_reaches_the_scratch_database(
     blog: Project, database: Database
 ) -> None:
     add_revision(blog, "d4e5f6a7b8c9", COMMENT, ASKS_ITS_OWN_ENGINE, 'op.drop_table("marker")')
+    # as mealie's env.py does: the URL from the application's settings, whatever alembic's is
+    edit(
+        blog,
+        "alembic/env.py",
+        "config = context.config\n",
+        "config = context.config\n"
+        f"config.set_main_option('sqlalchemy.url', {database.url.replace('%', '%%')!r})\n",
+    )
     database.execute("CREATE TABLE legacy_marker (id INTEGER PRIMARY KEY)")
 
     document = roundtrip_json(blog, database, 1)  # the models do not have the marker table
