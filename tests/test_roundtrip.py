@@ -348,3 +348,46 @@ def test_a_revision_that_builds_its_own_engine_reaches_the_scratch_database(
         "table marker is in the database but not in the models"
     ]
     assert database.table_names() == {"legacy_marker"}
+
+
+# ihatemoney (github.com/spiral-project/ihatemoney), revision c941aaca38c2: its downgrade turns
+# the ENUM column logging_preference into a VARCHAR(9); the snapshots wrote both as VARCHAR(9)
+# (an enumeration compiled without a dialect) and the round trip said the schema was restored
+@pytest.mark.databases
+def test_a_downgrade_that_turns_an_enum_into_a_varchar_is_named(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        "5f60718293a4",
+        COMMENT,
+        "op.create_table('reaction', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "    sa.Column('mood', sa.Enum('happy', 'sad', name='mood')))",
+        "op.drop_table('reaction')\nsa.Enum(name='mood').drop(op.get_bind(), checkfirst=True)",
+        message="create reaction table",
+    )
+    add_revision(
+        blog,
+        "60718293a4b5",
+        "5f60718293a4",
+        "op.add_column('reaction', sa.Column('note', sa.String(20), nullable=True))",
+        "with op.batch_alter_table('reaction') as batch_op:\n"
+        "    batch_op.drop_column('note')\n"
+        "    batch_op.alter_column('mood', existing_type=sa.Enum('happy', 'sad', name='mood'),\n"
+        "                          type_=sa.String(5))",
+        message="reaction note",
+    )
+
+    document = roundtrip_json(blog, database, 1)  # the models lack the reaction table anyway
+
+    entry = by_revision(document)["60718293a4b5"]
+    if database.backend == "sqlite":  # there the enumeration is a VARCHAR(5) all along
+        assert entry["downgrade_differences"] == [], entry
+    else:
+        [changed] = entry["downgrade_differences"]
+        assert (changed["change"], changed["table"], changed["name"]) == (
+            "changed",
+            "reaction",
+            "mood",
+        )
+        assert "ENUM('happy', 'sad')" in str(changed), changed

@@ -145,7 +145,7 @@ def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
             operation,
             table,
             column.name,
-            f"column {table}.{column.name} ({_type(column.type)}) {where}",
+            f"column {table}.{column.name} ({type_words(column.type)}) {where}",
         )
     if operation in ("add_index", "remove_index"):
         index = diff[1]
@@ -176,7 +176,9 @@ def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
         table = _qualified(schema, table_name)
         what = operation.removeprefix("modify_").replace("_", " ")
         if operation == "modify_type":
-            values = f"{_type(in_database)} in the database, {_type(in_models)} in {expected}"
+            values = (
+                f"{type_words(in_database)} in the database, {type_words(in_models)} in {expected}"
+            )
         elif operation == "modify_nullable":
             values = (
                 f"{_nullable(in_database)} in the database, {_nullable(in_models)} in {expected}"
@@ -201,7 +203,8 @@ def _table_name(table: Any) -> str:
     return str(getattr(table, "fullname", table))
 
 
-def _type(type_: Any) -> str:
+def type_words(type_: Any) -> str:
+    """A column type as a report shows it (the roundtrip's snapshots too)."""
     enums = getattr(type_, "enums", None)
     if enums:
         # an enumeration by its values: compiled without a dialect it is a VARCHAR, and two
