@@ -29,9 +29,11 @@ _URL_PASSWORD = re.compile(
 )
 
 # the value of a password setting: password=… (a DSN, keyword arguments), "password": "…" (a
-# dict), DB_PASSWORD = "…" (a source line), PASSWORD '…' (SQL)
+# dict), DB_PASSWORD = "…" (a source line), PASSWORD '…' (SQL); not a schema object named so,
+# as migdoctor names one ("column user.password_hash: type VARCHAR(128) in the database")
 _SETTING_PASSWORD = re.compile(
-    r"""(?P<prefix>(?i:(?<![\w.-])[\w.-]{0,40}?(?:password|passwd|pwd)[\w-]{0,40})"""
+    r"""(?P<prefix>(?i:(?<![\w.-])(?<!column )(?<!index )(?<!table )(?<!constraint )"""
+    r"""[\w.-]{0,40}?(?:password|passwd|pwd)[\w-]{0,40})"""
     r"""['"]?(?:\s*[:=]\s*|\s+(?=['"])))"""
     r"""(?P<pw>'[^'\n]*'|"[^"\n]*"|[^\s,;)}\]'"&]+)"""
 )

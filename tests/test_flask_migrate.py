@@ -72,3 +72,23 @@ def test_the_application_named_in_flaskenv_is_found(tmp_path: Path, database: Da
 
     assert result.exit_code == 0, result
     assert result.json()["database"]["current"] == [USERS]
+
+
+# ihatemoney (github.com/spiral-project/ihatemoney) keeps "script_location = ." in its
+# migrations/alembic.ini: right for `flask db`, which sets script_location to that folder in
+# code whatever the file says, and for nothing else; migdoctor -c pointed at it failed with
+# "Can't find Python file env.py"
+def test_the_script_location_is_where_flask_migrate_puts_it(
+    tmp_path: Path, database: Database
+) -> None:
+    project = copy_project("flask_app", tmp_path / "app", None)
+    ini = project.root / "migrations" / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[alembic]\n", "[alembic]\nscript_location = .\n", 1))
+    flask_db(project.root, database.url, "upgrade")
+    environment = {"FLASK_APP": "app", "DATABASE_URL": database.url}
+
+    for command in ("check", "current", "history"):
+        result = project.migdoctor("-c", str(ini), command, env=environment)
+
+        assert result.exit_code == 0, result
+        assert USERS in result.stdout

@@ -307,3 +307,87 @@ def test_an_enum_type_a_downgrade_leaves_on_postgresql_is_named(
         result.stdout
     )
     assert "left behind: enum type mood ('happy', 'sad') is still there" in result.stdout
+
+
+# mealie (github.com/mealie-recipes/mealie): its first revision builds an engine of its own from
+# alembic's configuration to ask whether its tables exist (to ease a move from before alembic).
+# The round trip handed env.py the scratch database, but the configuration still named the
+# configured one: the revision asked that one, found its tables, created nothing in the scratch
+# database, and every revision after it "failed".
+ASKS_ITS_OWN_ENGINE = """
+config = op.get_context().config
+engine = sa.engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.")
+with engine.connect() as connection:
+    there = sa.inspect(connection).has_table("legacy_marker")
+engine.dispose()
+if not there:
+    op.create_table("marker", sa.Column("id", sa.Integer(), primary_key=True))
+"""
+
+
+@pytest.mark.databases
+def test_a_revision_that_builds_its_own_engine_reaches_the_scratch_database(
+    blog: Project, database: Database
+) -> None:
+    add_revision(blog, "d4e5f6a7b8c9", COMMENT, ASKS_ITS_OWN_ENGINE, 'op.drop_table("marker")')
+    # as mealie's env.py does: the URL from the application's settings, whatever alembic's is
+    edit(
+        blog,
+        "alembic/env.py",
+        "config = context.config\n",
+        "config = context.config\n"
+        f"config.set_main_option('sqlalchemy.url', {database.url.replace('%', '%%')!r})\n",
+    )
+    database.execute("CREATE TABLE legacy_marker (id INTEGER PRIMARY KEY)")
+
+    document = roundtrip_json(blog, database, 1)  # the models do not have the marker table
+
+    entry = by_revision(document)["d4e5f6a7b8c9"]
+    assert (entry["upgrade"], entry["downgrade"]) == ("passed", "passed"), entry
+    assert document["models"]["differences"] == [
+        "table marker is in the database but not in the models"
+    ]
+    assert database.table_names() == {"legacy_marker"}
+
+
+# ihatemoney (github.com/spiral-project/ihatemoney), revision c941aaca38c2: its downgrade turns
+# the ENUM column logging_preference into a VARCHAR(9); the snapshots wrote both as VARCHAR(9)
+# (an enumeration compiled without a dialect) and the round trip said the schema was restored
+@pytest.mark.databases
+def test_a_downgrade_that_turns_an_enum_into_a_varchar_is_named(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        "5f60718293a4",
+        COMMENT,
+        "op.create_table('reaction', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "    sa.Column('mood', sa.Enum('happy', 'sad', name='mood')))",
+        "op.drop_table('reaction')\nsa.Enum(name='mood').drop(op.get_bind(), checkfirst=True)",
+        message="create reaction table",
+    )
+    add_revision(
+        blog,
+        "60718293a4b5",
+        "5f60718293a4",
+        "op.add_column('reaction', sa.Column('note', sa.String(20), nullable=True))",
+        "with op.batch_alter_table('reaction') as batch_op:\n"
+        "    batch_op.drop_column('note')\n"
+        "    batch_op.alter_column('mood', existing_type=sa.Enum('happy', 'sad', name='mood'),\n"
+        "                          type_=sa.String(5))",
+        message="reaction note",
+    )
+
+    document = roundtrip_json(blog, database, 1)  # the models lack the reaction table anyway
+
+    entry = by_revision(document)["60718293a4b5"]
+    if database.backend == "sqlite":  # there the enumeration is a VARCHAR(5) all along
+        assert entry["downgrade_differences"] == [], entry
+    else:
+        [changed] = entry["downgrade_differences"]
+        assert (changed["change"], changed["table"], changed["name"]) == (
+            "changed",
+            "reaction",
+            "mood",
+        )
+        assert "ENUM('happy', 'sad')" in str(changed), changed

@@ -391,6 +391,176 @@ def _assert_each_revision_is_inferred(
         database.execute(f"INSERT INTO alembic_version (version_num) VALUES ('{revision}')")
 
 
+# ihatemoney (github.com/spiral-project/ihatemoney), revision c941aaca38c2 "remove ip
+# recording": batch_op.alter_column("logging_preference", existing_type=sa.VARCHAR(length=9),
+# autoincrement=False) over an ENUM column. On MySQL and MariaDB alembic sends a MODIFY that
+# states the whole column from the existing_* arguments: the ENUM became a VARCHAR(9), and a
+# freshly migrated database "matched no revision". The same MODIFY makes a column NULL without
+# existing_nullable and drops a default without existing_server_default.
+RESTATED = "5e6f70819203"
+RESTATING_UPGRADE = """
+op.create_table(
+    "review",
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("status", sa.Enum("draft", "shown", name="reviewstatus"), nullable=True),
+    sa.Column("rating", sa.Integer(), nullable=False, server_default="0"),
+)
+with op.batch_alter_table("review") as batch_op:
+    batch_op.alter_column("status", existing_type=sa.String(5), autoincrement=False)
+    batch_op.alter_column("rating", type_=sa.BigInteger())
+"""
+
+
+def test_an_altered_column_is_what_mysql_restates_it_as(blog: Project, database: Database) -> None:
+    add_revision(
+        blog,
+        RESTATED,
+        "3c4d5e6f7081",
+        RESTATING_UPGRADE,
+        'op.drop_table("review")',
+        message="restate columns",
+    )
+    blog.upgrade("head")
+    if database.backend == "mysql":
+        # what the MODIFY really left: a VARCHAR, a nullable column without its default
+        assert _column_type(database, "review", "status").startswith("VARCHAR")
+
+    _, document = blog.check_json()
+
+    schema = document["database"]["schema"]
+    assert (schema["matches"], schema["current_matches"]) == ([RESTATED], True), schema
+    assert schema["closest_differences"] == []
+
+    # with the version table emptied, alembic's full comparison says the same
+    _empty_version_table(database)
+    _, document = blog.check_json()
+    assert document["database"]["schema"]["matches"] == [RESTATED]
+    assert finding(document, "table-exists")["evidence"]["verified_applied"] == RESTATED
+
+
+def test_the_header_says_how_the_schema_differs_from_the_closest_revision(
+    blog: Project, database: Database
+) -> None:
+    blog.upgrade("head")
+    database.execute("ALTER TABLE comment ADD COLUMN note VARCHAR(20)")
+
+    result = blog.migdoctor("check")
+    _, document = blog.check_json()
+
+    schema = document["database"]["schema"]
+    difference = (
+        "column comment.note (VARCHAR(20)) is in the database but not in the history at "
+        "revision 3c4d5e6f7081"
+    )
+    assert (schema["closest"], schema["closest_differences"]) == ("3c4d5e6f7081", [difference])
+    assert f"closest 3c4d5e6f7081 (1 difference: {difference})" in " ".join(result.stdout.split())
+
+
+# mealie (github.com/mealie-recipes/mealie): its first revision is read from its source (it asks
+# its own engine whether the tables exist), so the shape of most tables is unknown to the
+# history; a later revision adding a column to one of them matched the live schema all the same,
+# and a stamp skipping it unseen was recommended. Here raw SQL makes the table unknown.
+NOTE_BY_SQL, NOTE_COLOR = "5a6b7c8d9e0f", "6b7c8d9e0f1a"
+
+
+def test_a_stamp_never_skips_a_change_to_a_table_the_history_cannot_read(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        NOTE_BY_SQL,
+        "3c4d5e6f7081",
+        'op.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, body VARCHAR(50))")',
+        'op.drop_table("note")',
+        message="note by sql",
+    )
+    add_revision(
+        blog,
+        NOTE_COLOR,
+        NOTE_BY_SQL,
+        'op.add_column("note", sa.Column("color", sa.String(10), nullable=True))',
+        'op.drop_column("note", "color")',
+        message="note color",
+    )
+    blog.upgrade(NOTE_BY_SQL)
+    _empty_version_table(database)
+
+    _, document = blog.check_json()
+
+    exists = finding(document, "table-exists")
+    assert exists["evidence"]["verified_applied"] == NOTE_BY_SQL
+    assert exists["fixes"][0]["command"] == f"migdoctor fix stamp --revision {NOTE_BY_SQL}"
+    assert f"also the schema at {NOTE_COLOR}, but that changes tables" in exists["message"]
+
+    # the column there, the live schema shows the change: the newest revision is the stamp
+    database.execute("ALTER TABLE note ADD COLUMN color VARCHAR(10)")
+    _, document = blog.check_json()
+    assert finding(document, "table-exists")["evidence"]["verified_applied"] == NOTE_COLOR
+
+
+# mealie again: stamped one revision short, the upgrade was offered as safe and failed with
+# "duplicate column name"; a column a pending revision adds is already there
+def test_a_column_a_pending_revision_adds_already_there_blocks_the_upgrade(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        "8c9d0e1f2a3b",
+        "3c4d5e6f7081",
+        'op.add_column("comment", sa.Column("note", sa.String(20), nullable=True))',
+        'op.drop_column("comment", "note")',
+        message="comment note",
+    )
+    blog.upgrade("3c4d5e6f7081")
+    database.execute("ALTER TABLE comment ADD COLUMN note VARCHAR(20)")
+
+    _, document = blog.check_json()
+
+    stale = finding(document, "stale-current")
+    assert (
+        "The upgrade would fail: revision 8c9d0e1f2a3b adds column comment.note, which already "
+        "exists." in stale["message"]
+    )
+    assert [(f["id"], f["recommended"]) for f in stale["fixes"]] == [("stamp", True)]
+    assert stale["fixes"][0]["command"] == "migdoctor fix stamp --revision 8c9d0e1f2a3b"
+    refused = blog.migdoctor("upgrade")
+    assert refused.exit_code != 0
+    assert database.version_rows() == ["3c4d5e6f7081"]
+
+
+# mealie (github.com/mealie-recipes/mealie): tables its recorded revisions create refer to tables
+# of its first revision, which is read from its source; every comparison below the head failed
+# ("NoReferencedTableError: ... could not find table 'cookbooks'")
+def test_a_foreign_key_to_a_table_the_history_cannot_read_is_compared_without_it(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        NOTE_BY_SQL,
+        "3c4d5e6f7081",
+        'op.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, body VARCHAR(50))")',
+        'op.drop_table("note")',
+        message="note by sql",
+    )
+    add_revision(
+        blog,
+        "7c8d9e0f1a2b",
+        NOTE_BY_SQL,
+        'op.create_table("note_link", sa.Column("id", sa.Integer(), primary_key=True), '
+        'sa.Column("note_id", sa.Integer(), sa.ForeignKey("note.id")))',
+        'op.drop_table("note_link")',
+        message="note links",
+    )
+    blog.upgrade("7c8d9e0f1a2b")
+    _empty_version_table(database)
+
+    _, document = blog.check_json()
+
+    schema = document["database"]["schema"]
+    assert schema["error"] is None, schema
+    assert schema["matches"][0] == "7c8d9e0f1a2b", schema
+
+
 def test_a_column_added_with_index_true_brings_its_index(blog: Project, database: Database) -> None:
     """``op.add_column(..., sa.Column(..., index=True))``: alembic creates the column's index
     (``ix_<table>_<column>``) after it; the history's schema holds it too, so the database at

@@ -548,6 +548,14 @@ def test_where_a_password_stands_it_is_masked_and_nowhere_else() -> None:
                 "Check the user name and password in the URL."
             ),
             "sqlite:////srv/app.db": "sqlite:////srv/app.db",
+            # a column named so, as migdoctor describes it (ihatemoney's project.password,
+            # github.com/spiral-project/ihatemoney, read "password: *** VARCHAR(128)")
+            "column project_version.password: type VARCHAR(128) in the database": (
+                "column project_version.password: type VARCHAR(128) in the database"
+            ),
+            "column user.password_hash: nullable NULL in the database": (
+                "column user.password_hash: nullable NULL in the database"
+            ),
         }
         for before, after in shown.items():
             assert redact(before) == after

@@ -63,8 +63,13 @@ def downgrade_does_not_undo_upgrade(facts: Facts) -> list[Finding]:
         f"something in upgrade() but undo{'' if count != 1 else 'es'} nothing in downgrade(): "
         f"{listed}"
         + (" …" if count > LISTED_IN_MESSAGE else "")
-        + ". alembic downgrade through them steps the version table back and leaves their "
-        "changes in place, so the next upgrade trips over them."
+        + (
+            ". alembic downgrade through them steps the version table back and leaves their "
+            "changes in place, so the next upgrade runs them again over what they left."
+            if count != 1
+            else ". alembic downgrade through it steps the version table back and leaves its "
+            "changes in place, so the next upgrade runs it again over what it left."
+        )
     )
     if missing:
         message += (

@@ -9,9 +9,11 @@ revision before it. Only where a failed run can leave part of a revision behind:
 MariaDB and SQLite (alembic runs their DDL outside a transaction), or operations inside
 ``op.get_context().autocommit_block()``. On PostgreSQL a failed revision is rolled back whole,
 so a revision partly visible there is reported by ``table-exists`` (created outside the
-migrations). A live schema that alembic's comparison finds equal to the current revision's
-schema (or to the next one's) is never called half applied, whatever names it shares with the
-next revision (a rename back to an old name, say). Each operation is compared with the schema
+migrations), as is one whose visible operations are not a beginning of it (an operation shows
+while one before it does not: no run stopping half way leaves that). A live schema that
+alembic's comparison finds equal to the current revision's schema (or to the next one's) is
+never called half applied, whatever names it shares with the next revision (a rename back to an
+old name, say). Each operation is compared with the schema
 on its own; operations whose effect a schema cannot show (raw SQL, foreign keys, data) are
 placed by their order, since a failed run stops at one operation: those before a visible one
 ran, those after a missing one did not.

@@ -22,7 +22,10 @@ longer build a fresh database, and dropping the table loses its rows.
 
 On PostgreSQL, which rolls a failed revision back whole, a pending revision that is partly
 visible in the schema (some of its tables, columns or indexes exist, others do not) was
-created outside the migrations: this check reports it with each operation, applied or not.
+created outside the migrations: this check reports it with each operation, applied or not. So
+it does everywhere when what shows is not a beginning of the revision (a table its last
+operation creates exists while the first one's does not): a failed run stops at one operation
+and leaves only what came before it.
 
 How to fix
 ----------
@@ -140,7 +143,20 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
         )
     current = [row for row in database.version_rows if row in matching]
     if verified is not None:
-        message += f" The live schema is exactly the schema at revision {verified}."
+        unsure = _also_matching(facts, verified)
+        if unsure:
+            # mealie (github.com/mealie-recipes/mealie): its first revision is read from its
+            # source, so most tables' shape is unknown to the history
+            message += (
+                f" The live schema is the schema at revision {verified}. As far as alembic's "
+                f"comparison can see it is also the schema at {', '.join(unsure)}, but "
+                f"{'those change' if len(unsure) > 1 else 'that changes'} tables whose shape "
+                "the history leaves unknown (raw SQL, a revision read from its source), and the "
+                "live schema does not show each of those changes there: a stamp there could "
+                f"skip them unseen. {verified} is the newest revision whose changes it shows."
+            )
+        else:
+            message += f" The live schema is exactly the schema at revision {verified}."
     elif current:
         # the revisions already applied made the table; the pending one makes it again
         same_line = bool(set(current) & graph.ancestors([first]))
@@ -170,6 +186,18 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
             locations=facts.project.revision_locations(by_revision),
         )
     ]
+
+
+def _also_matching(facts: Facts, verified: str) -> list[str]:
+    """The revisions newer than ``verified`` whose schema the live one equals only where the
+    comparison can see (a stamp there is not offered)."""
+    database = facts.database
+    history = database.schema_history if database is not None else None
+    if history is None:
+        return []
+    newer = facts.project.graph.descendants([verified], include_self=False)
+    stampable = matching_revisions(facts)
+    return [r for r in history.matching if r in newer and r not in stampable]
 
 
 def schema_evidence(facts: Facts) -> dict[str, object]:
@@ -230,13 +258,22 @@ def _made_outside_migrations(facts: Facts, partial: PartialApplication) -> Findi
     applied = [s.operation.describe() for s in partial.applied]
     missing = [s.operation.describe() for s in partial.missing]
     recorded = facts.operations[revision]
+    if partial.stops_half_way:
+        # where a run can stop half way, it stops at one operation: what shows after what does
+        # not was made by something else
+        why = (
+            f"a failed run stops at one operation, yet {applied[-1]} shows while "
+            f"{missing[0]}, which comes before it, does not"
+        )
+    else:
+        why = f"{database.dialect} rolls back a failed revision whole"
     message = (
         f"{_situation_sentence(facts)} Part of pending revision {revision} "
         f"({script.doc or 'no message'}) is already in the schema: {'; '.join(applied[:3])}"
         f"{' …' if len(applied) > 3 else ''}; not yet: {'; '.join(missing[:3])}"
-        f"{' …' if len(missing) > 3 else ''}. {database.dialect} rolls back a failed revision "
-        "whole, so these objects were created outside the migrations (by hand, by "
-        "metadata.create_all() or another tool); alembic upgrade would fail on the first of them."
+        f"{' …' if len(missing) > 3 else ''}. {why[:1].upper()}{why[1:]}, so these objects "
+        "were created outside the migrations (by hand, by metadata.create_all() or another "
+        "tool); alembic upgrade would fail on the first of them."
     )
     evidence = {
         "revision": revision,

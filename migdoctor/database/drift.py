@@ -145,7 +145,7 @@ def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
             operation,
             table,
             column.name,
-            f"column {table}.{column.name} ({_type(column.type)}) {where}",
+            f"column {table}.{column.name} ({type_words(column.type)}) {where}",
         )
     if operation in ("add_index", "remove_index"):
         index = diff[1]
@@ -165,14 +165,20 @@ def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
         where = in_expected_only if operation.startswith("add") else in_database_only
         name = str(constraint.name) if constraint.name else ""
         return SchemaDifference(
-            operation, table, name, f"{_constraint_words(constraint, table)} {where}"
+            operation,
+            table,
+            name,
+            f"{_constraint_words(constraint, table)} {where}",
+            refers_to=_referred_table(constraint),
         )
     if operation.startswith("modify_"):
         _, schema, table_name, column_name, _info, in_database, in_models = diff
         table = _qualified(schema, table_name)
         what = operation.removeprefix("modify_").replace("_", " ")
         if operation == "modify_type":
-            values = f"{_type(in_database)} in the database, {_type(in_models)} in {expected}"
+            values = (
+                f"{type_words(in_database)} in the database, {type_words(in_models)} in {expected}"
+            )
         elif operation == "modify_nullable":
             values = (
                 f"{_nullable(in_database)} in the database, {_nullable(in_models)} in {expected}"
@@ -197,7 +203,13 @@ def _table_name(table: Any) -> str:
     return str(getattr(table, "fullname", table))
 
 
-def _type(type_: Any) -> str:
+def type_words(type_: Any) -> str:
+    """A column type as a report shows it (the roundtrip's snapshots too)."""
+    enums = getattr(type_, "enums", None)
+    if enums:
+        # an enumeration by its values: compiled without a dialect it is a VARCHAR, and two
+        # of them differing only in their values would read alike
+        return f"{type(type_).__name__}({', '.join(repr(value) for value in enums)})"
     try:
         return str(type_)
     except Exception:  # noqa: BLE001 - a type that cannot compile without a dialect
@@ -217,6 +229,14 @@ def _value(value: Any) -> str:
 
 def _expression(expression: Any) -> str:
     return str(getattr(expression, "name", expression))
+
+
+def _referred_table(constraint: Any) -> str:
+    """The table a foreign key points at, read from its target's name (never resolved: the
+    table may be missing from the metadata); "" for another constraint."""
+    if constraint.__visit_name__ != "foreign_key_constraint" or not constraint.elements:
+        return ""
+    return str(constraint.elements[0].target_fullname).rpartition(".")[0]
 
 
 def _constraint_words(constraint: Any, table: str) -> str:

@@ -60,7 +60,7 @@ MAGIC = b"migdoctor comparison cache\n"
 # answers kept per project and database: the drift, and the few schemas inference compares
 MAX_ENTRIES = 32
 # bump when what the fingerprint covers, or what an entry holds, changes
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 # configure() options that belong to one run, not to the comparison
 _RUN_OPTIONS = frozenset(
     {"fn", "target_metadata", "output_buffer", "starting_rev", "destination_rev", "tag"}
@@ -476,8 +476,8 @@ class ComparisonCache:
             return None
         try:
             return [
-                (SchemaDifference(operation, table, name, words), (schema, table_name))
-                for operation, table, name, words, schema, table_name in rows
+                (SchemaDifference(operation, table, name, words, refers_to), (schema, table_name))
+                for operation, table, name, words, refers_to, schema, table_name in rows
             ]
         except (ValueError, TypeError):
             return None
@@ -508,6 +508,7 @@ class ComparisonCache:
                 str(d.table),
                 str(d.name),
                 str(d.words),
+                str(d.refers_to),
                 None if schema is None else str(schema),
                 str(table),
             )

@@ -236,6 +236,10 @@ def _replace_connections_with_url(environment: Any, url: str, opened: list[Any])
             engine = create_engine(wanted, poolclass=pool.NullPool)
             connection = engine.connect()
             opened.append(connection)
+        # and the configuration env.py may have pointed at the application's database: a
+        # revision that builds an engine of its own from it (mealie's first one asks it whether
+        # its tables exist) must reach ``url`` too, never the application's database
+        environment.config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
         original_configure(connection=connection, **kw)
 
     environment.configure = configure

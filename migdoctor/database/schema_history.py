@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 CLOSEST_COMPARED = 3
 # bump when what the inference finds, or how (the replay too), changes: its kept outcomes and
 # comparisons are then not reused
-OUTCOME_SCHEMA = 3
+OUTCOME_SCHEMA = 4
 STRUCTURE = "structure"
 
 
@@ -150,7 +150,10 @@ def _infer(
     distances: dict[str, int] = {}
     schemas: dict[str, Measured] = {}
     branching = {r for r in oldest_first if len(graph.all_children[r]) > 1}
-    replayed = Measured(ReplayedSchema(), measure.initial_distance(), {})
+    restates = restates_altered_columns(inspector.dialect.name)
+    replayed = Measured(
+        ReplayedSchema(alter_restates_column=restates), measure.initial_distance(), {}
+    )
     frontier: set[str] = set()
     for revision in oldest_first:
         parents = graph.parents(revision)
@@ -159,7 +162,9 @@ def _infer(
         elif len(parents) == 1 and parents[0] in schemas:
             own = schemas[parents[0]].copy()
         else:
-            own = Measured(ReplayedSchema(), measure.initial_distance(), {})
+            own = Measured(
+                ReplayedSchema(alter_restates_column=restates), measure.initial_distance(), {}
+            )
             own.schema.replay(operations[r] for r in oldest_first if r in graph.ancestors(parents))
             measure.update(own)
         own.schema.apply_revision(operations[revision])
@@ -204,7 +209,7 @@ def _infer(
         )
         wanted = []
     for revisions in dict.fromkeys(wanted):
-        schema = schema_at(graph, operations, revisions, oldest_first)
+        schema = schema_at(graph, operations, revisions, oldest_first, restates)
         key = history_key(graph, operations, revisions)
         compared.append(measure.compare(revisions, schema, key))
     matching = tuple(
@@ -229,7 +234,9 @@ def _stampable(
     matching: tuple[str, ...], compared: Sequence[RevisionSchemaComparison]
 ) -> tuple[str, ...]:
     """The matches whose equality rests on no more uncertainty than the oldest match's: a later
-    revision whose changes are all uncertain matches only because they were left out."""
+    revision whose changes are all uncertain matches only because they were left out. (What a
+    revision after the oldest match does to a table that was uncertain already is weighed with
+    the live schema in ``operations/schema_position.matching_revisions``.)"""
     if not matching:
         return ()
     uncertain = {c.revisions[0]: set(c.uncertain_tables) for c in compared if len(c.revisions) == 1}
@@ -262,11 +269,19 @@ def schema_at(
     operations: Mapping[str, RevisionOperations],
     revisions: Iterable[str],
     oldest_first: Sequence[str] | None = None,
+    alter_restates_column: bool = False,
 ) -> ReplayedSchema:
-    """The schema the history describes once ``revisions`` and all their ancestors ran."""
+    """The schema the history describes once ``revisions`` and all their ancestors ran (on
+    MySQL or MariaDB when ``alter_restates_column``: see ``ReplayedSchema``)."""
     order = oldest_first if oldest_first is not None else list(reversed(graph.history()))
     needed = graph.ancestors(revisions)
-    return ReplayedSchema().replay(operations[r] for r in order if r in needed)
+    schema = ReplayedSchema(alter_restates_column=alter_restates_column)
+    return schema.replay(operations[r] for r in order if r in needed)
+
+
+def restates_altered_columns(dialect_name: str) -> bool:
+    """Whether alembic's alter_column restates the whole column on this dialect (MODIFY)."""
+    return dialect_name in ("mysql", "mariadb")
 
 
 def history_tables(operations: Iterable[RevisionOperations]) -> set[TableKey]:

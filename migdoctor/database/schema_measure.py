@@ -76,6 +76,13 @@ class Measure:
         self._live: dict[str | None, dict[str, _LiveTable]] = {}
         self._table_distance: dict[Table, int] = {}
 
+    def _refers_to(self, difference: SchemaDifference) -> TableKey | None:
+        """The table a foreign key difference points at, as the keys here name tables."""
+        if not difference.refers_to:
+            return None
+        schema, _, name = difference.refers_to.rpartition(".")
+        return (self._schema(schema or None), self._name(name))
+
     def _schema(self, schema: str | None) -> str | None:
         return None if schema is None or schema == self.default_schema else schema
 
@@ -220,7 +227,8 @@ class Measure:
         untracked: list[str] = []
         for difference, table_key in answer:
             key = (self._schema(table_key[0]), self._name(table_key[1]))
-            if key in uncertain:
+            if key in uncertain or self._refers_to(difference) in uncertain:
+                # nor a foreign key to such a table: the history's side has none to compare
                 continue
             if difference.operation == "remove_table" and key not in self.history_tables:
                 untracked.append(difference.table)

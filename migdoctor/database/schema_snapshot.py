@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.drift import type_words
 from migdoctor.facts.roundtrip import (
     CHECK,
     COLUMN,
@@ -81,7 +82,9 @@ def _sequence_owners(connection: Connection) -> dict[str, tuple[str, str]]:
 def _table_objects(inspector: Inspector, table: str) -> Iterator[SchemaObject]:
     for column in inspector.get_columns(table):
         nullable = "NULL" if column.get("nullable", True) else "NOT NULL"
-        yield SchemaObject(COLUMN, table, column["name"], f"{_type(column['type'])} {nullable}")
+        yield SchemaObject(
+            COLUMN, table, column["name"], f"{type_words(column['type'])} {nullable}"
+        )
     primary_key = inspector.get_pk_constraint(table)
     if primary_key and primary_key.get("constrained_columns"):
         yield SchemaObject(PRIMARY_KEY, table, "", _columns(primary_key["constrained_columns"]))
@@ -119,10 +122,3 @@ def _optional(read: Callable[[str], list[Any]], table: str) -> list[Any]:
 
 def _columns(names: Any) -> str:
     return f"({', '.join(str(name) for name in names)})"
-
-
-def _type(type_: Any) -> str:
-    try:
-        return str(type_)
-    except Exception:  # noqa: BLE001 - a type that cannot compile without a dialect
-        return type(type_).__name__

@@ -194,13 +194,15 @@ class SchemaDifference:
 
     ``operation`` is alembic's name for it (``add_column``: in the models only; ``remove_table``:
     in the database only; ``modify_type``: both have it, differently), ``words`` the sentence a
-    report shows.
+    report shows; ``refers_to`` the table a foreign key difference points at (schema-qualified
+    as alembic names it).
     """
 
     operation: str
     table: str
     name: str
     words: str
+    refers_to: str = ""
 
 
 @dataclass(frozen=True)

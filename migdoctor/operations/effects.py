@@ -158,6 +158,47 @@ def creation_conflicts(
     return conflicts
 
 
+@dataclass(frozen=True)
+class ColumnConflict:
+    """``revision`` adds ``column`` to ``table``, where the live schema already has it."""
+
+    revision: str
+    table: str
+    column: str
+
+
+def column_conflicts(
+    revisions: Sequence[RevisionOperations], database: DatabaseFacts
+) -> list[ColumnConflict]:
+    """Columns that revisions, run in this order from the live schema, would add to a live
+    table that already has them (alembic: "duplicate column"). A table the revisions create,
+    drop or rename first, and a column they drop or rename first, are theirs, not the live
+    schema's."""
+    made: set[TableKey] = set()
+    released: set[tuple[TableKey, str]] = set()
+    conflicts = []
+    for recorded in revisions:
+        for operation in recorded.operations:
+            if operation.table is None:
+                continue
+            key = table_key(database, operation.schema, operation.table)
+            if operation.kind in ("create_table", "drop_table", "rename_table"):
+                made.add(key)
+                if operation.kind == "rename_table" and operation.name:
+                    made.add(table_key(database, operation.schema, operation.name))
+            elif operation.kind in ("drop_column", "alter_column") and operation.columns:
+                if operation.kind == "drop_column" or operation.name:
+                    released.add((key, _column(database, operation.columns[0])))
+            elif operation.kind == "add_column" and operation.columns and key not in made:
+                column = operation.columns[0]
+                live = database.table(key[1], key[0])
+                if (key, _column(database, column)) in released or live is None:
+                    continue
+                if _column(database, column) in {_column(database, c) for c in live.column_names}:
+                    conflicts.append(ColumnConflict(recorded.revision, _display(key), column))
+    return conflicts
+
+
 def _conflict(
     revision: str, operation: Operation, key: TableKey, live_table: object, database: DatabaseFacts
 ) -> TableConflict:

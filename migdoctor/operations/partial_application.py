@@ -39,10 +39,24 @@ class PartialApplication:
     states: tuple[OperationState, ...]
     # False where a failed run is rolled back whole (PostgreSQL without autocommit_block): what
     # shows was then created outside the migrations
-    half_applied_possible: bool = True
+    stops_half_way: bool = True
 
     def _indexes(self, visibility: Visibility) -> list[int]:
         return [s.index for s in self.states if s.visibility == visibility]
+
+    @property
+    def in_run_order(self) -> bool:
+        """Whether a run stopping at one operation can leave this: every visible operation
+        comes before every missing one. An operation that shows after one that does not was
+        made by something else than this revision's run."""
+        return max(self._indexes(Visibility.VISIBLE)) < min(self._indexes(Visibility.MISSING))
+
+    @property
+    def half_applied_possible(self) -> bool:
+        """Whether a failed run of the revision explains what shows: where it can stop half
+        way, and with what shows a beginning of its operations. Otherwise what shows was created
+        outside the migrations."""
+        return self.stops_half_way and self.in_run_order
 
     @property
     def applied(self) -> tuple[OperationState, ...]:

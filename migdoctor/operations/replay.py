@@ -75,9 +75,14 @@ class ReplayedSchema:
     tables: dict[TableKey, Table] = field(default_factory=dict)
     uncertain: set[TableKey] = field(default_factory=set)
     touched: set[TableKey] = field(default_factory=set)
+    # MySQL and MariaDB: alembic's alter_column is a MODIFY (or CHANGE) that states the whole
+    # column again from the operation's existing_* arguments (see ``_alter_column``)
+    alter_restates_column: bool = False
 
     def copy(self) -> ReplayedSchema:
-        return ReplayedSchema(dict(self.tables), set(self.uncertain), set())
+        return ReplayedSchema(
+            dict(self.tables), set(self.uncertain), set(), self.alter_restates_column
+        )
 
     def table(self, schema: str | None, name: str) -> Table | None:
         return self.tables.get((schema, name))
@@ -95,10 +100,13 @@ class ReplayedSchema:
                     element._get_colspec().rpartition(".")[0] for element in constraint.elements
                 }
                 if not targets <= set(metadata.tables):
-                    # a foreign key to a table the history no longer has (or never had)
+                    # a foreign key to a table the history no longer has (or never had), or
+                    # cannot know (mealie's: the tables of revisions read from their source);
+                    # the table's own set of them too, from which SQLAlchemy sorts the tables
                     table.constraints.discard(constraint)
                     for element in constraint.elements:
                         element.parent.foreign_keys.discard(element)
+                        table.foreign_keys.discard(element)
         return metadata
 
     def replay(self, revisions: Iterable[RevisionOperations]) -> ReplayedSchema:
@@ -239,7 +247,7 @@ class ReplayedSchema:
         )
 
     def _alter_column(self, operation: Any) -> None:
-        from sqlalchemy import Column, DefaultClause
+        from sqlalchemy import Column
 
         schema, name = operation.schema, operation.table_name
         table = self.table(schema, name)
@@ -247,20 +255,26 @@ class ReplayedSchema:
             self._uncertain(schema, name)
             return
         old = table.columns[operation.column_name]
+        type_ = operation.modify_type if operation.modify_type is not None else old.type
+        nullable = old.nullable if operation.modify_nullable is None else operation.modify_nullable
         server_default: Any = old.server_default
         if operation.modify_server_default is not False:
-            value = operation.modify_server_default
-            server_default = (
-                None
-                if value is None
-                else value
-                if isinstance(value, DefaultClause)
-                else DefaultClause(value)
-            )
-        nullable = old.nullable if operation.modify_nullable is None else operation.modify_nullable
+            server_default = _server_default(operation.modify_server_default)
+        if self.alter_restates_column and _restates_column(operation):
+            # what alembic's MySQL implementation sends: the column as the operation states
+            # it, whatever it was (a column altered without existing_type=ENUM(...) becomes a
+            # VARCHAR, one without existing_nullable=False becomes NULL, one without
+            # existing_server_default loses its default)
+            if operation.modify_type is None and operation.existing_type is not None:
+                type_ = operation.existing_type
+            if operation.modify_nullable is None and not old.primary_key:
+                nullable = operation.existing_nullable is not False
+            if operation.modify_server_default is False:
+                existing = operation.existing_server_default
+                server_default = _server_default(None if existing is False else existing)
         replacement = Column(
             operation.modify_name or old.name,
-            operation.modify_type if operation.modify_type is not None else old.type,
+            type_,
             primary_key=old.primary_key,
             nullable=nullable,
             server_default=server_default,
@@ -397,4 +411,26 @@ def _column_index(table: str, schema: str | None, column: Column[Any]) -> tuple[
     return tuple(
         (None if index.name is None else str(index.name), (column.name,), bool(index.unique), {})
         for index in probe.indexes
+    )
+
+
+def _server_default(value: Any) -> Any:
+    """A server default as a column takes it (``None``: no default)."""
+    from sqlalchemy import DefaultClause
+
+    if value is None or isinstance(value, DefaultClause):
+        return value
+    return DefaultClause(value)
+
+
+def _restates_column(operation: Any) -> bool:
+    """Whether alembic's MySQL ``alter_column`` sends a MODIFY or CHANGE for ``operation``
+    (rather than an ALTER ... SET DEFAULT, or nothing): a new name, type, nullability,
+    autoincrement or comment. A functional default (``CHANGE`` too) is not told apart."""
+    return (
+        operation.modify_name is not None
+        or operation.modify_type is not None
+        or operation.modify_nullable is not None
+        or operation.kw.get("autoincrement") is not None
+        or operation.modify_comment is not False
     )

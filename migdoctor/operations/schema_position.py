@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts, RevisionSchemaComparison
+from migdoctor.facts.operations import Operation
+from migdoctor.operations.effects import Visibility, operation_visibility
+
+# operations on rows, which no schema shows (a data migration is never visible)
+DATA_OPERATIONS = ("execute", "bulk_insert")
 
 
 def comparison_with(facts: Facts, revisions: Sequence[str]) -> RevisionSchemaComparison | None:
@@ -20,11 +25,54 @@ def comparison_with(facts: Facts, revisions: Sequence[str]) -> RevisionSchemaCom
 
 def matching_revisions(facts: Facts) -> tuple[str, ...]:
     """The revisions a stamp may name: their schema the live one equals by alembic's
-    comparison, without resting on tables the history cannot know (newest first)."""
+    comparison, without resting on tables the history cannot know (newest first).
+
+    A revision after the oldest match that changes a table the comparison leaves out (its shape
+    unknown to the history: raw SQL, a revision read from its source) is taken to have run only
+    when the live schema shows each of its changes there (an added column is there, a dropped
+    one is not); one it cannot show (a type changed) is not taken on trust. mealie
+    (github.com/mealie-recipes/mealie) reads its first revision from its source: a stamp at its
+    head was recommended over a database without the column its head adds."""
     database = facts.database
     if database is None or database.schema_history is None:
         return ()
-    return database.schema_history.stampable
+    history = database.schema_history
+    stampable = history.stampable
+    if not stampable:
+        return ()
+    graph = facts.project.graph
+    before = graph.ancestors(history.matching[-1:])
+
+    def ran(revision: str, unknown: set[str]) -> bool:
+        recorded = facts.operations.get(revision)
+        if recorded is None:
+            return False
+        return all(
+            operation.kind in DATA_OPERATIONS
+            or operation_visibility(operation, database) == Visibility.VISIBLE
+            for operation in recorded.operations
+            if operation.qualified_table in unknown
+            or (operation.kind == "rename_table" and _renamed(operation) in unknown)
+        )
+
+    kept = []
+    for revision in stampable:
+        comparison = history.comparison((revision,))
+        unknown = set(comparison.uncertain_tables) if comparison is not None else set()
+        skipped = graph.ancestors((revision,)) - before
+        if not unknown or all(ran(skipped_revision, unknown) for skipped_revision in skipped):
+            kept.append(revision)
+    return tuple(kept)
+
+
+def _renamed(operation: Operation) -> str | None:
+    if operation.name is None:
+        return None
+    return f"{operation.schema}.{operation.name}" if operation.schema else operation.name
+
+
+# the differences from the closest revision the report's header names (JSON has them all)
+SHOWN_DIFFERENCES = 2
 
 
 @dataclass(frozen=True)
@@ -38,6 +86,8 @@ class SchemaPosition:
     unknown: str | None = None
     # why alembic's comparison with the closest revision failed
     error: str | None = None
+    # how the live schema differs from the closest revision, in words (when it matches none)
+    closest_differences: tuple[str, ...] = ()
 
     def words(self) -> str:
         if self.unknown:
@@ -50,10 +100,12 @@ class SchemaPosition:
             plural = "s" if len(self.matches) > 1 else ""
             return f"matches revision{plural} {listed}{note}"
         if self.closest:
-            return (
-                f"matches no revision; closest {self.closest} "
-                f"({self.differences} difference{'s' if self.differences != 1 else ''})"
-            )
+            count = f"{self.differences} difference{'s' if self.differences != 1 else ''}"
+            shown = self.closest_differences[:SHOWN_DIFFERENCES]
+            if shown:
+                more = len(self.closest_differences) - len(shown)
+                count += ": " + "; ".join(shown) + (f"; and {more} more" if more else "")
+            return f"matches no revision; closest {self.closest} ({count})"
         return "matches no revision"
 
     def as_evidence(self) -> dict[str, object]:
@@ -64,6 +116,7 @@ class SchemaPosition:
             "differences": self.differences,
             "unknown": self.unknown,
             "error": self.error,
+            "closest_differences": list(self.closest_differences),
         }
 
 
@@ -90,4 +143,7 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
         closest=closest,
         differences=len(comparison.differences) if comparison is not None else 0,
         error=comparison.error if comparison is not None else None,
+        closest_differences=tuple(d.words for d in comparison.differences)
+        if comparison is not None and not matches
+        else (),
     )

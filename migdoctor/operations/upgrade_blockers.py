@@ -5,7 +5,8 @@ Each blocker names the check that diagnoses it (its finding carries the evidence
 repairs) and says why, in one sentence. They come in the order alembic would meet them: the
 version table names a revision no script defines, the history does not load, the version table
 holds a revision together with its ancestor, the next revision was applied half way or is partly
-there already, a pending revision creates a table that already exists, a pending operation the
+there already, a pending revision creates a table that already exists or adds a column a live
+table already has, a pending operation the
 database will refuse on this data (``operations/hazards.py``: a concurrent index build inside a
 transaction, a NOT NULL column added to or set on rows that hold no value, a unique index over
 duplicates).
@@ -17,7 +18,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts
-from migdoctor.operations.effects import creation_conflicts
+from migdoctor.facts.operations import RECORDED
+from migdoctor.operations.effects import column_conflicts, creation_conflicts
 from migdoctor.operations.hazards import hazards
 from migdoctor.operations.partial_application import next_revision_partly_applied
 
@@ -107,6 +109,22 @@ def upgrade_blockers(facts: Facts, planned: Collection[str] | None = None) -> li
             blockers.append(
                 _created_twice(facts, conflict.revision, conflict.created_by, conflict.table)
             )
+    # from revisions that ran against the recorder only: one read from its source may guard
+    # its add_column with a question to the database
+    recorded = [r for r in facts.recorded(pending) if r.method == RECORDED]
+    added_again = column_conflicts(recorded, database)
+    if added_again and not blockers:
+        # mealie (github.com/mealie-recipes/mealie) after a stamp one revision short: the
+        # upgrade was offered as safe and failed with "duplicate column name"
+        again = added_again[0]
+        blockers.append(
+            UpgradeBlocker(
+                ("stale-current",),
+                f"The upgrade would fail: revision {again.revision} adds column "
+                f"{again.table}.{again.column}, which already exists.",
+                again.revision,
+            )
+        )
     for hazard in hazards(facts):
         if hazard.fails and hazard.step.revision in pending:
             blockers.append(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import sys
 from argparse import Namespace
 from collections.abc import Mapping, Sequence
@@ -195,9 +196,14 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
 
     script_location_setting = option("script_location")
     inferred = False
-    if script_location_setting is None:
-        script_location_setting = _flask_migrate_location(ini_file)
-        inferred = script_location_setting is not None
+    if script_location_setting is None or _flask_migrate_env(ini_file):
+        # Flask-Migrate sets script_location in code, to the folder of its alembic.ini,
+        # whatever the file says (ihatemoney's says "script_location = .", right only for
+        # `flask db` or from inside that folder)
+        script_location_setting = _flask_migrate_location(ini_file) or script_location_setting
+        inferred = script_location_setting is not None and script_location_setting != option(
+            "script_location"
+        )
     if script_location_setting is None:
         flask_migrate_ini = Path(FLASK_MIGRATE_INI)
         if (
@@ -272,6 +278,21 @@ def _maybe_true(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("false", "no", "off", "n", "f", "0")
     return True
+
+
+# what every env.py of Flask-Migrate's templates reads: the Migrate extension of current_app
+_FLASK_MIGRATE_ENV = re.compile(rb"""current_app\.extensions\[\s*['"]migrate['"]\s*\]""")
+
+
+def _flask_migrate_env(ini_file: Path | None) -> bool:
+    """Whether ``ini_file`` sits beside a Flask-Migrate env.py (which ``flask db`` runs with
+    script_location set to that folder)."""
+    if ini_file is None:
+        return False
+    try:
+        return bool(_FLASK_MIGRATE_ENV.search((ini_file.parent / "env.py").read_bytes()))
+    except OSError:
+        return False
 
 
 def _flask_migrate_location(ini_file: Path | None) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.conftest import Database
 from tests.helpers import (
     Project,
+    add_revision,
     checks_found,
     copy_project,
     finding,
@@ -98,3 +99,44 @@ def test_schema_drift_honours_include_object_and_survives_a_broken_hook(tmp_path
     assert result.exit_code == 0, result
     assert re.search(r"schema-drift +skipped: the comparison with the models failed", result.stdout)
     assert "Traceback" not in result.output
+
+
+# ihatemoney (github.com/spiral-project/ihatemoney): its Enum columns drifted from the models
+# on MariaDB, and the report said "type VARCHAR(9) in the database, VARCHAR(9) in the models"
+# (an enumeration compiled without a dialect); the values tell them apart
+def test_an_enumeration_is_named_by_its_values(blog: Project, database: Database) -> None:
+    add_revision(
+        blog,
+        "6a7b8c9d0e1f",
+        "3c4d5e6f7081",
+        'op.create_table("member", sa.Column("id", sa.Integer(), primary_key=True), '
+        'sa.Column("role", sa.Enum("reader", "writer", name="role")))',
+        'op.drop_table("member")',
+        message="members",
+    )
+    blog.upgrade("head")
+    models = blog.root / "models.py"
+    models.write_text(
+        models.read_text().replace(
+            "from sqlalchemy import Column,", "from sqlalchemy import Enum, Column,"
+        )
+        + "\n\nclass Member(Base):\n"
+        '    __tablename__ = "member"\n\n'
+        "    id = Column(Integer, primary_key=True)\n"
+        '    role = Column(Enum("reader", "writer", "editor", name="role"))\n'
+    )
+
+    _, document = blog.check_json()
+
+    differences = (
+        [d["difference"] for d in finding(document, "schema-drift")["evidence"]["differences"]]
+        if "schema-drift" in checks_found(document)
+        else []
+    )
+    if database.backend == "mysql":  # a native ENUM whose values alembic compares
+        assert differences == [
+            "column member.role: type ENUM('reader', 'writer') in the database, "
+            "Enum('reader', 'writer', 'editor') in the models"
+        ]
+    for words in differences:
+        assert "VARCHAR" not in words, words

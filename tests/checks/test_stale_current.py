@@ -9,6 +9,7 @@ from tests.helpers import (
     COMMENT,
     USER,
     Project,
+    add_revision,
     checks_found,
     finding,
 )
@@ -45,3 +46,40 @@ def test_fresh_empty_database_is_only_behind(blog: Project, database: Database) 
     assert checks_found(document) == {"stale-current"}
     stale = finding(document, "stale-current")
     assert [p["revision"] for p in stale["evidence"]["pending"]] == [USER, ARTICLE, COMMENT]
+
+
+# ihatemoney (github.com/spiral-project/ihatemoney) on PostgreSQL: a downgrade left a column
+# VARCHAR that its history has as an ENUM, the upgrade was offered as safe and recommended, and
+# failed on the pending alter_column of that very column. Here the column was changed by hand.
+def test_a_column_a_pending_revision_alters_that_differs_is_said(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        "7b8c9d0e1f2a",
+        COMMENT,
+        """
+with op.batch_alter_table("comment") as batch_op:
+    batch_op.alter_column(
+        "content", existing_type=sa.String(500), type_=sa.String(1000), existing_nullable=False
+    )
+""",
+        'with op.batch_alter_table("comment") as batch_op:\n'
+        '    batch_op.alter_column("content", type_=sa.String(500))',
+        message="longer comments",
+    )
+    blog.upgrade(COMMENT)
+    database.execute("ALTER TABLE comment DROP COLUMN content")
+
+    _, document = blog.check_json()
+
+    stale = finding(document, "stale-current")
+    differs = (
+        "column comment.content (VARCHAR(500)) is in the history at revision 3c4d5e6f7081 but "
+        "not in the database"
+    )
+    assert stale["evidence"]["schema_differs"] == [
+        {"difference": differs, "altered_by": "7b8c9d0e1f2a"}
+    ]
+    assert f"{differs} (7b8c9d0e1f2a alters it)" in stale["message"]
+    assert [(fix["id"], fix["recommended"]) for fix in stale["fixes"]] == [("upgrade", False)]

@@ -161,3 +161,44 @@ def test_a_table_two_pending_branches_create_is_the_historys_conflict_not_the_da
         "creates it again: the branches conflict (see multiple-heads)" in said
     ), said
     assert not [f for f in exists["fixes"] if f["id"] == "stamp"]
+
+
+# ihatemoney (github.com/spiral-project/ihatemoney), revision 2dcb0c0048dc "autologger": it
+# creates four *_version tables, then table transaction. With transaction made by hand before
+# the upgrade, SQLite and MariaDB read it as a run that failed half way, yet a failed run stops
+# at one operation and leaves only what came before it: this was made outside the migrations.
+def test_a_table_a_revision_creates_last_made_by_hand_is_not_a_failed_run(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        "5f607182a3b4",
+        COMMENT,
+        """
+op.create_table("tag", sa.Column("id", sa.Integer(), primary_key=True))
+op.create_index("ix_tag_id", "tag", ["id"])
+op.create_table("badge", sa.Column("id", sa.Integer(), primary_key=True))
+""",
+        'op.drop_table("badge")\nop.drop_table("tag")',
+        message="tags and badges",
+    )
+    blog.upgrade(COMMENT)
+    database.execute("CREATE TABLE badge (id INTEGER NOT NULL, PRIMARY KEY (id))")
+
+    _, document = blog.check_json()
+
+    assert checks_found(document) == {"table-exists", "stale-current"}
+    exists = finding(document, "table-exists")
+    assert exists["title"] == "Part of a pending revision already exists"
+    assert exists["evidence"]["revision"] == "5f607182a3b4"
+    assert "were created outside the migrations" in exists["message"]
+    states = {o["operation"].split(" (")[0]: o["state"] for o in exists["evidence"]["operations"]}
+    assert states == {
+        "create table tag": "not applied",
+        "create index ix_tag_id on tag": "not applied",
+        "create table badge": "applied",
+    }
+    if database.backend != "postgresql":  # there a failed run is rolled back whole anyway
+        assert "A failed run stops at one operation, yet create table badge" in exists["message"]
+    stale = finding(document, "stale-current")
+    assert "part of revision 5f607182a3b4 already exists (see table-exists)" in stale["message"]
