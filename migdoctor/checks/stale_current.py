@@ -20,7 +20,10 @@ first that the upgrade will not fail. When a pending revision creates a table th
 exists, the ``table-exists`` finding explains the safe way through instead; when the next
 revision was applied half way, ``partial-migration`` does; when the version table holds a
 revision together with its ancestor, alembic refuses to upgrade until ``version-table-overlap``
-is repaired.
+is repaired. When the live schema differs from the version table's revision on a column that a
+pending revision alters or drops (a type changed by hand, a downgrade that left it behind), the
+finding names it (evidence ``schema_differs``) and offers the upgrade without recommending it:
+the ``ALTER`` written for the history's column may fail on the live one.
 """
 
 from __future__ import annotations
