@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,52 @@ def test_a_check_that_does_not_say_what_it_reads_gets_every_table(
     assert checks.tables_to_read() == ALL_TABLES
     assert checks.tables_to_read(ignore=["schema-reader"]) == OPERATION_TABLES
     assert checks.tables_to_read(select=[registered[0].slug]) == OPERATION_TABLES
+
+
+SQLITE_SCHEMA = (
+    "CREATE TABLE account (id INTEGER NOT NULL PRIMARY KEY, email VARCHAR(120) NOT NULL UNIQUE, "
+    "balance NUMERIC(10, 2) DEFAULT 0, active BOOLEAN, created DATETIME NOT NULL, note TEXT, "
+    "data BLOB, rate FLOAT, kind VARCHAR(8) CHECK (kind IN ('a', 'b')), odd MYTYPE(3), "
+    "untyped)",
+    "CREATE TABLE entry (account_id INTEGER NOT NULL REFERENCES account(id), seq INTEGER NOT NULL, "
+    "amount DECIMAL(12, 4), PRIMARY KEY (account_id, seq)) WITHOUT ROWID",
+    "CREATE INDEX ix_entry_amount ON entry (amount)",
+    "CREATE UNIQUE INDEX ux_account_note ON account (note) WHERE note IS NOT NULL",
+    'CREATE TABLE "odd name" ("a b" INTEGER, "Mixed" varchar(3))',
+    "CREATE VIEW rich AS SELECT * FROM account WHERE balance > 100",
+)
+
+
+def test_sqlite_tables_read_in_one_query_are_what_sqlalchemy_reflects(tmp_path: Path) -> None:
+    """On SQLite every table's columns and index names come from one query each over
+    sqlite_master (pragma_table_xinfo, pragma_index_list): the same columns, types, nullability
+    and index names as SQLAlchemy's own reflection, table by table."""
+    import sqlite3
+
+    from sqlalchemy import create_engine, inspect
+
+    from migdoctor.database import schema
+
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as connection:
+        for statement in SQLITE_SCHEMA:
+            connection.execute(statement)
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        assert schema._sqlite_in_one_query(inspect(connection)) is not None
+        fast, fast_names = schema.read_tables(inspect(connection), [None], exclude=())
+        inspector = inspect(connection)
+        expected = {
+            name: (
+                [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)],
+                sorted(i["name"] for i in inspector.get_indexes(name)),
+            )
+            for name in inspector.get_table_names()
+        }
+    engine.dispose()
+
+    assert sorted(fast_names) == sorted(expected) == ["account", "entry", "odd name"]
+    for table in fast:
+        columns = [(c.name, c.type, c.nullable) for c in table.columns]
+        assert (columns, sorted(table.indexes)) == expected[table.name], table.name
+        assert all(c.type_object is not None for c in table.columns)

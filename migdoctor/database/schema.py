@@ -39,8 +39,12 @@ def read_tables(
                 continue
         if names is not None and 2 * len(names) > len(listed):
             names = None  # most of the tables: one bulk read (shared, see reflected_in_bulk)
-        columns = reflected_in_bulk(inspector, "columns", schema, names)
-        indexes = reflected_in_bulk(inspector, "indexes", schema, names)
+        in_one_query = _sqlite_in_one_query(inspector) if schema is None else None
+        if in_one_query is not None:
+            columns, indexes = in_one_query
+        else:
+            columns = reflected_in_bulk(inspector, "columns", schema, names)
+            indexes = reflected_in_bulk(inspector, "indexes", schema, names)
         for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1]):
             if (schema, name) in excluded or (only is not None and not only(schema, name)):
                 continue
@@ -56,6 +60,51 @@ def read_tables(
             if only is None:
                 every_name.append(table.qualified_name)
     return tuple(tables), tuple(every_name)
+
+
+# SQLite: every table's columns (table_xinfo, which shows generated columns too) and index names,
+# each in one query over sqlite_master, where SQLAlchemy sends two PRAGMAs per table
+_SQLITE_COLUMNS = (
+    'select m.name, p.name, p.type, p."notnull", p.dflt_value, p.pk, p.hidden '
+    "from sqlite_master m join pragma_table_xinfo(m.name) p "
+    "where m.type = 'table' and m.name not like 'sqlite~_%' escape '~' order by m.name, p.cid"
+)
+_SQLITE_INDEXES = (
+    "select m.name, i.name from sqlite_master m join pragma_index_list(m.name) i "
+    "where m.type = 'table' and m.name not like 'sqlite~_%' escape '~' "
+    "and i.name not like 'sqlite~_autoindex%' escape '~' order by m.name, i.name"
+)
+
+
+def _sqlite_in_one_query(inspector: Any) -> tuple[dict[Any, Any], dict[Any, Any]] | None:
+    """The columns and index names of every table of a SQLite database's main schema, as
+    ``get_multi_columns``/``get_multi_indexes`` give them (the dialect's own column reading
+    builds each column), in one query each; None where that cannot be done as exactly (not
+    SQLite, a SQLite before 3.31 without table_xinfo, a generated column, which SQLAlchemy reads
+    from the table's SQL): the caller then reflects as SQLAlchemy does."""
+    dialect = inspector.dialect
+    if dialect.name != "sqlite" or tuple(dialect.server_version_info or ()) < (3, 31):
+        return None
+    connection = inspector.bind
+    try:
+        column_rows = connection.exec_driver_sql(_SQLITE_COLUMNS).all()
+        index_rows = connection.exec_driver_sql(_SQLITE_INDEXES).all()
+    except Exception:  # noqa: BLE001 - a SQLite without table-valued pragmas: as SQLAlchemy does
+        return None
+    columns: dict[Any, list[dict[str, Any]]] = {}
+    for table, name, type_, notnull, default, primary_key, hidden in column_rows:
+        if hidden == 1:
+            continue  # a hidden column of a virtual table: SQLAlchemy leaves it out
+        if hidden:
+            return None  # generated: read from the table's SQL, as SQLAlchemy does
+        column = dialect._get_column_info(
+            name, str(type_).upper(), not notnull, default, primary_key, False, False, None
+        )
+        columns.setdefault((None, table), []).append(column)
+    indexes: dict[Any, list[dict[str, Any]]] = {}
+    for table, name in index_rows:
+        indexes.setdefault((None, table), []).append({"name": name})
+    return columns, indexes
 
 
 def _table_names(inspector: Any, schema: str | None) -> list[str]:
