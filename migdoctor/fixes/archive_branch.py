@@ -31,7 +31,7 @@ from pathlib import Path
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.branches import never_run_head, revisions_run
+from migdoctor.fixes.branches import first_run, labeled_branch, never_run_head, revisions_run
 from migdoctor.fixes.edits import moved_file
 from migdoctor.operations.branch_changes import change_targets, shared_changes
 from migdoctor.repair.plan import FileChange, FixRequest, Plan, refused
@@ -56,23 +56,16 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     staying = [head for head in heads if head != leaving]
     branch = graph.ancestors([leaving]) - graph.ancestors(staying)
     title = f"Archive the branch of {leaving}"
-    labeled = [revision for revision in branch if graph.scripts[revision].branch_labels]
-    if labeled:
+    label_reason = labeled_branch(graph, branch, leaving)
+    if label_reason is not None:
+        return refused(FIX_ID, title, RISK, label_reason)
+    ran = first_run(graph, branch, run_here)
+    if ran is not None:
         return refused(
             FIX_ID,
             title,
             RISK,
-            f"The branch of {leaving} carries the branch label "
-            f"{', '.join(graph.scripts[labeled[0]].branch_labels)}: labeled branches are kept "
-            "apart on purpose (upgrade heads runs them all).",
-        )
-    ran = sorted(branch & run_here.keys(), key=graph.position)
-    if ran:
-        return refused(
-            FIX_ID,
-            title,
-            RISK,
-            f"{ran[0]} of the branch of {leaving} was already run ({run_here[ran[0]]}): a "
+            f"{ran[0]} of the branch of {leaving} was already run ({ran[1]}): a "
             "database that ran it would name revisions no script defines. Archive the other "
             f"branch instead (--revision {staying[0]}) if that one never ran, or merge the heads.",
         )

@@ -39,3 +39,25 @@ def revisions_run(facts: Facts) -> dict[str, str]:
             revision = str(event.get("revision"))
             run.setdefault(revision, f"journal entry {entry.id}")
     return run
+
+
+def labeled_branch(graph: RevisionGraph, branch: set[str], head: str) -> str | None:
+    """Why a fix leaves the branch of ``head`` (its revisions ``branch``) alone when one of them
+    carries a branch label of its own, or None."""
+    labeled = [revision for revision in branch if graph.scripts[revision].branch_labels]
+    if not labeled:
+        return None
+    return (
+        f"The branch of {head} carries the branch label "
+        f"{', '.join(graph.scripts[labeled[0]].branch_labels)}: labeled branches are kept "
+        "apart on purpose (upgrade heads runs them all)."
+    )
+
+
+def first_run(
+    graph: RevisionGraph, branch: set[str], run: dict[str, str]
+) -> tuple[str, str] | None:
+    """The oldest revision of ``branch`` known to have run (see :func:`revisions_run`), and
+    where, or None."""
+    ran = sorted(branch & run.keys(), key=graph.position)
+    return (ran[0], run[ran[0]]) if ran else None

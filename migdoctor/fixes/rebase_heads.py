@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.branches import never_run_head, revisions_run
+from migdoctor.fixes.branches import first_run, labeled_branch, never_run_head, revisions_run
 from migdoctor.fixes.edits import edited_file
 from migdoctor.project.header_edit import rewrite_header
 from migdoctor.repair.plan import FixRequest, Plan, refused
@@ -69,23 +69,16 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             FIX_ID, title, RISK, f"The branch of {moving} starts at several revisions: merge it."
         )
     (root,) = roots
-    labeled = [revision for revision in branch if graph.scripts[revision].branch_labels]
-    if labeled:
+    label_reason = labeled_branch(graph, branch, moving)
+    if label_reason is not None:
+        return refused(FIX_ID, title, RISK, label_reason)
+    ran = first_run(graph, branch, run_here)
+    if ran is not None:
         return refused(
             FIX_ID,
             title,
             RISK,
-            f"The branch of {moving} carries the branch label "
-            f"{', '.join(graph.scripts[labeled[0]].branch_labels)}: labeled branches are kept "
-            "apart on purpose (upgrade heads runs them all).",
-        )
-    ran = sorted(branch & run_here.keys(), key=graph.position)
-    if ran:
-        return refused(
-            FIX_ID,
-            title,
-            RISK,
-            f"{ran[0]} of the branch of {moving} was already run ({run_here[ran[0]]}): a database "
+            f"{ran[0]} of the branch of {moving} was already run ({ran[1]}): a database "
             f"that ran it would hold revisions out of the new order. Rebase the branch of "
             f"{onto} instead (--revision {onto}) if that one never ran, or merge the heads.",
         )

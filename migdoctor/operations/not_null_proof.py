@@ -11,6 +11,7 @@ anything else proves nothing (the warning stays, which is the safe side).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _IS_NOT_NULL = re.compile(r'^\(*\s*("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s+IS\s+NOT\s+NULL\s*\)*$', re.I)
 _CHECK = re.compile(r"^\s*CHECK\s*(.*?)(?:\s+NOT\s+VALID)?\s*$", re.I | re.S)
@@ -48,54 +49,45 @@ def _unwrapped(text: str) -> str:
 
 def _closing(text: str, opening: int) -> int:
     """The index of the parenthesis closing the one at ``opening`` (-1 when none)."""
-    depth = 0
-    quoted: str | None = None
-    for index in range(opening, len(text)):
-        character = text[index]
-        if quoted:
-            if character == quoted:
-                quoted = None
-        elif character in "\"'":
-            quoted = character
-        elif character == "(":
-            depth += 1
-        elif character == ")":
-            depth -= 1
-            if depth == 0:
-                return index
+    for index, depth in _outside_quotes(text, opening):
+        if text[index] == ")" and depth == 0:
+            return index
     return -1
 
 
 def _top_level_terms(text: str) -> list[str]:
     """``text`` split at its AND keywords outside parentheses and quotes; the whole of it when
     an OR stands at the top level (then no term alone holds)."""
-    terms: list[str] = []
+    upper = text.upper()
+    cuts = []
+    for index, depth in _outside_quotes(text):
+        if depth == 0 and text[index] not in "()" and _keyword_at(upper, index, "OR"):
+            return [text]
+        if depth == 0 and text[index] not in "()" and _keyword_at(upper, index, "AND"):
+            cuts.append(index)
+    bounds = zip([0, *(cut + 3 for cut in cuts)], [*cuts, len(text)], strict=True)
+    return [_unwrapped(text[start:end].strip()) for start, end in bounds]
+
+
+def _outside_quotes(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """Each character of ``text`` from ``start`` that stands outside quotes, with the depth of
+    parentheses after it (an opening one counted, a closing one taken off)."""
     depth = 0
     quoted: str | None = None
-    start = 0
-    index = 0
-    upper = text.upper()
-    while index < len(text):
+    for index in range(start, len(text)):
         character = text[index]
         if quoted:
             if character == quoted:
                 quoted = None
-        elif character in "\"'":
+            continue
+        if character in "\"'":
             quoted = character
-        elif character == "(":
+            continue
+        if character == "(":
             depth += 1
         elif character == ")":
             depth -= 1
-        elif depth == 0 and _keyword_at(upper, index, "OR"):
-            return [text]
-        elif depth == 0 and _keyword_at(upper, index, "AND"):
-            terms.append(text[start:index])
-            index += 3
-            start = index
-            continue
-        index += 1
-    terms.append(text[start:])
-    return [_unwrapped(term.strip()) for term in terms]
+        yield index, depth
 
 
 def _keyword_at(upper: str, index: int, keyword: str) -> bool:

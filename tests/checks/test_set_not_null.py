@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Database
 from tests.helpers import (
     COMMENT,
@@ -136,3 +138,24 @@ def test_a_valid_check_constraint_spares_the_postgresql_scan(
         project, "op.drop_constraint('nick NN', 'user', type_='check')\n" + alter, NICKNAME
     )
     assert _set_not_null_severities(project) == ["warning"]  # dropped before it could spare it
+
+
+@pytest.mark.parametrize(
+    ("condition", "proven"),
+    [
+        ("CHECK ((nickname IS NOT NULL))", {"nickname"}),  # as pg_get_constraintdef writes it
+        ("nickname is not null", {"nickname"}),  # as a revision writes it
+        ("CHECK (((a IS NOT NULL) AND (b > 0)))", {"a"}),
+        ("CHECK ((a IS NOT NULL) AND (b IS NULL OR c > 1))", {"a"}),
+        ("a IS NOT NULL AND b IS NOT NULL", {"a", "b"}),
+        ("CHECK (((a IS NOT NULL) OR (b IS NOT NULL)))", set()),  # an OR proves neither
+        ("CHECK ((a > 0))", set()),  # a CHECK lets a NULL through
+        ("NOT (a IS NOT NULL)", set()),
+        ('CHECK (("Nick Name" IS NOT NULL)) NOT VALID', {"Nick Name"}),
+        ("x = 'a AND b IS NOT NULL' AND y IS NOT NULL", {"y"}),  # words in a string are not SQL
+    ],
+)
+def test_which_columns_a_check_proves_not_null(condition: str, proven: set[str]) -> None:
+    from migdoctor.operations.not_null_proof import columns_proven_not_null
+
+    assert columns_proven_not_null(condition) == proven
