@@ -135,6 +135,21 @@ def test_no_configuration_found(tmp_path: Path) -> None:
     assert "app/alembic.ini" in result.stderr  # where one was found instead
 
 
+def test_a_flask_alembic_project_is_told_what_migdoctor_needs(tmp_path: Path) -> None:
+    # flaskbb's layout: Flask-Alembic configures alembic in code, no alembic.ini, no env.py
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "forum"\ndependencies = ["Flask-Alembic>=3.2.0"]\n'
+    )
+    (tmp_path / "forum" / "migrations").mkdir(parents=True)
+
+    result = run([*migdoctor_command(), "check", "--offline"], tmp_path)
+
+    assert_one_line_failure(result, "No Alembic configuration found")
+    hint = " ".join(result.stderr.split())
+    assert "uses Flask-Alembic" in hint
+    assert "alembic init" in hint
+
+
 def test_config_file_given_does_not_exist(blog_offline: Project) -> None:
     result = blog_offline.migdoctor("-c", "nope.ini", "check")
 

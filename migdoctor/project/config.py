@@ -336,4 +336,26 @@ def _candidates_hint() -> str:
     )[:3]
     if candidates:
         return "Found " + ", ".join(candidates) + f": try  migdoctor -c {candidates[0]} check"
+    if _uses_flask_alembic(Path.cwd()):
+        return (
+            "This project uses Flask-Alembic, which configures alembic in code, with no "
+            "alembic.ini and no env.py: migdoctor reads a project the way the alembic command "
+            "does. Give it an alembic.ini whose script_location is a folder with an env.py "
+            "(alembic init makes both; point target_metadata at your db.metadata and "
+            "version_locations at your migration folders), then run migdoctor -c that file."
+        )
     return "Run migdoctor where alembic.ini is, or pass -c PATH (ALEMBIC_CONFIG works too)."
+
+
+_FLASK_ALEMBIC = re.compile(rb"flask[-_]alembic", re.IGNORECASE)
+
+
+def _uses_flask_alembic(folder: Path) -> bool:
+    """Whether the project's requirements name Flask-Alembic (flaskbb, among others)."""
+    for name in ("pyproject.toml", "requirements.txt", "setup.cfg", "setup.py", "Pipfile"):
+        try:
+            if _FLASK_ALEMBIC.search((folder / name).read_bytes()):
+                return True
+        except OSError:
+            continue
+    return False
