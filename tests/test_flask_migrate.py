@@ -92,3 +92,31 @@ def test_the_script_location_is_where_flask_migrate_puts_it(
 
         assert result.exit_code == 0, result
         assert USERS in result.stdout
+
+
+def test_an_application_that_migrates_when_it_starts_is_not_migrated_by_check(
+    tmp_path: Path, database: Database
+) -> None:
+    """ihatemoney's create_app() runs Flask-Migrate's upgrade() on every start. migdoctor loads
+    the application (as flask db does) to run env.py: a check must still change nothing, and
+    the database stays behind until migdoctor's own upgrade runs."""
+    project = copy_project("flask_app", tmp_path / "app", None)
+    app = project.root / "app.py"
+    app.write_text(
+        app.read_text() + "\n\nwith app.app_context():  # as ihatemoney does in create_app()\n"
+        "    import flask_migrate\n\n    flask_migrate.upgrade()\n"
+    )
+    environment = {"DATABASE_URL": database.url}
+    assert database.version_rows() == []
+
+    checked = project.migdoctor("check", "--format", "json", env=environment)
+
+    assert checked.exit_code == 1, checked
+    assert "stale-current" in {f["check"] for f in checked.json()["findings"]}
+    assert database.version_rows() == []  # loading the application migrated nothing
+    assert "user" not in database.table_names()
+
+    upgraded = project.migdoctor("upgrade", env=environment)
+
+    assert upgraded.exit_code == 0, upgraded
+    assert database.version_rows() == [USERS]

@@ -211,7 +211,8 @@ def flask_application(env_py: Path) -> Iterator[None]:
     # the flask command reads these before its --app option falls back to $FLASK_APP
     load_dotenv()
     try:
-        application = ScriptInfo(app_import_path=os.environ.get("FLASK_APP") or None).load_app()
+        with _alembic_commands_held():
+            application = ScriptInfo(app_import_path=os.environ.get("FLASK_APP") or None).load_app()
     except NoAppException as error:
         raise EnvScriptFailed(
             f"{env_py.name} needs the Flask application (Flask-Migrate), which was not found: "
@@ -220,6 +221,34 @@ def flask_application(env_py: Path) -> Iterator[None]:
         ) from None
     with application.app_context():
         yield
+
+
+# alembic's commands that change a database or the project's files
+_WRITING_COMMANDS = ("upgrade", "downgrade", "stamp", "revision", "merge", "init", "ensure_version")
+
+
+@contextmanager
+def _alembic_commands_held() -> Iterator[None]:
+    """While the Flask application loads, alembic's writing commands do nothing: an application
+    that migrates its database when it starts (ihatemoney's ``create_app`` calls Flask-Migrate's
+    ``upgrade()``) must not migrate it because migdoctor loaded it to read env.py's context: a
+    ``check`` changes nothing, and an upgrade is migdoctor's own, under its lock and journal."""
+    from alembic import command
+
+    originals = {
+        name: getattr(command, name) for name in _WRITING_COMMANDS if hasattr(command, name)
+    }
+
+    def held(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    try:
+        for name in originals:
+            setattr(command, name, held)
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(command, name, original)
 
 
 def _replace_connections_with_url(environment: Any, url: str, opened: list[Any]) -> None:
