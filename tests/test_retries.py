@@ -66,9 +66,13 @@ def test_a_revision_that_gave_up_on_a_lock_is_retried_until_it_is_released(
     assert any(f"session {holder}" in s for s in gave_up[0]["sessions_in_the_way"]), gave_up
     assert (succeeded["outcome"], succeeded["revisions"]) == ("succeeded", [BIO])
     assert f"Succeeded on attempt {len(attempts)} of 7; each attempt is journaled in" in said
-    listed = blog.migdoctor("undo", "--list")  # an attempt is no fix: nothing to undo
+    listed = blog.migdoctor("undo", "--list")  # the attempts are listed, apart from the fixes
     assert listed.exit_code == 0, listed
-    assert succeeded["id"] not in listed.output
+    shown = " ".join(listed.output.split())
+    assert "Runs with --retries, attempt by attempt" in shown
+    assert f"{succeeded['id']} upgrade heads 1 of 7 gave up on a lock at {BIO}" in shown
+    assert f"{len(attempts)} of 7 succeeded" in shown
+    assert "The journal is empty: no fix was applied" in shown  # an attempt is no fix to undo
 
 
 def journaled_attempts(root: Path) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ def undo(
     options, waits = with_run_settings(options, lock_timeout, project.config)
     journal = Journal(project.config.base_directory)
     if list_entries:
-        render_journal(journal.entries(), ui.console)
+        render_journal(journal.entries(), ui.console, journal.attempts())
         return EXIT_OK
     target = undo_target(journal.entries())
     for note in target.passed_over:

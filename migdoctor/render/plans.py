@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console, Group
@@ -163,7 +163,14 @@ def _diff_lines(diff: str) -> list[Text]:
     return lines
 
 
-def render_journal(entries: Sequence[JournalEntry], console: Console) -> None:
+def render_journal(
+    entries: Sequence[JournalEntry],
+    console: Console,
+    attempts: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """The fixes of the journal, then the attempts of the runs with ``--retries``."""
+    if attempts:
+        _render_attempts(attempts, console)
     if not entries:
         console.print("The journal is empty: no fix was applied in this project.")
         return
@@ -180,3 +187,29 @@ def render_journal(entries: Sequence[JournalEntry], console: Console) -> None:
             status += " (cannot be undone)"
         table.add_row(entry.id, entry.fix, status, redact(entry.record.get("title", "")))
     console.print(table)
+
+
+def _render_attempts(attempts: Sequence[Mapping[str, Any]], console: Console) -> None:
+    """Each attempt of the runs with ``--retries``, run by run (they are not fixes: nothing to
+    undo)."""
+    table = Table(box=None, pad_edge=False, title="Runs with --retries, attempt by attempt")
+    table.add_column("run", style="bold", no_wrap=True)
+    table.add_column("command", no_wrap=True)
+    table.add_column("attempt", no_wrap=True)
+    table.add_column("outcome")
+    for record in attempts:
+        outcome = str(record.get("outcome", ""))
+        revision = record.get("revision")
+        if revision and outcome != "succeeded":
+            outcome += f" at {revision}"
+        in_the_way = record.get("sessions_in_the_way") or []
+        if in_the_way:
+            outcome += f" ({'; '.join(str(session) for session in in_the_way)})"
+        table.add_row(
+            str(record.get("id", "")),
+            f"{record.get('command', '')} {record.get('target', '')}".strip(),
+            f"{record.get('attempt', '?')} of {record.get('attempts_allowed', '?')}",
+            redact(outcome),
+        )
+    console.print(table)
+    console.print()
