@@ -33,6 +33,7 @@ CHECK_MODULES = (
     "required_column_without_default",
     "set_not_null",
     "unique_on_duplicates",
+    "type_change_without_cast",
     "blocking_index",
     "table_rewrite",
     "validating_constraint",

@@ -1,6 +1,6 @@
-"""The findings of the blast-radius checks (MD401-MD408), built the same way for each from the
-hazards of ``operations/hazards.py``: the revision, the operation as written and where, the
-table, its size, the lock and what it blocks, and the safer recipe."""
+"""The findings of the blast-radius checks (MD401-MD408, MD410), built the same way for each
+from the hazards of ``operations/hazards.py``: the revision, the operation as written and where,
+the table, its size, the lock and what it blocks, and the safer recipe."""
 
 from __future__ import annotations
 

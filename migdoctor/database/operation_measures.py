@@ -24,6 +24,7 @@ from migdoctor.facts.table_measures import (
     DuplicateValues,
     TableMeasures,
     TableSize,
+    TypeCast,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ def measure_operation_tables(
     sizes: dict[tuple[str | None, str], TableSize] = {}
     nulls: dict[tuple[str | None, str, str], ColumnNulls] = {}
     duplicates: dict[tuple[str | None, str, tuple[str, ...]], DuplicateValues] = {}
+    casts: dict[tuple[str | None, str, str], TypeCast] = {}
     # a table a pending revision creates: the operations after that create it, their size is
     # the new table's (none), whatever table of that name the database holds now
     created: set[tuple[str | None, str]] = set()
@@ -80,6 +82,17 @@ def measure_operation_tables(
                     nulls[(table.schema, table.name, column)] = _column_nulls(
                         connection, table, column
                     )
+            if (
+                operation.kind == "alter_column"
+                and operation.new_type_postgresql
+                and not operation.using
+                and connection.dialect.name == "postgresql"
+            ):
+                column = _live_column(table, operation.columns[0], case_insensitive)
+                if column is not None and (table.schema, table.name, column) not in casts:
+                    casts[(table.schema, table.name, column)] = _type_cast(
+                        connection, table, column, operation.new_type_postgresql
+                    )
             if operation.kind in UNIQUE_KINDS and operation.unique and operation.columns:
                 columns = tuple(
                     _live_column(table, name, case_insensitive) for name in operation.columns
@@ -91,7 +104,11 @@ def measure_operation_tables(
                             connection, table, named
                         )
     return TableMeasures(
-        tuple(sizes.values()), tuple(nulls.values()), tuple(duplicates.values()), case_insensitive
+        tuple(sizes.values()),
+        tuple(nulls.values()),
+        tuple(duplicates.values()),
+        case_insensitive,
+        tuple(casts.values()),
     )
 
 
@@ -217,6 +234,48 @@ def _column_nulls(connection: Connection, table: TableFact, column: str) -> Colu
     if isinstance(counted, str):
         return ColumnNulls(table.name, table.schema, column, None, counted, proven_by)
     return ColumnNulls(table.name, table.schema, column, counted, proven_by=proven_by)
+
+
+# PostgreSQL: whether ALTER COLUMN ... TYPE without USING converts the column: the same type
+# (a new length, precision), a string type (any value converts to text in an assignment), or
+# an implicit or assignment cast between them; a domain counts as its base type
+_ASSIGNMENT_CAST = """
+with source as (
+    select format_type(a.atttypid, a.atttypmod) as name,
+           case when t.typtype = 'd' then t.typbasetype else t.oid end as oid
+    from pg_attribute a join pg_type t on t.oid = a.atttypid
+    where a.attrelid = to_regclass(%(table)s) and a.attname = %(column)s and not a.attisdropped
+), target as (
+    select case when t.typtype = 'd' then t.typbasetype else t.oid end as oid, t.typcategory
+    from pg_type t where t.oid = to_regtype(%(type)s)
+)
+select source.name, target.oid is not null,
+       source.oid = target.oid or target.typcategory = 'S' or exists (
+           select 1 from pg_cast c
+           where c.castsource = source.oid and c.casttarget = target.oid
+             and c.castcontext in ('a', 'i'))
+from source left join target on true
+"""
+
+
+def _type_cast(connection: Connection, table: TableFact, column: str, new_type: str) -> TypeCast:
+    """Whether PostgreSQL converts ``column`` of ``table`` to ``new_type`` by itself."""
+    quote = connection.dialect.identifier_preparer.quote
+    qualified = ".".join(quote(part) for part in (table.schema, table.name) if part is not None)
+    row = _read(
+        connection,
+        lambda: connection.exec_driver_sql(
+            _ASSIGNMENT_CAST, {"table": qualified, "column": column, "type": new_type}
+        ).first(),
+    )
+    if isinstance(row, str) or row is None:
+        note = row if isinstance(row, str) else "the column was not found"
+        return TypeCast(table.name, table.schema, column, None, new_type, None, note)
+    from_type, target_known, automatic = row
+    if not target_known:
+        why = f"type {new_type} does not exist yet (made earlier in the upgrade?)"
+        return TypeCast(table.name, table.schema, column, from_type, new_type, None, why)
+    return TypeCast(table.name, table.schema, column, from_type, new_type, bool(automatic))
 
 
 # PostgreSQL: the table's validated CHECK constraints, as the server writes them back

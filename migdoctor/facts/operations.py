@@ -40,6 +40,10 @@ class Operation:
     autocommit: bool = False
     # create_check_constraint's condition, as SQL text
     condition: str | None = field(default=None, compare=False)
+    # alter_column: the new type as PostgreSQL writes it (``integer``, ``character varying(100)``
+    # come out as INTEGER, VARCHAR(100)), and whether ``postgresql_using`` says how to convert
+    new_type_postgresql: str | None = field(default=None, compare=False)
+    using: bool = field(default=False, compare=False)
     # the line of the revision file that calls it (None when not known), and the codes a
     # ``# migdoctor: ignore[MD401]`` comment on that line silences
     line: int | None = field(default=None, compare=False)

@@ -57,6 +57,21 @@ class ColumnNulls:
 
 
 @dataclass(frozen=True)
+class TypeCast:
+    """Whether PostgreSQL converts a column to a new type by itself (an assignment cast, as
+    ``ALTER COLUMN ... TYPE`` without ``USING`` needs): ``automatic`` None when it could not be
+    told (a type that does not exist yet, a read that failed: ``note``)."""
+
+    table: str
+    schema: str | None
+    column: str
+    from_type: str | None
+    to_type: str
+    automatic: bool | None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class DuplicateValues:
     """Values of ``columns`` held by more than one row (rows with a NULL in them aside, as a
     unique index allows those): ``groups`` how many such values, ``rows`` how many rows hold
@@ -79,6 +94,7 @@ class TableMeasures:
     nulls: tuple[ColumnNulls, ...] = ()
     duplicates: tuple[DuplicateValues, ...] = ()
     case_insensitive: bool = False
+    casts: tuple[TypeCast, ...] = ()
 
     def _same(self, a: str, b: str) -> bool:
         return a.lower() == b.lower() if self.case_insensitive else a == b
@@ -104,6 +120,18 @@ class TableMeasures:
                 if n.schema == schema
                 and self._same(n.table, table)
                 and self._same(n.column, column)
+            ),
+            None,
+        )
+
+    def cast_in(self, table: str, schema: str | None, column: str) -> TypeCast | None:
+        return next(
+            (
+                c
+                for c in self.casts
+                if c.schema == schema
+                and self._same(c.table, table)
+                and self._same(c.column, column)
             ),
             None,
         )

@@ -1,5 +1,5 @@
 """What each pending operation will lock, scan, rewrite or break on this database: the one
-source for the blast-radius checks (MD401-MD404, MD406-MD408), ``migdoctor plan`` and the
+source for the blast-radius checks (MD401-MD404, MD406-MD408, MD410), ``migdoctor plan`` and the
 upgrade preflight.
 
 A hazard is a pure conclusion from a pending step (``operations/pending_steps.py``) and the
@@ -28,6 +28,7 @@ from migdoctor.operations.rewrites import (
 
 # the checks whose errors say the database will refuse the operation (the upgrade preflight)
 FAILING_HAZARD_SLUGS = (
+    "type-change-without-cast",
     "concurrent-index-in-transaction",
     "required-column-without-default",
     "set-not-null",
@@ -260,6 +261,35 @@ def _rewrite(step: PendingStep, server: ServerVersion) -> tuple[Rewrite, str] | 
     return found, " and ".join(changes) or f"alters {column}"
 
 
+def type_change_without_cast(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard | None:
+    operation = step.operation
+    if operation.kind != "alter_column" or operation.using or not step.existing:
+        return None
+    measures = facts.database.table_measures if facts.database is not None else None
+    if dialect != "postgresql" or measures is None:
+        return None
+    column = operation.columns[0]
+    cast = measures.cast_in(operation.table or "", _schema(step, facts), column)
+    if cast is None or cast.automatic is not False:
+        return None
+    where = f"{operation.qualified_table}.{column}"
+    return Hazard(
+        "MD410",
+        "type-change-without-cast",
+        Severity.ERROR,
+        step,
+        f"{where} cannot be converted from {cast.from_type} to {cast.to_type} automatically",
+        f"Revision {step.revision} changes the type of {where} from {cast.from_type} to "
+        f"{cast.to_type} without postgresql_using: PostgreSQL has no automatic (assignment) "
+        f'cast between them and refuses it ("column {column} cannot be cast automatically to '
+        f'type {cast.to_type}").',
+        f"op.alter_column({operation.table!r}, {column!r}, type_=..., "
+        f'postgresql_using="{column}::{cast.to_type}")  # or an expression that converts it',
+        fails=True,
+        evidence={"from_type": cast.from_type, "to_type": cast.to_type},
+    )
+
+
 def unique_on_duplicates(step: PendingStep, dialect: str | None, facts: Facts) -> Hazard | None:
     operation = step.operation
     if not operation.unique or not step.existing or facts.database is None:
@@ -383,6 +413,7 @@ RULES: tuple[Rule, ...] = (
     set_not_null,
     table_rewrite,
     unique_on_duplicates,
+    type_change_without_cast,
     validating_constraint,
     destructive_operation,
 )
@@ -406,7 +437,7 @@ def hazards(facts: Facts, code: str | None = None) -> list[Hazard]:
     return [h for h in _every_hazard(facts) if code is None or h.code == code]
 
 
-# the hazards of the last facts asked about: eight checks ask, each for its own code
+# the hazards of the last facts asked about: nine checks ask, each for its own code
 _last: list[tuple[Facts, list[Hazard]]] = []
 
 

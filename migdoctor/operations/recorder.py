@@ -281,6 +281,8 @@ def operation_fact(operation: Any) -> Operation:
             nullable=operation.modify_nullable,
             server_default=operation.modify_server_default not in (False, None),
             new_type=_type_text(operation.modify_type),
+            new_type_postgresql=_postgresql_type(operation.modify_type),
+            using=bool(operation.kw.get("postgresql_using")),
         )
     if isinstance(operation, ops.CreateIndexOp):
         columns = tuple(_expression_name(c) for c in operation.columns)
@@ -354,6 +356,19 @@ def _default_sql(default: Any) -> str | None:
         return None
     argument = getattr(default, "arg", default)
     return str(getattr(argument, "text", argument))
+
+
+def _postgresql_type(type_: Any) -> str | None:
+    """A type as PostgreSQL's dialect writes it in DDL (None when it writes none)."""
+    if type_ is None:
+        return None
+    from sqlalchemy.dialects import postgresql
+
+    try:
+        instance = type_() if isinstance(type_, type) else type_
+        return str(instance.compile(postgresql.dialect()))  # type: ignore[no-untyped-call]
+    except Exception:  # noqa: BLE001 - a type PostgreSQL cannot write
+        return None
 
 
 def _condition(condition: Any) -> str | None:
