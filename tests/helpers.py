@@ -662,6 +662,21 @@ def blog_with_users(tmp_path: Path, database: Database, rows: int) -> Project:
     return project
 
 
+def blog_with_nicknames(tmp_path: Path, database: Database, rows: int) -> Project:
+    """The blog with ``rows`` users and a nullable user.nickname column (revision NICKNAME),
+    upgraded to it: the nicknames are all NULL until the test fills them."""
+    project = blog_with_users(tmp_path, database, rows)
+    add_revision(
+        project,
+        NICKNAME,
+        COMMENT,
+        "op.add_column('user', sa.Column('nickname', sa.String(50), nullable=True))",
+        message="add nickname",
+    )
+    project.upgrade("head")
+    return project
+
+
 def pending_revision(project: Project, upgrade: str, down_revision: str = COMMENT) -> Path:
     """A pending revision after ``down_revision`` whose upgrade() is ``upgrade``."""
     return add_revision(project, PENDING, down_revision, upgrade, message="pending change")

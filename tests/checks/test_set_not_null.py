@@ -11,10 +11,8 @@ import pytest
 
 from tests.conftest import Database
 from tests.helpers import (
-    COMMENT,
     NICKNAME,
-    add_revision,
-    blog_with_users,
+    blog_with_nicknames,
     finding,
     pending_revision,
 )
@@ -23,15 +21,7 @@ USERS = 20_000
 
 
 def test_nulls_in_a_column_made_not_null_are_counted(tmp_path: Path, database: Database) -> None:
-    project = blog_with_users(tmp_path, database, USERS)
-    add_revision(
-        project,
-        NICKNAME,
-        COMMENT,
-        "op.add_column('user', sa.Column('nickname', sa.String(50), nullable=True))",
-        message="add nickname",
-    )
-    project.upgrade("head")
+    project = blog_with_nicknames(tmp_path, database, USERS)
     user = '"user"' if database.backend != "mysql" else "user"
     database.execute(f"UPDATE {user} SET nickname = username WHERE id > 123")
     path = pending_revision(
@@ -82,15 +72,7 @@ def test_a_valid_check_constraint_spares_the_postgresql_scan(
     made by hand beforehand, or earlier in the upgrade as the warning's own recipe does (NOT
     VALID, then VALIDATE). A CHECK never validated, one dropped first, or one that proves
     something weaker (an OR) spares nothing. Elsewhere nothing fires in any case."""
-    project = blog_with_users(tmp_path, database, USERS)
-    add_revision(
-        project,
-        NICKNAME,
-        COMMENT,
-        "op.add_column('user', sa.Column('nickname', sa.String(50), nullable=True))",
-        message="add nickname",
-    )
-    project.upgrade("head")
+    project = blog_with_nicknames(tmp_path, database, USERS)
     user = '"user"' if database.backend != "mysql" else "user"
     database.execute(f"UPDATE {user} SET nickname = username")
     postgresql = database.backend == "postgresql"

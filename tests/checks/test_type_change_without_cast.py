@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Database
-from tests.helpers import COMMENT, NICKNAME, add_revision, blog_with_users, pending_revision
+from tests.helpers import NICKNAME, blog_with_nicknames, pending_revision
 
 USERS = 50
 
@@ -28,15 +28,7 @@ USERS = 50
 def test_a_type_postgresql_cannot_convert_to_is_refused_before_the_upgrade(
     tmp_path: Path, database: Database, change: str, fires: bool
 ) -> None:
-    project = blog_with_users(tmp_path, database, USERS)
-    add_revision(
-        project,
-        NICKNAME,
-        COMMENT,
-        "op.add_column('user', sa.Column('nickname', sa.String(50), nullable=True))",
-        message="add nickname",
-    )
-    project.upgrade("head")
+    project = blog_with_nicknames(tmp_path, database, USERS)
     pending_revision(
         project,
         f"op.alter_column('user', 'nickname', existing_type=sa.String(50), {change})",

@@ -13,6 +13,7 @@ from tests.helpers import (
     NICKNAME,
     PENDING,
     add_revision,
+    blog_with_nicknames,
     blog_with_users,
     pending_revision,
 )
@@ -21,15 +22,7 @@ USERS = 20_000
 
 
 def test_a_unique_index_over_duplicates(tmp_path: Path, database: Database) -> None:
-    project = blog_with_users(tmp_path, database, USERS)
-    add_revision(
-        project,
-        NICKNAME,
-        COMMENT,
-        "op.add_column('user', sa.Column('nickname', sa.String(50), nullable=True))",
-        message="add nickname",
-    )
-    project.upgrade("head")
+    project = blog_with_nicknames(tmp_path, database, USERS)
     user = "user" if database.backend == "mysql" else '"user"'
     database.execute(
         f"UPDATE {user} SET nickname = username WHERE id > 10",
