@@ -9,7 +9,7 @@ from migdoctor.facts.model import DatabaseFacts, Facts
 from migdoctor.facts.operations import Operation, RevisionOperations
 from migdoctor.operations.effects import (
     Visibility,
-    operation_visibility,
+    revision_visibility,
     table_key,
 )
 from migdoctor.operations.schema_position import comparison_with
@@ -101,9 +101,12 @@ def partial_application(
     recorded: RevisionOperations, database: DatabaseFacts
 ) -> PartialApplication | None:
     """The revision's operations with their visibility, when some show and others do not."""
+    visibilities = revision_visibility(recorded.operations, database)
     states = tuple(
-        OperationState(index, operation, operation_visibility(operation, database))
-        for index, operation in enumerate(recorded.operations)
+        OperationState(index, operation, visibility)
+        for index, (operation, visibility) in enumerate(
+            zip(recorded.operations, visibilities, strict=True)
+        )
     )
     seen = {state.visibility for state in states}
     if Visibility.VISIBLE in seen and Visibility.MISSING in seen:
