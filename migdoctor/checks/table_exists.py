@@ -262,7 +262,7 @@ def _made_outside_migrations(facts: Facts, partial: PartialApplication) -> Findi
             f"{missing[0]}, which comes before it, does not"
         )
     else:
-        why = f"{database.dialect} rolls back a failed revision whole"
+        why = f"{database.server_version.name} rolls back a failed revision whole"
     message = (
         f"{_situation_sentence(facts)} Part of pending revision {revision} "
         f"({script.doc or 'no message'}) is already in the schema: {'; '.join(applied[:3])}"

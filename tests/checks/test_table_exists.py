@@ -202,6 +202,10 @@ op.create_table("badge", sa.Column("id", sa.Integer(), primary_key=True))
     }
     if database.backend != "postgresql":  # there a failed run is rolled back whole anyway
         assert "A failed run stops at one operation, yet create table badge" in exists["message"]
+    else:
+        # full-stack-fastapi-template (github.com/fastapi/full-stack-fastapi-template): the
+        # server by its name, not "Postgresql"
+        assert "PostgreSQL rolls back a failed revision whole" in exists["message"]
     stale = finding(document, "stale-current")
     assert "part of revision 5f607182a3b4 already exists (see table-exists)" in stale["message"]
 
