@@ -94,7 +94,8 @@ def revision_applied_half_way(facts: Facts) -> list[Finding]:
         f"{_operations_phrase(applied)} {'has' if len(applied) == 1 else 'have'} taken effect, "
         f"{_operations_phrase(missing)} {'has' if len(missing) == 1 else 'have'} not, and the "
         f"version table still says {where}. A failed upgrade leaves this where DDL cannot be "
-        f"rolled back ({database.dialect} here); a retry stops on {first_visible.describe()} "
+        f"rolled back ({database.server_version.name} here); a retry stops on "
+        f"{first_visible.describe()} "
         f"({retry_error}). The other reading: these objects were created outside the "
         "migrations (by hand, or by metadata.create_all()); the repair is the same."
     )
