@@ -48,6 +48,7 @@ from migdoctor.operations.effects import Visibility
 from migdoctor.operations.partial_application import (
     OperationState,
     PartialApplication,
+    clashing_indexes,
     next_revision_partly_applied,
 )
 
@@ -135,14 +136,20 @@ def partial_fixes(facts: Facts, partial: PartialApplication, re_runnable: bool) 
     missing = partial.missing
     fixes = []
     if re_runnable and not partial.ambiguous:
+        clashing = clashing_indexes(facts, partial)
+        why = "what already ran is left as it is; undo reverses exactly what this runs"
+        if clashing:
+            why = "first drop or rename the index of the same name on other columns: " + ", ".join(
+                f"{op.name} on {op.table}" for op in clashing
+            )
         fixes.append(
             fix_option(
                 facts,
                 "complete-revision",
                 f"Run only the {len(missing)} missing operation"
                 f"{'s' if len(missing) != 1 else ''} of {revision}, then record it",
-                why="what already ran is left as it is; undo reverses exactly what this runs",
-                recommended=True,
+                why=why,
+                recommended=not clashing,
                 revision=revision,
             )
         )

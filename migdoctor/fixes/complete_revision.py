@@ -29,6 +29,7 @@ from migdoctor.facts.operations import RECORDED, Operation
 from migdoctor.findings import Risk
 from migdoctor.operations.partial_application import (
     PartialApplication,
+    clashing_indexes,
     next_revision_partly_applied,
 )
 from migdoctor.repair.journal import sha256
@@ -114,6 +115,21 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             + "; ".join(state.operation.describe() for state in partial.ambiguous)
             + " ran cannot be told from the schema: finish the revision by hand, then "
             f"{facts.fix_command('stamp', '--revision', revision)}.",
+        )
+    clashing = clashing_indexes(facts, partial)
+    if clashing:
+        # microblog (github.com/miguelgrinberg/microblog), 834b1a697901 on MariaDB: the
+        # completion ran into the index of the same name made by hand on another column
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            "An index of the name already exists on other columns: "
+            + "; ".join(
+                f"{op.name} on {op.table}, which {op.describe()} makes again" for op in clashing
+            )
+            + ". The completion would fail on it: drop or rename that index first (see the "
+            "schema differences in migdoctor check).",
         )
     known_current = [row for row in database.version_rows if row in graph]
     ancestors = graph.ancestors([revision])

@@ -208,6 +208,27 @@ def misshapen_indexes(facts: Facts, revision: str) -> frozenset[tuple[TableKey, 
     )
 
 
+def clashing_indexes(facts: Facts, partial: PartialApplication) -> list[Operation]:
+    """The missing ``create_index`` operations of ``partial`` whose name an index on other
+    columns holds already: completing the revision would fail on them."""
+    database = facts.database
+    if database is None:
+        return []
+    taken = misshapen_indexes(facts, partial.revision)
+    return [
+        state.operation
+        for state in partial.missing
+        if state.operation.kind == "create_index"
+        and state.operation.table
+        and state.operation.name
+        and (
+            table_key(database, state.operation.schema, state.operation.table),
+            state.operation.name,
+        )
+        in taken
+    ]
+
+
 def _split(qualified: str) -> tuple[str | None, str]:
     schema, _, name = qualified.rpartition(".")
     return (schema or None, name)

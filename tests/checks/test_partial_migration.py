@@ -223,3 +223,19 @@ def test_an_index_of_the_name_on_other_columns_is_not_the_revisions(
     if database.backend == "mysql":  # the server by its name, not the dialect's "mysql"
         message = finding(document, slug)["message"]
         assert "(MySQL here)" in message or "(MariaDB here)" in message
+    complete = finding(document, slug)["fixes"][0]
+    assert complete["id"] == "complete-revision" and not complete["recommended"]
+    assert "first drop or rename the index of the same name on other columns: ix_user_token" in (
+        blog.migdoctor("check").stdout
+    )
+
+    refused = blog.migdoctor("fix", "complete-revision", "--yes")
+    assert refused.exit_code != 0, refused
+    assert "An index of the name already exists on other columns" in refused.output
+    assert database.version_rows() == [COMMENT]
+
+    on = f" ON {user}" if database.backend == "mysql" else ""
+    database.execute(f"DROP INDEX ix_user_token{on}")
+    completed = blog.migdoctor("fix", "complete-revision", "--yes")
+    assert completed.exit_code == 0, completed
+    assert database.version_rows() == ["5f607182a3b4"]
