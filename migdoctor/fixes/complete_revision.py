@@ -160,10 +160,20 @@ def _warnings(facts: Facts, partial: PartialApplication) -> list[str]:
     database = facts.database
     assert database is not None
     to_run = [state.operation for state in partial.missing]
-    warnings = [
-        "What already ran is left as it is; fix the cause of the failure in the revision file "
-        "first (the operations are recorded from the file as it is now)."
-    ]
+    if partial.half_applied_possible:
+        first = (
+            "What already ran is left as it is; fix the cause of the failure in the revision "
+            "file first (the operations are recorded from the file as it is now)."
+        )
+    else:
+        # full-stack-fastapi-template on PostgreSQL, a column of the pending revision added by
+        # hand: no run failed, what shows was made outside the migrations
+        first = (
+            "What is already in the schema (made outside the migrations: no failed run leaves "
+            "it) is left as it is; the operations are recorded from the revision file as it is "
+            "now."
+        )
+    warnings = [first]
     if database.dialect in ("mysql", "mariadb"):
         warnings.append(
             "MySQL cannot roll back DDL: if one of these operations fails, those before it stay "
