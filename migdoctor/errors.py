@@ -70,7 +70,25 @@ def describe_exception(error: BaseException) -> str:
     if isinstance(error, SyntaxError):
         return f"SyntaxError: {error.msg}"
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    described = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    return described + _validation_errors(error)
+
+
+def _validation_errors(error: BaseException, shown: int = 8) -> str:
+    """For pydantic's ValidationError, whose first line only counts them: why, and for which
+    fields (full-stack-fastapi-template, github.com/fastapi/full-stack-fastapi-template, reads
+    its database settings from the environment in env.py, each one required)."""
+    errors = getattr(error, "errors", None)
+    if type(error).__name__ != "ValidationError" or not callable(errors):
+        return ""
+    fields: dict[str, list[str]] = {}
+    try:
+        for item in errors()[:shown]:
+            where = ".".join(str(part) for part in item["loc"]) or "the value"
+            fields.setdefault(str(item["msg"]), []).append(where)
+    except Exception:  # noqa: BLE001 - a look-alike without pydantic's shape: its first line
+        return ""
+    return "".join(f"; {message}: {', '.join(names)}" for message, names in fields.items())
 
 
 def driver_error(error: BaseException) -> BaseException:

@@ -137,6 +137,32 @@ def test_a_failed_revision_is_named_and_the_version_table_kept(
         assert "tag" not in database.table_names()
 
 
+# microblog (github.com/miguelgrinberg/microblog), revision f7ac3d27bb1d: on MariaDB its
+# downgrade() fails on its first statement (an index a foreign key needs); the read-back said
+# the revision was in the schema and sent the user to check for a half applied upgrade
+def test_a_downgrade_that_fails_before_changing_anything_says_so(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        "6f6f6f6f6f6f",
+        COMMENT,
+        "op.create_table('tag', sa.Column('id', sa.Integer, primary_key=True))",
+        downgrade="op.drop_index('ix_missing', table_name='tag')\nop.drop_table('tag')",
+        message="create tag",
+    )
+    blog.upgrade("head")
+
+    result = blog.migdoctor("downgrade", COMMENT)
+
+    assert result.exit_code == 1, result
+    assert "✗ Revision 6f6f6f6f6f6f (create tag) failed" in result.stdout
+    assert "Nothing of the downgrade took effect" in result.stdout
+    assert "half applied" not in result.stdout
+    assert "partial-migration" not in result.stdout
+    assert database.version_rows() == ["6f6f6f6f6f6f"]
+
+
 @pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
 def test_lock_timeout_names_the_blocking_session(tmp_path: Path, server_database: Database) -> None:
     project = blog_with_bio(tmp_path, server_database)

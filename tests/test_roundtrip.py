@@ -94,6 +94,7 @@ def test_the_text_report_says_each_revision_restores_the_schema(blog_offline: Pr
     for revision in (USER, ARTICLE, COMMENT):
         assert f"✓ {revision} " in result.stdout
     assert "✓ the models match the schema at head" in result.stdout
+    assert "--scratch-url" not in result.stdout
     assert not (blog_offline.root / "blog.db").exists()
 
 
@@ -283,6 +284,27 @@ def test_an_upgrade_that_fails_stops_the_walk_up_and_is_named(tmp_path: Path) ->
     assert revisions[COMMENT]["not_run_because"] == "an earlier upgrade failed"
     assert revisions[USER]["downgrade"] == "passed" and not revisions[USER]["problem"]
     assert document["models"]["not_compared_because"] == f"the upgrade of {ARTICLE} failed"
+    assert "--scratch-url" in document["summary"]["hint"]
+
+
+# full-stack-fastapi-template (github.com/fastapi/full-stack-fastapi-template): a PostgreSQL
+# project whose second revision alters a column fails on the default SQLite scratch database;
+# the report says how to run it on a server of the project's kind
+def test_an_upgrade_that_fails_on_sqlite_points_to_a_scratch_server(tmp_path: Path) -> None:
+    blog = copy_project("blog", tmp_path / "project", None)
+    edit(
+        blog,
+        "alembic/versions/2b3c4d5e6f70_create_article_table.py",
+        "    # ### end Alembic commands ###",
+        '    op.alter_column("article", "title", type_=sa.String(500))',
+    )
+
+    result = blog.migdoctor("roundtrip")
+
+    assert result.exit_code == 1, result
+    assert f"✗ {ARTICLE} " in result.stdout
+    assert "The round trip ran on a temporary SQLite file." in result.stdout
+    assert "with --scratch-url URL" in result.stdout
 
 
 @pytest.mark.parametrize("server_database", ["postgresql"], indirect=True)

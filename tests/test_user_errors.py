@@ -27,6 +27,7 @@ from tests.helpers import (
     add_revision,
     blog_with_bio,
     copy_project,
+    edit,
     finding,
     migdoctor_command,
     run,
@@ -306,6 +307,48 @@ def test_a_missing_driver_names_the_package_to_install(tmp_path: Path) -> None:
     assert result.exit_code == 2, result
     assert "The database driver 'mysqlclient' (module MySQLdb) is not installed" in result.stderr
     assert "pip install 'mysqlclient'" in result.stderr
+
+
+# full-stack-fastapi-template (github.com/fastapi/full-stack-fastapi-template): env.py imports
+# the application's folder beside alembic.ini, which has no prepend_sys_path
+def test_a_project_module_off_the_import_path_says_how_to_put_it_there(tmp_path: Path) -> None:
+    project = copy_project("blog", tmp_path / "project", None)
+    edit(
+        project,
+        "alembic/env.py",
+        "sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))\n",
+        "",
+    )
+    edit(project, "alembic.ini", "prepend_sys_path = .\n", "")
+
+    result = project.migdoctor("check")
+
+    assert result.exit_code == 2, result
+    assert "ModuleNotFoundError: No module named 'models'" in result.stderr
+    assert "'models' is in " in result.stderr
+    assert "'prepend_sys_path = .'" in result.stderr
+
+
+# full-stack-fastapi-template (github.com/fastapi/full-stack-fastapi-template): env.py reads its
+# database settings with pydantic, each required; the first line of the error only counts them
+def test_settings_missing_from_the_environment_are_named(tmp_path: Path) -> None:
+    project = copy_project("blog", tmp_path / "project", None)
+    edit(
+        project,
+        "alembic/env.py",
+        "import models  # noqa: E402\n",
+        "import models  # noqa: E402\nimport pydantic\n\n\n"
+        "class Settings(pydantic.BaseModel):\n"
+        "    POSTGRES_SERVER: str\n    POSTGRES_PASSWORD: str\n    POSTGRES_PORT: int\n\n\n"
+        "Settings(POSTGRES_PORT='x')\n",
+    )
+
+    result = project.migdoctor("check")
+
+    assert result.exit_code == 2, result
+    assert "ValidationError: 3 validation errors for Settings; " in result.stderr
+    assert "Field required: POSTGRES_SERVER, POSTGRES_PASSWORD" in result.stderr
+    assert "POSTGRES_PORT" in result.stderr
 
 
 def test_a_broken_alembic_ini_names_its_line(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ from migdoctor.operations.effects import Visibility
 from migdoctor.operations.partial_application import (
     OperationState,
     PartialApplication,
+    clashing_indexes,
     next_revision_partly_applied,
 )
 
@@ -94,7 +95,8 @@ def revision_applied_half_way(facts: Facts) -> list[Finding]:
         f"{_operations_phrase(applied)} {'has' if len(applied) == 1 else 'have'} taken effect, "
         f"{_operations_phrase(missing)} {'has' if len(missing) == 1 else 'have'} not, and the "
         f"version table still says {where}. A failed upgrade leaves this where DDL cannot be "
-        f"rolled back ({database.dialect} here); a retry stops on {first_visible.describe()} "
+        f"rolled back ({database.server_version.name} here); a retry stops on "
+        f"{first_visible.describe()} "
         f"({retry_error}). The other reading: these objects were created outside the "
         "migrations (by hand, or by metadata.create_all()); the repair is the same."
     )
@@ -134,14 +136,20 @@ def partial_fixes(facts: Facts, partial: PartialApplication, re_runnable: bool) 
     missing = partial.missing
     fixes = []
     if re_runnable and not partial.ambiguous:
+        clashing = clashing_indexes(facts, partial)
+        why = "what already ran is left as it is; undo reverses exactly what this runs"
+        if clashing:
+            why = "first drop or rename the index of the same name on other columns: " + ", ".join(
+                f"{op.name} on {op.table}" for op in clashing
+            )
         fixes.append(
             fix_option(
                 facts,
                 "complete-revision",
                 f"Run only the {len(missing)} missing operation"
                 f"{'s' if len(missing) != 1 else ''} of {revision}, then record it",
-                why="what already ran is left as it is; undo reverses exactly what this runs",
-                recommended=True,
+                why=why,
+                recommended=not clashing,
                 revision=revision,
             )
         )

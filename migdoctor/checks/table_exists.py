@@ -133,14 +133,10 @@ def pending_revision_creates_existing_table(facts: Facts) -> list[Finding]:
     )
     mismatched = [c for c in by_revision[first] if c.missing_columns]
     if mismatched:
-        message += (
-            " "
-            + "; ".join(
-                f"the live {c.table} lacks column(s) {', '.join(c.missing_columns)}"
-                for c in mismatched
-            )
-            + "."
+        lacking = "; ".join(
+            f"the live {c.table} lacks column(s) {', '.join(c.missing_columns)}" for c in mismatched
         )
+        message += f" {lacking[:1].upper()}{lacking[1:]}."
     current = [row for row in database.version_rows if row in matching]
     if verified is not None:
         unsure = _also_matching(facts, verified)
@@ -266,7 +262,7 @@ def _made_outside_migrations(facts: Facts, partial: PartialApplication) -> Findi
             f"{missing[0]}, which comes before it, does not"
         )
     else:
-        why = f"{database.dialect} rolls back a failed revision whole"
+        why = f"{database.server_version.name} rolls back a failed revision whole"
     message = (
         f"{_situation_sentence(facts)} Part of pending revision {revision} "
         f"({script.doc or 'no message'}) is already in the schema: {'; '.join(applied[:3])}"

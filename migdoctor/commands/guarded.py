@@ -248,7 +248,9 @@ def _run(
             else:
                 why = "no retry left"
             attempts.record(ui, attempt, "failed", not_retried=why, **gave_up)
-        ui.revision_failed(failure, _dialect(facts), lock_timeout, aftermath)
+        ui.revision_failed(
+            failure, _dialect(facts), lock_timeout, aftermath, downgrade=direction != UPGRADE
+        )
         if attempts is not None and attempt > 0:
             ui.text(
                 f"Gave up after {attempt + 1} attempts; each is journaled in {attempts.where()}."

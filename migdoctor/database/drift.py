@@ -244,7 +244,14 @@ def _constraint_words(constraint: Any, table: str) -> str:
     name = f" {constraint.name}" if constraint.name else ""
     if constraint.__visit_name__ == "foreign_key_constraint":
         referred = constraint.referred_table.fullname if constraint.elements else "?"
-        return f"foreign key{name} {table}({columns}) → {referred}"
+        # full-stack-fastapi-template (github.com/fastapi/full-stack-fastapi-template): a key
+        # that differs only in ON DELETE CASCADE read as the same key on both sides
+        actions = "".join(
+            f" ON {event} {str(action).upper()}"
+            for event, action in (("DELETE", constraint.ondelete), ("UPDATE", constraint.onupdate))
+            if action
+        )
+        return f"foreign key{name} {table}({columns}) → {referred}{actions}"
     kind = str(constraint.__visit_name__).replace("_", " ")
     return f"{kind}{name} on {table} ({columns})"
 

@@ -135,8 +135,39 @@ def explain_failure(
     where = _where(error, env_py, project)
     return EnvScriptFailed(
         redact(f"{action} failed{where}: {redact_foreign(describe_exception(error))}"),
-        hint="Run with --debug for the full traceback.",
+        hint=_project_module_hint(error, project) or "Run with --debug for the full traceback.",
     )
+
+
+def _project_module_hint(error: BaseException, project: ProjectFacts) -> str | None:
+    """For a module env.py imports that is the project's own folder (or file), next to the
+    Alembic config or in the folder migdoctor runs in, but not on ``sys.path``: how to put it
+    there, as ``alembic init`` does.
+
+    full-stack-fastapi-template (github.com/fastapi/full-stack-fastapi-template): its env.py
+    imports ``app``, the folder next to its alembic.ini, which has no ``prepend_sys_path``; its
+    Docker image sets PYTHONPATH instead."""
+    import sys
+
+    if not isinstance(error, ModuleNotFoundError) or not error.name:
+        return None
+    top = error.name.split(".")[0]
+    config_file = project.config.config_file
+    folders = dict.fromkeys(
+        [*([config_file.parent.absolute()] if config_file else []), Path.cwd().absolute()]
+    )
+    for folder in folders:
+        if not ((folder / top).is_dir() or (folder / f"{top}.py").is_file()):
+            continue
+        on_path = {Path(entry or ".").absolute() for entry in sys.path}
+        if folder in on_path:
+            return None
+        return (
+            f"'{top}' is in {folder}, which is not on Python's import path: add "
+            "'prepend_sys_path = .' to the [alembic] section (as alembic init writes it) and "
+            f"run from {folder}, or set PYTHONPATH={folder}."
+        )
+    return None
 
 
 def _connection_hint(reason: str, target: str) -> str:

@@ -191,5 +191,13 @@ class RoundtripReport:
         return count + bool(self.final_upgrade_error) + bool(self.drift)
 
     @property
+    def failed_on_sqlite(self) -> bool:
+        """Whether a revision raised on the default scratch database, a SQLite file (a
+        ``--scratch-url`` names a MySQL/MariaDB or PostgreSQL server): a project written for
+        one of those may use what SQLite lacks (ALTER COLUMN, its own SQL)."""
+        failed = any(FAILED in (r.upgrade, r.downgrade) for r in self.revisions)
+        return self.dialect == "sqlite" and (failed or bool(self.final_upgrade_error))
+
+    @property
     def exit_code(self) -> int:
         return EXIT_FAILED if self.problems else EXIT_OK

@@ -29,6 +29,7 @@ from migdoctor.facts.operations import RECORDED, Operation
 from migdoctor.findings import Risk
 from migdoctor.operations.partial_application import (
     PartialApplication,
+    clashing_indexes,
     next_revision_partly_applied,
 )
 from migdoctor.repair.journal import sha256
@@ -115,6 +116,21 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             + " ran cannot be told from the schema: finish the revision by hand, then "
             f"{facts.fix_command('stamp', '--revision', revision)}.",
         )
+    clashing = clashing_indexes(facts, partial)
+    if clashing:
+        # microblog (github.com/miguelgrinberg/microblog), 834b1a697901 on MariaDB: the
+        # completion ran into the index of the same name made by hand on another column
+        return refused(
+            FIX_ID,
+            title,
+            RISK,
+            "An index of the name already exists on other columns: "
+            + "; ".join(
+                f"{op.name} on {op.table}, which {op.describe()} makes again" for op in clashing
+            )
+            + ". The completion would fail on it: drop or rename that index first (see the "
+            "schema differences in migdoctor check).",
+        )
     known_current = [row for row in database.version_rows if row in graph]
     ancestors = graph.ancestors([revision])
     rows_after = tuple(
@@ -144,10 +160,20 @@ def _warnings(facts: Facts, partial: PartialApplication) -> list[str]:
     database = facts.database
     assert database is not None
     to_run = [state.operation for state in partial.missing]
-    warnings = [
-        "What already ran is left as it is; fix the cause of the failure in the revision file "
-        "first (the operations are recorded from the file as it is now)."
-    ]
+    if partial.half_applied_possible:
+        first = (
+            "What already ran is left as it is; fix the cause of the failure in the revision "
+            "file first (the operations are recorded from the file as it is now)."
+        )
+    else:
+        # full-stack-fastapi-template on PostgreSQL, a column of the pending revision added by
+        # hand: no run failed, what shows was made outside the migrations
+        first = (
+            "What is already in the schema (made outside the migrations: no failed run leaves "
+            "it) is left as it is; the operations are recorded from the revision file as it is "
+            "now."
+        )
+    warnings = [first]
     if database.dialect in ("mysql", "mariadb"):
         warnings.append(
             "MySQL cannot roll back DDL: if one of these operations fails, those before it stay "

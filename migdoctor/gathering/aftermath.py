@@ -16,7 +16,7 @@ from typing import Any
 from migdoctor.errors import MigdoctorError, describe_exception
 from migdoctor.facts.model import ProjectFacts
 from migdoctor.facts.operations import RevisionOperations
-from migdoctor.operations.effects import Visibility, operation_visibility
+from migdoctor.operations.effects import Visibility, revision_visibility
 from migdoctor.operations.partial_application import partial_application
 
 
@@ -92,7 +92,13 @@ def read_back(
         missing = partial.missing
         ambiguous = partial.ambiguous
     else:
-        states = [(op, operation_visibility(op, database)) for op in recorded.operations]
+        states = list(
+            zip(
+                recorded.operations,
+                revision_visibility(recorded.operations, database),
+                strict=True,
+            )
+        )
         return Aftermath(
             revision,
             database.version_rows,

@@ -6,7 +6,8 @@ repair needs before it touches the version table:
 - would a pending revision create a table that is already there? (``creation_conflicts``)
 - do the names the revisions up to a revision create all show in the live schema, where the
   schema at that revision could not be measured? (``schema_mismatches``)
-- which of one revision's operations are visible, which are not? (``operation_visibility``)
+- which of one revision's operations are visible, which are not? (``operation_visibility``,
+  ``revision_visibility``)
 
 Built on them: whether a revision was applied half way (``partial_application``), which
 revision the live schema is at (``schema_position``), and whether an upgrade would fail
@@ -109,6 +110,33 @@ def operation_visibility(operation: Operation, database: DatabaseFacts) -> Visib
     if all(is_present(e, database) == wanted for e, wanted in expectations):
         return Visibility.VISIBLE
     return Visibility.MISSING
+
+
+def revision_visibility(
+    operations: Sequence[Operation], database: DatabaseFacts
+) -> tuple[Visibility, ...]:
+    """Whether the live schema shows each operation of one revision's ``upgrade()``, in order.
+
+    A name the revision itself drops and then makes again (a column dropped, then another
+    renamed to its name) is there both before the revision and after it, and so is a name it
+    makes and then drops again: its presence (or absence) tells nothing of whether the later
+    operation ran, so it is left out of that operation's evidence, and an operation with no
+    evidence left is unverifiable."""
+    # what an earlier operation of the revision leaves present (True) or absent (False)
+    earlier: dict[tuple[str, TableKey, str], bool] = {}
+    visibilities = []
+    for operation in operations:
+        expectations = _expectations(operation, database) or []
+        telling = [(e, wanted) for e, wanted in expectations if earlier.get(e, wanted) == wanted]
+        if not telling:
+            visibilities.append(Visibility.UNVERIFIABLE)
+        elif all(is_present(e, database) == wanted for e, wanted in telling):
+            visibilities.append(Visibility.VISIBLE)
+        else:
+            visibilities.append(Visibility.MISSING)
+        for expectation, wanted in expectations:
+            earlier[expectation] = wanted
+    return tuple(visibilities)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from migdoctor.facts.model import DatabaseFacts, Facts
 from migdoctor.facts.operations import Operation, RevisionOperations
 from migdoctor.operations.effects import (
+    TableKey,
     Visibility,
-    operation_visibility,
+    revision_visibility,
     table_key,
 )
 from migdoctor.operations.schema_position import comparison_with
@@ -98,12 +99,34 @@ class PartialApplication:
 
 
 def partial_application(
-    recorded: RevisionOperations, database: DatabaseFacts
+    recorded: RevisionOperations,
+    database: DatabaseFacts,
+    misshapen_indexes: frozenset[tuple[TableKey, str]] = frozenset(),
 ) -> PartialApplication | None:
-    """The revision's operations with their visibility, when some show and others do not."""
+    """The revision's operations with their visibility, when some show and others do not.
+
+    ``misshapen_indexes``: indexes (table, name) the live schema has under the name the
+    revision creates, but not as the revision creates them (other columns): their
+    ``create_index`` did not run."""
+    visibilities = tuple(
+        Visibility.MISSING
+        if operation.kind == "create_index"
+        and operation.table
+        and operation.name
+        and (table_key(database, operation.schema, operation.table), operation.name)
+        in misshapen_indexes
+        else visibility
+        for operation, visibility in zip(
+            recorded.operations,
+            revision_visibility(recorded.operations, database),
+            strict=True,
+        )
+    )
     states = tuple(
-        OperationState(index, operation, operation_visibility(operation, database))
-        for index, operation in enumerate(recorded.operations)
+        OperationState(index, operation, visibility)
+        for index, (operation, visibility) in enumerate(
+            zip(recorded.operations, visibilities, strict=True)
+        )
     )
     seen = {state.visibility for state in states}
     if Visibility.VISIBLE in seen and Visibility.MISSING in seen:
@@ -135,7 +158,7 @@ def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
     recorded = facts.operations.get(pending[0])
     if recorded is None:
         return None
-    partial = partial_application(recorded, database)
+    partial = partial_application(recorded, database, misshapen_indexes(facts, pending[0]))
     if partial is None:
         return None
     current = comparison_with(facts, database.version_rows)
@@ -159,6 +182,51 @@ def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
         if not differing & touched:
             return None
     return partial
+
+
+def misshapen_indexes(facts: Facts, revision: str) -> frozenset[tuple[TableKey, str]]:
+    """The indexes the schema at ``revision`` has that the live schema lacks, by alembic's
+    comparison, whose names the live schema holds nonetheless (on other columns): visibility
+    by name alone would take them as made.
+
+    microblog (github.com/miguelgrinberg/microblog), revision 834b1a697901 on MariaDB: an index
+    of its name made by hand on another column, its upgrade added both columns and failed on
+    the index; the revision read as whole, and nothing was offered."""
+    database = facts.database
+    comparison = comparison_with(facts, (revision,))
+    if database is None or comparison is None or comparison.error is not None:
+        return frozenset()
+    missing = {
+        (table_key(database, *_split(d.table)), d.name)
+        for d in comparison.differences
+        if d.operation == "add_index" and d.name
+    }
+    return frozenset(
+        (key, name)
+        for key, name in missing
+        if (table := database.table(key[1], key[0])) is not None and name in table.indexes
+    )
+
+
+def clashing_indexes(facts: Facts, partial: PartialApplication) -> list[Operation]:
+    """The missing ``create_index`` operations of ``partial`` whose name an index on other
+    columns holds already: completing the revision would fail on them."""
+    database = facts.database
+    if database is None:
+        return []
+    taken = misshapen_indexes(facts, partial.revision)
+    return [
+        state.operation
+        for state in partial.missing
+        if state.operation.kind == "create_index"
+        and state.operation.table
+        and state.operation.name
+        and (
+            table_key(database, state.operation.schema, state.operation.table),
+            state.operation.name,
+        )
+        in taken
+    ]
 
 
 def _split(qualified: str) -> tuple[str | None, str]:

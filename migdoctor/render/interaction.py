@@ -138,9 +138,11 @@ class TerminalInteraction:
         dialect: str,
         lock_timeout: float,
         aftermath: Aftermath,
+        downgrade: bool = False,
     ) -> None:
         """Which revision failed (or was running when the run stopped), why, who was in the
-        way, and what the database holds now, read back."""
+        way, and what the database holds now, read back (``downgrade``: the revision's
+        downgrade() was running)."""
         self.console.print(f"[bold red]✗ {escape(redact_foreign(failure.message))}[/]")
         if failure.statement:
             statement = " ".join(failure.statement.split())
@@ -171,7 +173,21 @@ class TerminalInteraction:
                 "(the version table below says what the database kept)."
             )
         self.console.print(f"  {escape(redact(aftermath.words()))}")
-        if aftermath.in_schema and aftermath.version_rows is not None:
+        unchanged = (
+            aftermath.version_rows is not None
+            and failure.rows_before is not None
+            and sorted(aftermath.version_rows) == sorted(failure.rows_before)
+        )
+        if downgrade and unchanged and aftermath.in_schema and not aftermath.not_in_schema:
+            # microblog (github.com/miguelgrinberg/microblog) on MariaDB: revision
+            # f7ac3d27bb1d's downgrade drops an index a foreign key needs, first of all; the
+            # revision is whole, not half applied, and check has nothing to add
+            self.console.print(
+                f"  Nothing of the downgrade took effect: all that {escape(failure.revision)} "
+                "made is still in the schema, and the version table is as before. Its "
+                "downgrade() fails on this database at the statement above."
+            )
+        elif aftermath.in_schema and aftermath.version_rows is not None:
             if aftermath.half_applied:
                 self.console.print(
                     f"  {escape(failure.revision)} is half applied: the database did not roll "

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 
+# full-stack-fastapi-template (github.com/fastapi/full-stack-fastapi-template): a PostgreSQL
+# project whose second revision alters a column, which SQLite cannot
+SQLITE_HINT = (
+    "The round trip ran on a temporary SQLite file. If the project's database is MySQL, "
+    "MariaDB or PostgreSQL, its revisions may use what SQLite lacks (ALTER COLUMN, their own "
+    "SQL): run it on a server of that kind with --scratch-url URL (the round trip creates and "
+    "drops a database of its own there)."
+)
+
 
 def _t(text: str) -> str:
     return escape(redact(text))
@@ -55,6 +64,8 @@ def render_roundtrip_text(report: RoundtripReport, console: Console) -> None:
             f"[bold red]{report.problems} problem{'s' if report.problems != 1 else ''} found[/] "
             "on the round trip."
         )
+        if report.failed_on_sqlite:
+            console.print(f"  {SQLITE_HINT}")
     else:
         console.print(
             "[green]Every downgrade undoes its upgrade, and the models match the head.[/]"
@@ -114,7 +125,10 @@ def roundtrip_document(report: RoundtripReport) -> dict[str, Any]:
             "not_compared_because": report.drift_not_compared or None,
             "differences": list(report.drift),
         },
-        "summary": {"problems": report.problems},
+        "summary": {
+            "problems": report.problems,
+            **({"hint": SQLITE_HINT} if report.failed_on_sqlite else {}),
+        },
     }
 
 

@@ -19,6 +19,7 @@ from tests.helpers import (
     COMMENT,
     TAG,
     Project,
+    add_revision,
     checks_found,
     copy_project,
     finding,
@@ -185,3 +186,59 @@ def test_unverifiable_operations_are_placed_by_their_order() -> None:
     assert [s.index for s in partial.applied] == [0, 1]
     assert [s.index for s in partial.ambiguous] == [2]
     assert [s.index for s in partial.missing] == [3, 4]
+
+
+# microblog (github.com/miguelgrinberg/microblog), revision 834b1a697901 on MariaDB: an index of
+# the name it creates, made by hand on another column, failed its upgrade after both columns were
+# added. The index read as made by its name alone, the revision as whole, and nothing was offered.
+def test_an_index_of_the_name_on_other_columns_is_not_the_revisions(
+    blog: Project, database: Database
+) -> None:
+    add_revision(
+        blog,
+        "5f607182a3b4",
+        COMMENT,
+        'op.add_column("user", sa.Column("token", sa.String(32), nullable=True))\n'
+        'op.create_index("ix_user_token", "user", ["token"], unique=True)',
+        'op.drop_index("ix_user_token", table_name="user")\nop.drop_column("user", "token")',
+        message="user tokens",
+    )
+    blog.upgrade(COMMENT)
+    user = "`user`" if database.backend == "mysql" else '"user"'
+    database.execute(
+        f"ALTER TABLE {user} ADD COLUMN token VARCHAR(32)",
+        f"CREATE INDEX ix_user_token ON {user} (username)",
+    )
+
+    _, document = blog.check_json()
+
+    # PostgreSQL rolls a failed revision back whole: there it was made outside the migrations
+    slug = "table-exists" if database.backend == "postgresql" else "partial-migration"
+    assert slug in checks_found(document)
+    states = {o["operation"]: o["state"] for o in finding(document, slug)["evidence"]["operations"]}
+    assert states == {
+        "add column user.token": "applied",
+        "create index ix_user_token on user (token)": "not applied",
+    }
+    if database.backend == "mysql":  # the server by its name, not the dialect's "mysql"
+        message = finding(document, slug)["message"]
+        assert "(MySQL here)" in message or "(MariaDB here)" in message
+    complete = finding(document, slug)["fixes"][0]
+    assert complete["id"] == "complete-revision" and not complete["recommended"]
+    assert "first drop or rename the index of the same name on other columns: ix_user_token" in (
+        blog.migdoctor("check").stdout
+    )
+
+    refused = blog.migdoctor("fix", "complete-revision", "--yes")
+    assert refused.exit_code != 0, refused
+    assert "An index of the name already exists on other columns" in refused.output
+    assert database.version_rows() == [COMMENT]
+
+    on = f" ON {user}" if database.backend == "mysql" else ""
+    database.execute(f"DROP INDEX ix_user_token{on}")
+    completed = blog.migdoctor("fix", "complete-revision", "--yes")
+    assert completed.exit_code == 0, completed
+    assert database.version_rows() == ["5f607182a3b4"]
+    if database.backend == "postgresql":  # no failed run: no failure to fix
+        assert "fix the cause of the failure" not in completed.stdout
+        assert "made outside the migrations" in completed.stdout

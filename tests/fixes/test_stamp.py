@@ -11,6 +11,7 @@ from tests.helpers import (
     COMMENT,
     USER,
     Project,
+    add_revision,
     article_by_hand,
     checks_found,
     journal,
@@ -124,3 +125,34 @@ def test_stamp_creates_a_missing_version_table_and_undo_drops_it(
     assert blog.migdoctor("check").exit_code == 0
     assert blog.migdoctor("undo", "--yes").exit_code == 0
     assert "alembic_version" not in database.table_names()
+
+
+# full-stack-fastapi-template (github.com/fastapi/full-stack-fastapi-template), revision
+# 1a31ce608336 recreates item's foreign key with ON DELETE CASCADE: stamping it on a database
+# whose key has none was refused with the same key named on both sides of the difference
+def test_a_foreign_key_without_its_on_delete_is_named_so(blog: Project, database: Database) -> None:
+    add_revision(
+        blog,
+        "5f607182a3b4",
+        COMMENT,
+        """
+op.create_table(
+    "tag",
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("user_id", sa.Integer(), sa.ForeignKey("user.id", ondelete="CASCADE")),
+)""",
+        'op.drop_table("tag")',
+        message="tags",
+    )
+    blog.upgrade(COMMENT)
+    user = "`user`" if database.backend == "mysql" else '"user"'
+    database.execute(
+        "CREATE TABLE tag (id INTEGER NOT NULL, user_id INTEGER, PRIMARY KEY (id), "
+        f"FOREIGN KEY (user_id) REFERENCES {user} (id))"
+    )
+
+    refused = blog.migdoctor("fix", "stamp", "--revision", "5f607182a3b4", "--yes")
+
+    assert refused.exit_code == 1, refused
+    assert "tag(user_id) → user ON DELETE CASCADE is in the history at revision" in (refused.stdout)
+    assert database.version_rows() == [COMMENT]
