@@ -46,9 +46,11 @@ def roundtrip(
             report = run_roundtrip(options.config_options(), scratch_url)
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
         terminated = isinstance(stop, Terminated)
+        name = getattr(stop, "scratch_database", None)
         typer.echo(
             f"migdoctor: {'terminated (SIGTERM)' if terminated else 'interrupted'}; "
-            "the scratch database was dropped, nothing else was touched.",
+            f"the scratch database{f' {name}' if name else ''} was dropped, nothing else was "
+            "touched.",
             err=True,
         )
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED

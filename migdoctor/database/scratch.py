@@ -84,6 +84,9 @@ def scratch_database(
             server=rendered,
             name=name,
         )
+    except KeyboardInterrupt as stop:
+        stop.scratch_database = name  # type: ignore[attr-defined]  # named when it is said
+        raise
     finally:
         try:
             _drop(rendered, dialect, name)
