@@ -241,7 +241,10 @@ def no_match_sentence(facts: Facts) -> str:
         shown = ": " + "; ".join(words) + (f"; {more} more" if more > 0 else "")
     return (
         f"The live schema is not the schema of any revision (closest: {closest[0]}{shown}), so "
-        "no stamp is offered: stamping would skip or repeat real migrations."
+        "no stamp is offered: a stamp would record a revision whose schema differs from the "
+        "live one, and the migrations after it would meet a schema they do not expect. Make "
+        f"the differences match {closest[0]} first (or stamp with --force when you know why "
+        "they differ)."
     )
 
 
