@@ -101,9 +101,6 @@ class _Server:
             raise RuntimeError("the warm-start server of the tests did not start")
         atexit.register(self.stop)
 
-    def python_settings(self) -> dict[str, str]:
-        return _python_settings(self.environment)
-
     def stop(self) -> None:
         self.connection.close()
         try:
