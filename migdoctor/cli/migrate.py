@@ -14,7 +14,6 @@ from migdoctor.cli.options import (
     GlobalOptions,
     LockTimeoutOption,
     command_options,
-    seconds_option,
 )
 from migdoctor.errors import MigdoctorError
 
@@ -38,18 +37,6 @@ StatementTimeoutOption = Annotated[
         help="Stop a statement of the migration that runs longer (PostgreSQL, MariaDB; MySQL: "
         "SELECTs only). The revision fails as on any error. Default: statement_timeout in "
         "[tool.migdoctor], else no limit.",
-        show_default=False,
-    ),
-]
-MigrateLockTimeoutOption = Annotated[
-    Optional[float],  # noqa: UP045
-    typer.Option(
-        "--lock-timeout",
-        metavar="SECONDS",
-        callback=seconds_option,
-        help="How long to wait for a lock: each read gives up after SECONDS (default 5), "
-        "the migration lock and the run's statements after SECONDS (default: lock_timeout in "
-        "[tool.migdoctor], else 60); 0: for ever.",
         show_default=False,
     ),
 ]
@@ -98,7 +85,7 @@ def upgrade(
     sql: SqlOption = False,
     tag: TagOption = None,
     preflight: PreflightOption = True,
-    lock_timeout: MigrateLockTimeoutOption = None,
+    lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     retries: RetriesOption = None,
     targets: TargetsOption = None,
@@ -125,7 +112,7 @@ def downgrade(
     sql: SqlOption = False,
     tag: TagOption = None,
     preflight: PreflightOption = True,
-    lock_timeout: MigrateLockTimeoutOption = None,
+    lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     retries: RetriesOption = None,
     force: Annotated[

@@ -45,7 +45,6 @@ from migdoctor.repair.journal import Journal, new_entry_id
 
 if TYPE_CHECKING:
     from migdoctor.render.interaction import TerminalInteraction
-    from migdoctor.repair.plan import Drop
 
 RELATIVE = re.compile(r"[+-]\d+$")
 
@@ -402,10 +401,10 @@ def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: 
     if isinstance(found, str) or not found[0]:
         return True
     stamped = stamped_revisions(facts, Journal(facts.project.config.base_directory).entries)
-    live = {name.lower() for name in facts.database.table_names}
+    database = facts.database
     drops = tuple(
         replace(drop, created_by_run=False, existed_because=stamped[drop.revision])
-        if drop.revision in stamped and {drop.table.lower(), _qualified(drop).lower()} & live
+        if drop.revision in stamped and database.table(drop.table, drop.schema) is not None
         else drop
         for drop in found[0]
     )
@@ -444,10 +443,6 @@ def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: 
         ui.say("Nothing was changed.")
         return False
     return True
-
-
-def _qualified(drop: Drop) -> str:
-    return f"{drop.schema}.{drop.table}" if drop.schema else drop.table
 
 
 def _listed(words: list[str]) -> str:
