@@ -163,8 +163,14 @@ def _read_database(
         wanted = _tables_named(
             operations.values(), default_schema, dialect.name in CASE_INSENSITIVE_TABLE_NAMES
         )
+    # alembic's answers, reused while nothing a comparison reads has changed
+    comparisons = comparison_cache(project.config.base_directory, url.render_as_string(True))
     tables, table_names = read_tables(
-        inspector, schemas, exclude=own_tables(context, project.config.ledger), only=wanted
+        inspector,
+        schemas,
+        exclude=own_tables(context, project.config.ledger),
+        only=wanted,
+        kept=comparisons,
     )
     touched = {
         (None if op.schema == default_schema else op.schema, op.table)
@@ -174,8 +180,6 @@ def _read_database(
         if op.table
     }
     blocking, sessions_unreadable = _blocking_sessions(connection, touched)
-    # alembic's answers, reused while nothing a comparison reads has changed
-    comparisons = comparison_cache(project.config.base_directory, url.render_as_string(True))
     facts = DatabaseFacts(
         url=url.render_as_string(hide_password=True),
         dialect=dialect.name,

@@ -8,10 +8,13 @@ answer is a function of what it reads, and each of those inputs is fingerprinted
 
 - the live side: the names of the tables and everything alembic reflects of them (columns with
   types, defaults and nullability, primary, foreign, unique and check constraints, indexes,
-  comments, table options), read once in bulk for the comparison anyway, and on PostgreSQL
-  which sequences belong to which columns (the one thing alembic asks the database besides);
-  on SQLite, where reflection reads each table apart, the statements of ``sqlite_master``,
-  which are the whole schema (SQLite rewrites them on ``ALTER TABLE``);
+  comments, table options). On MySQL and PostgreSQL the live schema's key stands for it
+  (:mod:`migdoctor.database.schema_key`: the ``SHOW CREATE TABLE`` statements, the versions of
+  the catalog rows), read without reflecting; on SQLite, where reflection reads each table
+  apart, the statements of ``sqlite_master``, which are the whole schema (SQLite rewrites them
+  on ``ALTER TABLE``); elsewhere the reflection itself, read once in bulk for the comparison
+  anyway, and on PostgreSQL which sequences belong to which columns (the one thing alembic asks
+  the database besides);
 - the models: every table, column, type, default, constraint and index of ``target_metadata``,
   with their dialect options, ``info`` and the naming convention;
 - the settings: every ``context.configure`` option, a function by its code, its defaults and
@@ -186,6 +189,7 @@ def _live_parts(context: MigrationContext, inspector: Inspector) -> Iterator[obj
     import sqlalchemy
 
     from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS, reflect_for_comparison
+    from migdoctor.database.schema_key import live_schema_key
 
     dialect = inspector.dialect
     yield (
@@ -211,6 +215,13 @@ def _live_parts(context: MigrationContext, inspector: Inspector) -> Iterator[obj
         # ALTER TABLE) in sqlite_master: what reflection reads, per table, from the same source
         statements = connection.exec_driver_sql(_SQLITE_SCHEMA)
         yield ("sqlite_master", tuple(tuple(row) for row in statements))
+        yield _CodeFiles(canon.code_files)
+        return
+    schema_key = live_schema_key(inspector, "comparison")
+    if schema_key is not None:
+        # changes whenever anything reflected may (and PostgreSQL's owned sequences): it
+        # stands for the reflection, and an unchanged schema is not reflected
+        yield ("schema", schema_key)
         yield _CodeFiles(canon.code_files)
         return
     reflect_for_comparison(inspector)

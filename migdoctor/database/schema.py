@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.schema_key import live_schema_key
 from migdoctor.facts.model import ColumnFact, TableFact
+
+if TYPE_CHECKING:
+    from migdoctor.database.drift_cache import ComparisonCache
 
 
 def read_tables(
@@ -13,16 +17,19 @@ def read_tables(
     schemas: Iterable[str | None],
     exclude: Iterable[tuple[str | None, str]],
     only: Callable[[str | None, str], bool] | None = None,
+    kept: ComparisonCache | None = None,
 ) -> tuple[tuple[TableFact, ...], tuple[str, ...]]:
     """The tables of ``schemas`` (None is the default schema) except ``exclude`` (the version
     table and migdoctor's ledger, as (schema, name)), reflected, and the names of them all
     (qualified when not in the default schema). With ``only``, only the tables it accepts are
     reflected: the names are listed (a query per schema) and just those tables' columns and
-    indexes read."""
+    indexes read. With ``kept``, the default schema's tables are taken from it while its
+    :func:`~migdoctor.database.schema_key.live_schema_key` is the one they were read under."""
     excluded = {
         (None if schema == inspector.default_schema_name else schema, name)
         for schema, name in exclude
     }
+    type_text = _TypeText()
     tables: list[TableFact] = []
     every_name: list[str] = []
     for schema in sorted(schemas, key=lambda s: (s is not None, s or "")):
@@ -39,27 +46,59 @@ def read_tables(
                 continue
         if names is not None and 2 * len(names) > len(listed):
             names = None  # most of the tables: one bulk read (shared, see reflected_in_bulk)
-        in_one_query = _sqlite_in_one_query(inspector) if schema is None else None
-        if in_one_query is not None:
-            columns, indexes = in_one_query
+        if schema is None and names is None and kept is not None:
+            read = _kept_reading(inspector, kept, type_text)
         else:
-            columns = reflected_in_bulk(inspector, "columns", schema, names)
-            indexes = reflected_in_bulk(inspector, "indexes", schema, names)
-        for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1]):
-            if (schema, name) in excluded or (only is not None and not only(schema, name)):
+            read = _schema_tables(inspector, schema, names, type_text)
+        for table in read:
+            if (schema, table.name) in excluded or (
+                only is not None and not only(schema, table.name)
+            ):
                 continue
-            table = TableFact(
-                name=name,
-                schema=schema,
-                columns=tuple(_column(row) for row in column_rows),
-                indexes=tuple(
-                    index["name"] for index in indexes.get((schema, name), ()) if index.get("name")
-                ),
-            )
             tables.append(table)
             if only is None:
                 every_name.append(table.qualified_name)
     return tuple(tables), tuple(every_name)
+
+
+def _schema_tables(
+    inspector: Any, schema: str | None, names: list[str] | None, type_text: _TypeText
+) -> list[TableFact]:
+    """The tables of ``schema`` (all, or ``names``) with their columns and index names, in
+    name order."""
+    in_one_query = _sqlite_in_one_query(inspector) if schema is None else None
+    if in_one_query is not None:
+        columns, indexes = in_one_query
+    else:
+        columns = reflected_in_bulk(inspector, "columns", schema, names)
+        indexes = reflected_in_bulk(inspector, "indexes", schema, names)
+    return [
+        TableFact(
+            name=name,
+            schema=schema,
+            columns=tuple(_column(row, type_text) for row in column_rows),
+            indexes=tuple(
+                index["name"] for index in indexes.get((schema, name), ()) if index.get("name")
+            ),
+        )
+        for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1])
+    ]
+
+
+def _kept_reading(
+    inspector: Any, kept: ComparisonCache, type_text: _TypeText
+) -> Sequence[TableFact]:
+    """The default schema's tables as :func:`_schema_tables` reads them, kept under the live
+    schema's key (read without reflecting), so that an unchanged schema is not reflected
+    again; read (and kept) where there is no such reading yet, or no key."""
+    key = live_schema_key(inspector, "tables")
+    reading = None if key is None else kept.get_pickled(key)
+    if isinstance(reading, tuple) and all(isinstance(t, TableFact) for t in reading):
+        return reading
+    read = _schema_tables(inspector, None, None, type_text)
+    if key is not None:
+        kept.put_pickled(key, tuple(read))
+    return read
 
 
 # SQLite: every table's columns (table_xinfo, which shows generated columns too) and index names,
@@ -116,17 +155,37 @@ def _table_names(inspector: Any, schema: str | None) -> list[str]:
     return names
 
 
-def _column(row: dict[str, Any]) -> ColumnFact:
+def _column(row: dict[str, Any], type_text: _TypeText) -> ColumnFact:
     try:
-        type_text = str(row["type"])
+        words = type_text(row["type"])
     except Exception:  # noqa: BLE001 - a type that cannot compile is still a column
-        type_text = type(row["type"]).__name__
+        words = type(row["type"]).__name__
     return ColumnFact(
         name=row["name"],
-        type=type_text,
+        type=words,
         nullable=bool(row.get("nullable", True)),
         type_object=row["type"],
     )
+
+
+class _TypeText:
+    """A type's words, as ``str(type)`` gives them, with one compiling dialect per kind of
+    type: ``str`` makes a new dialect for every column, most of the cost of reading one."""
+
+    def __init__(self) -> None:
+        self._compilers: dict[type, Any] = {}
+
+    def __call__(self, type_: Any) -> str:
+        from sqlalchemy.types import TypeEngine
+
+        kind: Any = type(type_)
+        if kind.__str__ is not TypeEngine.__str__ or kind.compile is not TypeEngine.compile:
+            return str(type_)  # a type with words of its own
+        compiler = self._compilers.get(kind)
+        if compiler is None:
+            # what TypeEngine.compile() does without a dialect
+            compiler = self._compilers[kind] = type_._default_dialect().type_compiler_instance
+        return str(compiler.process(type_))
 
 
 # what alembic's comparison reflects of each table, each under the key alembic keeps it in the
