@@ -21,14 +21,13 @@ from tests.helpers import (
     COMMENT,
     COMMENT_FILE,
     SQUASH_HEAD,
-    SQUASH_UP_TO,
     Project,
     blog_with_bio,
     copy_project,
     edit,
     hold_user_table,
     migdoctor_command,
-    scratch_url_for,
+    squash_dropping_data_migrations,
 )
 
 
@@ -226,14 +225,7 @@ def test_squash_takes_lock_timeout_from_the_settings(tmp_path: Path, database: D
     project.upgrade("head")
     (project.root / "pyproject.toml").write_text("[tool.migdoctor]\nlock_timeout = 1\n")
     with version_table_held(database):
-        squashed = project.migdoctor(
-            "squash",
-            "--up-to",
-            SQUASH_UP_TO,
-            "--drop-data-migrations",
-            "--yes",
-            *scratch_url_for(database),
-        )
+        squashed = squash_dropping_data_migrations(project, database)
 
     assert squashed.exit_code == 0, squashed
     said = " ".join(squashed.stdout.split())
