@@ -7,7 +7,8 @@ on two machines, or a history "started over" beside the old one): moves the file
 branch — the revisions only it holds, from where it leaves the other branch up to its head — to
 ``<script_location>/archived/<HEAD>/``, where alembic does not load them, byte for byte. The
 other branch is left as it is and the history has one head again. The branch that goes is the
-one named with ``--revision HEAD``, or else the one no database has run (of two, the newer).
+one named with ``--revision HEAD`` (an id or a unique prefix of one, as alembic reads
+it), or else the one no database has run (of two, the newer).
 The plan lists every file moved.
 
 Risk

@@ -24,7 +24,7 @@ class ChosenHead:
 
 def choose_head(facts: Facts, requested: str | None, action: str) -> ChosenHead:
     """The head whose branch a fix will ``action`` (rebase, archive): ``requested`` (its
-    ``--revision``: an id, a unique prefix, a label) when given, else the head whose branch no
+    ``--revision``, read by :func:`head_named`) when given, else the head whose branch no
     database ran (:func:`never_run_head`). Refused when there is only one head, or when
     ``requested`` names no head."""
     graph = facts.project.graph
@@ -43,8 +43,8 @@ def choose_head(facts: Facts, requested: str | None, action: str) -> ChosenHead:
 
 
 def head_named(graph: RevisionGraph, given: str, heads: tuple[str, ...]) -> str | None:
-    """The one of ``heads`` that ``given`` names as alembic reads it (an id, a unique prefix, a
-    branch label), or None."""
+    """The one of ``heads`` that ``given`` names as alembic reads it (an id, a unique prefix of
+    one, ``label@head``), or None."""
     try:
         named = graph.resolve(given)
     except LookupError:

@@ -5,8 +5,9 @@ What it does
 For ``multiple-heads``, next to ``merge-heads``: rewrites the ``down_revision``
 (and the docstring's ``Revises:`` line) of the first revision of one branch so that it comes
 after the other head, as ``git rebase`` replays commits. The branch that moves is the one named
-with ``--revision HEAD``, or else the one no database has run (of two, the newer); ``--onto``
-names the head it goes after (by default the other head, when there are two). One file changes;
+with ``--revision HEAD`` (an id or a unique prefix of one, as alembic reads it), or else
+the one no database has run (of two, the newer); ``--onto`` names the head it goes after (by
+default the other head, when there are two). One file changes;
 the plan shows the diff.
 
 Risk
