@@ -335,7 +335,15 @@ def behind_a_squash(tmp_path: Path, database: Database) -> Project:
     is at a revision the squash archived."""
     project = copy_project("squash_history", tmp_path / "project", database)
     project.upgrade(SQUASH_BEHIND)
-    squashed = project.migdoctor(
+    squashed = squash_dropping_data_migrations(project, database)
+    assert squashed.exit_code == 0, squashed
+    return project
+
+
+def squash_dropping_data_migrations(project: Project, database: Database) -> Result:
+    """``migdoctor squash`` of the squash fixture up to its sixth revision, its data migrations
+    left out, without asking."""
+    return project.migdoctor(
         "squash",
         "--up-to",
         SQUASH_UP_TO,
@@ -343,8 +351,6 @@ def behind_a_squash(tmp_path: Path, database: Database) -> Project:
         "--yes",
         *scratch_url_for(database),
     )
-    assert squashed.exit_code == 0, squashed
-    return project
 
 
 def journal(project: Project | Path) -> list[dict[str, Any]]:

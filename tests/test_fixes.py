@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Database
 from tests.helpers import (
+    TAG,
     Project,
+    add_tag_revision,
     article_by_hand,
     journal,
     migdoctor_command,
@@ -148,3 +152,42 @@ def test_the_journal_stays_out_of_version_control(blog: Project, database: Datab
     assert blog.migdoctor("fix", "stamp", "--yes").exit_code == 0
 
     assert (blog.root / ".migdoctor" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+@pytest.mark.parametrize(
+    ("fix", "action"), [("rebase-heads", "rebase"), ("archive-branch", "archive")]
+)
+def test_the_branch_fixes_choose_the_head_alike(
+    blog: Project, database: Database, fix: str, action: str
+) -> None:
+    """rebase-heads and archive-branch choose the head they act on by one rule (the only head
+    refused, --revision as alembic reads it, else the head no database ran) and refuse in the
+    same words, changing nothing."""
+    blog.upgrade(COMMENT)
+
+    alone = blog.migdoctor("fix", fix, "--yes")
+
+    assert alone.exit_code == 1, alone
+    assert f"There is only one head: no branch to {action}." in " ".join(alone.stdout.split())
+
+    add_tag_revision(blog, ARTICLE)  # a second head beside the comment revision
+    files = {path: path.read_bytes() for path in blog.versions.glob("*.py")}
+
+    wrong = blog.migdoctor("fix", fix, "--revision", ARTICLE, "--yes")
+
+    said = " ".join(wrong.stdout.split())
+    assert wrong.exit_code == 1, wrong
+    assert f"--revision {ARTICLE} is not one of the heads" in said
+    assert COMMENT in said and TAG in said
+
+    ran = blog.migdoctor("fix", fix, "--revision", COMMENT[:6], "--yes")  # a prefix names it
+
+    said = " ".join(ran.stdout.split())
+    assert ran.exit_code == 1, ran
+    assert (
+        f"{COMMENT} of the branch of {COMMENT} was already run (this database's version table "
+        "shows it)" in said
+    )
+    assert f"{action.capitalize()} the branch of {TAG} instead (--revision {TAG})" in said
+    assert {path: path.read_bytes() for path in blog.versions.glob("*.py")} == files
+    assert database.version_rows() == [COMMENT]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,14 @@ from tests.helpers import (
     BIO,
     COMMENT,
     COMMENT_FILE,
+    SQUASH_HEAD,
     Project,
     blog_with_bio,
     copy_project,
     edit,
     hold_user_table,
     migdoctor_command,
+    squash_dropping_data_migrations,
 )
 
 
@@ -123,28 +127,109 @@ def test_statement_timeout_from_the_settings(tmp_path: Path, server_database: Da
     assert server_database.version_rows() == [COMMENT]
 
 
-def test_a_fix_takes_lock_timeout_from_the_settings(tmp_path: Path, database: Database) -> None:
-    """The settings are every writer's defaults, not only upgrade's: with lock_timeout = 1 a
-    fix whose revision waits behind another session's lock gives up after a second (the
-    default would wait a minute), and says so."""
+@contextmanager
+def user_table_held(database: Database) -> Iterator[None]:
+    """Another session holds a lock that an ALTER TABLE of "user" waits behind: SQLite's write
+    lock, a read of "user" in an open transaction on the servers."""
     import sqlite3
 
-    blog = blog_with_bio(tmp_path, database)
-    (blog.root / "pyproject.toml").write_text("[tool.migdoctor]\nlock_timeout = 1\n")
     if database.backend == "sqlite":
-        path = database.url.removeprefix("sqlite:///")
-        blocker: Any = sqlite3.connect(path, isolation_level=None)
+        blocker: Any = sqlite3.connect(
+            database.url.removeprefix("sqlite:///"), isolation_level=None
+        )
         blocker.execute("BEGIN IMMEDIATE")  # SQLite's write lock, held
     else:
         blocker, _ = hold_user_table(database)
     try:
+        yield
+    finally:
+        blocker.close()
+
+
+VERSION_TABLE_LOCK = {
+    "sqlite": "BEGIN EXCLUSIVE",
+    "postgresql": "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE",
+    "mysql": "LOCK TABLES alembic_version WRITE",
+}
+
+
+@contextmanager
+def version_table_held(database: Database) -> Iterator[None]:
+    """Another session holds a lock that even a read of the version table waits behind."""
+    import sqlite3
+
+    if database.backend == "sqlite":
+        blocker: Any = sqlite3.connect(
+            database.url.removeprefix("sqlite:///"), isolation_level=None
+        )
+        blocker.execute(VERSION_TABLE_LOCK["sqlite"])
+    else:
+        blocker = database.engine().connect()
+        blocker.exec_driver_sql(VERSION_TABLE_LOCK[database.backend])
+    try:
+        yield
+    finally:
+        blocker.close()
+
+
+def test_a_fix_takes_lock_timeout_from_the_settings(tmp_path: Path, database: Database) -> None:
+    """The settings are every writer's defaults, not only upgrade's: with lock_timeout = 1 a
+    fix whose revision waits behind another session's lock gives up after a second (the
+    default would wait a minute), and says so."""
+    blog = blog_with_bio(tmp_path, database)
+    (blog.root / "pyproject.toml").write_text("[tool.migdoctor]\nlock_timeout = 1\n")
+    with user_table_held(database):
         started = time.monotonic()
         fixed = blog.migdoctor("fix", "upgrade", "--yes")
         waited = time.monotonic() - started
-    finally:
-        blocker.close()
 
     assert fixed.exit_code == 1, fixed
     assert waited < 30, f"waited {waited:.0f}s: the setting was not taken"
     assert "lock" in fixed.output.lower()
     assert database.version_rows() == [COMMENT]
+
+
+def test_upgrade_targets_takes_the_settings_and_the_command_line_wins(
+    tmp_path: Path, database: Database
+) -> None:
+    """A fleet's targets share the project, and its settings: with lock_timeout = 1 the target
+    whose revision waits behind another session's lock gives up after a second (it used to wait
+    the built-in minute), the fleet stops there, and --retries 0 wins over retries = 5."""
+    blog = blog_with_bio(tmp_path, database)
+    (blog.root / "pyproject.toml").write_text("[tool.migdoctor]\nlock_timeout = 1\nretries = 5\n")
+    later = tmp_path / "later.db"
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"tenant {database.url}\nlater sqlite:///{later}\n")
+    with user_table_held(database):
+        started = time.monotonic()
+        upgraded = blog.migdoctor("upgrade", "--targets", str(targets), "--retries", "0")
+        waited = time.monotonic() - started
+
+    assert upgraded.exit_code == 1, upgraded
+    assert waited < 30, f"waited {waited:.0f}s: the setting was not taken"
+    said = " ".join(upgraded.stdout.split())
+    assert "waited too long for a lock" in said and "It waited 1s" in said, upgraded
+    assert "trying again" not in said  # --retries 0 wins over the setting
+    assert "0 of 2 targets upgraded; not: tenant" in said
+    assert "1 target(s) not tried" in said
+    assert database.version_rows() == [COMMENT]  # nothing changed
+    assert "bio" not in database.column_names("user")
+    assert not later.exists()
+
+
+def test_squash_takes_lock_timeout_from_the_settings(tmp_path: Path, database: Database) -> None:
+    """squash changes only files, and waits for no lock; the check it runs afterwards reads the
+    database, and with lock_timeout = 1 it gives up on another session's lock after a second
+    (not the reads' built-in 5 s), leaving the database as it was."""
+    project = copy_project("squash_history", tmp_path / "project", database)
+    project.upgrade("head")
+    (project.root / "pyproject.toml").write_text("[tool.migdoctor]\nlock_timeout = 1\n")
+    with version_table_held(database):
+        squashed = squash_dropping_data_migrations(project, database)
+
+    assert squashed.exit_code == 0, squashed
+    said = " ".join(squashed.stdout.split())
+    assert "Applied squash" in said
+    assert "could not be checked again (Gave up reading the version table" in said, squashed
+    assert "after 1s" in said, squashed
+    assert database.version_rows() == [SQUASH_HEAD]

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from migdoctor.cli.options import GlobalOptions, writer_timeout
+from migdoctor.cli.options import GlobalOptions
 from migdoctor.errors import MigdoctorError
 
 TargetsOption = Annotated[
@@ -77,7 +77,11 @@ def upgrade_fleet(
     revision: str,
     keep_going: bool,
     lock_timeout: float | None,
+    statement_timeout: float | None,
+    retries: int | None,
 ) -> int:
+    """``upgrade --targets``: the flags not given are the project's settings, decided once for
+    every target (they share the project); ``retries`` applies to each target on its own."""
     from migdoctor.commands.fleet import upgrade_targets, worst_exit_code
     from migdoctor.project.targets import read_targets
     from migdoctor.render import stdout_console
@@ -88,11 +92,11 @@ def upgrade_fleet(
     targets = read_targets(targets_file)
     console = stdout_console()
     outcomes = upgrade_targets(
-        options.config_options(lock_timeout),
+        options.config_options(lock_timeout, statement_timeout, retries),
         targets,
         revision,
         keep_going=keep_going,
-        lock_timeout=writer_timeout(lock_timeout),
+        lock_timeout=lock_timeout,
         invocation=options.invocation(),
         on_done=lambda outcome: render_upgraded(outcome, console),
     )

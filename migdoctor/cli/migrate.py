@@ -98,7 +98,9 @@ def upgrade(
     if targets is not None:
         if sql or tag or not preflight:
             raise MigdoctorError("--targets upgrades with the preflight, without --sql or --tag.")
-        return upgrade_fleet(options, targets, revision, keep_going, lock_timeout)
+        return upgrade_fleet(
+            options, targets, revision, keep_going, lock_timeout, statement_timeout, retries
+        )
     return _guarded(
         options, "upgrade", revision, sql, tag, preflight, lock_timeout, statement_timeout, retries
     )
@@ -151,18 +153,12 @@ def _guarded(
     retries: int | None = None,
     force: bool = False,
 ) -> int:
-    from dataclasses import replace
-
     from migdoctor.commands.guarded import migrate
     from migdoctor.render import stdout_console
     from migdoctor.render.interaction import TerminalInteraction
 
     return migrate(
-        replace(
-            options.config_options(lock_timeout),
-            statement_timeout=statement_timeout,
-            retries=retries,
-        ),
+        options.config_options(lock_timeout, statement_timeout, retries),
         direction,
         revision,
         invocation=options.invocation(),

@@ -96,9 +96,9 @@ LockTimeoutOption = Annotated[
         "--lock-timeout",
         metavar="SECONDS",
         callback=seconds_option,
-        help="How long to wait for a lock: each read gives up after SECONDS (default 5), "
-        "the migration lock and the run's statements after SECONDS (default: lock_timeout in "
-        "[tool.migdoctor], else 60); 0: for ever.",
+        help="How long to wait for a lock: each read, the migration lock and the run's "
+        "statements give up after SECONDS (default: lock_timeout in [tool.migdoctor], else 5 "
+        "for a read and 60 for the rest); 0: for ever.",
         show_default=False,
     ),
 ]
@@ -113,13 +113,6 @@ ReadTimeoutOption = Annotated[
         show_default=False,
     ),
 ]
-
-
-def writer_timeout(given: float | None) -> float:
-    """How long a writer waits for the migration lock and table locks."""
-    from migdoctor.repair.apply import DEFAULT_LOCK_TIMEOUT
-
-    return DEFAULT_LOCK_TIMEOUT if given is None else given
 
 
 @dataclass(frozen=True)
@@ -150,8 +143,15 @@ class GlobalOptions:
             no_ledger=no_ledger or self.no_ledger,
         )
 
-    def config_options(self, lock_timeout: float | None = None) -> ConfigOptions:
-        """``lock_timeout``: ``--lock-timeout`` when given, which also bounds every read."""
+    def config_options(
+        self,
+        lock_timeout: float | None = None,
+        statement_timeout: float | None = None,
+        retries: int | None = None,
+    ) -> ConfigOptions:
+        """``lock_timeout``: ``--lock-timeout`` when given, which also bounds every read;
+        ``statement_timeout``, ``retries``: a writer's ``--statement-timeout`` and ``--retries``
+        when given (None: the project's settings decide, ``commands.run_settings``)."""
         from migdoctor.project.config import ConfigOptions
 
         return ConfigOptions(
@@ -160,6 +160,8 @@ class GlobalOptions:
             x_arguments=self.x_arguments,
             url=self.url,
             lock_timeout=lock_timeout,
+            statement_timeout=statement_timeout,
+            retries=retries,
             no_ledger=self.no_ledger,
         )
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from migdoctor.cli.app import app
-from migdoctor.cli.options import GlobalOptions, LockTimeoutOption, command_options, writer_timeout
+from migdoctor.cli.options import GlobalOptions, LockTimeoutOption, command_options
 from migdoctor.errors import MigdoctorError
 
 
@@ -78,6 +78,6 @@ def squash(
         data_migrations=data,
         dry_run=dry_run,
         yes=yes,
-        lock_timeout=writer_timeout(lock_timeout),
+        lock_timeout=lock_timeout,  # None: lock_timeout in [tool.migdoctor], else the default
         ui=TerminalInteraction(stdout_console(), options.invocation()),
     )

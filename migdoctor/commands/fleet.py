@@ -76,18 +76,26 @@ def upgrade_targets(
     revision: str,
     *,
     keep_going: bool,
-    lock_timeout: float,
+    lock_timeout: float | None,
     invocation: tuple[str, ...],
     on_done: Callable[[TargetOutcome], None],
 ) -> list[TargetOutcome]:
     """``migdoctor upgrade REVISION`` on each target in turn (preflight and lock included);
-    stops after the first that does not end well unless ``keep_going``."""
+    stops after the first that does not end well unless ``keep_going``.
+
+    The targets share one project, so its settings (``lock_timeout``, ``statement_timeout``,
+    ``retries``; None: not given on the command line) are decided once, here, before the first
+    target (a wrong one is refused before anything runs), and every target runs with the same:
+    each waits ``lock_timeout`` for its locks and tries a revision again up to ``retries``
+    times on its own database."""
     from migdoctor.commands.guarded import migrate
+    from migdoctor.commands.run_settings import with_run_settings
     from migdoctor.gathering.gather import load_project
     from migdoctor.render import stdout_console
     from migdoctor.render.interaction import TerminalInteraction
 
-    load_project(options)
+    project = load_project(options)
+    options, lock_timeout = with_run_settings(options, lock_timeout, project.config)
     preload(targets)
 
     def upgrade_one(target: Target) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The settings of a run that writes: ``--lock-timeout``, ``--statement-timeout`` and
 ``--retries`` as given, else the project's ``[tool.migdoctor]`` (or alembic.ini's
-``[migdoctor]``), else the defaults. One decision for every writer: upgrade, downgrade, stamp,
-each fix and undo."""
+``[migdoctor]``), else the defaults. One decision for every writer: upgrade (also of a fleet,
+``--targets``), downgrade, stamp, each fix, undo and squash."""
 
 from __future__ import annotations
 

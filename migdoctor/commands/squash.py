@@ -30,6 +30,7 @@ from pathlib import Path
 
 from migdoctor.commands.fix import apply_with_journal, ask_consent
 from migdoctor.commands.roundtrip import refuse_unwalkable
+from migdoctor.commands.run_settings import with_run_settings
 from migdoctor.database.async_engines import runs_async_engine
 from migdoctor.database.revision_steps import StepsRun, run_revisions
 from migdoctor.database.schema_revision import read_schema_revision, version_folder
@@ -61,10 +62,13 @@ def squash(
     data_migrations: str | None,
     dry_run: bool,
     yes: bool,
-    lock_timeout: float,
+    lock_timeout: float | None,
     ui: TerminalInteraction,
 ) -> int:
+    """``lock_timeout`` None: the project's setting, else the default (``run_settings``); the
+    squash changes only files, so it bounds the reads of the check that follows it."""
     project = load_project(options)
+    options, lock_timeout = with_run_settings(options, lock_timeout, project.config)
     plan = squash_plan(project, options, up_to, message, scratch_url, data_migrations)
     ui.show_plan(plan)
     if plan.refusal:

@@ -7,7 +7,8 @@ on two machines, or a history "started over" beside the old one): moves the file
 branch — the revisions only it holds, from where it leaves the other branch up to its head — to
 ``<script_location>/archived/<HEAD>/``, where alembic does not load them, byte for byte. The
 other branch is left as it is and the history has one head again. The branch that goes is the
-one named with ``--revision HEAD``, or else the one no database has run (of two, the newer).
+one named with ``--revision HEAD`` (an id or a unique prefix of one, as alembic reads
+it), or else the one no database has run (of two, the newer).
 The plan lists every file moved.
 
 Risk
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.branches import first_run, labeled_branch, never_run_head, revisions_run
+from migdoctor.fixes.branches import already_run, choose_head, labeled_branch
 from migdoctor.fixes.edits import moved_file
 from migdoctor.operations.branch_changes import change_targets, shared_changes
 from migdoctor.repair.plan import FileChange, FixRequest, Plan, refused
@@ -46,29 +47,25 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     project = facts.project
     graph = project.graph
     title = "Take a branch that never ran out of the history"
-    heads = graph.heads
-    if len(heads) < 2:
-        return refused(FIX_ID, title, RISK, "There is only one head: no branch to archive.")
-    run_here = revisions_run(facts)
-    leaving = request.revision or never_run_head(graph, heads, run_here)
-    if leaving not in heads:
-        return refused(FIX_ID, title, RISK, f"{leaving} is not a head ({', '.join(heads)}).")
-    staying = [head for head in heads if head != leaving]
+    chosen = choose_head(facts, request.revision, "archive")
+    if chosen.refusal is not None:
+        return refused(FIX_ID, title, RISK, chosen.refusal)
+    leaving, staying = chosen.head, list(chosen.others)
     branch = graph.ancestors([leaving]) - graph.ancestors(staying)
     title = f"Archive the branch of {leaving}"
     label_reason = labeled_branch(graph, branch, leaving)
     if label_reason is not None:
         return refused(FIX_ID, title, RISK, label_reason)
-    ran = first_run(graph, branch, run_here)
+    ran = already_run(
+        graph,
+        branch,
+        chosen,
+        action="archive",
+        harm="name revisions no script defines",
+        instead=staying[0],
+    )
     if ran is not None:
-        return refused(
-            FIX_ID,
-            title,
-            RISK,
-            f"{ran[0]} of the branch of {leaving} was already run ({ran[1]}): a "
-            "database that ran it would name revisions no script defines. Archive the other "
-            f"branch instead (--revision {staying[0]}) if that one never ran, or merge the heads.",
-        )
+        return refused(FIX_ID, title, RISK, ran)
     order = sorted(branch, key=graph.position)
     folder = project.config.script_location / ARCHIVE_FOLDER / leaving
     if project.config.recursive_version_locations and any(

@@ -1,11 +1,82 @@
-"""What the fixes that act on a branch of the history (rebase-heads, archive-branch) need to
-know of the branches: which revisions ran somewhere, and which head's branch never did."""
+"""What the fixes that act on one branch of the history (rebase-heads, archive-branch) decide
+alike: which head's branch they act on (:func:`choose_head`), and when they leave a branch alone
+(:func:`labeled_branch`, :func:`already_run`), in the same words for each fix."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from migdoctor.facts.model import Facts
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.repair.journal import Journal
+
+
+@dataclass(frozen=True)
+class ChosenHead:
+    """The head whose branch a fix acts on, the other heads and the revisions known to have run
+    (with where, :func:`revisions_run`); or, with ``refusal``, why no head could be chosen."""
+
+    head: str = ""
+    others: tuple[str, ...] = ()
+    run: dict[str, str] = field(default_factory=dict)
+    refusal: str | None = None
+
+
+def choose_head(facts: Facts, requested: str | None, action: str) -> ChosenHead:
+    """The head whose branch a fix will ``action`` (rebase, archive): ``requested`` (its
+    ``--revision``, read by :func:`head_named`) when given, else the head whose branch no
+    database ran (:func:`never_run_head`). Refused when there is only one head, or when
+    ``requested`` names no head."""
+    graph = facts.project.graph
+    heads = graph.heads
+    if len(heads) < 2:
+        return ChosenHead(refusal=f"There is only one head: no branch to {action}.")
+    run = revisions_run(facts)
+    head = (
+        never_run_head(graph, heads, run)
+        if requested is None
+        else head_named(graph, requested, heads)
+    )
+    if head is None:
+        return ChosenHead(refusal=not_a_head("--revision", str(requested), heads))
+    return ChosenHead(head, tuple(other for other in heads if other != head), run)
+
+
+def head_named(graph: RevisionGraph, given: str, heads: tuple[str, ...]) -> str | None:
+    """The one of ``heads`` that ``given`` names as alembic reads it (an id, a unique prefix of
+    one, ``label@head``), or None."""
+    try:
+        named = graph.resolve(given)
+    except LookupError:
+        return None
+    return named[0] if len(named) == 1 and named[0] in heads else None
+
+
+def not_a_head(option: str, given: str, heads: tuple[str, ...]) -> str:
+    """The refusal of a head option (``--revision``, ``--onto``) naming none of ``heads``."""
+    return f"{option} {given} is not one of the heads {', '.join(heads)}."
+
+
+def already_run(
+    graph: RevisionGraph,
+    branch: set[str],
+    chosen: ChosenHead,
+    *,
+    action: str,
+    harm: str,
+    instead: str,
+) -> str | None:
+    """Why a fix may not ``action`` the branch of ``chosen.head`` (its revisions ``branch``)
+    when one of them ran somewhere, and what a database that ran it would then suffer
+    (``harm``); ``instead``: the head whose branch the user may name in its place."""
+    ran = sorted(branch & chosen.run.keys(), key=graph.position)
+    if not ran:
+        return None
+    return (
+        f"{ran[0]} of the branch of {chosen.head} was already run ({chosen.run[ran[0]]}): a "
+        f"database that ran it would {harm}. {action.capitalize()} the branch of {instead} "
+        f"instead (--revision {instead}) if that one never ran, or merge the heads."
+    )
 
 
 def never_run_head(graph: RevisionGraph, heads: tuple[str, ...], run: dict[str, str]) -> str:
@@ -52,12 +123,3 @@ def labeled_branch(graph: RevisionGraph, branch: set[str], head: str) -> str | N
         f"{', '.join(graph.scripts[labeled[0]].branch_labels)}: labeled branches are kept "
         "apart on purpose (upgrade heads runs them all)."
     )
-
-
-def first_run(
-    graph: RevisionGraph, branch: set[str], run: dict[str, str]
-) -> tuple[str, str] | None:
-    """The oldest revision of ``branch`` known to have run (see :func:`revisions_run`), and
-    where, or None."""
-    ran = sorted(branch & run.keys(), key=graph.position)
-    return (ran[0], run[ran[0]]) if ran else None

@@ -5,8 +5,9 @@ What it does
 For ``multiple-heads``, next to ``merge-heads``: rewrites the ``down_revision``
 (and the docstring's ``Revises:`` line) of the first revision of one branch so that it comes
 after the other head, as ``git rebase`` replays commits. The branch that moves is the one named
-with ``--revision HEAD``, or else the one no database has run (of two, the newer); ``--onto``
-names the head it goes after (by default the other head, when there are two). One file changes;
+with ``--revision HEAD`` (an id or a unique prefix of one, as alembic reads it), or else
+the one no database has run (of two, the newer); ``--onto`` names the head it goes after (by
+default the other head, when there are two). One file changes;
 the plan shows the diff.
 
 Risk
@@ -28,7 +29,13 @@ from __future__ import annotations
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.branches import first_run, labeled_branch, never_run_head, revisions_run
+from migdoctor.fixes.branches import (
+    already_run,
+    choose_head,
+    head_named,
+    labeled_branch,
+    not_a_head,
+)
 from migdoctor.fixes.edits import edited_file
 from migdoctor.project.header_edit import rewrite_header
 from migdoctor.repair.plan import FixRequest, Plan, refused
@@ -42,21 +49,23 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     project = facts.project
     graph = project.graph
     title = "Put one branch after the other head"
-    heads = graph.heads
-    if len(heads) < 2:
-        return refused(FIX_ID, title, RISK, "There is only one head: nothing to rebase.")
-    run_here = revisions_run(facts)
-    moving = request.revision or never_run_head(graph, heads, run_here)
-    if moving not in heads:
-        return refused(FIX_ID, title, RISK, f"{moving} is not a head ({', '.join(heads)}).")
-    others = [head for head in heads if head != moving]
-    onto = request.onto or (others[0] if len(others) == 1 else None)
-    if onto is None:
+    chosen = choose_head(facts, request.revision, "rebase")
+    if chosen.refusal is not None:
+        return refused(FIX_ID, title, RISK, chosen.refusal)
+    moving, others = chosen.head, chosen.others
+    if request.onto is not None:
+        onto = head_named(graph, request.onto, others)
+        if onto is None:
+            return refused(FIX_ID, title, RISK, not_a_head("--onto", request.onto, others))
+    elif len(others) == 1:
+        (onto,) = others
+    else:
         return refused(
-            FIX_ID, title, RISK, f"{len(heads)} heads: name the one to go after with --onto."
+            FIX_ID,
+            title,
+            RISK,
+            f"{len(others) + 1} heads: name the one to go after with --onto ({', '.join(others)}).",
         )
-    if onto not in others:
-        return refused(FIX_ID, title, RISK, f"--onto {onto} is not another head.")
     title = f"Put the branch of {moving} after {onto}"
     branch = graph.ancestors([moving]) - graph.ancestors([onto])
     roots = [
@@ -72,16 +81,16 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     label_reason = labeled_branch(graph, branch, moving)
     if label_reason is not None:
         return refused(FIX_ID, title, RISK, label_reason)
-    ran = first_run(graph, branch, run_here)
+    ran = already_run(
+        graph,
+        branch,
+        chosen,
+        action="rebase",
+        harm="hold revisions out of the new order",
+        instead=onto,
+    )
     if ran is not None:
-        return refused(
-            FIX_ID,
-            title,
-            RISK,
-            f"{ran[0]} of the branch of {moving} was already run ({ran[1]}): a database "
-            f"that ran it would hold revisions out of the new order. Rebase the branch of "
-            f"{onto} instead (--revision {onto}) if that one never ran, or merge the heads.",
-        )
+        return refused(FIX_ID, title, RISK, ran)
     script = graph.scripts[root]
     below_onto = graph.ancestors([onto])
     parents = [onto if parent in below_onto else parent for parent in script.down_revisions]

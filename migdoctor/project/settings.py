@@ -8,9 +8,11 @@ section of the ini file, which wins where both say something.
   the blast-radius checks that only matter on big tables;
 - ``ledger = false``: keep no ledger of applied revisions (``--no-ledger`` for one run);
 - ``ledger_table = "name"``: the ledger's table (default ``migdoctor_ledger``);
-- ``lock_timeout = 10``, ``statement_timeout = 300``, ``retries = 3``: what ``upgrade`` and
-  ``downgrade`` take when ``--lock-timeout``, ``--statement-timeout`` and ``--retries`` are not
-  given (seconds, ``0`` for no limit; a whole number of retries); the command line wins.
+- ``lock_timeout = 10``, ``statement_timeout = 300``, ``retries = 3``: what every writer
+  (``upgrade``, also with ``--targets``, ``downgrade``, ``stamp``, each fix, ``undo``,
+  ``squash``) takes when ``--lock-timeout``, ``--statement-timeout`` and ``--retries`` are not
+  given (seconds, ``0`` for no limit; a whole number of retries); the command line wins
+  (``commands.run_settings``).
 
 The pytest plugin reads ``config`` and ``scratch_url`` from the same table (:data:`KNOWN`).
 """
@@ -59,8 +61,8 @@ class MigdoctorSettings:
     ignore: tuple[str, ...] = ()
     large_table_rows: int = LARGE_TABLE_ROWS
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
-    # upgrade/downgrade's defaults for --lock-timeout, --statement-timeout, --retries (None:
-    # not set: the command's own default)
+    # every writer's defaults for --lock-timeout, --statement-timeout, --retries (None: not
+    # set: the command's own default)
     lock_timeout: float | None = None
     statement_timeout: float | None = None
     retries: int | None = None
