@@ -6,6 +6,7 @@ error naming the file, before anything runs."""
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,12 +83,21 @@ def test_retries_and_lock_timeout_from_the_settings_and_the_command_line_wins(
             stderr=subprocess.STDOUT,
             text=True,
         )
-        time.sleep(4)
-        assert upgrade.poll() is None, "the upgrade stopped instead of retrying"
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(upgrade.stdout or ()))
+        reader.start()
+        # the lock is let go once the upgrade said it tries again (however slow its start)
+        deadline = time.monotonic() + 60
+        while "(retry 1 of 6)" not in " ".join("".join(lines).split()):
+            assert upgrade.poll() is None, "the upgrade stopped instead of retrying"
+            assert time.monotonic() < deadline, "the upgrade never tried again"
+            time.sleep(0.1)
     finally:
         blocker.close()
 
-    output, _ = upgrade.communicate(timeout=90)
+    upgrade.wait(timeout=90)
+    reader.join(timeout=30)
+    output = "".join(lines)
 
     assert upgrade.returncode == 0, output
     assert "(retry 1 of 6)" in " ".join(output.split())
