@@ -149,7 +149,8 @@ class TerminalInteraction:
             self.console.print(f"  while running: {escape(redact(statement))}")
         if failure.lock_timeout:
             self.console.print(
-                f"  It waited {lock_timeout:g}s (--lock-timeout) for a lock another session holds."
+                f"  It waited {lock_timeout:g}s (--lock-timeout, or lock_timeout in the settings) "
+                "for a lock another session holds."
             )
             for blocker in failure.blockers:
                 ending = escape(blocker.ending_statement(failure.dialect or dialect))
