@@ -1,7 +1,7 @@
-"""On MySQL and PostgreSQL the live schema is fingerprinted without reflecting it
-(migdoctor/database/schema_key.py: every table's ``SHOW CREATE TABLE`` statement; the row
-versions of the catalogs PostgreSQL's reflection reads), and the tables read under that key, and
-alembic's comparisons, are kept. That is right only if the key changes whenever anything
+"""The live schema is fingerprinted without reflecting it (migdoctor/database/schema_key.py: the
+statements of SQLite's ``sqlite_master``; every table's ``SHOW CREATE TABLE`` statement on MySQL;
+the row versions of the catalogs PostgreSQL's reflection reads), and the tables read under that
+key, and alembic's comparisons, are kept. That is right only if the key changes whenever anything
 SQLAlchemy reflects changes, and stays while rows come and go.
 
 The test changes a real schema one way after another (a column's type, nullability, default,
@@ -16,8 +16,6 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from migdoctor.database.drift_cache import _OWNED_SEQUENCES, ComparisonCache
 from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS, read_tables
@@ -116,9 +114,12 @@ def _reflection(url: str) -> bytes:
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         inspector = inspect(connection)
-        every_kind: list[Any] = [
-            getattr(inspector, f"get_multi_{kind}")() for kind in ALEMBIC_REFLECTION_KINDS
-        ]
+        every_kind: list[Any] = []
+        for kind in ALEMBIC_REFLECTION_KINDS:
+            try:
+                every_kind.append(getattr(inspector, f"get_multi_{kind}")())
+            except NotImplementedError:  # SQLite has no table comments
+                every_kind.append(None)
         if connection.dialect.name == "postgresql":  # and alembic's serial-sequence question
             every_kind.append(connection.exec_driver_sql(_OWNED_SEQUENCES).all())
     engine.dispose()
@@ -140,37 +141,52 @@ def _key_and_tables(url: str, kept: ComparisonCache | None) -> tuple[str | None,
     ]
 
 
-@pytest.mark.parametrize("server_database", ["mysql", "postgresql"], indirect=True)
+_SQLITE_CHANGES: tuple[str | tuple[str, ...], ...] = (
+    "ALTER TABLE child ADD COLUMN heading VARCHAR(80) NOT NULL DEFAULT 'untitled'",
+    "ALTER TABLE child RENAME COLUMN title TO label",
+    "CREATE INDEX ix_child_label ON child (label)",
+    "DROP INDEX ix_child_label",
+    "CREATE UNIQUE INDEX ix_child_label ON child (label, code)",
+    "ALTER TABLE child DROP COLUMN heading",
+    "CREATE TABLE extra (id INTEGER PRIMARY KEY, total INTEGER AS (id * 2))",
+    "ALTER TABLE extra RENAME TO spare",
+)
+_CHANGES_BY_BACKEND = {
+    "sqlite": (_TABLES, _SQLITE_CHANGES, _ROWS),
+    "mysql": (_MYSQL_TABLES, _MYSQL_CHANGES, _MYSQL_ROWS),
+    "postgresql": (_TABLES, _POSTGRES_CHANGES, _POSTGRES_ROWS),
+}
+
+
 def test_the_key_changes_with_every_reflected_change_and_not_with_rows(
-    server_database: Database, tmp_path: Path
+    database: Database, tmp_path: Path
 ) -> None:
-    mysql = server_database.backend == "mysql"
-    server_database.execute(*(_MYSQL_TABLES if mysql else _TABLES))
-    kept = ComparisonCache(tmp_path, server_database.url)
-    key, fresh = _key_and_tables(server_database.url, None)
+    tables, changes, rows = _CHANGES_BY_BACKEND[database.backend]
+    database.execute(*tables)
+    kept = ComparisonCache(tmp_path, database.url)
+    key, fresh = _key_and_tables(database.url, None)
     assert key is not None
-    assert _key_and_tables(server_database.url, kept) == (key, fresh)  # read and kept
-    assert _key_and_tables(server_database.url, kept) == (key, fresh)  # taken as kept
-    reflection = _reflection(server_database.url)
+    assert _key_and_tables(database.url, kept) == (key, fresh)  # read and kept
+    assert _key_and_tables(database.url, kept) == (key, fresh)  # taken as kept
+    reflection = _reflection(database.url)
     seen = {key: reflection}
-    changes = _MYSQL_CHANGES if mysql else _POSTGRES_CHANGES
     for change in changes:
-        server_database.execute(*((change,) if isinstance(change, str) else change))
-        before, reflection = reflection, _reflection(server_database.url)
+        database.execute(*((change,) if isinstance(change, str) else change))
+        before, reflection = reflection, _reflection(database.url)
         assert reflection != before, f"{change!r} changed nothing reflected"
-        key, fresh = _key_and_tables(server_database.url, None)
+        key, fresh = _key_and_tables(database.url, None)
         assert key is not None
         # a key stands for one reflection only (a schema changed back has its old key)
         assert seen.setdefault(key, reflection) == reflection, f"a stale key after {change!r}"
-        assert _key_and_tables(server_database.url, kept) == (key, fresh), change
-        assert _key_and_tables(server_database.url, kept) == (key, fresh), change
+        assert _key_and_tables(database.url, kept) == (key, fresh), change
+        assert _key_and_tables(database.url, kept) == (key, fresh), change
     assert len(seen) > len(changes) // 2
 
     # rows come and go, statistics are gathered: the same key
-    for statement in _MYSQL_ROWS if mysql else _POSTGRES_ROWS:
-        _autocommit(server_database.url, statement)
-    assert _key_and_tables(server_database.url, None)[0] == key
-    assert _reflection(server_database.url) == reflection
+    for statement in rows:
+        _autocommit(database.url, statement)
+    assert _key_and_tables(database.url, None)[0] == key
+    assert _reflection(database.url) == reflection
 
 
 def _autocommit(url: str, statement: str) -> None:

@@ -8,13 +8,12 @@ answer is a function of what it reads, and each of those inputs is fingerprinted
 
 - the live side: the names of the tables and everything alembic reflects of them (columns with
   types, defaults and nullability, primary, foreign, unique and check constraints, indexes,
-  comments, table options). On MySQL and PostgreSQL the live schema's key stands for it
-  (:mod:`migdoctor.database.schema_key`: the ``SHOW CREATE TABLE`` statements, the versions of
-  the catalog rows), read without reflecting; on SQLite, where reflection reads each table
-  apart, the statements of ``sqlite_master``, which are the whole schema (SQLite rewrites them
-  on ``ALTER TABLE``); elsewhere the reflection itself, read once in bulk for the comparison
-  anyway, and on PostgreSQL which sequences belong to which columns (the one thing alembic asks
-  the database besides);
+  comments, table options). On SQLite, MySQL and PostgreSQL the live schema's key stands for
+  it (:mod:`migdoctor.database.schema_key`: the statements of ``sqlite_master``, the ``SHOW
+  CREATE TABLE`` statements, the versions of the catalog rows), read without reflecting;
+  elsewhere the reflection itself, read once in bulk for the comparison anyway, and on
+  PostgreSQL which sequences belong to which columns (the one thing alembic asks the database
+  besides);
 - the models: every table, column, type, default, constraint and index of ``target_metadata``,
   with their dialect options, ``info`` and the naming convention;
 - the settings: every ``context.configure`` option, a function by its code, its defaults and
@@ -78,7 +77,6 @@ _COVERED_KEY = "migdoctor_comparison_covered"
 # a type's attributes that point back at its surroundings, not at what it is
 _TYPE_REFERENCES = frozenset({"dispatch", "metadata"})
 
-_SQLITE_SCHEMA = "select type, name, tbl_name, sql from sqlite_master order by type, name"
 # PostgreSQL: which sequence belongs to which column (alembic asks it of every integer column
 # whose default is a nextval(), to leave SERIAL columns out)
 _OWNED_SEQUENCES = (
@@ -210,17 +208,10 @@ def _live_parts(context: MigrationContext, inspector: Inspector) -> Iterator[obj
     yield ("tables", tuple(sorted(inspector.get_table_names(schema=None))))
     connection = context.connection
     assert connection is not None  # the comparison runs online only
-    if dialect.name == "sqlite":
-        # every table, index, view and trigger is its CREATE statement, kept (and rewritten by
-        # ALTER TABLE) in sqlite_master: what reflection reads, per table, from the same source
-        statements = connection.exec_driver_sql(_SQLITE_SCHEMA)
-        yield ("sqlite_master", tuple(tuple(row) for row in statements))
-        yield _CodeFiles(canon.code_files)
-        return
     schema_key = live_schema_key(inspector, "comparison")
     if schema_key is not None:
         # changes whenever anything reflected may (and PostgreSQL's owned sequences): it
-        # stands for the reflection, and an unchanged schema is not reflected
+        # stands for the reflection, and an unchanged schema is not reflected at all
         yield ("schema", schema_key)
         yield _CodeFiles(canon.code_files)
         return

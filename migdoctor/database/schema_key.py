@@ -2,6 +2,8 @@
 query or a few instead of reflecting: the key under which the tables read and alembic's
 comparisons are kept (:mod:`migdoctor.database.schema`, :mod:`migdoctor.database.drift_cache`).
 
+- SQLite: every statement of ``sqlite_master``, which are the whole schema (SQLite rewrites
+  them on ``ALTER TABLE``) and what its reflection reads each table's columns and indexes from;
 - MySQL and MariaDB: every table's ``SHOW CREATE TABLE`` statement, which is all SQLAlchemy
   parses a table's columns, keys, constraints, comment and options from, without the
   ``AUTO_INCREMENT=`` counter of inserted rows (SQLAlchemy leaves it out too);
@@ -13,10 +15,9 @@ comparisons are kept (:mod:`migdoctor.database.schema`, :mod:`migdoctor.database
 - with the settings the reading depends on: the server's version, the dialect's, the search
   path (PostgreSQL prints names relative to it), the default schema.
 
-None elsewhere (SQLite fingerprints its ``sqlite_master`` in the comparison cache) and where
-reflection reads more than the key covers (MySQL names matched without case: SQLAlchemy asks
-``information_schema`` for referenced columns' case), or the key cannot be read: the caller
-then reflects as SQLAlchemy does.
+None elsewhere, and where reflection reads more than the key covers (MySQL names matched
+without case: SQLAlchemy asks ``information_schema`` for referenced columns' case), or the key
+cannot be read: the caller then reflects as SQLAlchemy does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from migdoctor import __version__
 KEY_SCHEMA = 1
 # where the live key is kept in the inspector's cache, read once per inspector
 _INSPECTOR_KEY = "migdoctor_live_schema_key"
+_SQLITE_SCHEMA = "select type, name, tbl_name, sql from sqlite_master order by type, name"
 # MySQL writes the counter before the table's COMMENT, the one option that holds free text
 _AUTO_INCREMENT_OPTION = re.compile(r" AUTO_INCREMENT=[0-9]+")
 # what PostgreSQL's reflection reads (pg_catalog.py's tables), alembic's serial sequence
@@ -91,6 +93,9 @@ def live_schema_key(inspector: Any, purpose: str) -> str | None:
 
 def _live_parts(inspector: Any) -> object:
     name = inspector.dialect.name
+    if name == "sqlite":
+        statements = inspector.bind.exec_driver_sql(_SQLITE_SCHEMA)
+        return tuple(tuple(row) for row in statements)
     if name in ("mysql", "mariadb"):
         return _mysql_statements(inspector)
     if name == "postgresql":
