@@ -11,7 +11,9 @@ comparisons are kept (:mod:`migdoctor.database.schema`, :mod:`migdoctor.database
   reflection (``sqlalchemy.dialects.postgresql.pg_catalog``) and alembic's serial-sequence
   question read, and of those whose names the functions reflection calls print (functions,
   operators, dependencies): a catalog row changed, added or removed is a new version, so
-  nothing reflection reads can change while the key stays;
+  nothing reflection reads can change while the key stays. Only the rows that can matter to
+  the default schema are read: those of the schemas of the search path and of the tables
+  its foreign keys refer to, not those of the database's other schemas;
 - with the settings the reading depends on: the server's version, the dialect's, the search
   path (PostgreSQL prints names relative to it), the default schema.
 
@@ -35,34 +37,62 @@ _INSPECTOR_KEY = "migdoctor_live_schema_key"
 _SQLITE_SCHEMA = "select type, name, tbl_name, sql from sqlite_master order by type, name"
 # MySQL writes the counter before the table's COMMENT, the one option that holds free text
 _AUTO_INCREMENT_OPTION = re.compile(r" AUTO_INCREMENT=[0-9]+")
-# what PostgreSQL's reflection reads (pg_catalog.py's tables), alembic's serial sequence
-# question reads (pg_depend), and what pg_get_expr, pg_get_constraintdef, pg_get_indexdef and
-# format_type print names from
-POSTGRES_CATALOGS = (
-    "pg_namespace",
-    "pg_class",
-    "pg_type",
-    "pg_index",
-    "pg_attribute",
-    "pg_constraint",
-    "pg_sequence",
-    "pg_attrdef",
-    "pg_description",
-    "pg_enum",
-    "pg_am",
-    "pg_collation",
-    "pg_opclass",
-    "pg_inherits",
-    "pg_tablespace",
-    "pg_partitioned_table",
-    "pg_depend",
-    "pg_proc",
-    "pg_operator",
+# PostgreSQL: every catalog SQLAlchemy's reflection reads (its pg_catalog.py's tables),
+# alembic's serial-sequence question reads (pg_depend), and pg_get_expr, pg_get_constraintdef,
+# pg_get_indexdef and format_type print names from (functions, operators), each with the rows
+# that can matter to the default schema: those of the schemas of the search path (the names
+# printed depend on what they hold) and of the tables its foreign keys refer to elsewhere;
+# the catalogs of a database's other schemas (one per tenant, say) are left out
+_POSTGRES_SCOPE = """
+with scope as (
+    select oid from pg_catalog.pg_namespace
+    where nspname = any(current_schemas(true)) or nspname = current_schema()
+),
+rels as (
+    select oid from pg_catalog.pg_class where relnamespace in (select oid from scope)
+),
+refs as (
+    select confrelid as oid from pg_catalog.pg_constraint
+    where conrelid in (select oid from rels) and confrelid <> 0
+),
+cons as (
+    select oid from pg_catalog.pg_constraint
+    where conrelid in (select oid from rels) or contypid <> 0
 )
-_POSTGRES_VERSIONS = "select current_setting('search_path'), current_schema(), " + ", ".join(
-    f"(select md5(string_agg(ctid::text || ':' || xmin::text, ',' order by ctid)) "
-    f"from pg_catalog.{catalog})"
-    for catalog in POSTGRES_CATALOGS
+"""
+POSTGRES_CATALOGS = {
+    "pg_namespace": "oid in (select oid from scope) or oid in (select relnamespace from "
+    "pg_catalog.pg_class where oid in (select oid from refs)) or oid in (select typnamespace "
+    "from pg_catalog.pg_type where typtype in ('e', 'd') or oid in (select atttypid from "
+    "pg_catalog.pg_attribute where attrelid in (select oid from rels)))",
+    "pg_class": "relnamespace in (select oid from scope) or oid in (select oid from refs)",
+    "pg_attribute": "attrelid in (select oid from rels) or attrelid in (select oid from refs)",
+    "pg_attrdef": "adrelid in (select oid from rels)",
+    "pg_constraint": "oid in (select oid from cons)",
+    "pg_index": "indrelid in (select oid from rels)",
+    "pg_description": "objoid in (select oid from rels) or objoid in (select oid from cons)",
+    "pg_type": "typnamespace in (select oid from scope) or typtype in ('e', 'd') or oid in "
+    "(select atttypid from pg_catalog.pg_attribute where attrelid in (select oid from rels))",
+    "pg_enum": "true",
+    "pg_sequence": "seqrelid in (select oid from rels)",
+    "pg_inherits": "inhrelid in (select oid from rels) or inhparent in (select oid from rels)",
+    "pg_partitioned_table": "partrelid in (select oid from rels)",
+    "pg_depend": "objid in (select oid from rels) or refobjid in (select oid from rels)",
+    "pg_collation": "true",
+    "pg_am": "true",
+    "pg_opclass": "true",
+    "pg_tablespace": "true",
+    "pg_proc": "true",
+    "pg_operator": "true",
+}
+_POSTGRES_VERSIONS = (
+    _POSTGRES_SCOPE
+    + "select current_setting('search_path'), current_schema(), "
+    + ", ".join(
+        f"(select md5(string_agg(ctid::text || ':' || xmin::text, ',' order by ctid)) "
+        f"from pg_catalog.{catalog} where {rows})"
+        for catalog, rows in POSTGRES_CATALOGS.items()
+    )
 )
 
 
