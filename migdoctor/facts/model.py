@@ -5,11 +5,11 @@ Checks open no file and no connection: whatever they need to know is here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.ledger import LedgerFacts
@@ -23,6 +23,8 @@ from migdoctor.project.config import ProjectConfig
 from migdoctor.project.graph import RevisionGraph
 from migdoctor.project.model_candidates import ProjectModels
 from migdoctor.project.scripts import RevisionScript, ScriptLoadError
+
+_Derived = TypeVar("_Derived")
 
 CASE_INSENSITIVE_TABLE_NAMES = frozenset({"sqlite", "mysql", "mariadb", "mssql"})
 
@@ -369,6 +371,16 @@ class Facts:
     @property
     def offline(self) -> bool:
         return self.database is None
+
+    def derived(self, compute: Callable[[Facts], _Derived]) -> _Derived:
+        """``compute(self)``, worked out once for these facts by the first that asks: what
+        several checks derive alike (the pending operations' hazards, say), by modules these
+        facts know nothing of."""
+        memo: dict[Any, Any] = self.__dict__.setdefault("_derived", {})
+        if compute not in memo:
+            memo[compute] = compute(self)
+        derived: _Derived = memo[compute]
+        return derived
 
     @cached_property
     def unknown_current(self) -> tuple[str, ...]:

@@ -433,18 +433,11 @@ def step_hazards(step: PendingStep, dialect: str | None, facts: Facts) -> list[H
 
 
 def hazards(facts: Facts, code: str | None = None) -> list[Hazard]:
-    """Every hazard of the pending operations (only ``code``'s when given)."""
-    return [h for h in _every_hazard(facts) if code is None or h.code == code]
-
-
-# the hazards of the last facts asked about: nine checks ask, each for its own code
-_last: list[tuple[Facts, list[Hazard]]] = []
+    """Every hazard of the pending operations (only ``code``'s when given); worked out once per
+    facts: nine checks ask, each for its own code."""
+    return [h for h in facts.derived(_every_hazard) if code is None or h.code == code]
 
 
 def _every_hazard(facts: Facts) -> list[Hazard]:
-    if _last and _last[0][0] is facts:
-        return _last[0][1]
     dialect = dialect_of(facts)
-    found = [h for step in pending_steps(facts) for h in step_hazards(step, dialect, facts)]
-    _last[:] = [(facts, found)]
-    return found
+    return [h for step in pending_steps(facts) for h in step_hazards(step, dialect, facts)]
