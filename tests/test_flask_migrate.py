@@ -3,6 +3,7 @@ without script_location, and an env.py that needs the Flask application."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -120,3 +121,31 @@ def test_an_application_that_migrates_when_it_starts_is_not_migrated_by_check(
 
     assert upgraded.exit_code == 0, upgraded
     assert database.version_rows() == [USERS]
+
+
+def test_a_migrations_folder_elsewhere_is_found(tmp_path: Path, database: Database) -> None:
+    # Migrate(app, db, directory="db/migrations"): `flask db` reads it from the application;
+    # migdoctor finds the one Flask-Migrate folder a level or two down
+    project = copy_project("flask_app", tmp_path / "app", None)
+    (project.root / "db").mkdir()
+    (project.root / "migrations").rename(project.root / "db" / "migrations")
+    app = project.root / "app.py"
+    app.write_text(app.read_text().replace("Migrate(app, db)", 'Migrate(app, db, "db/migrations")'))
+    flask_db(project.root, database.url, "upgrade")
+    environment = {"FLASK_APP": "app", "DATABASE_URL": database.url}
+
+    found = project.migdoctor("check", "--format", "json", env=environment)
+
+    assert found.exit_code == 0, found
+    assert found.json()["project"]["config_file"] == str(
+        project.root / "db" / "migrations" / "alembic.ini"
+    )
+    assert found.json()["database"]["current"] == [USERS]
+
+    # two such folders: which one is for the user to say
+    shutil.copytree(project.root / "db", project.root / "old")
+    ambiguous = project.migdoctor("check", env=environment)
+    assert ambiguous.exit_code == 2, ambiguous
+    assert "No Alembic configuration found" in ambiguous.stderr
+    assert "migdoctor -c db/migrations/alembic.ini check" in " ".join(ambiguous.stderr.split())
+    assert "Traceback" not in ambiguous.output

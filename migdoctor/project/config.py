@@ -205,17 +205,17 @@ def load_config(options: ConfigOptions, environ: Mapping[str, str] | None = None
             "script_location"
         )
     if script_location_setting is None:
-        flask_migrate_ini = Path(FLASK_MIGRATE_INI)
-        if (
-            not options.config
+        flask_migrate_ini = (
+            _flask_migrate_folder()
+            if not options.config
             and ini_file is None
             and toml_section is None
             and not (environ or os.environ).get("ALEMBIC_CONFIG")
-            and (flask_migrate_ini.parent / "env.py").is_file()
-            and flask_migrate_ini.is_file()
-        ):
+            else None
+        )
+        if flask_migrate_ini is not None:
             # `flask db` keeps it there; its users never run alembic from the project root
-            return load_config(replace(options, config=(FLASK_MIGRATE_INI,)), environ)
+            return load_config(replace(options, config=(flask_migrate_ini,)), environ)
         from_env = (os.environ if environ is None else environ).get("ALEMBIC_CONFIG")
         if from_env and not options.config and not Path(from_env).is_file():
             # the user named the file: another project found nearby is not the one they meant
@@ -295,6 +295,27 @@ def _flask_migrate_env(ini_file: Path | None) -> bool:
         return False
 
 
+def _flask_migrate_folder() -> str | None:
+    """The alembic.ini of the project's Flask-Migrate folder, beside its env.py: ``migrations/``
+    (``flask db init``'s), or else the one folder one or two levels down that holds one, as
+    ``Migrate(app, db, directory=...)`` puts it elsewhere; None when there is none, or several
+    (then the user says which, with -c)."""
+    if Path(FLASK_MIGRATE_INI).is_file() and (Path(FLASK_MIGRATE_INI).parent / "env.py").is_file():
+        return FLASK_MIGRATE_INI
+    found = [
+        path
+        for pattern in ("*/alembic.ini", "*/*/alembic.ini")
+        for path in sorted(Path().glob(pattern))
+        if not _outside_the_project(path) and _flask_migrate_env(path)
+    ]
+    return str(found[0]) if len(found) == 1 else None
+
+
+def _outside_the_project(path: Path) -> bool:
+    """A path (relative to the project) in a virtual environment or an installed package."""
+    return any(part in (".venv", "venv", "site-packages", "node_modules") for part in path.parts)
+
+
 def _flask_migrate_location(ini_file: Path | None) -> str | None:
     """Flask-Migrate keeps alembic.ini inside the migrations folder and sets script_location in
     code; that folder (holding env.py) is then the script location."""
@@ -329,10 +350,10 @@ def _no_configuration(
 
 def _candidates_hint() -> str:
     candidates = sorted(
-        str(path.relative_to(Path.cwd()))
+        str(path)
         for pattern in ("*/alembic.ini", "*/*/alembic.ini")
-        for path in Path.cwd().glob(pattern)
-        if ".venv" not in path.parts and "site-packages" not in path.parts
+        for path in Path().glob(pattern)
+        if not _outside_the_project(path)
     )[:3]
     if candidates:
         return "Found " + ", ".join(candidates) + f": try  migdoctor -c {candidates[0]} check"
