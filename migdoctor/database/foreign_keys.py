@@ -1,0 +1,70 @@
+"""The foreign keys and primary keys of a MySQL/MariaDB database's schemas, read from
+``information_schema`` in one query: InnoDB needs an index for each end of a foreign key
+(``facts/foreign_keys.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from migdoctor.facts.foreign_keys import ForeignKeyFact, ForeignKeyFacts, TableName
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+_QUERY = """
+SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME, k.COLUMN_NAME,
+       k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME
+FROM information_schema.KEY_COLUMN_USAGE k
+WHERE (k.REFERENCED_TABLE_NAME IS NOT NULL OR k.CONSTRAINT_NAME = 'PRIMARY')
+  AND (k.TABLE_SCHEMA IN ({schemas}) OR k.REFERENCED_TABLE_SCHEMA IN ({schemas}))
+ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
+"""
+
+
+def read_foreign_keys(
+    connection: Connection, schemas: Iterable[str | None], default_schema: str | None
+) -> ForeignKeyFacts | None:
+    """The foreign keys and primary keys of ``schemas`` (None: the default one); None on another
+    database, or when the catalog could not be read (no judgement is then made). The caller
+    bounds the read; it runs in a savepoint, so a failure leaves the capture's transaction
+    usable."""
+    if connection.dialect.name not in ("mysql", "mariadb"):
+        return None
+    names = sorted({schema or default_schema or "" for schema in schemas} - {""})
+    if not names:
+        return None
+    placeholders = ", ".join(["%s"] * len(names))
+    try:
+        with connection.begin_nested():
+            rows = connection.exec_driver_sql(
+                _QUERY.format(schemas=placeholders), tuple(names) * 2
+            ).all()
+    except Exception:  # noqa: BLE001 - a catalog this user may not read: nothing is claimed
+        return None
+
+    def local(schema: str | None) -> str | None:
+        return None if schema is None or schema == default_schema else str(schema)
+
+    keys: dict[tuple[str | None, str, str], list[tuple[str, str | None, str, str]]] = {}
+    primary: dict[TableName, list[str]] = {}
+    for name, schema, table, column, referred_schema, referred_table, referred_column in rows:
+        if name == "PRIMARY" and referred_table is None:
+            primary.setdefault((local(schema), str(table)), []).append(str(column))
+            continue
+        keys.setdefault((local(schema), str(table), str(name)), []).append(
+            (str(column), local(referred_schema), str(referred_table), str(referred_column))
+        )
+    foreign_keys = tuple(
+        ForeignKeyFact(
+            name=name,
+            schema=schema,
+            table=table,
+            columns=tuple(column for column, *_ in parts),
+            referred_schema=parts[0][1],
+            referred_table=parts[0][2],
+            referred_columns=tuple(part[3] for part in parts),
+        )
+        for (schema, table, name), parts in keys.items()
+    )
+    return ForeignKeyFacts(foreign_keys, {table: tuple(c) for table, c in primary.items()})
