@@ -16,6 +16,7 @@ left alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from migdoctor.facts.foreign_keys import ForeignKeyFact, ForeignKeyFacts
@@ -124,32 +125,43 @@ class ForeignKeyIndexes:
         elif kind == "rename_table" and operation.name:
             self._rename_table(key, operation)
         elif kind == "drop_column" and operation.columns:
-            self._drop_column(key, operation.columns[0])
+            return self._drop_column(key, operation.columns[0])
         elif kind == "alter_column" and operation.name and operation.columns:
             self._rename_column(key, operation.columns[0], operation.name)
         return ()
 
     def _drop(self, key: TableKey, name: str | None) -> tuple[IndexNeeded, ...]:
-        indexes = self._table_indexes(key)
-        if indexes is None or not name or name.lower() not in indexes:
+        if not name:
             return ()
-        dropped = indexes.pop(name.lower())
-        needed = []
-        for foreign_key in self.foreign_keys:
-            for referenced, columns in self._ends_on(foreign_key, key):
-                if _serves(dropped.columns, columns) and not any(
-                    _serves(other.columns, columns) for other in indexes.values()
-                ):
-                    needed.append(
-                        IndexNeeded(
-                            dropped.name,
-                            self._display(key),
-                            tuple(c or "?" for c in dropped.columns),
-                            foreign_key,
-                            referenced,
-                        )
-                    )
-        return tuple(needed)
+        return self._losing(key, lambda indexes: indexes.pop(name.lower(), None))
+
+    def _losing(
+        self, key: TableKey, change: Callable[[dict[str, _Index]], object]
+    ) -> tuple[IndexNeeded, ...]:
+        """Make ``change`` to the indexes of the table ``key``; the foreign key ends on it that
+        an index served before and none serves after, each with the index that served it."""
+        indexes = self._table_indexes(key)
+        if indexes is None:
+            return ()
+        ends = [
+            (foreign_key, referenced, columns, served)
+            for foreign_key in self.foreign_keys
+            for referenced, columns in self._ends_on(foreign_key, key)
+            if (served := [i for i in indexes.values() if _serves(i.columns, columns)])
+        ]
+        before = {id(index): tuple(index.columns) for *_, served in ends for index in served}
+        change(indexes)
+        return tuple(
+            IndexNeeded(
+                served[0].name,
+                self._display(key),
+                tuple(c or "?" for c in before[id(served[0])]),
+                foreign_key,
+                referenced,
+            )
+            for foreign_key, referenced, columns, served in ends
+            if not any(_serves(index.columns, columns) for index in indexes.values())
+        )
 
     def _display(self, key: TableKey) -> str:
         live = self.database.table(key[1], key[0])
@@ -206,15 +218,18 @@ class ForeignKeyIndexes:
             renamed.append(fk)
         self.foreign_keys = renamed
 
-    def _drop_column(self, key: TableKey, column: str) -> None:
-        """MySQL takes a dropped column out of every index; an index left with none goes."""
-        indexes = self._table_indexes(key)
-        if indexes is None:
-            return
-        for name, index in list(indexes.items()):
-            index.columns = [c for c in index.columns if c != column.lower()]
-            if not index.columns:
-                del indexes[name]
+    def _drop_column(self, key: TableKey, column: str) -> tuple[IndexNeeded, ...]:
+        """MySQL takes a dropped column out of every index (an index left with none goes), and
+        refuses when that leaves a foreign key without one (error 1553 on MariaDB, 1828 on
+        MySQL 8 for a column of the key itself)."""
+
+        def take_out(indexes: dict[str, _Index]) -> None:
+            for name, index in list(indexes.items()):
+                index.columns = [c for c in index.columns if c != column.lower()]
+                if not index.columns:
+                    del indexes[name]
+
+        return self._losing(key, take_out)
 
     def _rename_column(self, key: TableKey, old: str, new: str) -> None:
         indexes = self._table_indexes(key)

@@ -428,6 +428,15 @@ def index_needed_by_foreign_key(
     another = f"ix_{table}_{'_'.join(key_columns)}"
     if another.lower() == index.index.lower():
         another = f"ix_{first.foreign_key.name}"
+    if operation.kind == "drop_column" and operation.columns:
+        what = (
+            f"drops column {index.table}.{operation.columns[0]}, which MySQL takes out of "
+            f"index {index.index} ({columns})"
+        )
+        mysql_column = "; MySQL 8, for a column of the key, error 1828"
+    else:
+        what = f"drops index {index.index} on {index.table} ({columns})"
+        mysql_column = ""
     drops = "\n".join(
         f"op.drop_constraint({key.name!r}, {key.table!r}, type_='foreignkey')" for key in keys
     )
@@ -438,12 +447,12 @@ def index_needed_by_foreign_key(
         step,
         f"Index {index.index} on {index.table} is the last one foreign key "
         f"{', '.join(key.name for key in keys)} can use",
-        f"Revision {whose} drops index {index.index} on {index.table} ({columns}), but foreign "
-        f"key{'s' if len(keys) != 1 else ''} {named} need{'s' if len(keys) == 1 else ''} an "
-        f"index whose first columns are its own on that table (the {ends} table) and no other "
-        f'index there has them: MySQL/MariaDB refuse it (error 1553, "Cannot drop index '
-        f"'{index.index}': needed in a foreign key constraint\"), and the run stops at this "
-        "step, keeping what ran before it.",
+        f"Revision {whose} {what}, but foreign key{'s' if len(keys) != 1 else ''} {named} "
+        f"need{'s' if len(keys) == 1 else ''} an index whose first columns are its own on that "
+        f"table (the {ends} table) and no other index there has them: MySQL/MariaDB refuse it "
+        f"(error 1553, \"Cannot drop index '{index.index}': needed in a foreign key "
+        f'constraint"{mysql_column}), and the run stops at this step, keeping what ran before '
+        "it.",
         f"# either drop the foreign key first, in the same migration (and create it again "
         f"after, if it stays):\n{drops}\nop.{operation.kind}(...)\n"
         "# or first create another index the foreign key can use:\n"

@@ -167,6 +167,39 @@ def test_an_index_created_after_the_drop_comes_too_late(tmp_path: Path, database
     )
 
 
+def test_dropping_a_column_of_the_key_takes_its_index_away(
+    tmp_path: Path, database: Database
+) -> None:
+    """drop_column takes the column out of every index: MariaDB refuses it for the key's own
+    column (1553 on the index); a column after the key's in an index leaves it usable."""
+    if database.backend == "sqlite":
+        pytest.skip("SQLite drops an indexed column only in batch mode")
+    project = books_with_an_index(tmp_path, database)
+    pending(
+        project,
+        "op.create_index('ix_book_author_title', 'book', ['author_id', 'title'])\n"
+        f"op.drop_index('{INDEX}', table_name='book')\n"
+        "op.drop_column('book', 'title')",
+    )
+
+    assert md411(project) == []
+
+    pending(project, "op.drop_column('book', 'author_id')", LATER, PENDING)
+    project.upgrade(PENDING)
+
+    found = md411(project)
+
+    if database.backend != "mysql":
+        assert found == []
+        return
+    assert [f["evidence"]["index"] for f in found] == ["ix_book_author_title"]  # type: ignore[index]
+    assert "drops column book.author_id" in str(found[0]["message"])
+    upgrade = project.migdoctor("upgrade", "head")
+    assert upgrade.exit_code == 1, upgrade
+    assert database.version_rows() == [PENDING]
+    assert "author_id" in database.column_names("book")
+
+
 def test_the_referenced_end_needs_an_index_too(tmp_path: Path, database: Database) -> None:
     """A foreign key to a unique column other than the primary key: dropping its unique index
     on the referenced table, with nothing else on that column, fails on MySQL; a plain index on
