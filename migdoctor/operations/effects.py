@@ -30,6 +30,8 @@ from migdoctor.facts.operations import Operation, RevisionOperations
 TableKey = tuple[str | None, str]
 # an expectation: ("table", key, ""), ("column", key, name) or ("index", key, name)
 Expectation = tuple[str, TableKey, str]
+# what an index an operation creates is: its columns in order, and whether it is unique
+IndexShape = tuple[tuple[str, ...], bool]
 
 
 class Visibility(str, Enum):
@@ -83,6 +85,26 @@ def _expectations(
         ]
     if kind in ("create_index", "drop_index") and operation.name:
         return [(("index", key, operation.name), kind == "create_index")]
+    if _unique_constraint_is_index(operation, database) and operation.name:
+        return [(("index", key, operation.name), kind == "create_unique_constraint")]
+    return None
+
+
+def _unique_constraint_is_index(operation: Operation, database: DatabaseFacts) -> bool:
+    """A unique constraint made or dropped on MySQL/MariaDB, where it is a unique index of its
+    name (and reflected as one)."""
+    if database.dialect not in ("mysql", "mariadb"):
+        return False
+    return operation.kind == "create_unique_constraint" or (
+        operation.kind == "drop_constraint" and operation.constraint_type == "unique"
+    )
+
+
+def _shape(operation: Operation) -> IndexShape | None:
+    """The index ``operation`` creates, as the live one of its name must be to be it (None:
+    it creates none, or does not say on what)."""
+    if operation.kind in ("create_index", "create_unique_constraint") and operation.columns:
+        return operation.columns, operation.unique
     return None
 
 
@@ -90,7 +112,11 @@ def _column(database: DatabaseFacts, name: str) -> str:
     return name.lower() if database.case_insensitive_names else name
 
 
-def is_present(expectation: Expectation, database: DatabaseFacts) -> bool:
+def is_present(
+    expectation: Expectation, database: DatabaseFacts, shape: IndexShape | None = None
+) -> bool:
+    """Whether the live schema has what ``expectation`` names; an index with ``shape`` only
+    on those columns (and as unique), not just of that name."""
     kind, (schema, name), item = expectation
     table = database.table(name, schema)
     if table is None:
@@ -99,7 +125,15 @@ def is_present(expectation: Expectation, database: DatabaseFacts) -> bool:
         return True
     if kind == "column":
         return table.has_column(item, database.case_insensitive_names)
-    return item in table.indexes
+    index = table.index(item)
+    if index is None or shape is None:
+        return index is not None
+    columns, unique = shape
+    if None in index.columns:
+        return True  # on an expression the reflection cannot name: its name must do
+    fold = str.lower if database.dialect in ("mysql", "mariadb", "sqlite") else str
+    same_columns = [fold(c) for c in index.columns if c is not None] == [fold(c) for c in columns]
+    return same_columns and index.unique == unique
 
 
 def operation_visibility(operation: Operation, database: DatabaseFacts) -> Visibility:
@@ -107,7 +141,8 @@ def operation_visibility(operation: Operation, database: DatabaseFacts) -> Visib
     expectations = _expectations(operation, database)
     if not expectations:
         return Visibility.UNVERIFIABLE
-    if all(is_present(e, database) == wanted for e, wanted in expectations):
+    shape = _shape(operation)
+    if all(is_present(e, database, shape) == wanted for e, wanted in expectations):
         return Visibility.VISIBLE
     return Visibility.MISSING
 
@@ -130,7 +165,7 @@ def revision_visibility(
         telling = [(e, wanted) for e, wanted in expectations if earlier.get(e, wanted) == wanted]
         if not telling:
             visibilities.append(Visibility.UNVERIFIABLE)
-        elif all(is_present(e, database) == wanted for e, wanted in telling):
+        elif all(is_present(e, database, _shape(operation)) == wanted for e, wanted in telling):
             visibilities.append(Visibility.VISIBLE)
         else:
             visibilities.append(Visibility.MISSING)
@@ -264,14 +299,16 @@ class _Replay:
         if operation.kind == "rename_table" and operation.name:
             self._move_table(operation)
         for expectation, wanted in expectations:
-            self._expect(expectation, wanted)
+            self._expect(expectation, wanted, _shape(operation))
             if expectation[0] == "column" and wanted:
                 self.tables_columns.setdefault(expectation[1], set()).add(expectation[2])
         return [e for e, _ in expectations]
 
-    def _expect(self, expectation: Expectation, wanted: bool) -> None:
+    def _expect(
+        self, expectation: Expectation, wanted: bool, shape: IndexShape | None = None
+    ) -> None:
         self.expected[expectation] = wanted
-        if is_present(expectation, self.database) == wanted:
+        if is_present(expectation, self.database, shape) == wanted:
             self.unmet.discard(expectation)
         else:
             self.unmet.add(expectation)
