@@ -1,11 +1,11 @@
 """The foreign keys and primary keys of a MySQL/MariaDB database's schemas, read from
-``information_schema`` in one query: InnoDB needs an index for each end of a foreign key
+``information_schema``: InnoDB needs an index for each end of a foreign key
 (``facts/foreign_keys.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migdoctor.facts.foreign_keys import ForeignKeyFact, ForeignKeyFacts, TableName
 
@@ -17,7 +17,7 @@ SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME, k.COLUMN_NAME,
        k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME
 FROM information_schema.KEY_COLUMN_USAGE k
 WHERE (k.REFERENCED_TABLE_NAME IS NOT NULL OR k.CONSTRAINT_NAME = 'PRIMARY')
-  AND (k.TABLE_SCHEMA IN ({schemas}) OR k.REFERENCED_TABLE_SCHEMA IN ({schemas}))
+  AND k.TABLE_SCHEMA = :schema
 ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
 """
 
@@ -25,21 +25,24 @@ ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
 def read_foreign_keys(
     connection: Connection, schemas: Iterable[str | None], default_schema: str | None
 ) -> ForeignKeyFacts | None:
-    """The foreign keys and primary keys of ``schemas`` (None: the default one); None on another
-    database, or when the catalog could not be read (no judgement is then made). The caller
-    bounds the read; it runs in a savepoint, so a failure leaves the capture's transaction
-    usable."""
+    """The foreign keys and primary keys of the tables of ``schemas`` (None: the default one;
+    a key from a table of another schema is not read); None on another database, or when the
+    catalog could not be read (no judgement is then made). One query per schema: MySQL's
+    catalog finds the tables of one named schema without opening every other database's. The
+    caller bounds the reads; they run in a savepoint, so a failure leaves the capture's
+    transaction usable."""
     if connection.dialect.name not in ("mysql", "mariadb"):
         return None
     names = sorted({schema or default_schema or "" for schema in schemas} - {""})
     if not names:
         return None
-    placeholders = ", ".join(["%s"] * len(names))
+    from sqlalchemy import text
+
+    rows: list[Any] = []
     try:
         with connection.begin_nested():
-            rows = connection.exec_driver_sql(
-                _QUERY.format(schemas=placeholders), tuple(names) * 2
-            ).all()
+            for name in names:
+                rows += connection.execute(text(_QUERY), {"schema": name}).all()
     except Exception:  # noqa: BLE001 - a catalog this user may not read: nothing is claimed
         return None
 
