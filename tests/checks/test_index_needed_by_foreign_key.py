@@ -332,3 +332,45 @@ def test_a_downgrade_that_drops_the_key_around_the_index_goes_ahead(
     assert database.version_rows() == [BOOKS]
     assert INDEX not in database.index_names("book")
     assert "fk_book_author" in database.foreign_key_names("book")
+
+
+# microblog (github.com/miguelgrinberg/microblog), revision f7ac3d27bb1d: autogenerate indexed the
+# notification table's user_id in batch mode, and its downgrade() drops that index first, in
+# batch mode, before the table: on MariaDB the downgrade failed there (1553)
+NOTIFICATIONS = "f7ac0000bb1d"
+
+
+def test_a_batch_mode_drop_in_a_downgrade(tmp_path: Path, database: Database) -> None:
+    project = copy_project("blog", tmp_path / "project", database)
+    add_revision(
+        project,
+        NOTIFICATIONS,
+        COMMENT,
+        "op.create_table('notification', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "    sa.Column('name', sa.String(128), nullable=False),\n"
+        "    sa.Column('user_id', sa.Integer(), nullable=False),\n"
+        "    sa.ForeignKeyConstraint(['user_id'], ['user.id']))\n"
+        "with op.batch_alter_table('notification', schema=None) as batch_op:\n"
+        "    batch_op.create_index(batch_op.f('ix_notification_name'), ['name'])\n"
+        "    batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'])",
+        "with op.batch_alter_table('notification', schema=None) as batch_op:\n"
+        "    batch_op.drop_index(batch_op.f('ix_notification_user_id'))\n"
+        "    batch_op.drop_index(batch_op.f('ix_notification_name'))\n"
+        "op.drop_table('notification')",
+        message="notifications",
+    )
+    project.upgrade("head")
+
+    downgrade = project.migdoctor("downgrade", COMMENT)
+
+    if database.backend != "mysql":
+        assert downgrade.exit_code == 0, downgrade
+        assert database.version_rows() == [COMMENT]
+        assert "notification" not in database.table_names()
+        return
+    assert downgrade.exit_code == 1, downgrade
+    output = " ".join(downgrade.output.split())
+    assert "MD411" in output
+    assert f"{NOTIFICATIONS}'s downgrade() drops index ix_notification_user_id" in output
+    assert database.version_rows() == [NOTIFICATIONS]
+    assert "ix_notification_user_id" in database.index_names("notification")
