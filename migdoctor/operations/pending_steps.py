@@ -3,7 +3,8 @@ whether it exists before the upgrade reaches it, its size, and the lock the oper
 
 Online these are the operations of the pending revisions, in the order ``upgrade heads`` runs
 them. Offline nothing says what is pending: the head revisions (what was just written) are
-read from their files, and nothing is known of sizes.
+read from their files, and nothing is known of sizes. The preflight of a downgrade gives the
+operations of the ``downgrade()`` functions it runs instead.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class PendingStep:
     # alter_column(nullable=False): the valid CHECK constraint that proves the column NOT NULL
     # when it runs (live, or made valid earlier in the upgrade), by name
     proven_not_null: str | None = None
-    # MySQL/MariaDB: the foreign keys left without any index they can use if this step drops
-    # the one it drops (operations/foreign_key_indexes.py)
+    # MySQL/MariaDB: the foreign keys this step leaves without any index they can use, each
+    # with the index that served it (operations/foreign_key_indexes.py)
     indexes_needed: tuple[IndexNeeded, ...] = ()
     # a step of a revision's downgrade(), not of its upgrade()
     in_downgrade: bool = False
