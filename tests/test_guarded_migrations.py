@@ -176,7 +176,8 @@ def test_the_read_back_takes_an_index_of_the_name_on_other_columns_as_not_made(
 def test_the_read_back_of_an_index_made_before_the_failure(
     blog: Project, database: Database
 ) -> None:
-    """The index the revision made before it failed is in the schema, on its columns; on
+    """The index the revision made before it failed is in the schema, on its columns (one on
+    a sorted column is read back without its order: its name is taken as it); on
     MySQL/MariaDB a unique constraint is a unique index, read back the same way."""
     blog.upgrade("head")
     unique = (
@@ -189,8 +190,9 @@ def test_the_read_back_of_an_index_made_before_the_failure(
         "6f6f6f6f6f6f",
         COMMENT,
         "op.add_column('user', sa.Column('handle', sa.String(50), nullable=True))\n"
-        f"op.create_index('ix_user_handle', 'user', ['handle'], unique=True)\n{unique}"
-        "op.create_index('ix_missing', 'no_such_table', ['name'])",
+        f"op.create_index('ix_user_handle', 'user', ['handle'], unique=True)\n"
+        "op.create_index('ix_user_email_desc', 'user', [sa.text('email DESC')])\n"
+        f"{unique}op.create_index('ix_missing', 'no_such_table', ['name'])",
         message="add handle",
     )
 
@@ -202,7 +204,10 @@ def test_the_read_back_of_an_index_made_before_the_failure(
     if database.backend == "postgresql":
         assert "None of revision 6f6f6f6f6f6f's operations is in the schema." in output
         return
-    in_schema = "add column user.handle; create index ix_user_handle on user (handle)"
+    in_schema = (
+        "add column user.handle; create index ix_user_handle on user (handle); "
+        "create index ix_user_email_desc on user (email DESC)"
+    )
     if database.backend == "mysql":
         in_schema += "; create unique constraint uq_user_email on user"
     assert f"Of revision 6f6f6f6f6f6f, in the schema: {in_schema}." in output

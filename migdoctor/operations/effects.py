@@ -20,6 +20,7 @@ renamed table is expected under its new name. Operations whose effect the schema
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -102,10 +103,16 @@ def _unique_constraint_is_index(operation: Operation, database: DatabaseFacts) -
 
 def _shape(operation: Operation) -> IndexShape | None:
     """The index ``operation`` creates, as the live one of its name must be to be it (None:
-    it creates none, or does not say on what)."""
-    if operation.kind in ("create_index", "create_unique_constraint") and operation.columns:
-        return operation.columns, operation.unique
-    return None
+    it creates none, or not only on plain columns: an expression or a sort order, ``lower(x)``,
+    ``x DESC``, reads back otherwise, and the name must do)."""
+    if operation.kind not in ("create_index", "create_unique_constraint"):
+        return None
+    if not operation.columns or not all(_PLAIN_COLUMN.fullmatch(c) for c in operation.columns):
+        return None
+    return operation.columns, operation.unique
+
+
+_PLAIN_COLUMN = re.compile(r"[^\s()'\"`]+")
 
 
 def _column(database: DatabaseFacts, name: str) -> str:
