@@ -16,6 +16,7 @@ left alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -112,7 +113,7 @@ class ForeignKeyIndexes:
             name = PRIMARY if kind == "create_primary_key" else operation.name
             indexes = self._table_indexes(key)
             if indexes is not None and name:
-                indexes[name.lower()] = _Index(name, [_fold(c) for c in operation.columns])
+                indexes[name.lower()] = _Index(name, [_written(c) for c in operation.columns])
         elif kind == "create_foreign_key":
             self._add_foreign_key(key, operation)
         elif kind == "drop_table":
@@ -260,6 +261,16 @@ def _serves(index_columns: list[str | None], key_columns: tuple[str, ...]) -> bo
     key's columns are its first ones, in order."""
     wanted = [c.lower() for c in key_columns]
     return bool(wanted) and index_columns[: len(wanted)] == wanted
+
+
+def _written(column: str) -> str | None:
+    """A column of an index as an operation writes it, folded (``x DESC``: x); None for an
+    expression (``lower(x)``), which no foreign key can use."""
+    found = _WRITTEN_COLUMN.fullmatch(column.strip())
+    return found.group(1).lower() if found else None
+
+
+_WRITTEN_COLUMN = re.compile(r"[`\"]?(\w+)[`\"]?(?:\s+(?:ASC|DESC))?", re.IGNORECASE)
 
 
 def _fold(column: str | None) -> str | None:

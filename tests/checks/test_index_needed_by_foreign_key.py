@@ -115,8 +115,9 @@ def test_a_pending_drop_of_the_keys_last_index(tmp_path: Path, database: Databas
     [
         "op.create_index('ix_book_author_title', 'book', ['author_id', 'title'])",
         "op.drop_constraint('fk_book_author', 'book', type_='foreignkey')",
+        "op.create_index('ix_book_author_desc', 'book', [sa.text('author_id DESC')])",
     ],
-    ids=["another-index-first", "key-dropped-first"],
+    ids=["another-index-first", "key-dropped-first", "a-descending-index-first"],
 )
 def test_an_earlier_step_of_the_same_revision_makes_it_fine(
     tmp_path: Path, database: Database, first: str
