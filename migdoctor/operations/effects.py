@@ -31,7 +31,7 @@ from migdoctor.facts.operations import Operation, RevisionOperations
 TableKey = tuple[str | None, str]
 # an expectation: ("table", key, ""), ("column", key, name) or ("index", key, name)
 Expectation = tuple[str, TableKey, str]
-# what an index an operation creates is: its columns in order, and whether it is unique
+# the index an operation creates: its columns in order, and whether it is unique
 IndexShape = tuple[tuple[str, ...], bool]
 
 
