@@ -138,6 +138,15 @@ class Database:
         engine.dispose()
         return names
 
+    def foreign_key_names(self, table: str) -> set[str]:
+        from sqlalchemy import inspect
+
+        engine = self.engine()
+        with engine.connect() as connection:
+            names = {str(k["name"]) for k in inspect(connection).get_foreign_keys(table)}
+        engine.dispose()
+        return names
+
 
 def _create_server_database(backend: str) -> tuple[str, str]:
     from sqlalchemy import create_engine, text

@@ -137,6 +137,83 @@ def test_a_failed_revision_is_named_and_the_version_table_kept(
         assert "tag" not in database.table_names()
 
 
+def test_the_read_back_takes_an_index_of_the_name_on_other_columns_as_not_made(
+    blog: Project, database: Database
+) -> None:
+    """A revision that adds a column and then indexes it under a name an index on other
+    columns already holds (made by hand) fails on the index: the read-back says the index is
+    not in the schema, where matching by name alone said it was; the index that is there is
+    untouched."""
+    blog.upgrade("head")
+    user = "user" if database.backend == "mysql" else '"user"'
+    database.execute(f"CREATE INDEX ix_user_handle ON {user} (email)")
+    add_revision(
+        blog,
+        "6f6f6f6f6f6f",
+        COMMENT,
+        "op.add_column('user', sa.Column('handle', sa.String(50), nullable=True))\n"
+        "op.create_index('ix_user_handle', 'user', ['handle'])\n"
+        "op.create_table('tag', sa.Column('id', sa.Integer, primary_key=True))",
+        message="add handle",
+    )
+
+    result = blog.migdoctor("upgrade", "--no-preflight")
+
+    assert result.exit_code == 1, result
+    output = " ".join(result.stdout.split())
+    assert "✗ Revision 6f6f6f6f6f6f (add handle) failed" in output
+    assert database.version_rows() == [COMMENT]
+    made = "create index ix_user_handle on user (handle)"
+    if database.backend in ("mysql", "sqlite"):
+        assert "Of revision 6f6f6f6f6f6f, in the schema: add column user.handle." in output
+        assert f"Not in the schema: {made}; create table tag (id)." in output
+        assert "handle" in database.column_names("user")
+    else:
+        assert "None of revision 6f6f6f6f6f6f's operations is in the schema." in output
+    assert made not in output.split("Not in the schema:")[0]
+
+
+def test_the_read_back_of_an_index_made_before_the_failure(
+    blog: Project, database: Database
+) -> None:
+    """The index the revision made before it failed is in the schema, on its columns (one on
+    a sorted column is read back without its order: its name is taken as it); on
+    MySQL/MariaDB a unique constraint is a unique index, read back the same way."""
+    blog.upgrade("head")
+    unique = (
+        "op.create_unique_constraint('uq_user_email', 'user', ['email'])\n"
+        if database.backend == "mysql"
+        else ""
+    )
+    add_revision(
+        blog,
+        "6f6f6f6f6f6f",
+        COMMENT,
+        "op.add_column('user', sa.Column('handle', sa.String(50), nullable=True))\n"
+        f"op.create_index('ix_user_handle', 'user', ['handle'], unique=True)\n"
+        "op.create_index('ix_user_email_desc', 'user', [sa.text('email DESC')])\n"
+        f"{unique}op.create_index('ix_missing', 'no_such_table', ['name'])",
+        message="add handle",
+    )
+
+    result = blog.migdoctor("upgrade")
+
+    assert result.exit_code == 1, result
+    output = " ".join(result.stdout.split())
+    assert database.version_rows() == [COMMENT]
+    if database.backend == "postgresql":
+        assert "None of revision 6f6f6f6f6f6f's operations is in the schema." in output
+        return
+    in_schema = (
+        "add column user.handle; create index ix_user_handle on user (handle); "
+        "create index ix_user_email_desc on user (email DESC)"
+    )
+    if database.backend == "mysql":
+        in_schema += "; create unique constraint uq_user_email on user"
+    assert f"Of revision 6f6f6f6f6f6f, in the schema: {in_schema}." in output
+    assert "Not in the schema: create index ix_missing on no_such_table (name)." in output
+
+
 # microblog (github.com/miguelgrinberg/microblog), revision f7ac3d27bb1d: on MariaDB its
 # downgrade() fails on its first statement (an index a foreign key needs); the read-back said
 # the revision was in the schema and sent the user to check for a half applied upgrade

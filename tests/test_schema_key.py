@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor.database.drift_cache import _OWNED_SEQUENCES, ComparisonCache
+from migdoctor.database.foreign_keys import kept_foreign_keys
 from migdoctor.database.schema import ALEMBIC_REFLECTION_KINDS, read_tables
 from migdoctor.database.schema_key import live_schema_key
 from tests.conftest import Database
@@ -149,7 +150,8 @@ def _reflection(url: str) -> bytes:
 
 
 def _key_and_tables(url: str, kept: ComparisonCache | None) -> tuple[str | None, Any]:
-    """The live schema's key, and the tables read (kept in ``kept``) with their types."""
+    """The live schema's key, and the tables read (kept in ``kept``) with their types, and
+    (on MySQL) the foreign keys."""
     from sqlalchemy import create_engine, inspect, pool
 
     engine = create_engine(url, poolclass=pool.NullPool)
@@ -157,10 +159,11 @@ def _key_and_tables(url: str, kept: ComparisonCache | None) -> tuple[str | None,
         inspector = inspect(connection)
         key = live_schema_key(inspector, "test")
         tables, _ = read_tables(inspector, [None], exclude=(), kept=kept)
+        foreign_keys = kept_foreign_keys(connection, inspector, [None], kept)
     engine.dispose()
     return key, [
         (t, [(c.type_object.__class__, repr(c.type_object)) for c in t.columns]) for t in tables
-    ]
+    ] + [foreign_keys]
 
 
 _SQLITE_CHANGES: tuple[str | tuple[str, ...], ...] = (

@@ -34,6 +34,7 @@ CHECK_MODULES = (
     "set_not_null",
     "unique_on_duplicates",
     "type_change_without_cast",
+    "index_needed_by_foreign_key",
     "blocking_index",
     "table_rewrite",
     "validating_constraint",

@@ -1,4 +1,4 @@
-"""The findings of the blast-radius checks (MD401-MD408, MD410), built the same way for each
+"""The findings of the blast-radius checks (MD401-MD408, MD410, MD411), built the same way for each
 from the hazards of ``operations/hazards.py``: the revision, the operation as written and where,
 the table, its size, the lock and what it blocks, and the safer recipe."""
 
@@ -15,10 +15,11 @@ from migdoctor.operations.pending_steps import server_of
 def hazard_findings(facts: Facts, code: str) -> list[Finding]:
     require_known_current(facts)
     require_no_run_in_progress(facts)
-    return [_finding(facts, hazard) for hazard in hazards(facts, code)]
+    return [hazard_finding(facts, hazard) for hazard in hazards(facts, code)]
 
 
-def _finding(facts: Facts, hazard: Hazard) -> Finding:
+def hazard_finding(facts: Facts, hazard: Hazard) -> Finding:
+    """The finding that shows one hazard (a pending step's, or a downgrade's)."""
     step = hazard.step
     operation = step.operation
     script = facts.project.graph.scripts.get(step.revision)

@@ -14,7 +14,8 @@ while one before it does not: no run stopping half way leaves that). A live sche
 alembic's comparison finds equal to the current revision's schema (or to the next one's) is
 never called half applied, whatever names it shares with the next revision (a rename back to an
 old name, say). Each operation is compared with the schema
-on its own; operations whose effect a schema cannot show (raw SQL, foreign keys, data) are
+on its own (an index by its name and its columns: one of the name on other columns is not the
+revision's); operations whose effect a schema cannot show (raw SQL, foreign keys, data) are
 placed by their order, since a failed run stops at one operation: those before a visible one
 ran, those after a missing one did not.
 

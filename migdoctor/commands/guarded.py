@@ -344,6 +344,9 @@ def preflight_refusal(
     if direction == UPGRADE and target == "head":
         slugs.append("multiple-heads")
     if not slugs:
+        failing = _failing_downgrade_steps(facts, target) if direction == DOWNGRADE else []
+        if failing:
+            return failing, f"The {direction} would fail: nothing was changed."
         return None
     relevant = [
         finding for finding in _errors(facts, slugs) if _concerns_this_run(finding, planned, target)
@@ -375,6 +378,52 @@ def _concerns_this_run(finding: Finding, planned: set[str] | None, target: str) 
     return True
 
 
+def _failing_downgrade_steps(facts: Facts, target: str) -> list[Finding]:
+    """The findings of the steps of the ``downgrade()`` functions this downgrade runs that the
+    database will refuse (``operations.hazards.DOWNGRADE_RULES``), recorded as an upgrade is
+    (nothing runs). A ``downgrade()`` that cannot be recorded ends the reading there: what
+    follows it cannot be followed."""
+    from migdoctor.checks.hazard_findings import hazard_finding
+    from migdoctor.operations.hazards import downgrade_hazards
+    from migdoctor.operations.recorder import CannotRecord, record_downgrade
+    from migdoctor.repair.drops import dialect_named
+
+    database = facts.database
+    if database is None or database.foreign_keys is None:
+        return []  # the only rule for a downgrade's steps judges MySQL's foreign key indexes
+    revisions = _downgrade_revisions(facts, target)
+    dialect = dialect_named(database.dialect)
+    runs = []
+    for revision in revisions or ():
+        script = facts.project.graph.scripts.get(revision)
+        if script is None:
+            break
+        try:
+            runs.append((revision, record_downgrade(script.path, dialect)))
+        except CannotRecord:
+            break
+    return [
+        hazard_finding(facts, hazard)
+        for hazard in downgrade_hazards(facts, runs)
+        if hazard.fails and hazard.severity == Severity.ERROR
+    ]
+
+
+def _downgrade_revisions(facts: Facts, target: str) -> tuple[str, ...] | None:
+    """The revisions a downgrade to ``target`` takes back, in the order it runs them (newest
+    first), as alembic plans it; None when alembic cannot plan it (it says why when it runs)."""
+    if facts.database is None:
+        return None
+    try:
+        from alembic.script import ScriptDirectory
+
+        script: Any = ScriptDirectory.from_config(facts.project.config.alembic_config())
+        steps = script._downgrade_revs(target, facts.database.version_rows)
+        return tuple(str(step.revision.revision) for step in steps)
+    except Exception:  # noqa: BLE001 - alembic reports a bad target itself when it runs
+        return None
+
+
 def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: bool) -> bool:
     """Show the tables and columns the downgrade drops, with their rows, before it runs; on a
     terminal, ask before dropping rows (default: no). Refused without ``force`` when one of
@@ -387,16 +436,10 @@ def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: 
     from migdoctor.repair.journal import Journal
     from migdoctor.repair.plan import MigrationRun, Plan
 
-    if facts.database is None:
+    planned = _downgrade_revisions(facts, target)
+    if facts.database is None or planned is None:
         return True
-    try:
-        from alembic.script import ScriptDirectory
-
-        script: Any = ScriptDirectory.from_config(facts.project.config.alembic_config())
-        steps = script._downgrade_revs(target, facts.database.version_rows)
-        revisions = tuple((str(step.revision.revision), "") for step in steps)
-    except Exception:  # noqa: BLE001 - alembic reports a bad target itself when it runs
-        return True
+    revisions = tuple((revision, "") for revision in planned)
     found = downgrade_drops(facts, MigrationRun(DOWNGRADE, target, revisions), created=None)
     if isinstance(found, str) or not found[0]:
         return True

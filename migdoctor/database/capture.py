@@ -20,6 +20,7 @@ from migdoctor.database.bounds import bounded_session, read_timeout
 from migdoctor.database.drift import read_schema_drift
 from migdoctor.database.drift_cache import comparison_cache
 from migdoctor.database.environment import run_environment
+from migdoctor.database.foreign_keys import kept_foreign_keys
 from migdoctor.database.invalid_indexes import read_invalid_indexes
 from migdoctor.database.ledger import ledger_hidden, own_tables, read_ledger
 from migdoctor.database.schema_history import read_schema_history
@@ -226,6 +227,9 @@ def _read_database(
         if record == RECORD_NONE
         else read_ledger(connection, project, version_schema, rows),
         invalid_indexes=None if record == RECORD_NONE else read_invalid_indexes(connection),
+        foreign_keys=None
+        if record == RECORD_NONE or in_progress is not None
+        else kept_foreign_keys(connection, inspector, schemas, comparisons),
     )
     if comparisons is not None:
         comparisons.save()

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.database.schema_key import live_schema_key
-from migdoctor.facts.model import ColumnFact, TableFact
+from migdoctor.facts.model import ColumnFact, IndexFact, TableFact
 
 if TYPE_CHECKING:
     from migdoctor.database.drift_cache import ComparisonCache
@@ -64,8 +64,8 @@ def read_tables(
 def _schema_tables(
     inspector: Any, schema: str | None, names: list[str] | None, type_text: _TypeText
 ) -> list[TableFact]:
-    """The tables of ``schema`` (all, or ``names``) with their columns and index names, in
-    name order."""
+    """The tables of ``schema`` (all, or ``names``) with their columns and indexes, in name
+    order."""
     in_one_query = _sqlite_in_one_query(inspector) if schema is None else None
     if in_one_query is not None:
         columns, indexes = in_one_query
@@ -77,8 +77,8 @@ def _schema_tables(
             name=name,
             schema=schema,
             columns=tuple(_column(row, type_text) for row in column_rows),
-            indexes=tuple(
-                index["name"] for index in indexes.get((schema, name), ()) if index.get("name")
+            index_facts=tuple(
+                _index(index) for index in indexes.get((schema, name), ()) if index.get("name")
             ),
         )
         for (_, name), column_rows in sorted(columns.items(), key=lambda item: item[0][1])
@@ -101,17 +101,19 @@ def _kept_reading(
     return read
 
 
-# SQLite: every table's columns (table_xinfo, which shows generated columns too) and index names,
-# each in one query over sqlite_master, where SQLAlchemy sends two PRAGMAs per table
+# SQLite: every table's columns (table_xinfo, which shows generated columns too) and indexes
+# (with their columns in order: an expression's is NULL), each in one query over sqlite_master,
+# where SQLAlchemy sends PRAGMAs per table and per index
 _SQLITE_COLUMNS = (
     'select m.name, p.name, p.type, p."notnull", p.dflt_value, p.pk, p.hidden '
     "from sqlite_master m join pragma_table_xinfo(m.name) p "
     "where m.type = 'table' and m.name not like 'sqlite~_%' escape '~' order by m.name, p.cid"
 )
 _SQLITE_INDEXES = (
-    "select m.name, i.name from sqlite_master m join pragma_index_list(m.name) i "
+    'select m.name, i.name, i."unique", c.name from sqlite_master m '
+    "join pragma_index_list(m.name) i left join pragma_index_info(i.name) c "
     "where m.type = 'table' and m.name not like 'sqlite~_%' escape '~' "
-    "and i.name not like 'sqlite~_autoindex%' escape '~' order by m.name, i.name"
+    "and i.name not like 'sqlite~_autoindex%' escape '~' order by m.name, i.name, c.seqno"
 )
 
 
@@ -141,8 +143,11 @@ def _sqlite_in_one_query(inspector: Any) -> tuple[dict[Any, Any], dict[Any, Any]
         )
         columns.setdefault((None, table), []).append(column)
     indexes: dict[Any, list[dict[str, Any]]] = {}
-    for table, name in index_rows:
-        indexes.setdefault((None, table), []).append({"name": name})
+    for table, name, unique, column in index_rows:
+        listed = indexes.setdefault((None, table), [])
+        if not listed or listed[-1]["name"] != name:
+            listed.append({"name": name, "unique": bool(unique), "column_names": []})
+        listed[-1]["column_names"].append(column)
     return columns, indexes
 
 
@@ -153,6 +158,16 @@ def _table_names(inspector: Any, schema: str | None) -> list[str]:
     if inspector.dialect.name == "postgresql":
         names += inspector.get_foreign_table_names(schema=schema)
     return names
+
+
+def _index(row: dict[str, Any]) -> IndexFact:
+    return IndexFact(
+        name=str(row["name"]),
+        columns=tuple(
+            None if column is None else str(column) for column in row.get("column_names") or ()
+        ),
+        unique=bool(row.get("unique")),
+    )
 
 
 def _column(row: dict[str, Any], type_text: _TypeText) -> ColumnFact:

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+from migdoctor.facts.foreign_keys import ForeignKeyFacts
 from migdoctor.facts.git_history import GitHistory
 from migdoctor.facts.ledger import LedgerFacts
 from migdoctor.facts.operations import RevisionOperations
@@ -158,13 +159,32 @@ class InvalidIndex:
 
 
 @dataclass(frozen=True)
+class IndexFact:
+    """A named index of a live table, as reflected: its columns in order (an expression the
+    reflection cannot name is None) and whether it is unique. On MySQL/MariaDB a unique
+    constraint is one; the primary key is not among them."""
+
+    name: str
+    columns: tuple[str | None, ...] = ()
+    unique: bool = False
+
+
+@dataclass(frozen=True)
 class TableFact:
     """A table of the live database; ``schema`` is None for the default schema."""
 
     name: str
     schema: str | None
     columns: tuple[ColumnFact, ...]
-    indexes: tuple[str, ...] = ()
+    index_facts: tuple[IndexFact, ...] = ()
+
+    @property
+    def indexes(self) -> tuple[str, ...]:
+        """The names of its indexes."""
+        return tuple(index.name for index in self.index_facts)
+
+    def index(self, name: str) -> IndexFact | None:
+        return next((index for index in self.index_facts if index.name == name), None)
 
     @property
     def qualified_name(self) -> str:
@@ -317,6 +337,9 @@ class DatabaseFacts:
     table_measures: TableMeasures | None = None
     # PostgreSQL: indexes a failed concurrent build left INVALID (None: not read, or not PG)
     invalid_indexes: tuple[InvalidIndex, ...] | None = None
+    # MySQL/MariaDB: the foreign keys of its schemas, each of which InnoDB keeps an index for at
+    # both ends (None: not read, or not MySQL)
+    foreign_keys: ForeignKeyFacts | None = None
 
     @property
     def qualified_version_table(self) -> str:

@@ -44,6 +44,12 @@ class Operation:
     # come out as INTEGER, VARCHAR(100)), and whether ``postgresql_using`` says how to convert
     new_type_postgresql: str | None = field(default=None, compare=False)
     using: bool = field(default=False, compare=False)
+    # drop_constraint's ``type_`` (``unique``, ``foreignkey``, ``primary``, ``check``; None when
+    # not given); create_foreign_key's referred table and columns
+    constraint_type: str | None = None
+    referred_table: str | None = None
+    referred_schema: str | None = None
+    referred_columns: tuple[str, ...] = ()
     # the line of the revision file that calls it (None when not known), and the codes a
     # ``# migdoctor: ignore[MD401]`` comment on that line silences
     line: int | None = field(default=None, compare=False)

@@ -20,6 +20,7 @@ renamed table is expected under its new name. Operations whose effect the schema
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -30,6 +31,8 @@ from migdoctor.facts.operations import Operation, RevisionOperations
 TableKey = tuple[str | None, str]
 # an expectation: ("table", key, ""), ("column", key, name) or ("index", key, name)
 Expectation = tuple[str, TableKey, str]
+# the index an operation creates: its columns in order, and whether it is unique
+IndexShape = tuple[tuple[str, ...], bool]
 
 
 class Visibility(str, Enum):
@@ -83,14 +86,44 @@ def _expectations(
         ]
     if kind in ("create_index", "drop_index") and operation.name:
         return [(("index", key, operation.name), kind == "create_index")]
+    if _unique_constraint_is_index(operation, database) and operation.name:
+        return [(("index", key, operation.name), kind == "create_unique_constraint")]
     return None
+
+
+def _unique_constraint_is_index(operation: Operation, database: DatabaseFacts) -> bool:
+    """A unique constraint made or dropped on MySQL/MariaDB, where it is a unique index of its
+    name (and reflected as one)."""
+    if database.dialect not in ("mysql", "mariadb"):
+        return False
+    return operation.kind == "create_unique_constraint" or (
+        operation.kind == "drop_constraint" and operation.constraint_type == "unique"
+    )
+
+
+def _shape(operation: Operation) -> IndexShape | None:
+    """The index ``operation`` creates, as the live one of its name must be to be it (None:
+    it creates none, or not only on plain columns: an expression or a sort order, ``lower(x)``,
+    ``x DESC``, reads back otherwise, and the name must do)."""
+    if operation.kind not in ("create_index", "create_unique_constraint"):
+        return None
+    if not operation.columns or not all(_PLAIN_COLUMN.fullmatch(c) for c in operation.columns):
+        return None
+    return operation.columns, operation.unique
+
+
+_PLAIN_COLUMN = re.compile(r"[^\s()'\"`]+")
 
 
 def _column(database: DatabaseFacts, name: str) -> str:
     return name.lower() if database.case_insensitive_names else name
 
 
-def is_present(expectation: Expectation, database: DatabaseFacts) -> bool:
+def is_present(
+    expectation: Expectation, database: DatabaseFacts, shape: IndexShape | None = None
+) -> bool:
+    """Whether the live schema has what ``expectation`` names; an index with ``shape`` only
+    on those columns (and as unique), not just of that name."""
     kind, (schema, name), item = expectation
     table = database.table(name, schema)
     if table is None:
@@ -99,7 +132,15 @@ def is_present(expectation: Expectation, database: DatabaseFacts) -> bool:
         return True
     if kind == "column":
         return table.has_column(item, database.case_insensitive_names)
-    return item in table.indexes
+    index = table.index(item)
+    if index is None or shape is None:
+        return index is not None
+    columns, unique = shape
+    if None in index.columns:
+        return True  # on an expression the reflection cannot name: its name must do
+    fold = str.lower if database.dialect in ("mysql", "mariadb", "sqlite") else str
+    same_columns = [fold(c) for c in index.columns if c is not None] == [fold(c) for c in columns]
+    return same_columns and index.unique == unique
 
 
 def operation_visibility(operation: Operation, database: DatabaseFacts) -> Visibility:
@@ -107,7 +148,8 @@ def operation_visibility(operation: Operation, database: DatabaseFacts) -> Visib
     expectations = _expectations(operation, database)
     if not expectations:
         return Visibility.UNVERIFIABLE
-    if all(is_present(e, database) == wanted for e, wanted in expectations):
+    shape = _shape(operation)
+    if all(is_present(e, database, shape) == wanted for e, wanted in expectations):
         return Visibility.VISIBLE
     return Visibility.MISSING
 
@@ -130,7 +172,7 @@ def revision_visibility(
         telling = [(e, wanted) for e, wanted in expectations if earlier.get(e, wanted) == wanted]
         if not telling:
             visibilities.append(Visibility.UNVERIFIABLE)
-        elif all(is_present(e, database) == wanted for e, wanted in telling):
+        elif all(is_present(e, database, _shape(operation)) == wanted for e, wanted in telling):
             visibilities.append(Visibility.VISIBLE)
         else:
             visibilities.append(Visibility.MISSING)
@@ -264,14 +306,16 @@ class _Replay:
         if operation.kind == "rename_table" and operation.name:
             self._move_table(operation)
         for expectation, wanted in expectations:
-            self._expect(expectation, wanted)
+            self._expect(expectation, wanted, _shape(operation))
             if expectation[0] == "column" and wanted:
                 self.tables_columns.setdefault(expectation[1], set()).add(expectation[2])
         return [e for e, _ in expectations]
 
-    def _expect(self, expectation: Expectation, wanted: bool) -> None:
+    def _expect(
+        self, expectation: Expectation, wanted: bool, shape: IndexShape | None = None
+    ) -> None:
         self.expected[expectation] = wanted
-        if is_present(expectation, self.database) == wanted:
+        if is_present(expectation, self.database, shape) == wanted:
             self.unmet.discard(expectation)
         else:
             self.unmet.add(expectation)

@@ -1,6 +1,6 @@
 """What each pending operation will lock, scan, rewrite or break on this database: the one
-source for the blast-radius checks (MD401-MD404, MD406-MD408, MD410), ``migdoctor plan`` and the
-upgrade preflight.
+source for the blast-radius checks (MD401-MD408, MD410, MD411), ``migdoctor plan`` and the
+preflights of upgrade and downgrade (a downgrade's steps by ``DOWNGRADE_RULES`` only).
 
 A hazard is a pure conclusion from a pending step (``operations/pending_steps.py``) and the
 measures taken of the live data. ``fails`` marks those the database will certainly refuse.
@@ -10,7 +10,10 @@ A ``# migdoctor: ignore[CODE]`` comment on the operation's line silences its haz
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from migdoctor.facts.model import Facts
+from migdoctor.facts.operations import Operation
 from migdoctor.facts.server_version import MARIADB, MYSQL, ServerVersion
 from migdoctor.findings import Severity
 from migdoctor.operations.hazard_model import Hazard, Rule, is_small, lock_words, on_table
@@ -33,6 +36,7 @@ FAILING_HAZARD_SLUGS = (
     "required-column-without-default",
     "set-not-null",
     "unique-on-duplicates",
+    "index-needed-by-foreign-key",
 )
 
 
@@ -400,6 +404,71 @@ def validating_constraint(step: PendingStep, dialect: str | None, facts: Facts) 
     )
 
 
+def index_needed_by_foreign_key(
+    step: PendingStep, dialect: str | None, facts: Facts
+) -> Hazard | None:
+    needed = step.indexes_needed
+    if not needed:
+        return None
+    operation = step.operation
+    index = needed[0]
+    keys = list(dict.fromkeys(n.foreign_key for n in needed))
+    named = "; ".join(key.describe() for key in keys)
+    ends = " and ".join(
+        dict.fromkeys("referenced" if n.referenced else "referencing" for n in needed)
+    )
+    whose = f"{step.revision}'s downgrade()" if step.in_downgrade else step.revision
+    columns = ", ".join(index.columns)
+    referencing = [n for n in needed if not n.referenced]
+    first = referencing[0] if referencing else needed[0]
+    table = first.table.rpartition(".")[2]
+    key_columns = (
+        first.foreign_key.referred_columns if first.referenced else first.foreign_key.columns
+    )
+    another = f"ix_{table}_{'_'.join(key_columns)}"
+    if another.lower() == index.index.lower():
+        another = f"ix_{first.foreign_key.name}"
+    if operation.kind == "drop_column" and operation.columns:
+        what = (
+            f"drops column {index.table}.{operation.columns[0]}, which MySQL takes out of "
+            f"index {index.index} ({columns})"
+        )
+        mysql_column = "; MySQL 8, for a column of the key, error 1828"
+    else:
+        what = f"drops index {index.index} on {index.table} ({columns})"
+        mysql_column = ""
+    drops = "\n".join(
+        f"op.drop_constraint({key.name!r}, {key.table!r}, type_='foreignkey')" for key in keys
+    )
+    return Hazard(
+        "MD411",
+        "index-needed-by-foreign-key",
+        Severity.ERROR,
+        step,
+        f"Index {index.index} on {index.table} is the last one foreign key "
+        f"{', '.join(key.name for key in keys)} can use",
+        f"Revision {whose} {what}, but foreign key{'s' if len(keys) != 1 else ''} {named} "
+        f"need{'s' if len(keys) == 1 else ''} an index whose first columns are its own on that "
+        f"table (the {ends} table) and no other index there has them: MySQL/MariaDB refuse it "
+        f"(error 1553, \"Cannot drop index '{index.index}': needed in a foreign key "
+        f'constraint"{mysql_column}), and the run stops at this step, keeping what ran before '
+        "it.",
+        f"# either drop the foreign key first, in the same migration (and create it again "
+        f"after, if it stays):\n{drops}\nop.{operation.kind}(...)\n"
+        "# or first create another index the foreign key can use:\n"
+        f"op.create_index({another!r}, {table!r}, {list(key_columns)!r})\n"
+        f"op.{operation.kind}(...)",
+        fails=True,
+        evidence={
+            "index": index.index,
+            "index_table": index.table,
+            "index_columns": list(index.columns),
+            "foreign_keys": [key.name for key in keys],
+            "downgrade": step.in_downgrade,
+        },
+    )
+
+
 def _schema(step: PendingStep, facts: Facts) -> str | None:
     database = facts.database
     live = database.table(step.operation.table or "", step.operation.schema) if database else None
@@ -416,13 +485,18 @@ RULES: tuple[Rule, ...] = (
     type_change_without_cast,
     validating_constraint,
     destructive_operation,
+    index_needed_by_foreign_key,
 )
+# the rules a downgrade's steps are judged by: those that need no measure of the tables
+DOWNGRADE_RULES: tuple[Rule, ...] = (index_needed_by_foreign_key,)
 
 
-def step_hazards(step: PendingStep, dialect: str | None, facts: Facts) -> list[Hazard]:
+def step_hazards(
+    step: PendingStep, dialect: str | None, facts: Facts, rules: tuple[Rule, ...] = RULES
+) -> list[Hazard]:
     """The hazards of one step, those its line's ignore comment silences left out."""
     settings = facts.project.config.settings
-    found = (rule(step, dialect, facts) for rule in RULES)
+    found = (rule(step, dialect, facts) for rule in rules)
     return [
         h
         for h in found
@@ -441,3 +515,16 @@ def hazards(facts: Facts, code: str | None = None) -> list[Hazard]:
 def _every_hazard(facts: Facts) -> list[Hazard]:
     dialect = dialect_of(facts)
     return [h for step in pending_steps(facts) for h in step_hazards(step, dialect, facts)]
+
+
+def downgrade_hazards(
+    facts: Facts, runs: Sequence[tuple[str, Sequence[Operation]]]
+) -> list[Hazard]:
+    """The hazards of a downgrade's steps: ``runs`` are its revisions, each with the
+    operations of its ``downgrade()``, in the order the downgrade runs them."""
+    dialect = dialect_of(facts)
+    return [
+        h
+        for step in pending_steps(facts, runs)
+        for h in step_hazards(step, dialect, facts, DOWNGRADE_RULES)
+    ]

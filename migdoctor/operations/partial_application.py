@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from migdoctor.facts.model import DatabaseFacts, Facts
 from migdoctor.facts.operations import Operation, RevisionOperations
 from migdoctor.operations.effects import (
-    TableKey,
     Visibility,
     revision_visibility,
     table_key,
@@ -99,29 +98,12 @@ class PartialApplication:
 
 
 def partial_application(
-    recorded: RevisionOperations,
-    database: DatabaseFacts,
-    misshapen_indexes: frozenset[tuple[TableKey, str]] = frozenset(),
+    recorded: RevisionOperations, database: DatabaseFacts
 ) -> PartialApplication | None:
-    """The revision's operations with their visibility, when some show and others do not.
-
-    ``misshapen_indexes``: indexes (table, name) the live schema has under the name the
-    revision creates, but not as the revision creates them (other columns): their
-    ``create_index`` did not run."""
-    visibilities = tuple(
-        Visibility.MISSING
-        if operation.kind == "create_index"
-        and operation.table
-        and operation.name
-        and (table_key(database, operation.schema, operation.table), operation.name)
-        in misshapen_indexes
-        else visibility
-        for operation, visibility in zip(
-            recorded.operations,
-            revision_visibility(recorded.operations, database),
-            strict=True,
-        )
-    )
+    """The revision's operations with their visibility, when some show and others do not (an
+    index of the name the revision creates, on other columns, is not its ``create_index``
+    run: ``operations.effects.is_present``)."""
+    visibilities = revision_visibility(recorded.operations, database)
     states = tuple(
         OperationState(index, operation, visibility)
         for index, (operation, visibility) in enumerate(
@@ -158,7 +140,7 @@ def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
     recorded = facts.operations.get(pending[0])
     if recorded is None:
         return None
-    partial = partial_application(recorded, database, misshapen_indexes(facts, pending[0]))
+    partial = partial_application(recorded, database)
     if partial is None:
         return None
     current = comparison_with(facts, database.version_rows)
@@ -184,49 +166,26 @@ def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
     return partial
 
 
-def misshapen_indexes(facts: Facts, revision: str) -> frozenset[tuple[TableKey, str]]:
-    """The indexes the schema at ``revision`` has that the live schema lacks, by alembic's
-    comparison, whose names the live schema holds nonetheless (on other columns): visibility
-    by name alone would take them as made.
+def clashing_indexes(facts: Facts, partial: PartialApplication) -> list[Operation]:
+    """The missing ``create_index`` operations of ``partial`` whose name an index of the live
+    schema holds already (on other columns, or it would not be missing): completing the
+    revision would fail on them.
 
     microblog (github.com/miguelgrinberg/microblog), revision 834b1a697901 on MariaDB: an index
     of its name made by hand on another column, its upgrade added both columns and failed on
     the index; the revision read as whole, and nothing was offered."""
     database = facts.database
-    comparison = comparison_with(facts, (revision,))
-    if database is None or comparison is None or comparison.error is not None:
-        return frozenset()
-    missing = {
-        (table_key(database, *_split(d.table)), d.name)
-        for d in comparison.differences
-        if d.operation == "add_index" and d.name
-    }
-    return frozenset(
-        (key, name)
-        for key, name in missing
-        if (table := database.table(key[1], key[0])) is not None and name in table.indexes
-    )
-
-
-def clashing_indexes(facts: Facts, partial: PartialApplication) -> list[Operation]:
-    """The missing ``create_index`` operations of ``partial`` whose name an index on other
-    columns holds already: completing the revision would fail on them."""
-    database = facts.database
     if database is None:
         return []
-    taken = misshapen_indexes(facts, partial.revision)
-    return [
-        state.operation
-        for state in partial.missing
-        if state.operation.kind == "create_index"
-        and state.operation.table
-        and state.operation.name
-        and (
-            table_key(database, state.operation.schema, state.operation.table),
-            state.operation.name,
-        )
-        in taken
-    ]
+    clashing = []
+    for state in partial.missing:
+        operation = state.operation
+        if operation.kind != "create_index" or not operation.table or not operation.name:
+            continue
+        live = database.table(operation.table, operation.schema)
+        if live is not None and live.index(operation.name) is not None:
+            clashing.append(operation)
+    return clashing
 
 
 def _split(qualified: str) -> tuple[str | None, str]:

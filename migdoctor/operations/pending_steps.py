@@ -3,18 +3,21 @@ whether it exists before the upgrade reaches it, its size, and the lock the oper
 
 Online these are the operations of the pending revisions, in the order ``upgrade heads`` runs
 them. Offline nothing says what is pending: the head revisions (what was just written) are
-read from their files, and nothing is known of sizes.
+read from their files, and nothing is known of sizes. The preflight of a downgrade gives the
+operations of the ``downgrade()`` functions it runs instead.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from migdoctor.facts.model import CASE_INSENSITIVE_TABLE_NAMES, Facts
 from migdoctor.facts.operations import Operation
 from migdoctor.facts.server_version import ServerVersion, server_from_url
 from migdoctor.facts.table_measures import TableSize
+from migdoctor.operations.foreign_key_indexes import ForeignKeyIndexes, IndexNeeded
 from migdoctor.operations.locks import LockEffect, lock_effect
 
 
@@ -36,6 +39,11 @@ class PendingStep:
     # alter_column(nullable=False): the valid CHECK constraint that proves the column NOT NULL
     # when it runs (live, or made valid earlier in the upgrade), by name
     proven_not_null: str | None = None
+    # MySQL/MariaDB: the foreign keys this step leaves without any index they can use, each
+    # with the index that served it (operations/foreign_key_indexes.py)
+    indexes_needed: tuple[IndexNeeded, ...] = ()
+    # a step of a revision's downgrade(), not of its upgrade()
+    in_downgrade: bool = False
 
 
 def examined_revisions(facts: Facts) -> tuple[str, ...]:
@@ -66,7 +74,14 @@ def server_of(facts: Facts) -> ServerVersion | None:
     return server_from_url(facts.project.config.sqlalchemy_url)
 
 
-def pending_steps(facts: Facts) -> list[PendingStep]:
+def pending_steps(
+    facts: Facts, runs: Sequence[tuple[str, Sequence[Operation]]] | None = None
+) -> list[PendingStep]:
+    """The steps of the pending revisions (:func:`examined_revisions`), or of ``runs`` (each
+    revision with its operations, in the order a run executes them: a downgrade's)."""
+    in_downgrade = runs is not None
+    if runs is None:
+        runs = [(r, facts.operations[r].operations) for r in examined_revisions(facts)]
     dialect = dialect_of(facts) or ""
     server = server_of(facts)
     fold = dialect in CASE_INSENSITIVE_TABLE_NAMES
@@ -82,13 +97,21 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
     steps = []
     database = facts.database
     measures = database.table_measures if database is not None else None
-    for revision in examined_revisions(facts):
-        for operation in facts.operations[revision].operations:
+    keys = (
+        ForeignKeyIndexes(database, database.foreign_keys)
+        if database is not None and database.foreign_keys is not None
+        else None
+    )
+    for revision, operations in runs:
+        for operation in operations:
             table = operation.table
+            indexes_needed = keys.follow(operation) if keys is not None else ()
             if table is None:
                 if operation.kind == "execute":
                     checks.validate(operation.detail)
-                steps.append(PendingStep(revision, operation, existing=False))
+                steps.append(
+                    PendingStep(revision, operation, existing=False, in_downgrade=in_downgrade)
+                )
                 continue
             live = database.table(table, operation.schema) if database is not None else None
             named = operation.columns[0] if operation.columns else ""
@@ -140,6 +163,8 @@ def pending_steps(facts: Facts) -> list[PendingStep]:
                     column_type,
                     column_key in added,
                     proven_not_null,
+                    indexes_needed,
+                    in_downgrade,
                 )
             )
             if operation.kind == "add_column" and operation.columns:

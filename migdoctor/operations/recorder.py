@@ -14,7 +14,7 @@ run, its literal operations are read from the source instead. The recording cont
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,10 +192,18 @@ def record_downgrade(path: Path, dialect: Dialect) -> tuple[Operation, ...]:
     logging.disable(logging.INFO)  # alembic's "Context impl" lines are noise here
     try:
         recording = Recording(dialect, None)
+        recording.script_path = str(path)  # where each operation is called: its line
         with recording_operations(recording), live_sql_refused(recording):
-            return tuple(_operation_facts(_record(downgrade, recording, "downgrade()")))
+            recorded = _record(downgrade, recording, "downgrade()")
     finally:
         logging.disable(previous)
+    lines = source_lines(path)
+    return tuple(
+        _placed(operation_fact(operation), line, autocommit, lines)
+        for operation, line, autocommit in zip(
+            recorded, recording.lines, recording.in_autocommit, strict=True
+        )
+    )
 
 
 def _record(function: Any, recording: Recording, name: str = "upgrade()") -> list[MigrateOperation]:
@@ -236,11 +244,6 @@ def _placed(
     codes an ignore comment on that line silences."""
     ignored = ignored_codes(lines[line - 1]) if line is not None and 0 < line <= len(lines) else ()
     return replace(operation, line=line, autocommit=autocommit, ignored=ignored)
-
-
-def _operation_facts(recorded: list[Any]) -> Iterator[Operation]:
-    for operation in recorded:
-        yield operation_fact(operation)
 
 
 def operation_fact(operation: Any) -> Operation:
@@ -305,7 +308,11 @@ def operation_fact(operation: Any) -> Operation:
         )
     if isinstance(operation, ops.DropConstraintOp):
         return Operation(
-            "drop_constraint", operation.table_name, schema, name=_name(operation.constraint_name)
+            "drop_constraint",
+            operation.table_name,
+            schema,
+            name=_name(operation.constraint_name),
+            constraint_type=operation.constraint_type,
         )
     if isinstance(operation, ops.AddConstraintOp):
         kind = {
@@ -330,6 +337,9 @@ def operation_fact(operation: Any) -> Operation:
             unique=kind == "create_unique_constraint",
             not_valid=bool(getattr(operation, "kw", {}).get("postgresql_not_valid")),
             condition=_condition(getattr(operation, "condition", None)),
+            referred_table=getattr(operation, "referent_table", None),
+            referred_schema=getattr(operation, "kw", {}).get("referent_schema"),
+            referred_columns=tuple(str(c) for c in getattr(operation, "remote_cols", None) or ()),
         )
     if isinstance(operation, ops.ExecuteSQLOp):
         return Operation("execute", detail=_sql_text(operation.sqltext))

@@ -30,7 +30,7 @@ def downgrade_drops(
 
     database = facts.database
     assert database is not None
-    dialect = _dialect(database.dialect)
+    dialect = dialect_named(database.dialect)
     made_tables = {
         name.lower()
         for made in (created or {}).values()
@@ -228,7 +228,8 @@ def completion_drops(completion: RevisionCompletion) -> tuple[Drop, ...]:
     return tuple(drops)
 
 
-def _dialect(name: str) -> Any:
+def dialect_named(name: str) -> Any:
+    """SQLAlchemy's dialect of that name, to record operations for (nothing connects)."""
     from sqlalchemy.engine import make_url
 
     return make_url(f"{name}://").get_dialect()()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from migdoctor.facts.model import DatabaseFacts, TableFact
+from migdoctor.facts.model import DatabaseFacts, IndexFact, TableFact
 from migdoctor.facts.operations import RECORDED, Operation, RevisionOperations
 from migdoctor.facts.server_version import ServerVersion
 from migdoctor.operations.effects import Visibility
@@ -159,7 +159,7 @@ def _partial(*operations: tuple[str, Visibility]) -> PartialApplication:
         version_table_schema=None,
         version_table_exists=True,
         version_rows=(),
-        tables=(TableFact("t", None, (), indexes=("ix_present",)),),
+        tables=(TableFact("t", None, (), index_facts=(IndexFact("ix_present"),)),),
     )
     by_visibility = {
         Visibility.VISIBLE: lambda kind: Operation("create_index", "t", name="ix_present"),
