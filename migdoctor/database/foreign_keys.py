@@ -39,7 +39,7 @@ def kept_foreign_keys(
     wanted = set(schemas)
     key = None
     if kept is not None and wanted == {None} and connection.dialect.name in ("mysql", "mariadb"):
-        key = live_schema_key(inspector, "foreign keys")
+        key = live_schema_key(inspector, "foreign keys", ForeignKeyFacts)
     if key is not None and kept is not None:
         reading = kept.get_pickled(key)
         if isinstance(reading, ForeignKeyFacts):

@@ -91,7 +91,7 @@ def _kept_reading(
     """The default schema's tables as :func:`_schema_tables` reads them, kept under the live
     schema's key (read without reflecting), so that an unchanged schema is not reflected
     again; read (and kept) where there is no such reading yet, or no key."""
-    key = live_schema_key(inspector, "tables")
+    key = live_schema_key(inspector, "tables", TableFact)
     reading = None if key is None else kept.get_pickled(key)
     if isinstance(reading, tuple) and all(isinstance(t, TableFact) for t in reading):
         return reading

@@ -96,9 +96,10 @@ _POSTGRES_VERSIONS = (
 )
 
 
-def live_schema_key(inspector: Any, purpose: str) -> str | None:
+def live_schema_key(inspector: Any, purpose: str, *kept: type) -> str | None:
     """The default schema's fingerprint for ``purpose`` (see the module), once per inspector;
-    None where there is none."""
+    None where there is none. ``kept``: the classes of what is kept under it (dataclasses),
+    whose fields are part of the key, so that an older shape is never taken for a new one."""
     cache = inspector.info_cache
     if _INSPECTOR_KEY not in cache:
         cache[_INSPECTOR_KEY] = _live_parts(inspector)
@@ -111,6 +112,7 @@ def live_schema_key(inspector: Any, purpose: str) -> str | None:
     settings = (
         KEY_SCHEMA,
         purpose,
+        _shapes(kept),
         __version__,
         sqlalchemy.__version__,
         dialect.name,
@@ -119,6 +121,37 @@ def live_schema_key(inspector: Any, purpose: str) -> str | None:
         inspector.default_schema_name,
     )
     return hashlib.sha256(repr((settings, parts)).encode()).hexdigest()
+
+
+def _shapes(classes: tuple[type, ...]) -> object:
+    """Each dataclass's name and fields, with those of the dataclasses its fields name."""
+    import dataclasses
+    import typing
+
+    shapes: dict[str, tuple[str, ...]] = {}
+    waiting = list(classes)
+    while waiting:
+        cls = waiting.pop()
+        if cls.__qualname__ in shapes or not dataclasses.is_dataclass(cls):
+            continue
+        fields = dataclasses.fields(cls)
+        shapes[cls.__qualname__] = tuple(f"{field.name}: {field.type}" for field in fields)
+        hints = typing.get_type_hints(cls)
+        for field in fields:
+            waiting += [
+                named
+                for named in _named_classes(hints.get(field.name))
+                if dataclasses.is_dataclass(named)
+            ]
+    return tuple(sorted(shapes.items()))
+
+
+def _named_classes(hint: Any) -> list[type]:
+    import typing
+
+    if isinstance(hint, type):
+        return [hint]
+    return [cls for argument in typing.get_args(hint) for cls in _named_classes(argument)]
 
 
 def _live_parts(inspector: Any) -> object:
@@ -181,4 +214,17 @@ def _postgres_catalog_versions(inspector: Any) -> object:
     (PostgreSQL 10 and later, which have every catalog read)."""
     if tuple(inspector.dialect.server_version_info or ()) < (10,):
         return None
-    return tuple(inspector.bind.exec_driver_sql(_POSTGRES_VERSIONS).one())
+    from sqlalchemy.exc import DBAPIError
+
+    from migdoctor.database.bounds import gave_up_waiting
+
+    connection = inspector.bind
+    try:
+        # in a savepoint: a catalog a PostgreSQL-like server lacks leaves the capture's
+        # transaction usable, and the schema is reflected instead
+        with connection.begin_nested():
+            return tuple(connection.exec_driver_sql(_POSTGRES_VERSIONS).one())
+    except DBAPIError as error:
+        if gave_up_waiting(error):
+            raise
+        return None
