@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.commands import compile_migdoctor, console_script, run_once
+from benchmarks.commands import compile_migdoctor, console_script, run_once, timing_environment
 from benchmarks.generate import ALEMBIC_INI, CREATE_DATE, CREATED_NS, ENV_PY, SCRIPT_MAKO
 
 GOAL = 0.5
@@ -166,7 +166,7 @@ def time_big_schema(root: Path, backend: str, tables: int, repeat: int) -> tuple
     shutil.rmtree(project, ignore_errors=True)
     _, head = write_project(project, tables, database_url(backend, project))
     build_database(backend, project, head)
-    environment = dict(os.environ, PYTHONHASHSEED="0")
+    environment = timing_environment()
     migdoctor = [*console_script("migdoctor"), "check"]
     alembic = [*console_script("alembic"), "check"]
     try:

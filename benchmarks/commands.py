@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,17 @@ def console_script(name: str) -> list[str]:
     """The installed console script beside this Python, as a user runs it."""
     script = Path(sys.executable).parent / name
     return [str(script)] if script.exists() else [sys.executable, "-m", name]
+
+
+def timing_environment() -> dict[str, str]:
+    """The environment both sides run in: as a user's shell has it, with the hash seed fixed,
+    migdoctor's caches on, and Python writing bytecode as it does by default (these machines
+    set PYTHONDONTWRITEBYTECODE, which would make both sides compile the project's own modules,
+    a thousand tables of models, say, on every run). The cold rows turn both off again."""
+    environment = dict(os.environ, PYTHONHASHSEED="0")
+    for name in ("MIGDOCTOR_NO_CACHE", "PYTHONDONTWRITEBYTECODE"):
+        environment.pop(name, None)
+    return environment
 
 
 def run_once(

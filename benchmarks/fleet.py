@@ -10,7 +10,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from benchmarks.commands import console_script, run_once
+from benchmarks.commands import console_script, run_once, timing_environment
 from benchmarks.generate import diamond_history, write_project
 
 GOAL = 0.3
@@ -30,7 +30,7 @@ def time_fleet(root: Path, databases: int, revisions: int, repeat: int) -> tuple
         lines.append(f"tenant-{index} sqlite:///{copy}")
     targets = project / "targets.txt"
     targets.write_text("\n".join(lines) + "\n")
-    environment = dict(os.environ, PYTHONHASHSEED="0")
+    environment = timing_environment()
     migdoctor = console_script("migdoctor")
     run_once([*migdoctor, "check"], project, environment)  # the parse cache, the file system
     separate, fleet = [], []

@@ -19,7 +19,6 @@ itself at 1k to 20k revisions: the time per revision stays flat when the work is
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.big_schema import BACKENDS, print_big_schema, time_big_schemas
-from benchmarks.commands import compile_migdoctor, console_script, run_once
+from benchmarks.commands import compile_migdoctor, console_script, run_once, timing_environment
 from benchmarks.fleet import print_fleet, time_fleet
 from benchmarks.generate import RevisionSpec, diamond_history, file_name, write_project
 
@@ -106,8 +105,7 @@ class Timing:
 def time_comparison(
     comparison: Comparison, cwd: Path, shape: Shape | None, repeat: int, warm_up: bool
 ) -> Timing:
-    environment = dict(os.environ, PYTHONHASHSEED="0")
-    environment.pop("MIGDOCTOR_NO_CACHE", None)
+    environment = timing_environment()
     uncached_environment = dict(environment, MIGDOCTOR_NO_CACHE="1")
     if comparison.cold:
         for bytecode in cwd.rglob("__pycache__"):
