@@ -5,6 +5,7 @@ Checks open no file and no connection: whatever they need to know is here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -106,11 +107,16 @@ class ProjectFacts:
         return problems
 
     def relative(self, path: Path) -> str:
-        """A path as the user would type it from where they run migdoctor."""
-        try:
-            return str(path.absolute().relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
+        """A path as the user would type it from where they run migdoctor (as
+        ``path.absolute().relative_to(Path.cwd())`` says it, in words: thousands of findings'
+        locations are made per run)."""
+        cwd = os.getcwd()
+        text = str(path)
+        absolute = text if os.path.isabs(text) else os.path.join(cwd, text)
+        if absolute == cwd:
+            return "."
+        inside = cwd if cwd.endswith(os.sep) else cwd + os.sep
+        return absolute[len(inside) :] if absolute.startswith(inside) else text
 
     def revision_location(self, script: RevisionScript, down_revision: bool = False) -> Location:
         """A revision's file, at its ``revision =`` statement (or ``down_revision =``)."""
