@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import Database
 from tests.helpers import (
+    ARTICLE,
     Project,
     finding,
 )
@@ -28,3 +29,25 @@ def test_start_over_over_a_populated_database_is_untracked_schema(
     assert (untracked["code"], untracked["severity"]) == ("MD108", "error")
     assert sorted(untracked["evidence"]["tables"]) == ["account", "entry", "member"]
     assert "empty baseline" in untracked["message"]
+
+
+def test_indexes_of_an_untracked_table_are_not_differences_from_the_history(
+    blog: Project, database: Database
+) -> None:
+    # JupyterHub's pattern (jupyterhub/jupyterhub): the application creates some tables with
+    # create_all() (share_codes, roles) and no revision names them; their indexes made the
+    # database "match no revision" once it was behind head, while the tables themselves were
+    # rightly left to untracked-schema.
+    blog.upgrade(ARTICLE)
+    database.execute(
+        "CREATE TABLE share_codes (id INTEGER PRIMARY KEY, prefix VARCHAR(20), hashed VARCHAR(60))",
+        "CREATE INDEX ix_share_codes_prefix ON share_codes (prefix)",
+        "CREATE UNIQUE INDEX uq_share_codes_hashed ON share_codes (hashed)",
+    )
+
+    _, document = blog.check_json()
+
+    assert document["database"]["schema"]["matches"] == [ARTICLE], document["database"]
+    assert document["database"]["schema"]["closest_differences"] == []
+    untracked = finding(document, "untracked-schema")
+    assert untracked["evidence"]["tables"] == ["share_codes"]
