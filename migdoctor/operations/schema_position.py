@@ -27,9 +27,10 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
     """The revisions a stamp may name: their schema the live one equals by alembic's
     comparison, without resting on tables the history cannot know (newest first).
 
-    A revision after the oldest match that changes a table the comparison leaves out (its shape
-    unknown to the history: raw SQL, a revision read from its source) is taken to have run only
-    when the live schema shows each of its changes there (an added column is there, a dropped
+    A revision the stamp would take as run (after the version table's) that changes a table the
+    comparison leaves out (its shape unknown to the history: raw SQL, a revision read from its
+    source, a table only the application creates) is taken to have run only when the live
+    schema shows each of its changes there (an added column is there, a dropped
     one is not); one it cannot show (a type changed) is not taken on trust. mealie
     (github.com/mealie-recipes/mealie) reads its first revision from its source: a stamp at its
     head was recommended over a database without the column its head adds."""
@@ -41,7 +42,12 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
     if not stampable:
         return ()
     graph = facts.project.graph
-    before = graph.ancestors(history.matching[-1:])
+    # a stamp takes every revision between the version table's and the match as run: each of
+    # them that changes a table the comparison leaves out must show its changes, the oldest
+    # match's included (JupyterHub's tables are all made by create_all(), so every match there
+    # rests on nothing but such tables)
+    known_rows = [row for row in database.version_rows if row in graph]
+    before = graph.ancestors(known_rows) if len(known_rows) == len(database.version_rows) else set()
 
     def ran(revision: str, unknown: set[str]) -> bool:
         recorded = facts.operations.get(revision)
