@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts, RevisionSchemaComparison
 from migdoctor.facts.operations import Operation
-from migdoctor.operations.effects import Visibility, operation_visibility
+from migdoctor.operations.effects import Visibility, net_effects_missing, operation_visibility
 
 # operations on rows, which no schema shows (a data migration is never visible)
 DATA_OPERATIONS = ("execute", "bulk_insert")
@@ -27,13 +27,13 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
     """The revisions a stamp may name: their schema the live one equals by alembic's
     comparison, without resting on tables the history cannot know (newest first).
 
-    A revision the stamp would take as run (after the version table's) that changes a table the
-    comparison leaves out (its shape unknown to the history: raw SQL, a revision read from its
-    source, a table only the application creates) is taken to have run only when the live
-    schema shows each of its changes there (an added column is there, a dropped
-    one is not); one it cannot show (a type changed) is not taken on trust. mealie
-    (github.com/mealie-recipes/mealie) reads its first revision from its source: a stamp at its
-    head was recommended over a database without the column its head adds."""
+    Where the comparison leaves tables out (their shape unknown to the history: raw SQL, a
+    revision read from its source, tables only the application creates), a revision is offered
+    only when the live schema shows there the net changes of the revisions a stamp would take
+    as run (an added column is there, a dropped one is not), and each change of those after
+    the oldest match; one it cannot show (a type changed) is not taken on trust there. mealie
+    (github.com/mealie-recipes/mealie) reads its first revision from its source: a stamp at
+    its head was recommended over a database without the column its head adds."""
     database = facts.database
     if database is None or database.schema_history is None:
         return ()
@@ -42,33 +42,54 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
     if not stampable:
         return ()
     graph = facts.project.graph
-    # a stamp takes every revision between the version table's and the match as run: each of
-    # them that changes a table the comparison leaves out must show its changes, the oldest
-    # match's included (JupyterHub's tables are all made by create_all(), so every match there
-    # rests on nothing but such tables)
+    oldest_first = list(reversed(graph.history()))
     known_rows = [row for row in database.version_rows if row in graph]
-    before = graph.ancestors(known_rows) if len(known_rows) == len(database.version_rows) else set()
+    applied = (
+        graph.ancestors(known_rows) if len(known_rows) == len(database.version_rows) else set()
+    )
+    before_oldest_match = graph.ancestors(history.matching[-1:])
 
-    def ran(revision: str, unknown: set[str]) -> bool:
-        recorded = facts.operations.get(revision)
-        if recorded is None:
+    def shown(revision: str, unknown: set[str]) -> bool:
+        """Whether the live schema shows what a stamp at ``revision`` takes as run, on the
+        tables the comparison leaves out: the net changes of every revision after the version
+        table's (JupyterHub makes all its tables with create_all(), so its matches rest on
+        nothing but such tables), and each change of a revision after the oldest match, even
+        one the schema cannot show (a type changed), is not taken on trust."""
+        taken = graph.ancestors((revision,)) - applied
+        if any(r not in facts.operations for r in taken):
+            return False
+        changes = {
+            r: [
+                operation
+                for operation in facts.operations[r].operations
+                if operation.kind not in DATA_OPERATIONS and _changes(operation, unknown)
+            ]
+            for r in oldest_first
+            if r in taken
+        }
+        if net_effects_missing([o for r in changes for o in changes[r]], database):
             return False
         return all(
-            operation.kind in DATA_OPERATIONS
-            or operation_visibility(operation, database) == Visibility.VISIBLE
-            for operation in recorded.operations
-            if operation.qualified_table in unknown
-            or (operation.kind == "rename_table" and _renamed(operation) in unknown)
+            operation_visibility(operation, database) == Visibility.VISIBLE
+            for r in changes
+            if r not in before_oldest_match
+            for operation in changes[r]
         )
 
     kept = []
     for revision in stampable:
         comparison = history.comparison((revision,))
         unknown = set(comparison.uncertain_tables) if comparison is not None else set()
-        skipped = graph.ancestors((revision,)) - before
-        if not unknown or all(ran(skipped_revision, unknown) for skipped_revision in skipped):
+        if not unknown or shown(revision, unknown):
             kept.append(revision)
     return tuple(kept)
+
+
+def _changes(operation: Operation, tables: set[str]) -> bool:
+    """Whether ``operation`` changes one of ``tables`` (a rename: to one of them too)."""
+    return operation.qualified_table in tables or (
+        operation.kind == "rename_table" and _renamed(operation) in tables
+    )
 
 
 def _renamed(operation: Operation) -> str | None:
