@@ -69,6 +69,25 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
         }
         if net_effects_missing([o for r in changes for o in changes[r]], database):
             return False
+        # and the revisions after it the stamp leaves to run (or takes back, behind the version
+        # table's): each must visibly not have run there
+        after = graph.descendants([revision], include_self=False)
+        for undone in after | (applied - graph.ancestors((revision,))):
+            operations = (
+                [
+                    o
+                    for o in facts.operations[undone].operations
+                    if o.kind not in DATA_OPERATIONS and _changes(o, unknown)
+                ]
+                if undone in facts.operations
+                else None
+            )
+            if operations is None:
+                return False
+            if operations and not any(
+                operation_visibility(o, database) == Visibility.MISSING for o in operations
+            ):
+                return False
         return all(
             operation_visibility(operation, database) == Visibility.VISIBLE
             for r in changes
@@ -115,17 +134,31 @@ class SchemaPosition:
     error: str | None = None
     # how the live schema differs from the closest revision, in words (when it matches none)
     closest_differences: tuple[str, ...] = ()
+    # revisions the comparison finds equal only by leaving out tables whose shape the history
+    # does not know, and whose changes there the live schema does not show (no stamp names them)
+    unverified: tuple[str, ...] = ()
 
     def words(self) -> str:
         if self.unknown:
             return f"cannot tell which revision it is at ({self.unknown})"
         if self.error and not self.matches:
             return f"cannot compare with revision {self.closest} ({self.error})"
+        unverified = ""
+        if self.unverified:
+            plural = "s" if len(self.unverified) > 1 else ""
+            unverified = (
+                f"revision{plural} {', '.join(self.unverified)} only by leaving out tables whose "
+                "shape the history does not know (there, the live schema is not what they "
+                "leave)"
+            )
         if self.matches:
             listed = ", ".join(self.matches)
             note = " (the version table's)" if self.current_matches else ""
             plural = "s" if len(self.matches) > 1 else ""
-            return f"matches revision{plural} {listed}{note}"
+            also = f"; {unverified}" if unverified else ""
+            return f"matches revision{plural} {listed}{note}{also}"
+        if unverified:
+            return f"matches {unverified}"
         if self.closest:
             count = f"{self.differences} difference{'s' if self.differences != 1 else ''}"
             shown = self.closest_differences[:SHOWN_DIFFERENCES]
@@ -144,6 +177,7 @@ class SchemaPosition:
             "unknown": self.unknown,
             "error": self.error,
             "closest_differences": list(self.closest_differences),
+            "unverified_matches": list(self.unverified),
         }
 
 
@@ -157,10 +191,16 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
         return SchemaPosition((), False, unknown=history.unknown)
     current = history.comparison(database.version_rows)
     current_matches = current is not None and current.matches and bool(database.version_rows)
-    matches = history.matching
+    # the header names a match only as a stamp would: JupyterHub's tables are all made by
+    # create_all(), so revisions whose changes never ran there "matched" by leaving them out
+    verified = set(matching_revisions(facts))
+    if current_matches:
+        verified.update(database.version_rows)
+    matches = tuple(r for r in history.matching if r in verified)
+    unverified = tuple(r for r in history.matching if r not in verified)
     if current_matches and not matches:
         matches = tuple(database.version_rows)
-    tied = matches or history.closest()
+    tied = matches or unverified or history.closest()
     # among revisions as close as each other, the version table's own comes first
     closest = next((r for r in tied if r in database.version_rows), next(iter(tied), None))
     comparison = history.comparison((closest,)) if closest else None
@@ -173,4 +213,5 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
         closest_differences=tuple(d.words for d in comparison.differences)
         if comparison is not None and not matches
         else (),
+        unverified=unverified,
     )

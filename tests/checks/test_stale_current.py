@@ -107,6 +107,9 @@ def test_no_stamp_over_pending_changes_to_tables_the_history_never_creates(
     stale = finding(document, "stale-current")
     assert "exactly the schema" not in stale["message"], stale
     assert all(fix["id"] != "stamp" for fix in stale["fixes"]), stale["fixes"]
+    schema = document["database"]["schema"]
+    assert schema["matches"] == [], schema
+    assert "a3summary" in schema["unverified_matches"], schema
 
 
 def test_a_stamp_over_pending_changes_the_schema_shows_is_still_offered(

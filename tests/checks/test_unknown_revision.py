@@ -156,3 +156,10 @@ def test_a_stamp_is_verified_by_the_net_changes_to_tables_the_history_never_crea
     assert "exactly the schema at revision a5nonick" in unknown["message"], unknown
     stamps = [fix["command"] for fix in unknown["fixes"] if fix["id"] == "stamp"]
     assert stamps == ["migdoctor fix stamp --revision a5nonick"], unknown["fixes"]
+    # the revisions before it match only by leaving member and article out: a4bio's bio is
+    # there, a5nonick's drop is done
+    schema = document["database"]["schema"]
+    assert (schema["matches"], schema["unverified_matches"]) == (
+        ["a5nonick"],
+        ["a4bio", "a3summary"],
+    ), schema
