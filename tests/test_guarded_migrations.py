@@ -181,6 +181,11 @@ def test_lock_timeout_names_the_blocking_session(tmp_path: Path, server_database
     assert result.exit_code == 1, result
     assert waited < 30
     assert "✗ Revision 4d5e6f708192 (add bio) failed: waited too long for a lock" in result.stdout
+    # said before the wait, not only after it (JupyterHub's upgrade sat silent behind a psql
+    # console the preflight had found)
+    notice = result.stdout.index("This upgrade will wait up to 5s (--lock-timeout) for them")
+    assert notice < result.stdout.index("failed: waited too long"), result
+    assert f"session {session}" in result.stdout[:notice]
     assert f"in the way: session {session}" in result.stdout
     assert f"migdoctor fix end-session --session {session}" in result.stdout
     assert server_database.version_rows() == [COMMENT]

@@ -100,6 +100,8 @@ def migrate(
                 return EXIT_FAILED
             if direction == DOWNGRADE and not _drops_consented(facts, revision, ui, force):
                 return EXIT_FAILED
+            if direction == UPGRADE:
+                _warn_of_lock_holders(facts, lock_timeout, ui)
             project = facts.project
         attempts = None
         if options.retries:
@@ -321,6 +323,19 @@ def stamp(
     )
     ui.migrated(STAMP, result.steps, result.rows_before, result.rows_after)
     return EXIT_OK
+
+
+def _warn_of_lock_holders(facts: Facts, lock_timeout: float, ui: TerminalInteraction) -> None:
+    """Say before the run that it will wait for the sessions lock-contention names, and for how
+    long: seen on JupyterHub, where the upgrade sat silent for its whole 60 s behind a console
+    the preflight had already found holding the table."""
+    for outcome in run_checks(facts, select=["lock-contention"]):
+        for finding in outcome.findings:
+            wait = f"up to {lock_timeout:g}s (--lock-timeout)" if lock_timeout else "for ever"
+            ui.text(
+                f"! {finding.message} This upgrade will wait {wait} for them, then give up "
+                "and say which session was in the way."
+            )
 
 
 def preflight_refusal(
