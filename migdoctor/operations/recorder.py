@@ -166,15 +166,21 @@ def _import_for_recording(path: Path) -> Any:
         ) from None
 
 
-def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOperation]:
+def record_migrate_operations(
+    path: Path, dialect: Dialect, live: MigrationContext | None = None
+) -> list[MigrateOperation]:
     """The ``MigrateOperation`` objects the ``upgrade()`` of the file at ``path`` creates, in
-    order, for a repair that runs some of them through a real ``Operations``. Raises
-    CannotRecord when the file cannot be imported or its ``upgrade()`` cannot be recorded."""
+    order, for a repair that runs some of them through a real ``Operations``; with ``live``,
+    ``op.get_bind()`` answers questions from that database, as when the plan was made (an
+    ``upgrade()`` that asks which tables exist, as JupyterHub's do, records nothing without
+    it). Raises CannotRecord when the file cannot be imported or its ``upgrade()`` cannot be
+    recorded."""
     module = _import_for_recording(path)
     upgrade = getattr(module, "upgrade", None)
     if not callable(upgrade):
         raise CannotRecord("the file has no upgrade()")
-    recording = Recording(dialect, None)
+    recording = Recording(dialect, live)
+    recording.live_bind = live is not None
     with recording_operations(recording), live_sql_refused(recording):
         return _record(upgrade, recording)
 
