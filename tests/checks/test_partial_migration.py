@@ -258,10 +258,12 @@ def test_a_revision_asking_its_engine_which_tables_exist_half_applied(
         blog,
         "a6member_info",
         "a5nonick",
+        "logging.getLogger('alembic').warning('Skipping upgrade of absent table: x')\n"
         "tables = sa.inspect(op.get_bind().engine).get_table_names()\n"
         "if 'member' in tables:\n"
         "    for name in ('url', 'info', 'display'):\n"
         "        op.add_column('member', sa.Column(name, sa.String(100), nullable=True))",
+        imports="import logging",
     )
     database.execute(
         "CREATE TABLE member (id INTEGER PRIMARY KEY, name VARCHAR(40), bio VARCHAR(200),"
@@ -271,7 +273,10 @@ def test_a_revision_asking_its_engine_which_tables_exist_half_applied(
     assert blog.alembic("stamp", "a5nonick").exit_code == 0
 
     _, document = blog.check_json()
+    checked = blog.migdoctor("check")
 
+    # what a revision logs while it is recorded (not run) is not the check's to say
+    assert "Skipping upgrade" not in checked.output, checked
     check = "table-exists" if database.backend == "postgresql" else "partial-migration"
     reported = finding(document, check)
     assert [(op["operation"], op["state"]) for op in reported["evidence"]["operations"]] == [
