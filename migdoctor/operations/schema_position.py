@@ -104,6 +104,28 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def data_changes_skipped(facts: Facts, revision: str) -> list[str]:
+    """What the revisions a stamp at ``revision`` takes as run do to data, which no schema
+    shows, so a stamp skips it unseen: their bulk inserts and raw SQL, oldest first.
+    PowerDNS-Admin (github.com/ngoduykhanh/PowerDNS-Admin): its first revision creates the
+    tables, then seeds the roles and settings; its upgrade failed on the seed, the tables
+    stayed, and a stamp was recommended over tables without a role."""
+    database = facts.database
+    if database is None:
+        return []
+    graph = facts.project.graph
+    known_rows = [row for row in database.version_rows if row in graph]
+    applied = graph.ancestors(known_rows)
+    taken = graph.ancestors((revision,)) - applied
+    return [
+        f"{r}: {operation.describe()}"
+        for r in reversed(graph.history())
+        if r in taken and r in facts.operations
+        for operation in facts.operations[r].operations
+        if operation.kind in DATA_OPERATIONS
+    ]
+
+
 def _changes(operation: Operation, tables: set[str]) -> bool:
     """Whether ``operation`` changes one of ``tables`` (a rename: to one of them too)."""
     return operation.qualified_table in tables or (
