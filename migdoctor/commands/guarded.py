@@ -390,6 +390,17 @@ def _concerns_this_run(finding: Finding, planned: set[str] | None, target: str) 
     return True
 
 
+def _downgrade_title(facts: Facts, target: str, steps: Sequence[str]) -> str:
+    """``Downgrade 1 revision, to ff1860e38070`` (newest first ``steps``): a relative target
+    named by itself read "Downgrade to -1"."""
+    graph = facts.project.graph
+    landing = (
+        ", ".join(graph.down.get(steps[-1], ())) or "base" if steps and steps[-1] in graph else ""
+    )
+    count = f"{len(steps)} revision{'s' if len(steps) != 1 else ''}"
+    return f"Downgrade {count}, to {landing}" if landing else f"Downgrade to {target}"
+
+
 def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: bool) -> bool:
     """Show the tables and columns the downgrade drops, with their rows, before it runs; on a
     terminal, ask before dropping rows (default: no). Refused without ``force`` when one of
@@ -442,7 +453,7 @@ def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: 
         facts,
         Plan(
             fix=DOWNGRADE,
-            title=f"Downgrade to {target}",
+            title=_downgrade_title(facts, target, [revision for revision, _ in revisions]),
             risk=Risk.DANGEROUS,
             drops=drops,
             warnings=found[1],
