@@ -334,7 +334,7 @@ def _warn_of_lock_holders(facts: Facts, lock_timeout: float, ui: TerminalInterac
             wait = f"up to {lock_timeout:g}s (--lock-timeout)" if lock_timeout else "for ever"
             ui.text(
                 f"! {finding.message} This upgrade will wait {wait} for them, then give up "
-                "and say which session was in the way."
+                "and say what was in the way."
             )
 
 
