@@ -701,3 +701,22 @@ def leave_an_invalid_index(database: Database, name: str = "ix_user_email") -> N
     with engine.connect() as connection, pytest.raises(Exception, match="could not create"):
         connection.execute(text(f'CREATE UNIQUE INDEX CONCURRENTLY {name} ON "user" (email)'))
     engine.dispose()
+
+
+def app_created_tables_history(project: Project) -> None:
+    """JupyterHub's pattern (jupyterhub/jupyterhub): the first revision is empty, the application
+    creates its tables itself (create_all(), then a stamp), and every later revision alters
+    tables (member, article) no revision creates, so the history knows none of their shapes."""
+    for path in project.versions.glob("*.py"):
+        path.unlink()
+    changes = [
+        ("a2nick", "op.add_column('member', sa.Column('nickname', sa.String(40)))"),
+        ("a3summary", "op.add_column('article', sa.Column('summary', sa.String(200)))"),
+        ("a4bio", "op.add_column('member', sa.Column('bio', sa.String(200)))"),
+        ("a5nonick", "op.drop_column('member', 'nickname')"),
+    ]
+    add_revision(project, "a1base", None, "pass", message="base")
+    for (revision, upgrade), down_revision in zip(
+        changes, ["a1base"] + [revision for revision, _ in changes], strict=False
+    ):
+        add_revision(project, revision, down_revision, upgrade)

@@ -258,6 +258,11 @@ def test_lock_timeout_names_the_blocking_session(tmp_path: Path, server_database
     assert result.exit_code == 1, result
     assert waited < 30
     assert "✗ Revision 4d5e6f708192 (add bio) failed: waited too long for a lock" in result.stdout
+    # said before the wait, not only after it (JupyterHub's upgrade sat silent behind a psql
+    # console the preflight had found)
+    notice = result.stdout.index("This upgrade will wait up to 5s (--lock-timeout) for them")
+    assert notice < result.stdout.index("failed: waited too long"), result
+    assert f"session {session}" in result.stdout[:notice]
     assert f"in the way: session {session}" in result.stdout
     assert f"migdoctor fix end-session --session {session}" in result.stdout
     assert server_database.version_rows() == [COMMENT]
@@ -336,3 +341,36 @@ def test_on_a_terminal_the_blocker_is_ended_only_with_consent(
     assert f"Ends session {session}" in accepted.stdout
     assert "Upgraded 1 revision" in accepted.stdout
     assert server_database.version_rows() == [BIO]
+
+
+def test_a_revision_failing_on_its_seed_data_after_its_tables(
+    blog: Project, database: Database
+) -> None:
+    # PowerDNS-Admin (github.com/ngoduykhanh/PowerDNS-Admin), revision 787bdba9e147: it
+    # creates its tables, then seeds them, and one seed row is keyed by the builtin id (which
+    # SQLAlchemy 2 refuses). The tables stay where DDL is not rolled back; the upgrade sent the
+    # user to partial-migration, and check offered a stamp that said nothing of the seed.
+    blog.upgrade("head")
+    add_revision(
+        blog,
+        "5e5e5e5e5e5e",
+        COMMENT,
+        "role = op.create_table('role', sa.Column('id', sa.Integer, primary_key=True),"
+        " sa.Column('name', sa.String(20)))\n"
+        "op.bulk_insert(role, [{'id': 1, 'name': 'admin'}])\n"
+        "op.bulk_insert(role, [{id: 2, 'name': 'user'}])",
+    )
+
+    result = blog.migdoctor("upgrade")
+
+    assert result.exit_code == 1, result
+    if database.backend == "postgresql":  # rolled back whole: nothing to say about it
+        assert "role" not in database.table_names()
+        return
+    assert "All of 5e5e5e5e5e5e's schema changes are in place" in result.stdout, result
+    assert "(partial-migration) diagnoses" not in result.stdout
+    checked = blog.migdoctor("check")
+    assert "migdoctor fix stamp --revision 5e5e5e5e5e5e" in checked.stdout, checked
+    assert "5e5e5e5e5e5e: bulk insert on role" in " ".join(checked.stdout.split())
+    plan = blog.migdoctor("fix", "stamp", "--revision", "5e5e5e5e5e5e", "--dry-run")
+    assert "also change data, which no schema shows and the stamp skips" in plan.stdout, plan

@@ -221,3 +221,16 @@ def test_every_format_is_named_in_help_and_errors(tmp_path: Path) -> None:
     assert "choose text, json, sarif or github" in wrong.stderr
     helped = run([*migdoctor_command(), "check", "--help"], tmp_path)
     assert all(name in helped.stdout for name in ("text", "json", "sarif", "github"))
+
+
+def test_json_is_also_asked_for_with_json(blog_offline: Project) -> None:
+    # typed in the field test of JupyterHub; typer answered "No such option: --json (Possible
+    # options: --jobs)"
+    asked = blog_offline.migdoctor("check", "--offline", "--json")
+    both = blog_offline.migdoctor("check", "--offline", "--json", "--format", "sarif")
+
+    assert asked.exit_code == 0, asked
+    assert asked.json()["schema_version"] == 1
+    assert asked.json()["findings"] == []
+    assert both.exit_code == 2, both
+    assert "--json and --format sarif ask for two formats" in both.stderr

@@ -25,6 +25,7 @@ from tests.helpers import (
     USER,
     Project,
     add_revision,
+    app_created_tables_history,
     copy_project,
     edit,
     migdoctor_command,
@@ -310,6 +311,23 @@ def test_an_upgrade_that_fails_on_sqlite_points_to_a_scratch_server(tmp_path: Pa
     assert f"✗ {ARTICLE} " in result.stdout
     assert "The round trip ran on a temporary SQLite file." in result.stdout
     assert "with --scratch-url URL" in result.stdout
+
+
+@pytest.mark.databases
+def test_a_history_that_alters_tables_no_revision_creates_is_said_so(
+    blog: Project, database: Database
+) -> None:
+    # JupyterHub (jupyterhub/jupyterhub): the first revision is empty and the application
+    # creates its tables; the round trip failed on "no such table" and pointed at SQLite
+    app_created_tables_history(blog)
+
+    document = roundtrip_json(blog, database, 1)
+    text = blog.migdoctor("roundtrip", *scratch_arguments(database))
+
+    failed = by_revision(document)["a2nick"]
+    assert (failed["upgrade"], failed["tables_never_created"]) == ("failed", ["member"])
+    assert "It alters member, which no revision before it creates" in text.stdout, text
+    assert "The round trip ran on a temporary SQLite file" not in text.stdout
 
 
 @pytest.mark.parametrize("server_database", ["postgresql"], indirect=True)

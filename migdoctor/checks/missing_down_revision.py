@@ -66,7 +66,7 @@ def revision_builds_on_missing_revision(facts: Facts) -> list[Finding]:
             "unloadable_file": unloadable,
         }
         message = (
-            f"Revision {script.label} ({project.relative(script.path)}) names "
+            f"Revision {script.revision} ({project.relative(script.path)}) names "
             f"'{reference.missing}' as its {reference.via}, and no revision file defines it. "
             + (
                 f'alembic warns "Revision {reference.missing} referenced from '

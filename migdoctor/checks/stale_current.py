@@ -75,8 +75,7 @@ def database_behind_head(facts: Facts) -> list[Finding]:
         f"The database {where}; the scripts' head is {', '.join(graph.heads)}. "
         f"{count} revision{'s' if count != 1 else ''} not applied yet: "
         + ", ".join(item["revision"] for item in pending_evidence[:5])
-        + (" …" if count > 5 else "")
-        + "."
+        + (f" and {count - 5} more." if count > 5 else ".")
     )
     fixes: tuple[FixOption, ...] = ()
     blockers = upgrade_blockers(facts)

@@ -6,7 +6,10 @@ Live tables (the version table aside, and as env.py's ``include_object`` / ``inc
 filter them) that no revision of the history creates, renames or names at all. An error when
 the history is empty — every file of the versions folder deleted, ``alembic_version`` dropped,
 the common way to "start over" — while application tables are still there; a warning when the
-history exists but leaves some live tables out.
+history exists but leaves some live tables out; an info when the revisions themselves alter
+tables no revision creates (the first revision empty, the application making its tables with
+``create_all()`` and a stamp, as JupyterHub does): the tables no revision names are then made
+the same way.
 
 Why it matters
 --------------
@@ -61,6 +64,7 @@ def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
     tables = list(comparison.untracked_tables)
     listed = ", ".join(tables[:8]) + (f" and {len(tables) - 8} more" if len(tables) > 8 else "")
     empty_history = not facts.project.scripts
+    never_created: list[str] = []
     if empty_history:
         severity = Severity.ERROR
         title = "The database has tables but the project has no revision"
@@ -75,6 +79,23 @@ def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
             + " A database built from the history would get none of them, and the next "
             "alembic revision --autogenerate, comparing the models with this database, would "
             "write an empty baseline."
+        )
+    elif never_created := _altered_never_created(facts):
+        # JupyterHub (jupyterhub/jupyterhub): the first revision is empty, the application
+        # makes every table with create_all() and stamps, the revisions only alter them; a
+        # baseline for the tables they do not name would not make the history buildable
+        severity = Severity.INFO
+        title = "Tables the application makes itself, as the history expects"
+        shown = ", ".join(never_created[:8]) + (
+            f" and {len(never_created) - 8} more" if len(never_created) > 8 else ""
+        )
+        message = (
+            f"No revision creates {listed}; nor does any create {shown}, which the revisions "
+            "alter: the history expects the application to make its tables itself "
+            "(metadata.create_all(), then a stamp) and only changes them. A database built "
+            "from the history alone has none of them. Nothing to do if the application "
+            "creates its tables when it starts; if the history should build the database, "
+            "see migdoctor explain untracked-schema."
         )
     else:
         severity = Severity.WARNING
@@ -100,11 +121,12 @@ def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
             ),
         )
     else:
-        message += (
-            " Write a baseline revision that creates them (autogenerate against an empty "
-            "database), then record it here with migdoctor fix stamp --revision REV: see "
-            "migdoctor explain untracked-schema."
-        )
+        if severity == Severity.WARNING:
+            message += (
+                " Write a baseline revision that creates them (autogenerate against an empty "
+                "database), then record it here with migdoctor fix stamp --revision REV: see "
+                "migdoctor explain untracked-schema."
+            )
         fixes = ()
     return [
         Finding(
@@ -119,8 +141,34 @@ def tables_no_revision_accounts_for(facts: Facts) -> list[Finding]:
                 "version_table": database.qualified_version_table,
                 "version_table_exists": database.version_table_exists,
                 "current": list(database.version_rows),
+                **({"altered_never_created": never_created} if never_created else {}),
             },
             locations=facts.project.config_location,
             fixes=fixes,
         )
     ]
+
+
+def _altered_never_created(facts: Facts) -> list[str]:
+    """Live tables the revisions change that no revision creates (or renames to)."""
+    database = facts.database
+    if database is None:
+        return []
+    created: set[tuple[str | None, str]] = set()
+    altered: dict[tuple[str | None, str], str] = {}
+    for recorded in facts.operations.values():
+        for operation in recorded.operations:
+            if operation.table is None:
+                continue
+            key = (operation.schema, operation.table.lower())
+            if operation.kind == "create_table":
+                created.add(key)
+            elif operation.kind == "rename_table" and operation.name:
+                created.add((operation.schema, operation.name.lower()))
+            elif operation.kind not in ("drop_table", "execute", "bulk_insert"):
+                altered.setdefault(key, operation.qualified_table or operation.table)
+    return sorted(
+        name
+        for key, name in altered.items()
+        if key not in created and database.table(key[1], key[0]) is not None
+    )

@@ -26,6 +26,12 @@ def check(
             help="text (for people), json, sarif (code scanning) or github (annotations).",
         ),
     ] = "text",
+    json_output: Annotated[
+        bool,
+        # what many users type (gh, npm, kubectl have it); typer answered "Possible options:
+        # --jobs"
+        typer.Option("--json", help="The same as --format json.", show_default=False),
+    ] = False,
     offline: Annotated[
         bool, typer.Option("--offline", help="Check the scripts only; no database.")
     ] = False,
@@ -50,6 +56,10 @@ def check(
     from migdoctor.commands.check import diagnose
     from migdoctor.render import FORMATS, render_report, stdout_for_report_only
 
+    if json_output:
+        if output_format not in ("text", "json"):
+            raise MigdoctorError(f"--json and --format {output_format} ask for two formats.")
+        output_format = "json"
     if output_format not in FORMATS:
         raise MigdoctorError(
             f"Unknown format {output_format!r}: choose {', '.join(FORMATS[:-1])} or {FORMATS[-1]}."

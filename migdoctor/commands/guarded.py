@@ -100,6 +100,8 @@ def migrate(
                 return EXIT_FAILED
             if direction == DOWNGRADE and not _drops_consented(facts, revision, ui, force):
                 return EXIT_FAILED
+            if direction == UPGRADE:
+                _warn_of_lock_holders(facts, lock_timeout, ui)
             project = facts.project
         attempts = None
         if options.retries:
@@ -323,6 +325,19 @@ def stamp(
     return EXIT_OK
 
 
+def _warn_of_lock_holders(facts: Facts, lock_timeout: float, ui: TerminalInteraction) -> None:
+    """Say before the run that it will wait for the sessions lock-contention names, and for how
+    long: seen on JupyterHub, where the upgrade sat silent for its whole 60 s behind a console
+    the preflight had already found holding the table."""
+    for outcome in run_checks(facts, select=["lock-contention"]):
+        for finding in outcome.findings:
+            wait = f"up to {lock_timeout:g}s (--lock-timeout)" if lock_timeout else "for ever"
+            ui.text(
+                f"! {finding.message} This upgrade will wait {wait} for them, then give up "
+                "and say what was in the way."
+            )
+
+
 def preflight_refusal(
     facts: Facts, direction: str, target: str
 ) -> tuple[list[Finding], str] | None:
@@ -424,6 +439,17 @@ def _downgrade_revisions(facts: Facts, target: str) -> tuple[str, ...] | None:
         return None
 
 
+def _downgrade_title(facts: Facts, target: str, steps: Sequence[str]) -> str:
+    """``Downgrade 1 revision, to ff1860e38070`` (newest first ``steps``): a relative target
+    named by itself read "Downgrade to -1"."""
+    graph = facts.project.graph
+    landing = (
+        ", ".join(graph.down.get(steps[-1], ())) or "base" if steps and steps[-1] in graph else ""
+    )
+    count = f"{len(steps)} revision{'s' if len(steps) != 1 else ''}"
+    return f"Downgrade {count}, to {landing}" if landing else f"Downgrade to {target}"
+
+
 def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: bool) -> bool:
     """Show the tables and columns the downgrade drops, with their rows, before it runs; on a
     terminal, ask before dropping rows (default: no). Refused without ``force`` when one of
@@ -470,7 +496,7 @@ def _drops_consented(facts: Facts, target: str, ui: TerminalInteraction, force: 
         facts,
         Plan(
             fix=DOWNGRADE,
-            title=f"Downgrade to {target}",
+            title=_downgrade_title(facts, target, [revision for revision, _ in revisions]),
             risk=Risk.DANGEROUS,
             drops=drops,
             warnings=found[1],

@@ -125,7 +125,12 @@ class _RoundTrip:
         for revision in self.order:
             run = run_revisions(self.project, [revision], upgrade=True)
             if not run.ok:
-                self._note(revision, upgrade=FAILED, upgrade_error=run.error)
+                self._note(
+                    revision,
+                    upgrade=FAILED,
+                    upgrade_error=run.error,
+                    tables_never_created=self._absent_tables_altered(revision, run.before),
+                )
                 break
             assert run.before is not None
             self.before_upgrade[revision] = run.before
@@ -134,6 +139,31 @@ class _RoundTrip:
         for revision in self.order[len(applied) + 1 :]:
             self._note(revision, not_run_because="an earlier upgrade failed")
         return applied
+
+    def _absent_tables_altered(
+        self, revision: str, before: SchemaSnapshot | None
+    ) -> tuple[str, ...]:
+        """The tables ``revision``'s upgrade() alters (read from its source) that the scratch
+        database did not have before it, nor does the revision create. JupyterHub's first
+        revision is empty and its application creates the tables: the round trip failed on
+        "no such table: users" with a hint about SQLite."""
+        if before is None:
+            return ()
+        from migdoctor.operations.static import read_operations_statically
+
+        script = self.project.graph.scripts[revision]
+        operations = read_operations_statically(script.path, revision, "").operations
+        there = {table.lower() for table in before.tables}
+        created = {op.table.lower() for op in operations if op.kind == "create_table" and op.table}
+        return tuple(
+            dict.fromkeys(
+                op.table
+                for op in operations
+                if op.table
+                and op.kind != "create_table"
+                and op.table.lower() not in there | created
+            )
+        )
 
     def _downgrade_each(self, applied: list[str], clean: bool) -> bool:
         """Downgrade the ``applied`` revisions newest first, each checked against the schema

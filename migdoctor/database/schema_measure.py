@@ -225,13 +225,21 @@ class Measure:
             return RevisionSchemaComparison(revisions, error=describe_exception(error))
         differences = []
         untracked: list[str] = []
+        # a live table no revision names is untracked-schema's, and so is what alembic says
+        # about its indexes and constraints (it reports those of a table it would drop too)
+        untracked_keys = {
+            (self._schema(table_key[0]), self._name(table_key[1]))
+            for difference, table_key in answer
+            if difference.operation == "remove_table"
+        } - set(self.history_tables)
         for difference, table_key in answer:
             key = (self._schema(table_key[0]), self._name(table_key[1]))
             if key in uncertain or self._refers_to(difference) in uncertain:
                 # nor a foreign key to such a table: the history's side has none to compare
                 continue
-            if difference.operation == "remove_table" and key not in self.history_tables:
-                untracked.append(difference.table)
+            if key in untracked_keys:
+                if difference.operation == "remove_table":
+                    untracked.append(difference.table)
                 continue
             differences.append(difference)
         return RevisionSchemaComparison(

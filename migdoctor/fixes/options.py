@@ -49,7 +49,13 @@ def fix_option(
 
 
 def verified_stamp_option(facts: Facts, revision: str, title: str) -> FixOption:
-    """The recommended stamp at ``revision``, whose schema the live one equals."""
-    return fix_option(
-        facts, "stamp", title, why=SCHEMA_MATCHES, recommended=True, revision=revision
-    )
+    """The recommended stamp at ``revision``, whose schema the live one equals; what it skips
+    that no schema shows (data) is said."""
+    from migdoctor.operations.schema_position import data_changes_skipped
+
+    why = SCHEMA_MATCHES
+    skipped = data_changes_skipped(facts, revision)
+    if skipped:
+        shown = "; ".join(skipped[:3]) + (f"; {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        why += f". It also skips what no schema shows ({shown}): make sure that data is there first"
+    return fix_option(facts, "stamp", title, why=why, recommended=True, revision=revision)

@@ -30,7 +30,7 @@ from __future__ import annotations
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
 from migdoctor.operations.effects import creation_conflicts, schema_mismatches
-from migdoctor.operations.schema_position import comparison_with
+from migdoctor.operations.schema_position import comparison_with, data_changes_skipped
 from migdoctor.repair.plan import FixRequest, Plan, nothing_to_do, refused, version_table_change
 
 FIX_ID = "stamp"
@@ -70,6 +70,14 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         "No migration runs: only the version table changes. The schema must already be in "
         "the state this revision describes."
     ]
+    skipped_data = [change for target in targets for change in data_changes_skipped(facts, target)]
+    if skipped_data:
+        warnings.append(
+            "The revisions it records as applied also change data, which no schema shows and "
+            "the stamp skips: "
+            + "; ".join(dict.fromkeys(skipped_data))
+            + ". Make sure that data is there (or run those statements by hand) first."
+        )
     comparison = comparison_with(facts, rows_after)
     if comparison is not None and comparison.error is None:
         differences = [d.words for d in comparison.differences]

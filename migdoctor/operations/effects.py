@@ -181,6 +181,27 @@ def revision_visibility(
     return tuple(visibilities)
 
 
+def net_effects_missing(
+    operations: Sequence[Operation], database: DatabaseFacts
+) -> list[tuple[Expectation, bool]]:
+    """What ``operations``, run in this order, leave present (True) or absent (False) that the
+    live schema does not show. Net: the last operation on a name decides (a column one revision
+    adds and a later one drops is expected absent, and so is every column of a table dropped
+    later); an operation that changes a table shows it was there (JupyterHub's revisions drop a
+    table its application makes again, then alter it); one whose effect the schema cannot show
+    adds nothing more."""
+    final: dict[Expectation, bool] = {}
+    for operation in operations:
+        if operation.table is not None and operation.kind in ("drop_table", "rename_table"):
+            dropped = table_key(database, operation.schema, operation.table)
+            final = {e: wanted for e, wanted in final.items() if e[1] != dropped}
+        elif operation.table is not None:
+            final[("table", table_key(database, operation.schema, operation.table), "")] = True
+        for expectation, wanted in _expectations(operation, database) or []:
+            final[expectation] = wanted
+    return [(e, wanted) for e, wanted in final.items() if is_present(e, database) != wanted]
+
+
 @dataclass(frozen=True)
 class TableConflict:
     """``revision`` creates ``table``, which will already exist when it runs."""

@@ -12,7 +12,7 @@ from migdoctor.operations.effects import (
     revision_visibility,
     table_key,
 )
-from migdoctor.operations.schema_position import comparison_with
+from migdoctor.operations.schema_position import comparison_with, matching_revisions
 
 
 @dataclass(frozen=True)
@@ -143,25 +143,33 @@ def next_revision_partly_applied(facts: Facts) -> PartialApplication | None:
     partial = partial_application(recorded, database)
     if partial is None:
         return None
+    touched = {
+        table_key(database, op.schema, name)
+        for op in recorded.operations
+        for name in (op.table, op.name if op.kind == "rename_table" else None)
+        if name
+    }
     current = comparison_with(facts, database.version_rows)
-    if current is not None and current.matches:
+    # the comparison says nothing of the tables it leaves out: JupyterHub's revisions alter
+    # tables only its application creates, so the current revision "matched" a schema half way
+    # through the next one
+    unseen = (
+        {table_key(database, *_split(table)) for table in current.uncertain_tables}
+        if current is not None
+        else set()
+    )
+    if current is not None and current.matches and not touched & unseen:
         return None
     history = database.schema_history
-    if history is not None and any(revision in history.matching for revision in pending):
+    if history is not None and any(revision in matching_revisions(facts) for revision in pending):
         # the schema is that of a pending revision: everything up to it ran, the next one
         # included (an emptied version table); table-exists tells that story
         return None
     if current is not None and current.error is None:
-        touched = {
-            table_key(database, op.schema, name)
-            for op in recorded.operations
-            for name in (op.table, op.name if op.kind == "rename_table" else None)
-            if name
-        }
         differing = {
             table_key(database, *_split(difference.table)) for difference in current.differences
         }
-        if not differing & touched:
+        if not differing & touched and not touched & unseen:
             return None
     return partial
 

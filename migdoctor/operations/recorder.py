@@ -14,7 +14,8 @@ run, its literal operations are read from the source instead. The recording cont
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,7 +82,11 @@ def record_upgrades(
         recording.live_bind = live_bind
         # one recording context for them all: building alembic's context per revision would
         # cost more than running the revisions
-        with recording_operations(recording), live_sql_refused(recording):
+        with (
+            recording_operations(recording),
+            live_sql_refused(recording),
+            revisions_not_logging(),
+        ):
             for script in group:
                 recorded = _record_upgrade(script, recording)
                 if cache is not None:
@@ -90,6 +95,21 @@ def record_upgrades(
     if cache is not None:
         cache.save()
     return {script.revision: results[script.revision] for script in scripts}
+
+
+@contextmanager
+def revisions_not_logging() -> Iterator[None]:
+    """Silence what revisions log while they are recorded (not run): JupyterHub's warn
+    "Skipping upgrade of absent table", which a check printed as if it had upgraded something.
+    They say it when they run."""
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 def record_upgrade(
@@ -166,15 +186,21 @@ def _import_for_recording(path: Path) -> Any:
         ) from None
 
 
-def record_migrate_operations(path: Path, dialect: Dialect) -> list[MigrateOperation]:
+def record_migrate_operations(
+    path: Path, dialect: Dialect, live: MigrationContext | None = None
+) -> list[MigrateOperation]:
     """The ``MigrateOperation`` objects the ``upgrade()`` of the file at ``path`` creates, in
-    order, for a repair that runs some of them through a real ``Operations``. Raises
-    CannotRecord when the file cannot be imported or its ``upgrade()`` cannot be recorded."""
+    order, for a repair that runs some of them through a real ``Operations``; with ``live``,
+    ``op.get_bind()`` answers questions from that database, as when the plan was made (an
+    ``upgrade()`` that asks which tables exist, as JupyterHub's do, records nothing without
+    it). Raises CannotRecord when the file cannot be imported or its ``upgrade()`` cannot be
+    recorded."""
     module = _import_for_recording(path)
     upgrade = getattr(module, "upgrade", None)
     if not callable(upgrade):
         raise CannotRecord("the file has no upgrade()")
-    recording = Recording(dialect, None)
+    recording = Recording(dialect, live)
+    recording.live_bind = live is not None
     with recording_operations(recording), live_sql_refused(recording):
         return _record(upgrade, recording)
 

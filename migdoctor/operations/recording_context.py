@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -158,12 +159,35 @@ def _is_question(statement: str) -> bool:
     )
 
 
+# how long a question upgrade() asks on a connection of its own may wait for a lock or run: that
+# session is not bounded as env.py's is
+QUESTION_BOUND_SECONDS = 5
+
+
+def _bound_questions(dialect: Any, cursor: Any) -> None:
+    """Bound the session of a connection upgrade() opened itself, through its DBAPI cursor
+    (SQL sent through SQLAlchemy would come back to the guard)."""
+    seconds = QUESTION_BOUND_SECONDS
+    if dialect.name == "postgresql":
+        cursor.execute(f"SET lock_timeout = '{seconds * 1000}ms'")
+        cursor.execute(f"SET statement_timeout = '{seconds * 1000}ms'")
+    elif dialect.name in ("mysql", "mariadb"):
+        cursor.execute(f"SET SESSION lock_wait_timeout = {seconds}")
+        if getattr(dialect, "is_mariadb", False):
+            cursor.execute(f"SET SESSION max_statement_time = {seconds}")
+        else:
+            cursor.execute(f"SET SESSION max_execution_time = {seconds * 1000}")
+    # SQLite: the driver's busy timeout (5 s) bounds a read behind a writer
+
+
 @contextmanager
 def live_sql_refused(recording: Recording) -> Iterator[None]:
-    """While recording, SQL reaches a database only as a question on env.py's own connection
-    (which marks the revision as consulting the database). A change sent on that connection
-    (a data migration through ``op.get_bind()``) is recorded as raw SQL and replaced by a query
-    that answers nothing; SQL on any other connection is refused."""
+    """While recording, SQL reaches a database only as a question (which marks the revision as
+    consulting the database): on env.py's own connection, or, when there is one, on a
+    connection upgrade() opens itself (bounded). A change sent on env.py's connection (a data
+    migration through ``op.get_bind()``) is recorded as raw SQL and replaced by a query that
+    answers nothing; a change on any other connection is refused, and so is any SQL when no
+    database is consulted (check --offline)."""
     from alembic.operations import ops
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -181,7 +205,17 @@ def live_sql_refused(recording: Recording) -> Iterator[None]:
         executemany: bool,
     ) -> tuple[str, Any]:
         text = str(statement or "")
-        if live_connection is None or connection is not live_connection:
+        if live_connection is not None and connection is not live_connection:
+            if not _is_question(text):
+                raise LiveSQLRefused(" ".join(text.split())[:80])
+            # a question on a connection of upgrade()'s own: JupyterHub's revisions ask
+            # sa.inspect(op.get_bind().engine) which tables exist, and act on the answer
+            if connection not in bounded_connections:
+                _bound_questions(connection.dialect, cursor)
+                bounded_connections.add(connection)
+            recording.consulted_database = True
+            return statement, parameters
+        if live_connection is None:
             raise LiveSQLRefused(" ".join(text.split())[:80])
         if _SAVEPOINT.match(text):
             return statement, parameters
@@ -193,6 +227,7 @@ def live_sql_refused(recording: Recording) -> Iterator[None]:
         recording.keep(ops.ExecuteSQLOp(text))
         return _NOTHING, {} if isinstance(parameters, dict) else ()
 
+    bounded_connections: weakref.WeakSet[Any] = weakref.WeakSet()
     event.listen(Engine, "before_cursor_execute", guard, retval=True)
     try:
         yield

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts, RevisionSchemaComparison
 from migdoctor.facts.operations import Operation
-from migdoctor.operations.effects import Visibility, operation_visibility
+from migdoctor.operations.effects import Visibility, net_effects_missing, operation_visibility
 
 # operations on rows, which no schema shows (a data migration is never visible)
 DATA_OPERATIONS = ("execute", "bulk_insert")
@@ -27,12 +27,13 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
     """The revisions a stamp may name: their schema the live one equals by alembic's
     comparison, without resting on tables the history cannot know (newest first).
 
-    A revision after the oldest match that changes a table the comparison leaves out (its shape
-    unknown to the history: raw SQL, a revision read from its source) is taken to have run only
-    when the live schema shows each of its changes there (an added column is there, a dropped
-    one is not); one it cannot show (a type changed) is not taken on trust. mealie
-    (github.com/mealie-recipes/mealie) reads its first revision from its source: a stamp at its
-    head was recommended over a database without the column its head adds."""
+    Where the comparison leaves tables out (their shape unknown to the history: raw SQL, a
+    revision read from its source, tables only the application creates), a revision is offered
+    only when the live schema shows there the net changes of the revisions a stamp would take
+    as run (an added column is there, a dropped one is not), and each change of those after
+    the oldest match; one it cannot show (a type changed) is not taken on trust there. mealie
+    (github.com/mealie-recipes/mealie) reads its first revision from its source: a stamp at
+    its head was recommended over a database without the column its head adds."""
     database = facts.database
     if database is None or database.schema_history is None:
         return ()
@@ -41,28 +42,95 @@ def matching_revisions(facts: Facts) -> tuple[str, ...]:
     if not stampable:
         return ()
     graph = facts.project.graph
-    before = graph.ancestors(history.matching[-1:])
+    oldest_first = list(reversed(graph.history()))
+    known_rows = [row for row in database.version_rows if row in graph]
+    applied = (
+        graph.ancestors(known_rows) if len(known_rows) == len(database.version_rows) else set()
+    )
+    before_oldest_match = graph.ancestors(history.matching[-1:])
 
-    def ran(revision: str, unknown: set[str]) -> bool:
-        recorded = facts.operations.get(revision)
-        if recorded is None:
+    def shown(revision: str, unknown: set[str]) -> bool:
+        """Whether the live schema shows what a stamp at ``revision`` takes as run, on the
+        tables the comparison leaves out: the net changes of every revision after the version
+        table's (JupyterHub makes all its tables with create_all(), so its matches rest on
+        nothing but such tables), and each change of a revision after the oldest match, even
+        one the schema cannot show (a type changed), is not taken on trust."""
+        taken = graph.ancestors((revision,)) - applied
+        if any(r not in facts.operations for r in taken):
             return False
+        changes = {
+            r: [
+                operation
+                for operation in facts.operations[r].operations
+                if operation.kind not in DATA_OPERATIONS and _changes(operation, unknown)
+            ]
+            for r in oldest_first
+            if r in taken
+        }
+        if net_effects_missing([o for r in changes for o in changes[r]], database):
+            return False
+        # and the revisions after it the stamp leaves to run (or takes back, behind the version
+        # table's): each must visibly not have run there
+        after = graph.descendants([revision], include_self=False)
+        for undone in after | (applied - graph.ancestors((revision,))):
+            operations = (
+                [
+                    o
+                    for o in facts.operations[undone].operations
+                    if o.kind not in DATA_OPERATIONS and _changes(o, unknown)
+                ]
+                if undone in facts.operations
+                else None
+            )
+            if operations is None:
+                return False
+            if operations and not any(
+                operation_visibility(o, database) == Visibility.MISSING for o in operations
+            ):
+                return False
         return all(
-            operation.kind in DATA_OPERATIONS
-            or operation_visibility(operation, database) == Visibility.VISIBLE
-            for operation in recorded.operations
-            if operation.qualified_table in unknown
-            or (operation.kind == "rename_table" and _renamed(operation) in unknown)
+            operation_visibility(operation, database) == Visibility.VISIBLE
+            for r in changes
+            if r not in before_oldest_match
+            for operation in changes[r]
         )
 
     kept = []
     for revision in stampable:
         comparison = history.comparison((revision,))
         unknown = set(comparison.uncertain_tables) if comparison is not None else set()
-        skipped = graph.ancestors((revision,)) - before
-        if not unknown or all(ran(skipped_revision, unknown) for skipped_revision in skipped):
+        if not unknown or shown(revision, unknown):
             kept.append(revision)
     return tuple(kept)
+
+
+def data_changes_skipped(facts: Facts, revision: str) -> list[str]:
+    """What the revisions a stamp at ``revision`` takes as run do to data, which no schema
+    shows, so a stamp skips it unseen: their bulk inserts and raw SQL, oldest first.
+    PowerDNS-Admin (github.com/ngoduykhanh/PowerDNS-Admin): its first revision creates the
+    tables, then seeds the roles and settings; its upgrade failed on the seed, the tables
+    stayed, and a stamp was recommended over tables without a role."""
+    database = facts.database
+    if database is None:
+        return []
+    graph = facts.project.graph
+    known_rows = [row for row in database.version_rows if row in graph]
+    applied = graph.ancestors(known_rows)
+    taken = graph.ancestors((revision,)) - applied
+    return [
+        f"{r}: {operation.describe()}"
+        for r in reversed(graph.history())
+        if r in taken and r in facts.operations
+        for operation in facts.operations[r].operations
+        if operation.kind in DATA_OPERATIONS
+    ]
+
+
+def _changes(operation: Operation, tables: set[str]) -> bool:
+    """Whether ``operation`` changes one of ``tables`` (a rename: to one of them too)."""
+    return operation.qualified_table in tables or (
+        operation.kind == "rename_table" and _renamed(operation) in tables
+    )
 
 
 def _renamed(operation: Operation) -> str | None:
@@ -88,17 +156,31 @@ class SchemaPosition:
     error: str | None = None
     # how the live schema differs from the closest revision, in words (when it matches none)
     closest_differences: tuple[str, ...] = ()
+    # revisions the comparison finds equal only by leaving out tables whose shape the history
+    # does not know, and whose changes there the live schema does not show (no stamp names them)
+    unverified: tuple[str, ...] = ()
 
     def words(self) -> str:
         if self.unknown:
             return f"cannot tell which revision it is at ({self.unknown})"
         if self.error and not self.matches:
             return f"cannot compare with revision {self.closest} ({self.error})"
+        unverified = ""
+        if self.unverified:
+            plural = "s" if len(self.unverified) > 1 else ""
+            unverified = (
+                f"revision{plural} {', '.join(self.unverified)} only by leaving out tables whose "
+                "shape the history does not know (there, the live schema is not what they "
+                "leave)"
+            )
         if self.matches:
             listed = ", ".join(self.matches)
             note = " (the version table's)" if self.current_matches else ""
             plural = "s" if len(self.matches) > 1 else ""
-            return f"matches revision{plural} {listed}{note}"
+            also = f"; {unverified}" if unverified else ""
+            return f"matches revision{plural} {listed}{note}{also}"
+        if unverified:
+            return f"matches {unverified}"
         if self.closest:
             count = f"{self.differences} difference{'s' if self.differences != 1 else ''}"
             shown = self.closest_differences[:SHOWN_DIFFERENCES]
@@ -117,6 +199,7 @@ class SchemaPosition:
             "unknown": self.unknown,
             "error": self.error,
             "closest_differences": list(self.closest_differences),
+            "unverified_matches": list(self.unverified),
         }
 
 
@@ -130,10 +213,16 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
         return SchemaPosition((), False, unknown=history.unknown)
     current = history.comparison(database.version_rows)
     current_matches = current is not None and current.matches and bool(database.version_rows)
-    matches = history.matching
+    # the header names a match only as a stamp would: JupyterHub's tables are all made by
+    # create_all(), so revisions whose changes never ran there "matched" by leaving them out
+    verified = set(matching_revisions(facts))
+    if current_matches:
+        verified.update(database.version_rows)
+    matches = tuple(r for r in history.matching if r in verified)
+    unverified = tuple(r for r in history.matching if r not in verified)
     if current_matches and not matches:
         matches = tuple(database.version_rows)
-    tied = matches or history.closest()
+    tied = matches or unverified or history.closest()
     # among revisions as close as each other, the version table's own comes first
     closest = next((r for r in tied if r in database.version_rows), next(iter(tied), None))
     comparison = history.comparison((closest,)) if closest else None
@@ -146,4 +235,5 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
         closest_differences=tuple(d.words for d in comparison.differences)
         if comparison is not None and not matches
         else (),
+        unverified=unverified,
     )

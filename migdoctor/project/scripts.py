@@ -63,8 +63,9 @@ class RevisionScript:
 
     @property
     def label(self) -> str:
-        """``id, message`` as the user knows a revision."""
-        return f"{self.revision}, {self.doc}" if self.doc else self.revision
+        """``id (message)`` as the user knows a revision: one item of a list of them (alembic's
+        ``id, message`` made a list of two revisions read as four items)."""
+        return f"{self.revision} ({self.doc})" if self.doc else self.revision
 
 
 @dataclass(frozen=True)

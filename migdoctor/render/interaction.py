@@ -189,7 +189,18 @@ class TerminalInteraction:
                 "downgrade() fails on this database at the statement above."
             )
         elif aftermath.in_schema and aftermath.version_rows is not None:
-            if aftermath.half_applied:
+            if aftermath.half_applied and not aftermath.not_in_schema:
+                # PowerDNS-Admin (github.com/ngoduykhanh/PowerDNS-Admin): its first revision
+                # failed on its last seed insert; the tables stayed, the rows did not, and
+                # "partial-migration diagnoses it" sent the user to a check that (rightly)
+                # saw the revision's schema whole and offered a stamp
+                self.console.print(
+                    f"  All of {escape(failure.revision)}'s schema changes are in place; what "
+                    "the schema cannot show (listed above) may not have run. Fix the error in "
+                    "the revision, put that data right by hand, then "
+                    f"{self.command('check')} offers to record the revision."
+                )
+            elif aftermath.half_applied:
                 self.console.print(
                     f"  {escape(failure.revision)} is half applied: the database did not roll "
                     f"its DDL back. {self.command('check')} (partial-migration) diagnoses it "

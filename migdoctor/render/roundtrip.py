@@ -83,6 +83,14 @@ def _revision(revision: RevisionRoundtrip, console: Console) -> None:
     console.print(f"  [bold red]✗[/] {label}: {revision.verdict}")
     if revision.upgrade == FAILED:
         console.print(f"      upgrade() raised {_t(revision.upgrade_error)}")
+        if revision.tables_never_created:
+            tables = ", ".join(revision.tables_never_created)
+            console.print(
+                f"      It alters {_t(tables)}, which no revision before it creates: this "
+                "history does not build the database from empty (the application creates "
+                "those tables itself, with create_all() and a stamp, say). A round trip needs "
+                "revisions that create every table they alter."
+            )
     if revision.downgrade == FAILED:
         console.print(f"      downgrade() raised {_t(revision.downgrade_error)}")
     for change in revision.changes:
@@ -106,6 +114,7 @@ def roundtrip_document(report: RoundtripReport) -> dict[str, Any]:
                 "downgrade": revision.downgrade,
                 "downgrade_error": revision.downgrade_error or None,
                 "not_run_because": revision.not_run_because or None,
+                "tables_never_created": list(revision.tables_never_created),
                 "downgrade_differences": [
                     {
                         "change": change.change,

@@ -222,7 +222,7 @@ def complete_revision(
                 f"{completion.path} changed since the plan was made; nothing was run. Run it again."
             )
         try:
-            recorded = record_migrate_operations(completion.path, connection.dialect)
+            recorded = record_migrate_operations(completion.path, connection.dialect, context)
         except CannotRecord as error:
             raise MigdoctorError(f"{completion.revision}: {error}; nothing was run.") from None
         selected = []

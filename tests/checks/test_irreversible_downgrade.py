@@ -40,4 +40,10 @@ def test_irreversible_downgrades_are_one_info_finding(tmp_path: Path) -> None:
         (r["revision"], r["path"], r["downgrade"]) for r in irreversible["evidence"]["revisions"]
     ] == [(ARTICLE, ARTICLE_FILE, "empty"), (COMMENT, COMMENT_FILE, "missing")]
     assert f"{COMMENT} defines no downgrade() at all" in irreversible["message"]
+    # one item per revision, the message in brackets: seen on a history of revisions all
+    # titled "change", which read "a2nick, change, a3summary, change"
+    assert (
+        f": {ARTICLE} (create article table), {COMMENT} (add comment table)."
+        in (irreversible["message"])
+    )
     assert document["summary"] == {"errors": 0, "warnings": 0, "infos": 1}

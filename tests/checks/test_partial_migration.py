@@ -20,6 +20,7 @@ from tests.helpers import (
     TAG,
     Project,
     add_revision,
+    app_created_tables_history,
     checks_found,
     copy_project,
     finding,
@@ -242,3 +243,51 @@ def test_an_index_of_the_name_on_other_columns_is_not_the_revisions(
     if database.backend == "postgresql":  # no failed run: no failure to fix
         assert "fix the cause of the failure" not in completed.stdout
         assert "made outside the migrations" in completed.stdout
+
+
+def test_a_revision_asking_its_engine_which_tables_exist_half_applied(
+    blog: Project, database: Database
+) -> None:
+    # JupyterHub (jupyterhub/jupyterhub, revision 3c2384c5aae1): upgrade() asks
+    # sa.inspect(op.get_bind().engine) which tables exist (a connection of its own) and adds
+    # its columns only to a table the application made. That question was refused, the
+    # revision read from its source, and the half applied revision went unseen: "upgrade, safe"
+    # was recommended, and complete-revision could not record it.
+    app_created_tables_history(blog)
+    add_revision(
+        blog,
+        "a6member_info",
+        "a5nonick",
+        "logging.getLogger('alembic').warning('Skipping upgrade of absent table: x')\n"
+        "tables = sa.inspect(op.get_bind().engine).get_table_names()\n"
+        "if 'member' in tables:\n"
+        "    for name in ('url', 'info', 'display'):\n"
+        "        op.add_column('member', sa.Column(name, sa.String(100), nullable=True))",
+        imports="import logging",
+    )
+    database.execute(
+        "CREATE TABLE member (id INTEGER PRIMARY KEY, name VARCHAR(40), bio VARCHAR(200),"
+        " url VARCHAR(100))",
+        "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100), summary VARCHAR(200))",
+    )
+    assert blog.alembic("stamp", "a5nonick").exit_code == 0
+
+    _, document = blog.check_json()
+    checked = blog.migdoctor("check")
+
+    # what a revision logs while it is recorded (not run) is not the check's to say
+    assert "Skipping upgrade" not in checked.output, checked
+    check = "table-exists" if database.backend == "postgresql" else "partial-migration"
+    reported = finding(document, check)
+    assert [(op["operation"], op["state"]) for op in reported["evidence"]["operations"]] == [
+        ("add column member.url", "applied"),
+        ("add column member.info", "not applied"),
+        ("add column member.display", "not applied"),
+    ], reported["evidence"]
+    assert all(fix["id"] != "upgrade" for fix in finding(document, "stale-current")["fixes"])
+
+    fixed = blog.migdoctor("fix", "complete-revision", "--yes")
+
+    assert fixed.exit_code == 0, fixed
+    assert database.version_rows() == ["a6member_info"]
+    assert {"url", "info", "display"} <= set(database.column_names("member"))

@@ -10,6 +10,7 @@ from tests.helpers import (
     USER,
     Project,
     add_revision,
+    app_created_tables_history,
     checks_found,
     finding,
 )
@@ -83,3 +84,42 @@ with op.batch_alter_table("comment") as batch_op:
     ]
     assert f"{differs} (7b8c9d0e1f2a alters it)" in stale["message"]
     assert [(fix["id"], fix["recommended"]) for fix in stale["fixes"]] == [("upgrade", False)]
+
+
+def nickname_added_by_hand(blog: Project, database: Database) -> None:
+    """The application's tables over a history that never creates them; the version table says
+    no revision ran, yet member already has a2nick's column: the upgrade would fail on it."""
+    app_created_tables_history(blog)
+    database.execute(
+        "CREATE TABLE member (id INTEGER PRIMARY KEY, name VARCHAR(40), nickname VARCHAR(40))",
+        "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100))",
+    )
+    assert blog.alembic("stamp", "a1base").exit_code == 0
+
+
+def test_no_stamp_over_pending_changes_to_tables_the_history_never_creates(
+    blog: Project, database: Database
+) -> None:
+    nickname_added_by_hand(blog, database)
+
+    _, document = blog.check_json()
+
+    stale = finding(document, "stale-current")
+    assert "exactly the schema" not in stale["message"], stale
+    assert all(fix["id"] != "stamp" for fix in stale["fixes"]), stale["fixes"]
+    schema = document["database"]["schema"]
+    assert schema["matches"] == [], schema
+    assert "a3summary" in schema["unverified_matches"], schema
+
+
+def test_a_stamp_over_pending_changes_the_schema_shows_is_still_offered(
+    blog: Project, database: Database
+) -> None:
+    nickname_added_by_hand(blog, database)
+    database.execute("ALTER TABLE article ADD COLUMN summary VARCHAR(200)")
+
+    _, document = blog.check_json()
+
+    stale = finding(document, "stale-current")
+    stamps = [fix for fix in stale["fixes"] if fix["id"] == "stamp"]
+    assert [fix["command"] for fix in stamps] == ["migdoctor fix stamp --revision a3summary"]

@@ -15,6 +15,7 @@ from tests.helpers import (
     TAG_FILE,
     Project,
     add_tag_revision,
+    app_created_tables_history,
     checks_found,
     finding,
     git,
@@ -133,3 +134,32 @@ def test_outside_git_or_without_git_it_says_so_in_one_line(
     assert unknown["evidence"]["git"]["unavailable"] == (
         "the git executable is not installed (not on PATH)"
     )
+
+
+def test_a_stamp_is_verified_by_the_net_changes_to_tables_the_history_never_creates(
+    blog: Project, database: Database
+) -> None:
+    # JupyterHub (jupyterhub/jupyterhub): every table is made by the application, a revision
+    # adds a column a later one drops; the schema at head was taken for none, as the column the
+    # earlier revision adds is (rightly) gone
+    app_created_tables_history(blog)
+    database.execute(
+        "CREATE TABLE member (id INTEGER PRIMARY KEY, name VARCHAR(40), bio VARCHAR(200))",
+        "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100), summary VARCHAR(200))",
+    )
+    assert blog.alembic("stamp", "a5nonick").exit_code == 0
+    database.execute("UPDATE alembic_version SET version_num = '77525ee61b5b'")
+
+    _, document = blog.check_json()
+
+    unknown = finding(document, "unknown-revision")
+    assert "exactly the schema at revision a5nonick" in unknown["message"], unknown
+    stamps = [fix["command"] for fix in unknown["fixes"] if fix["id"] == "stamp"]
+    assert stamps == ["migdoctor fix stamp --revision a5nonick"], unknown["fixes"]
+    # the revisions before it match only by leaving member and article out: a4bio's bio is
+    # there, a5nonick's drop is done
+    schema = document["database"]["schema"]
+    assert (schema["matches"], schema["unverified_matches"]) == (
+        ["a5nonick"],
+        ["a4bio", "a3summary"],
+    ), schema
