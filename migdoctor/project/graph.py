@@ -50,6 +50,7 @@ class RevisionGraph(AlembicOrder):
 
     def __init__(self, scripts: Sequence[RevisionScript]) -> None:
         self.scripts: dict[str, RevisionScript] = {}
+        self._history: list[str] | None = None
         self.duplicates: dict[str, list[Path]] = {}
         self._position: dict[str, int] = {}
         for script in scripts:
@@ -204,8 +205,11 @@ class RevisionGraph(AlembicOrder):
         return list(reversed(self.alembic_order(needed, target_list)))
 
     def history(self) -> list[str]:
-        """Every revision, newest first, in the order ``alembic history`` lists them."""
-        return self.alembic_order(set(self.scripts), self.real_heads)
+        """Every revision, newest first, in the order ``alembic history`` lists them (worked
+        out once: the graph does not change, and several checks ask)."""
+        if self._history is None:
+            self._history = self.alembic_order(set(self.scripts), self.real_heads)
+        return list(self._history)
 
     def resolve(self, identifier: str) -> tuple[str, ...]:
         """Revision ids for ``identifier`` as alembic reads it: an id, a unique prefix of four
