@@ -18,9 +18,8 @@ the live schema (on SQLite, MySQL and PostgreSQL its key: the statements of ``sq
 every table's ``SHOW CREATE TABLE``, the versions of the catalog rows reflection reads; an
 unchanged schema is then not reflected at all), the models, env.py's settings and filters (by
 their code), and the versions of alembic, SQLAlchemy and the server; any change runs the
-comparison again. It
-runs every time when ``include_schemas`` is set, when a comparison extension other than
-alembic's own is installed, and with ``MIGDOCTOR_NO_CACHE=1``.
+comparison again. It runs every time when ``include_schemas`` is set, when a comparison
+extension other than alembic's own is installed, and with ``MIGDOCTOR_NO_CACHE=1``.
 
 Why it matters
 --------------
