@@ -703,6 +703,13 @@ def leave_an_invalid_index(database: Database, name: str = "ix_user_email") -> N
     engine.dispose()
 
 
+# the tables of app_created_tables_history as the application makes them at its head
+APP_TABLES_AT_HEAD = (
+    "CREATE TABLE member (id INTEGER PRIMARY KEY, name VARCHAR(40), bio VARCHAR(200))",
+    "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100), summary VARCHAR(200))",
+)
+
+
 def app_created_tables_history(project: Project) -> None:
     """JupyterHub's pattern (jupyterhub/jupyterhub): the first revision is empty, the application
     creates its tables itself (create_all(), then a stamp), and every later revision alters

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import Database
 from tests.helpers import (
+    APP_TABLES_AT_HEAD,
     ARTICLE,
     COMMENT,
     TAG,
@@ -144,8 +145,7 @@ def test_a_stamp_is_verified_by_the_net_changes_to_tables_the_history_never_crea
     # earlier revision adds is (rightly) gone
     app_created_tables_history(blog)
     database.execute(
-        "CREATE TABLE member (id INTEGER PRIMARY KEY, name VARCHAR(40), bio VARCHAR(200))",
-        "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100), summary VARCHAR(200))",
+        *APP_TABLES_AT_HEAD,
     )
     assert blog.alembic("stamp", "a5nonick").exit_code == 0
     database.execute("UPDATE alembic_version SET version_num = '77525ee61b5b'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import Database
 from tests.helpers import (
+    APP_TABLES_AT_HEAD,
     ARTICLE,
     Project,
     app_created_tables_history,
@@ -62,8 +63,7 @@ def test_where_the_history_alters_tables_it_never_creates_the_others_are_an_info
     # would not make that history build a database
     app_created_tables_history(blog)
     database.execute(
-        "CREATE TABLE member (id INTEGER PRIMARY KEY, name VARCHAR(40), bio VARCHAR(200))",
-        "CREATE TABLE article (id INTEGER PRIMARY KEY, title VARCHAR(100), summary VARCHAR(200))",
+        *APP_TABLES_AT_HEAD,
         "CREATE TABLE share_codes (id INTEGER PRIMARY KEY, code VARCHAR(40))",
     )
     assert blog.alembic("stamp", "head").exit_code == 0
