@@ -12,7 +12,7 @@ from migdoctor.facts.foreign_keys import ForeignKeyFact, ForeignKeyFacts, TableN
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Inspector
 
-    from migdoctor.database.drift_cache import ComparisonCache
+    from migdoctor.database.schema_key import KeptReadings
 
 _QUERY = """
 SELECT k.CONSTRAINT_NAME, k.TABLE_SCHEMA, k.TABLE_NAME, k.COLUMN_NAME,
@@ -28,7 +28,7 @@ def kept_foreign_keys(
     connection: Connection,
     inspector: Inspector,
     schemas: Iterable[str | None],
-    kept: ComparisonCache | None,
+    kept: KeptReadings | None,
 ) -> ForeignKeyFacts | None:
     """:func:`read_foreign_keys`, kept under the live schema's key when only the default
     schema is read (every table's ``SHOW CREATE TABLE``, which holds its keys): an unchanged

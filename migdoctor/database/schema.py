@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from migdoctor.database.schema_key import live_schema_key
+from migdoctor.database.schema_key import KeptReadings, live_schema_key
 from migdoctor.facts.model import ColumnFact, IndexFact, TableFact
-
-if TYPE_CHECKING:
-    from migdoctor.database.drift_cache import ComparisonCache
 
 
 def read_tables(
@@ -17,7 +14,7 @@ def read_tables(
     schemas: Iterable[str | None],
     exclude: Iterable[tuple[str | None, str]],
     only: Callable[[str | None, str], bool] | None = None,
-    kept: ComparisonCache | None = None,
+    kept: KeptReadings | None = None,
 ) -> tuple[tuple[TableFact, ...], tuple[str, ...]]:
     """The tables of ``schemas`` (None is the default schema) except ``exclude`` (the version
     table and migdoctor's ledger, as (schema, name)), reflected, and the names of them all
@@ -85,9 +82,7 @@ def _schema_tables(
     ]
 
 
-def _kept_reading(
-    inspector: Any, kept: ComparisonCache, type_text: _TypeText
-) -> Sequence[TableFact]:
+def _kept_reading(inspector: Any, kept: KeptReadings, type_text: _TypeText) -> Sequence[TableFact]:
     """The default schema's tables as :func:`_schema_tables` reads them, kept under the live
     schema's key (read without reflecting), so that an unchanged schema is not reflected
     again; read (and kept) where there is no such reading yet, or no key."""

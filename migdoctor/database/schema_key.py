@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from migdoctor import __version__
 
@@ -94,6 +94,14 @@ _POSTGRES_VERSIONS = (
         for catalog, rows in POSTGRES_CATALOGS.items()
     )
 )
+
+
+class KeptReadings(Protocol):
+    """Where readings are kept under a key (the comparison cache)."""
+
+    def get_pickled(self, key: str) -> Any: ...
+
+    def put_pickled(self, key: str, value: Any) -> None: ...
 
 
 def live_schema_key(inspector: Any, purpose: str, *kept: type) -> str | None:
