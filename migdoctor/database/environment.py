@@ -28,6 +28,7 @@ from migdoctor.errors import (
     driver_error,
 )
 from migdoctor.facts.model import ProjectFacts
+from migdoctor.quiet import logging_held_back
 from migdoctor.redact import redact, redact_foreign
 
 if TYPE_CHECKING:
@@ -277,14 +278,9 @@ def _replace_connections_with_url(environment: Any, url: str, opened: list[Any])
 @contextmanager
 def _quiet() -> Iterator[None]:
     """alembic's INFO lines and reflection warnings are noise in a report."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.INFO)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logging.disable(previous)
+    with logging_held_back(logging.INFO), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _in_version_file(error: BaseException, project: ProjectFacts) -> str:

@@ -14,8 +14,8 @@ run, its literal operations are read from the source instead. The recording cont
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from migdoctor.operations.recording_context import (
 )
 from migdoctor.operations.static import ignored_codes, read_operations_statically, source_lines
 from migdoctor.project.scripts import RevisionScript, load_module
+from migdoctor.quiet import logging_held_back
 
 if TYPE_CHECKING:
     from alembic.operations import MigrateOperation
@@ -97,19 +98,13 @@ def record_upgrades(
     return {script.revision: results[script.revision] for script in scripts}
 
 
-@contextmanager
-def revisions_not_logging() -> Iterator[None]:
+def revisions_not_logging() -> AbstractContextManager[None]:
     """Silence what revisions log while they are recorded (not run): JupyterHub's warn
     "Skipping upgrade of absent table", which a check printed as if it had upgraded something.
     They say it when they run."""
     import logging
 
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        yield
-    finally:
-        logging.disable(previous)
+    return logging_held_back(logging.WARNING)
 
 
 def record_upgrade(
