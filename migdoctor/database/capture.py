@@ -150,6 +150,7 @@ def _read_database(
         live_revisions=pending if known else list(graph.scripts),
         cache=recording_cache(project.config.base_directory, dialect.name),
         unloadable=unloadable,
+        question_seconds=read_timeout(project.config.options),
     )
 
     from migdoctor.database.schema import read_tables

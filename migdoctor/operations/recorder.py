@@ -51,6 +51,7 @@ def record_upgrades(
     live_revisions: Collection[str] = (),
     cache: RecordingCache | None = None,
     unloadable: Mapping[Path, str] | None = None,
+    question_seconds: float | None = None,
 ) -> dict[str, RevisionOperations]:
     """What each revision's ``upgrade()`` would do on ``dialect``, keyed by revision id.
 
@@ -60,7 +61,9 @@ def record_upgrades(
     (an inspector, a SELECT) from the live database; a change sent through it is recorded, not
     run. With ``cache``, a self-contained revision whose file is unchanged is not recorded
     again. ``unloadable``: files known to fail (or hang, or exit) when imported, with why; they
-    are read from their source instead of imported here."""
+    are read from their source instead of imported here. ``question_seconds``: how long a
+    question ``upgrade()`` asks on a connection it opens itself may wait (the capture's own
+    bound on its reads)."""
     results: dict[str, RevisionOperations] = {}
     to_record = []
     for script in scripts:
@@ -81,6 +84,8 @@ def record_upgrades(
             continue
         recording = Recording(dialect, live)
         recording.live_bind = live_bind
+        if question_seconds is not None:
+            recording.question_seconds = question_seconds
         # one recording context for them all: building alembic's context per revision would
         # cost more than running the revisions
         with (

@@ -4,6 +4,7 @@ that reaches the live database only as a question (see :mod:`migdoctor.operation
 from __future__ import annotations
 
 import io
+import math
 import re
 import sys
 import weakref
@@ -39,6 +40,8 @@ class Recording:
         self.lines: list[int | None] = []
         self.in_autocommit: list[bool] = []
         self.inside_autocommit = False
+        # how long a question on a connection upgrade() opens itself may wait or run
+        self.question_seconds = QUESTION_BOUND_SECONDS
 
     def keep(self, operation: MigrateOperation) -> None:
         """Record ``operation``, with the line of the file that called it."""
@@ -159,24 +162,28 @@ def _is_question(statement: str) -> bool:
     )
 
 
-# how long a question upgrade() asks on a connection of its own may wait for a lock or run: that
-# session is not bounded as env.py's is
-QUESTION_BOUND_SECONDS = 5
+# how long a question upgrade() asks on a connection of its own may wait for a lock or run, by
+# default (the capture passes its own reads' bound, --lock-timeout when given): that session is
+# not bounded as env.py's is
+QUESTION_BOUND_SECONDS = 5.0
 
 
-def _bound_questions(dialect: Any, cursor: Any) -> None:
-    """Bound the session of a connection upgrade() opened itself, through its DBAPI cursor
-    (SQL sent through SQLAlchemy would come back to the guard)."""
-    seconds = QUESTION_BOUND_SECONDS
+def _bound_questions(dialect: Any, cursor: Any, seconds: float) -> None:
+    """Bound the session of a connection upgrade() opened itself to ``seconds`` (0: not at
+    all, as --lock-timeout 0 asks), through its DBAPI cursor (SQL sent through SQLAlchemy would
+    come back to the guard)."""
+    if seconds <= 0:
+        return
+    milliseconds = max(1, math.ceil(seconds * 1000))
     if dialect.name == "postgresql":
-        cursor.execute(f"SET lock_timeout = '{seconds * 1000}ms'")
-        cursor.execute(f"SET statement_timeout = '{seconds * 1000}ms'")
+        cursor.execute(f"SET lock_timeout = '{milliseconds}ms'")
+        cursor.execute(f"SET statement_timeout = '{milliseconds}ms'")
     elif dialect.name in ("mysql", "mariadb"):
-        cursor.execute(f"SET SESSION lock_wait_timeout = {seconds}")
+        cursor.execute(f"SET SESSION lock_wait_timeout = {max(1, math.ceil(seconds))}")
         if getattr(dialect, "is_mariadb", False):
-            cursor.execute(f"SET SESSION max_statement_time = {seconds}")
+            cursor.execute(f"SET SESSION max_statement_time = {milliseconds / 1000}")
         else:
-            cursor.execute(f"SET SESSION max_execution_time = {seconds * 1000}")
+            cursor.execute(f"SET SESSION max_execution_time = {milliseconds}")
     # SQLite: the driver's busy timeout (5 s) bounds a read behind a writer
 
 
@@ -211,7 +218,7 @@ def live_sql_refused(recording: Recording) -> Iterator[None]:
             # a question on a connection of upgrade()'s own: JupyterHub's revisions ask
             # sa.inspect(op.get_bind().engine) which tables exist, and act on the answer
             if connection not in bounded_connections:
-                _bound_questions(connection.dialect, cursor)
+                _bound_questions(connection.dialect, cursor, recording.question_seconds)
                 bounded_connections.add(connection)
             recording.consulted_database = True
             return statement, parameters
