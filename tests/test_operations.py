@@ -73,11 +73,84 @@ def test_file_that_cannot_be_imported_is_read_statically(tmp_path: Path) -> None
     assert recorded.method == STATIC
     assert "could not be imported" in (recorded.note or "")
     assert "No module named 'myshop'" in (recorded.note or "")
-    assert "1 call(s) with computed arguments" in (recorded.note or "")
+    assert recorded.unread == "an operation on a computed table (line 11): op.create_table(name)"
+    assert f"not all of it could be read: {recorded.unread}" in (recorded.note or "")
     assert [op.describe() for op in recorded.operations] == [
         "create table orders (id, total)",
         "add column shop.product.sku",
         "drop column shop.product.old",
+    ]
+
+
+# MLflow (github.com/mlflow/mlflow), revision 75868b020152: upgrade() only calls the file's own
+# helpers, one of which adds columns in a loop over tables it computes; read from the source,
+# the revision looked as if it did nothing at all
+HELPERS = (
+    "def upgrade():\n"
+    "    _add_note()\n"
+    "    _add_columns_to('product', kind='sku')\n"
+    "    if op.get_bind().dialect.name == 'sqlite':\n"
+    "        with op.batch_alter_table(TABLE) as batch_op:\n"
+    "            batch_op.drop_column('old')\n"
+    "    else:\n"
+    "        op.drop_column(TABLE, 'old')\n"
+    "\n"
+    "TABLE = 'orders'\n"
+    "\n"
+    "def _add_note():\n"
+    "    op.add_column('orders', sa.Column('note', sa.Text()))\n"
+    "\n"
+    "def _add_columns_to(table, kind='code'):\n"
+    "    op.add_column(table, sa.Column(kind, sa.String(10)))\n"
+    "    _again()\n"
+    "\n"
+    "def _again():\n"
+    "    _add_note()\n"
+)
+
+
+def test_the_source_reader_follows_calls_into_the_files_own_functions(tmp_path: Path) -> None:
+    script = revision_file(tmp_path, HELPERS, imports="from myshop.types import Money")
+
+    recorded = record_upgrade(script, DIALECTS["sqlite"])
+
+    assert recorded.method == STATIC
+    assert recorded.unread is None, recorded.unread
+    assert [op.describe() for op in recorded.operations] == [
+        "add column orders.note",
+        "add column product.sku",
+        "add column orders.note",
+        "drop column orders.old",
+        "drop column orders.old",
+    ]
+
+
+def test_a_call_the_source_reader_cannot_follow_leaves_the_revision_unread(
+    tmp_path: Path,
+) -> None:
+    script = revision_file(
+        tmp_path,
+        "def upgrade():\n"
+        "    _loop()\n"
+        "    helpers.migrate(op)\n"
+        "    with op.batch_alter_table(NAMES[0]) as batch_op:\n"
+        "        batch_op.drop_column('old')\n"
+        "\n"
+        "def _loop():\n"
+        "    for table_name in TABLES():\n"
+        "        op.add_column(table_name, sa.Column('note', sa.Text()))\n",
+        imports="from myshop import helpers",
+    )
+
+    recorded = record_upgrade(script, DIALECTS["sqlite"])
+
+    assert recorded.operations == ()
+    assert recorded.unread is not None
+    assert recorded.unread.split("; ") == [
+        "an operation on a computed table (line 15): "
+        "op.add_column(table_name, sa.Column('note', sa.Text()))",
+        "a call handed op (line 9): helpers.migrate(op)",
+        "a batch on a computed table (line 10): op.batch_alter_table(NAMES[0])",
     ]
 
 

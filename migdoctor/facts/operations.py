@@ -108,6 +108,10 @@ class RevisionOperations:
     # tables whose shape this revision makes unknowable: named by raw SQL, or touched by a
     # branch of upgrade() that asked the database (as (schema, table))
     uncertain_tables: tuple[tuple[str | None, str], ...] = ()
+    # read statically, what could not be read (an operation on a computed table, a call the
+    # reader cannot follow that is handed op), in words; None when everything was. Such a
+    # revision may have touched any table: the replay takes every table as unknown after it
+    unread: str | None = None
     # upgrade() asked the live database something (get_bind(), an inspector): what it does
     # depends on the database it runs on
     consulted_database: bool = False

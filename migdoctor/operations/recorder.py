@@ -142,6 +142,7 @@ def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOpe
         recording.script_path = None
     uncertain: tuple[tuple[str | None, str], ...] = ()
     note = None
+    unread = None
     facts = tuple(
         _placed(operation_fact(operation), line, autocommit, source_lines(script.path))
         for operation, line, autocommit in zip(
@@ -161,6 +162,8 @@ def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOpe
             )
         )
         note = "upgrade() asks the database what to do: what it does depends on the database"
+        # what its other branches do to tables its source does not name is unknown
+        unread = static.unread
     return RevisionOperations(
         script.revision,
         facts,
@@ -168,6 +171,7 @@ def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOpe
         note,
         migrate_operations=tuple(recorded),
         uncertain_tables=uncertain,
+        unread=unread,
         consulted_database=recording.consulted_database,
         autocommit=recording.autocommit,
     )
