@@ -36,7 +36,7 @@ depends_on = None
 
 # upgrade() asks the database (as MLflow's validates the rows before changing them) and makes its
 # changes through the file's own helpers, one of them given literal arguments
-ANALYTICS_BY_HELPERS = '''
+ANALYTICS_BY_HELPERS = """
 def upgrade():
     _validate_comments()
     _add_analytics_columns()
@@ -74,11 +74,11 @@ def _create_rollup_table():
         sa.Column("views", sa.Integer(), nullable=False),
     )
     op.create_index("ix_daily_views_views", "daily_views", ["views"])
-'''
+"""
 
 # as MLflow's _add_analytics_columns: the tables come from a function, so no reading of the
 # source can tell which tables it changes
-ANALYTICS_ON_COMPUTED_TABLES = '''
+ANALYTICS_ON_COMPUTED_TABLES = """
 def upgrade():
     _add_analytics_columns()
     _create_rollup_table()
@@ -108,17 +108,17 @@ def _create_rollup_table():
         sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("views", sa.Integer(), nullable=False),
     )
-'''
+"""
 
 # an ordinary revision after it
-FLAG_COLUMN = '''
+FLAG_COLUMN = """
 def upgrade():
     op.add_column("comment", sa.Column("flagged", sa.Boolean(), nullable=True))
 
 
 def downgrade():
     op.drop_column("comment", "flagged")
-'''
+"""
 
 
 def _write(project: Project, revision: str, down: str, message: str, body: str) -> Path:
@@ -184,13 +184,40 @@ def test_a_revision_whose_tables_are_computed_makes_no_false_difference(
     # (the blog's models know nothing of the new columns: schema-drift says so, rightly)
     assert checks_found(document) <= {"schema-drift"}, document["findings"]
 
-    # the version table emptied: whatever is offered, nothing is said to differ from the
-    # history where the history cannot tell, and the reason is the unreadable revision
+    # the version table emptied: the head is offered, its change to the comments shown
     database.execute("DELETE FROM alembic_version")
     _, document = blog.check_json()
     exists = finding(document, "table-exists")
+    assert exists["evidence"]["verified_applied"] == FLAG
+    assert exists["fixes"][0]["command"] == f"migdoctor fix stamp --revision {FLAG}"
+    assert exists["evidence"]["unread_revisions"] == {
+        ANALYTICS: "an operation on a computed table (line 35): "
+        "op.add_column(table_name, sa.Column('views', sa.Integer(), nullable=True))"
+    }
+
+    # a column the article table was created with dropped by hand: after the unreadable
+    # revision no table is known, so no revision is verified, and the reason is said rather
+    # than differences to mend
+    database.execute("ALTER TABLE article DROP COLUMN body")
+    result = blog.migdoctor("check")
+    _, document = blog.check_json()
+    schema = _schema(document)
+    assert schema["matches"] == [], schema
+    assert schema["closest_differences"] == []
+    assert str(schema["unread"]).startswith(
+        f"Revision {ANALYTICS} could not be read in full from its source (an operation on a "
+        "computed table (line 35)"
+    ), schema
+    header = " ".join(result.stdout.split())
+    assert f"revision {ANALYTICS} could not be read in full from its source" in header, header
+    exists = finding(document, "table-exists")
     message = " ".join(exists["message"].split())
-    print(message)
-    print(exists["evidence"])
-    print(exists["fixes"])
-    assert "make the differences match" not in message.lower()
+    assert exists["evidence"]["verified_applied"] is None
+    assert not [fix for fix in exists["fixes"] if fix["id"] == "stamp"], exists["fixes"]
+    assert (
+        "so the history cannot say which tables it changed, and the live schema cannot be "
+        "checked against what it left: the differences may be the history's, not the "
+        "database's. Check which revision the database is at by hand, then stamp it with "
+        "--force." in message
+    ), message
+    assert "Make the differences match" not in message

@@ -56,7 +56,12 @@ from migdoctor.operations.partial_application import (
     PartialApplication,
     next_revision_partly_applied,
 )
-from migdoctor.operations.schema_position import matching_revisions
+from migdoctor.operations.schema_position import (
+    matching_revisions,
+    unread_behind,
+    unread_revisions,
+    unread_sentence,
+)
 
 SLUG = "table-exists"
 CODE = "MD103"
@@ -220,6 +225,10 @@ def schema_evidence(facts: Facts) -> dict[str, object]:
     evidence: dict[str, object] = {"schema_matches": list(history.matching)}
     if closest:
         evidence["schema_closest"] = closest
+    unread = unread_revisions(facts, ())
+    if unread:
+        # what of each revision's source could not be read: the history's blind spots
+        evidence["unread_revisions"] = {r: facts.operations[r].unread for r in unread}
     return evidence
 
 
@@ -239,6 +248,17 @@ def no_match_sentence(facts: Facts) -> str:
         words = [d.words for d in comparison.differences[:3]]
         more = len(comparison.differences) - len(words)
         shown = ": " + "; ".join(words) + (f"; {more} more" if more > 0 else "")
+    unread = unread_behind(facts, closest[0])
+    if unread:
+        # MLflow (github.com/mlflow/mlflow): its revision 75868b020152 adds columns to tables a
+        # helper computes; the schema's differences were the history's, not the database's
+        return (
+            f"The live schema is not the schema of any revision migdoctor can verify (closest: "
+            f"{closest[0]}{shown}), so no stamp is offered. {unread_sentence(facts, unread)}, "
+            "and the live schema cannot be checked against what it left: the differences may "
+            "be the history's, not the database's. Check which revision the database is at by "
+            "hand, then stamp it with --force."
+        )
     return (
         f"The live schema is not the schema of any revision (closest: {closest[0]}{shown}), so "
         "no stamp is offered: a stamp would record a revision whose schema differs from the "

@@ -13,8 +13,8 @@ dictionary, so the schema of every revision of a branched history costs what one
 
 What cannot be known is never guessed: a table that schema-changing raw SQL (``op.execute``)
 names, a table of a revision read only statically (every table, when not all of that revision
-could be read), or one an operation migdoctor does not understand touches, is marked *uncertain*, and comparisons leave it out rather than calling it
-different.
+could be read), or one an operation migdoctor does not understand touches, is marked
+*uncertain*, and comparisons leave it out rather than calling it different.
 """
 
 from __future__ import annotations

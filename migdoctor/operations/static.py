@@ -134,9 +134,12 @@ def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     assigned.setdefault(target.id, []).append(node.value)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if node.value is not None:
-                assigned.setdefault(node.target.id, []).append(node.value)
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
+            assigned.setdefault(node.target.id, []).append(node.value)
     return {
         name: values[0]
         for name, values in assigned.items()
@@ -341,13 +344,8 @@ def _hands_operations(call: ast.Call, batch: dict[str, tuple[str, str | None]]) 
     """Whether ``call`` is given ``op`` or a batch (it may run operations with it)."""
     receivers = {"op", *batch}
     values = [*call.args, *(keyword.value for keyword in call.keywords)]
-    return any(
-        isinstance(value, ast.Name) and value.id in receivers
-        or isinstance(value, ast.Starred)
-        and isinstance(value.value, ast.Name)
-        and value.value.id in receivers
-        for value in values
-    )
+    names = [value.value if isinstance(value, ast.Starred) else value for value in values]
+    return any(isinstance(name, ast.Name) and name.id in receivers for name in names)
 
 
 def _bound_arguments(
@@ -358,16 +356,18 @@ def _bound_arguments(
     parameters = [*function.args.posonlyargs, *function.args.args]
     bound: dict[str, ast.expr] = {}
     defaults = function.args.defaults
-    for parameter, default in zip(parameters[len(parameters) - len(defaults) :], defaults):
+    defaulted = parameters[len(parameters) - len(defaults) :]
+    for parameter, default in zip(defaulted, defaults, strict=True):
         if _is_literal(default):
             bound[parameter.arg] = default
-    for parameter, default in zip(function.args.kwonlyargs, function.args.kw_defaults):
-        if default is not None and _is_literal(default):
-            bound[parameter.arg] = default
+    keyword_only = zip(function.args.kwonlyargs, function.args.kw_defaults, strict=True)
+    for parameter, keyword_default in keyword_only:
+        if keyword_default is not None and _is_literal(keyword_default):
+            bound[parameter.arg] = keyword_default
     given: dict[str, ast.expr] = {}
     if any(isinstance(argument, ast.Starred) for argument in call.args):
         return {}
-    for parameter, argument in zip(parameters, call.args):
+    for parameter, argument in zip(parameters, call.args, strict=False):
         given[parameter.arg] = argument
     for keyword in call.keywords:
         if keyword.arg is not None:
