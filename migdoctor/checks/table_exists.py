@@ -36,11 +36,13 @@ each revision and comparing it with the live database by alembic's own autogener
 comparison: tables, columns, types, nullability, indexes and constraints, with renames and
 drops followed. When no revision's schema is the live one, no stamp is offered: the evidence
 lists the closest revisions and how the live schema differs from them (a missing foreign key,
-a column of another type), to be repaired first. ``neuter-upgrade`` (dangerous) remains for
-the case where the revision must never run here. A revision partly visible in the schema is
-completed with ``complete-revision``, which runs only its missing operations; where a failed
-run can leave a revision half applied (MySQL, MariaDB, SQLite) ``partial-migration`` reports
-it instead.
+a column of another type), to be repaired first, unless a revision whose source could not be
+read in full (an operation on a computed table name) keeps the history from knowing: the
+message then names it, and which revision the database is at is for a person to check before
+``fix stamp --force``. ``neuter-upgrade`` (dangerous) remains for the case where the revision
+must never run here. A revision partly visible in the schema is completed with
+``complete-revision``, which runs only its missing operations; where a failed run can leave a
+revision half applied (MySQL, MariaDB, SQLite) ``partial-migration`` reports it instead.
 """
 
 from __future__ import annotations
