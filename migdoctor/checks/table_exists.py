@@ -50,7 +50,7 @@ from __future__ import annotations
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.checks.partial_migration import partial_fixes, state_evidence
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.facts.operations import RECORDED
+from migdoctor.facts.operations import RECORDED, unread_words
 from migdoctor.findings import Finding, FixOption, Severity
 from migdoctor.fixes.options import fix_option, verified_stamp_option
 from migdoctor.operations.effects import TableConflict, creation_conflicts
@@ -230,7 +230,7 @@ def schema_evidence(facts: Facts) -> dict[str, object]:
     unread = unread_revisions(facts, ())
     if unread:
         # what of each revision's source could not be read: the history's blind spots
-        evidence["unread_revisions"] = {r: facts.operations[r].unread for r in unread}
+        evidence["unread_revisions"] = {r: unread_words(facts.operations[r].unread) for r in unread}
     return evidence
 
 

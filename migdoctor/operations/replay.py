@@ -139,7 +139,7 @@ class ReplayedSchema:
         """A revision not all of whose source could be read may have touched any table (MLflow
         adds columns in a loop over the tables a helper names): no table is known after it
         until a revision creates it again."""
-        if recorded.unread is not None:
+        if recorded.unread:
             for schema, name in list(self.tables):
                 self._uncertain(schema, name)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts, RevisionSchemaComparison
-from migdoctor.facts.operations import Operation
+from migdoctor.facts.operations import Operation, unread_words
 from migdoctor.operations.effects import Visibility, net_effects_missing, operation_visibility
 
 # operations on rows, which no schema shows (a data migration is never visible)
@@ -136,7 +136,7 @@ def unread_revisions(facts: Facts, revisions: Iterable[str]) -> tuple[str, ...]:
     return tuple(
         r
         for r in graph.history()
-        if r in upto and r in facts.operations and facts.operations[r].unread is not None
+        if r in upto and r in facts.operations and facts.operations[r].unread
     )
 
 
@@ -169,7 +169,7 @@ def unread_behind(facts: Facts, revision: str) -> tuple[str, ...]:
 
 def unread_sentence(facts: Facts, unread: Sequence[str]) -> str:
     """Which revisions could not be read in full, and what of them (the first one's)."""
-    first = facts.operations[unread[0]].unread
+    first = unread_words(facts.operations[unread[0]].unread)
     listed = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
     plural = len(unread) > 1
     what = f"{unread[0]}: {first}" if plural else first

@@ -19,7 +19,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from migdoctor.facts.operations import STATIC, Operation, RevisionOperations
+from migdoctor.facts.operations import (
+    STATIC,
+    Operation,
+    RevisionOperations,
+    UnreadCall,
+    unread_words,
+)
 
 # ``# migdoctor: ignore[MD401, MD408]`` on an operation's line silences those codes there, as
 # ruff's noqa comments do
@@ -89,11 +95,10 @@ def read_operations_statically(path: Path, revision: str, why: str) -> RevisionO
         for operation in reader.read_function(upgrade)
     )
     note = f"{why}; read statically from the source"
-    unread = None
-    if reader.unread:
-        unread = "; ".join(dict.fromkeys(reader.unread))
+    unread = unread_words(reader.unread)
+    if unread is not None:
         note += f" (not all of it could be read: {unread})"
-    return RevisionOperations(revision, operations, STATIC, note, unread=unread)
+    return RevisionOperations(revision, operations, STATIC, note, unread=tuple(reader.unread))
 
 
 def source_lines(path: Path) -> tuple[str, ...]:
@@ -189,7 +194,7 @@ class _UpgradeReader:
         self.functions = functions or {}
         self.constants = constants or {}
         # what could not be read, in words (each a call that may have changed the schema)
-        self.unread: list[str] = []
+        self.unread: list[UnreadCall] = []
         self.following: list[str] = []
 
     def read_function(
@@ -276,7 +281,7 @@ class _UpgradeReader:
     def _unread(self, node: ast.AST, what: str) -> None:
         line = getattr(node, "lineno", None)
         where = f" (line {line})" if line is not None else ""
-        self.unread.append(f"{what}{where}: {ast.unparse(node)[:80]}")
+        self.unread.append(UnreadCall(line, f"{what}{where}: {ast.unparse(node)[:80]}"))
 
     def _operation(
         self, call: ast.Call, batch: dict[str, tuple[str, str | None]]
