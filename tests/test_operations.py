@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from migdoctor.facts.operations import RECORDED, STATIC
-from migdoctor.operations.recorder import record_upgrade
+from migdoctor.operations.recorder import record_upgrade, record_upgrades
 from migdoctor.project.scripts import RevisionScript
 
 HEADER = "revision = 'r1'\ndown_revision = None\n"
@@ -200,3 +200,49 @@ def test_alembic_op_is_restored_after_recording(tmp_path: Path) -> None:
         revision_file(tmp_path, "def upgrade():\n    op.drop_table('x')\n"), DIALECTS["sqlite"]
     )
     assert getattr(op, "_proxy", None) is before
+
+
+# MLflow's 75868b020152 again: its loop adds a column to each table where it is missing. Recorded
+# against a database without the columns, the loop's calls are reached and their tables known;
+# against one that has them, nothing is reached, and what the loop did when it ran is unknown
+ADD_IF_MISSING = (
+    "def upgrade():\n"
+    "    bind = op.get_bind()\n"
+    "    for table_name in sa.inspect(bind).get_table_names():\n"
+    "        existing = {c['name'] for c in sa.inspect(bind).get_columns(table_name)}\n"
+    "        if 'note' not in existing:\n"
+    "            op.add_column(table_name, sa.Column('note', sa.Text()))\n"
+)
+
+
+@pytest.mark.parametrize("has_column", [False, True])
+def test_a_call_on_a_computed_table_is_known_where_the_recording_reaches_it(
+    tmp_path: Path, has_column: bool
+) -> None:
+    import sqlalchemy as sa
+    from alembic.runtime.migration import MigrationContext
+
+    script = revision_file(tmp_path, ADD_IF_MISSING)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        with engine.begin() as connection:
+            note = ", note TEXT" if has_column else ""
+            connection.exec_driver_sql(f"CREATE TABLE product (id INTEGER PRIMARY KEY{note})")
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection)
+            recorded = record_upgrades(
+                [script], connection.dialect, context, live_revisions=["r1"]
+            )["r1"]
+    finally:
+        engine.dispose()
+
+    assert recorded.consulted_database
+    if has_column:
+        assert recorded.operations == ()
+        assert [call.words for call in recorded.unread] == [
+            "an operation on a computed table (line 12): "
+            "op.add_column(table_name, sa.Column('note', sa.Text()))"
+        ]
+    else:
+        assert [op.describe() for op in recorded.operations] == ["add column product.note"]
+        assert recorded.unread == ()
