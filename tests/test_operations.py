@@ -108,6 +108,11 @@ HELPERS = (
     "\n"
     "def _again():\n"
     "    _add_note()\n"
+    "    _flatten([1, [2]])\n"
+    "\n"
+    "def _flatten(value):\n"
+    "    # recursive, and no operation in it: nothing is left unread\n"
+    "    return [y for x in value for y in (_flatten(x) if isinstance(x, list) else [x])]\n"
 )
 
 
@@ -140,7 +145,13 @@ def test_a_call_the_source_reader_cannot_follow_leaves_the_revision_unread(
         "\n"
         "def _loop():\n"
         "    for table_name in TABLES():\n"
-        "        op.add_column(table_name, sa.Column('note', sa.Text()))\n",
+        "        op.add_column(table_name, sa.Column('note', sa.Text()))\n"
+        "    _drop_all(['a', 'b'])\n"
+        "\n"
+        "def _drop_all(tables):\n"
+        "    if tables:\n"
+        "        op.drop_table(tables[0])\n"
+        "        _drop_all(tables[1:])\n",
         imports="from myshop import helpers",
     )
 
@@ -150,6 +161,8 @@ def test_a_call_the_source_reader_cannot_follow_leaves_the_revision_unread(
     assert [call.words for call in recorded.unread] == [
         "an operation on a computed table (line 15): "
         "op.add_column(table_name, sa.Column('note', sa.Text()))",
+        "an operation on a computed table (line 20): op.drop_table(['a', 'b'][0])",
+        "a recursive call (line 21): _drop_all(['a', 'b'][1:])",
         "a call handed op (line 9): helpers.migrate(op)",
         "a batch on a computed table (line 10): op.batch_alter_table(NAMES[0])",
     ]

@@ -117,8 +117,11 @@ def ignored_codes(line: str) -> tuple[str, ...]:
     return tuple(code.strip().upper() for code in found.group(1).split(",") if code.strip())
 
 
-# how deep calls into the file's own functions are followed from upgrade()
+# how deep calls into the file's own functions are followed from upgrade(), and how many
+# calls are followed in all (a helper called in many places, each calling others, would
+# otherwise multiply)
 MAX_CALL_DEPTH = 6
+MAX_CALLS_FOLLOWED = 500
 
 
 def _module_functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -196,6 +199,7 @@ class _UpgradeReader:
         # what could not be read, in words (each a call that may have changed the schema)
         self.unread: list[UnreadCall] = []
         self.following: list[str] = []
+        self.followed = 0
 
     def read_function(
         self,
@@ -204,7 +208,11 @@ class _UpgradeReader:
     ) -> Iterator[Operation]:
         """The operations of ``function``'s body, with ``bindings`` (its parameters bound to
         literal arguments) and the file's literal constants in place of their names."""
-        local = _assigned_names(function.body)
+        arguments = function.args
+        parameters = {
+            a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+        } | {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+        local = _assigned_names(function.body) | parameters
         visible = {k: v for k, v in self.constants.items() if k not in local}
         visible.update(bindings or {})
         body = function.body
@@ -270,13 +278,42 @@ class _UpgradeReader:
                 self._unread(call, "a call handed op")
             return
         if name in self.following or len(self.following) >= MAX_CALL_DEPTH:
-            self._unread(call, "a call too deep to follow")
+            if self._operates(name):
+                recursive = name in self.following
+                self._unread(call, "a recursive call" if recursive else "a call too deep to follow")
             return
+        if self.followed >= MAX_CALLS_FOLLOWED:
+            if self._operates(name):
+                self._unread(call, "a call beyond the number followed")
+            return
+        self.followed += 1
         self.following.append(name)
         try:
             yield from self.read_function(function, _bound_arguments(function, call))
         finally:
             self.following.pop()
+
+    def _operates(self, name: str) -> bool:
+        """Whether the file's function ``name``, or one of the file's functions it calls, may
+        run an operation (it names ``op`` for more than a question, or a batch)."""
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in self.functions:
+                continue
+            seen.add(current)
+            for node in ast.walk(self.functions[current]):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "op"
+                    and node.attr not in _QUESTIONS - {"batch_alter_table"}
+                ):
+                    return True
+                if isinstance(node, ast.Name) and node.id in self.functions:
+                    pending.append(node.id)
+        return False
 
     def _unread(self, node: ast.AST, what: str) -> None:
         line = getattr(node, "lineno", None)
