@@ -36,11 +36,13 @@ each revision and comparing it with the live database by alembic's own autogener
 comparison: tables, columns, types, nullability, indexes and constraints, with renames and
 drops followed. When no revision's schema is the live one, no stamp is offered: the evidence
 lists the closest revisions and how the live schema differs from them (a missing foreign key,
-a column of another type), to be repaired first. ``neuter-upgrade`` (dangerous) remains for
-the case where the revision must never run here. A revision partly visible in the schema is
-completed with ``complete-revision``, which runs only its missing operations; where a failed
-run can leave a revision half applied (MySQL, MariaDB, SQLite) ``partial-migration`` reports
-it instead.
+a column of another type), to be repaired first, unless a revision whose source could not be
+read in full (an operation on a computed table name) keeps the history from knowing: the
+message then names it, and which revision the database is at is for a person to check before
+``fix stamp --force``. ``neuter-upgrade`` (dangerous) remains for the case where the revision
+must never run here. A revision partly visible in the schema is completed with
+``complete-revision``, which runs only its missing operations; where a failed run can leave a
+revision half applied (MySQL, MariaDB, SQLite) ``partial-migration`` reports it instead.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from __future__ import annotations
 from migdoctor.checks import check, require_known_current, require_no_run_in_progress
 from migdoctor.checks.partial_migration import partial_fixes, state_evidence
 from migdoctor.facts.model import OPERATION_TABLES, Facts
-from migdoctor.facts.operations import RECORDED
+from migdoctor.facts.operations import RECORDED, unread_words
 from migdoctor.findings import Finding, FixOption, Severity
 from migdoctor.fixes.options import fix_option, verified_stamp_option
 from migdoctor.operations.effects import TableConflict, creation_conflicts
@@ -56,7 +58,12 @@ from migdoctor.operations.partial_application import (
     PartialApplication,
     next_revision_partly_applied,
 )
-from migdoctor.operations.schema_position import matching_revisions
+from migdoctor.operations.schema_position import (
+    matching_revisions,
+    unread_behind,
+    unread_revisions,
+    unread_sentence,
+)
 
 SLUG = "table-exists"
 CODE = "MD103"
@@ -220,6 +227,10 @@ def schema_evidence(facts: Facts) -> dict[str, object]:
     evidence: dict[str, object] = {"schema_matches": list(history.matching)}
     if closest:
         evidence["schema_closest"] = closest
+    unread = unread_revisions(facts, ())
+    if unread:
+        # what of each revision's source could not be read: the history's blind spots
+        evidence["unread_revisions"] = {r: unread_words(facts.operations[r].unread) for r in unread}
     return evidence
 
 
@@ -239,6 +250,17 @@ def no_match_sentence(facts: Facts) -> str:
         words = [d.words for d in comparison.differences[:3]]
         more = len(comparison.differences) - len(words)
         shown = ": " + "; ".join(words) + (f"; {more} more" if more > 0 else "")
+    unread = unread_behind(facts, closest[0])
+    if unread:
+        # MLflow (github.com/mlflow/mlflow): its revision 75868b020152 adds columns to tables a
+        # helper computes; the schema's differences were the history's, not the database's
+        return (
+            f"The live schema is not the schema of any revision migdoctor can verify (closest: "
+            f"{closest[0]}{shown}), so no stamp is offered. {unread_sentence(facts, unread)}, "
+            "and the live schema cannot be checked against what it left: the differences may "
+            "be the history's, not the database's. Check which revision the database is at by "
+            "hand, then stamp it with --force."
+        )
     return (
         f"The live schema is not the schema of any revision (closest: {closest[0]}{shown}), so "
         "no stamp is offered: a stamp would record a revision whose schema differs from the "

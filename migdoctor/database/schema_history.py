@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 CLOSEST_COMPARED = 3
 # bump when what the inference finds, or how (the replay too), changes: its kept outcomes and
 # comparisons are then not reused
-OUTCOME_SCHEMA = 4
+OUTCOME_SCHEMA = 5
 STRUCTURE = "structure"
 
 

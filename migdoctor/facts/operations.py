@@ -90,6 +90,20 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class UnreadCall:
+    """A call in a revision's source that reading it cannot tell the effect of: ``line`` where
+    the file makes it (None when not known), ``words`` what it is."""
+
+    line: int | None
+    words: str
+
+
+def unread_words(unread: Sequence[UnreadCall]) -> str | None:
+    """What of a revision could not be read, in words (None when everything could)."""
+    return "; ".join(dict.fromkeys(call.words for call in unread)) or None
+
+
+@dataclass(frozen=True)
 class RevisionOperations:
     """What one revision's ``upgrade()`` would do.
 
@@ -108,6 +122,10 @@ class RevisionOperations:
     # tables whose shape this revision makes unknowable: named by raw SQL, or touched by a
     # branch of upgrade() that asked the database (as (schema, table))
     uncertain_tables: tuple[tuple[str | None, str], ...] = ()
+    # read statically, the calls that could not be read (an operation on a computed table, a
+    # call the reader cannot follow that is handed op); none when everything was. Such a
+    # revision may have touched any table: the replay takes every table as unknown after it
+    unread: tuple[UnreadCall, ...] = ()
     # upgrade() asked the live database something (get_bind(), an inspector): what it does
     # depends on the database it runs on
     consulted_database: bool = False

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdoctor.errors import describe_exception
-from migdoctor.facts.operations import RECORDED, Operation, RevisionOperations
+from migdoctor.facts.operations import RECORDED, Operation, RevisionOperations, UnreadCall
 from migdoctor.operations.recording_context import (
     LiveSQLRefused,
     Recording,
@@ -142,6 +142,7 @@ def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOpe
         recording.script_path = None
     uncertain: tuple[tuple[str | None, str], ...] = ()
     note = None
+    unread: tuple[UnreadCall, ...] = ()
     facts = tuple(
         _placed(operation_fact(operation), line, autocommit, source_lines(script.path))
         for operation, line, autocommit in zip(
@@ -161,6 +162,10 @@ def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOpe
             )
         )
         note = "upgrade() asks the database what to do: what it does depends on the database"
+        # what its other branches do to tables its source does not name is unknown: a call
+        # the source does not tell the table of is known only where the recording reached it
+        reached = {op.line for op in facts if op.line is not None}
+        unread = tuple(call for call in static.unread if call.line not in reached)
     return RevisionOperations(
         script.revision,
         facts,
@@ -168,6 +173,7 @@ def _record_upgrade(script: RevisionScript, recording: Recording) -> RevisionOpe
         note,
         migrate_operations=tuple(recorded),
         uncertain_tables=uncertain,
+        unread=unread,
         consulted_database=recording.consulted_database,
         autocommit=recording.autocommit,
     )

@@ -12,9 +12,9 @@ Tables are never changed in place: an operation replaces the table it touches by
 dictionary, so the schema of every revision of a branched history costs what one replay costs.
 
 What cannot be known is never guessed: a table that schema-changing raw SQL (``op.execute``)
-names, a table of a revision read only statically, or one an operation migdoctor does not
-understand touches, is marked *uncertain*, and comparisons leave it out rather than calling it
-different.
+names, a table of a revision read only statically (every table, when not all of that revision
+could be read), or one an operation migdoctor does not understand touches, is marked
+*uncertain*, and comparisons leave it out rather than calling it different.
 """
 
 from __future__ import annotations
@@ -119,6 +119,7 @@ class ReplayedSchema:
             # read statically (the file could not be run): names without types
             for operation in recorded.operations:
                 self._apply_fact(operation)
+            self._unread(recorded)
             return
         for migrate_operation in recorded.migrate_operations:
             try:
@@ -132,6 +133,15 @@ class ReplayedSchema:
                     self._uncertain(getattr(migrate_operation, "schema", None), table)
         for schema, name in recorded.uncertain_tables:
             self._uncertain(schema, name)
+        self._unread(recorded)
+
+    def _unread(self, recorded: RevisionOperations) -> None:
+        """A revision not all of whose source could be read may have touched any table (MLflow
+        adds columns in a loop over the tables a helper names): no table is known after it
+        until a revision creates it again."""
+        if recorded.unread:
+            for schema, name in list(self.tables):
+                self._uncertain(schema, name)
 
     # -- operations ------------------------------------------------------------------------------
 

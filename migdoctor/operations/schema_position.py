@@ -3,11 +3,11 @@ at every revision, as the capture measured it (``database/schema_history.py``)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts, RevisionSchemaComparison
-from migdoctor.facts.operations import Operation
+from migdoctor.facts.operations import Operation, unread_words
 from migdoctor.operations.effects import Visibility, net_effects_missing, operation_visibility
 
 # operations on rows, which no schema shows (a data migration is never visible)
@@ -126,6 +126,60 @@ def data_changes_skipped(facts: Facts, revision: str) -> list[str]:
     ]
 
 
+def unread_revisions(facts: Facts, revisions: Iterable[str]) -> tuple[str, ...]:
+    """The revisions up to ``revisions`` (every revision when none is given) whose source could
+    not be read in full (``RevisionOperations.unread``), newest first: the history cannot say
+    what they did to the schema."""
+    graph = facts.project.graph
+    wanted = tuple(revisions)
+    upto = graph.ancestors(wanted) if wanted else set(graph.scripts)
+    return tuple(
+        r
+        for r in graph.history()
+        if r in upto and r in facts.operations and facts.operations[r].unread
+    )
+
+
+def unread_behind(facts: Facts, revision: str) -> tuple[str, ...]:
+    """The revisions whose unread source may be why the live schema is not verified as the
+    schema at ``revision`` (see ``unread_revisions``): none when every difference is on a table
+    a revision after the newest of them created (they ran before it existed)."""
+    unread = unread_revisions(facts, [revision])
+    if not unread:
+        return ()
+    comparison = comparison_with(facts, (revision,))
+    differences = comparison.differences if comparison is not None else ()
+    graph = facts.project.graph
+    later = graph.ancestors([revision]) & graph.descendants([unread[0]], include_self=False)
+    created = {
+        table
+        for r in later
+        if r in facts.operations
+        for operation in facts.operations[r].operations
+        if operation.kind in ("create_table", "rename_table")
+        for table in (
+            operation.qualified_table if operation.kind == "create_table" else _renamed(operation),
+        )
+        if table is not None
+    }
+    if differences and all(difference.table in created for difference in differences):
+        return ()
+    return unread
+
+
+def unread_sentence(facts: Facts, unread: Sequence[str]) -> str:
+    """Which revisions could not be read in full, and what of them (the first one's)."""
+    first = unread_words(facts.operations[unread[0]].unread)
+    listed = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+    plural = len(unread) > 1
+    what = f"{unread[0]}: {first}" if plural else first
+    return (
+        f"Revision{'s' if plural else ''} {listed} could not be read in full from "
+        f"{'their' if plural else 'its'} source ({what}), so the history cannot say which "
+        f"tables {'they' if plural else 'it'} changed"
+    )
+
+
 def _changes(operation: Operation, tables: set[str]) -> bool:
     """Whether ``operation`` changes one of ``tables`` (a rename: to one of them too)."""
     return operation.qualified_table in tables or (
@@ -159,6 +213,9 @@ class SchemaPosition:
     # revisions the comparison finds equal only by leaving out tables whose shape the history
     # does not know, and whose changes there the live schema does not show (no stamp names them)
     unverified: tuple[str, ...] = ()
+    # when it matches no revision it can verify: why the history cannot be sure (a revision
+    # whose source could not be read in full, see ``unread_sentence``)
+    unread: str | None = None
 
     def words(self) -> str:
         if self.unknown:
@@ -179,16 +236,17 @@ class SchemaPosition:
             plural = "s" if len(self.matches) > 1 else ""
             also = f"; {unverified}" if unverified else ""
             return f"matches revision{plural} {listed}{note}{also}"
+        why = f"; {self.unread[:1].lower()}{self.unread[1:]}" if self.unread else ""
         if unverified:
-            return f"matches {unverified}"
+            return f"matches {unverified}{why}"
         if self.closest:
             count = f"{self.differences} difference{'s' if self.differences != 1 else ''}"
             shown = self.closest_differences[:SHOWN_DIFFERENCES]
             if shown:
                 more = len(self.closest_differences) - len(shown)
                 count += ": " + "; ".join(shown) + (f"; and {more} more" if more else "")
-            return f"matches no revision; closest {self.closest} ({count})"
-        return "matches no revision"
+            return f"matches no revision; closest {self.closest} ({count}){why}"
+        return f"matches no revision{why}"
 
     def as_evidence(self) -> dict[str, object]:
         return {
@@ -200,6 +258,7 @@ class SchemaPosition:
             "error": self.error,
             "closest_differences": list(self.closest_differences),
             "unverified_matches": list(self.unverified),
+            "unread": self.unread,
         }
 
 
@@ -226,6 +285,7 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
     # among revisions as close as each other, the version table's own comes first
     closest = next((r for r in tied if r in database.version_rows), next(iter(tied), None))
     comparison = history.comparison((closest,)) if closest else None
+    unread = unread_behind(facts, closest) if closest else ()
     return SchemaPosition(
         matches=matches,
         current_matches=current_matches,
@@ -236,4 +296,5 @@ def schema_position(facts: Facts) -> SchemaPosition | None:
         if comparison is not None and not matches
         else (),
         unverified=unverified,
+        unread=unread_sentence(facts, unread) if unread and not matches else None,
     )

@@ -1,20 +1,31 @@
 """Read literal ``op.*`` calls of ``upgrade()`` from the syntax tree.
 
 Used only where a revision cannot be imported or run (it imports an application that is not
-installed here, say). It sees what is written literally — ``op.create_table("product", …)`` —
-and nothing computed; findings built on it say so.
+installed here, say, or asks a database there is none of). It sees what is written literally —
+``op.create_table("product", …)`` — in ``upgrade()`` and in the functions of the same file it
+calls (their literal arguments bound to their parameters), and nothing computed; findings built
+on it say so. What it could not read (an ``op.*`` call on a computed table, a call it cannot
+follow that is handed ``op``) is said in ``RevisionOperations.unread``: such a revision may touch
+any table.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from migdoctor.facts.operations import STATIC, Operation, RevisionOperations
+from migdoctor.facts.operations import (
+    STATIC,
+    Operation,
+    RevisionOperations,
+    UnreadCall,
+    unread_words,
+)
 
 # ``# migdoctor: ignore[MD401, MD408]`` on an operation's line silences those codes there, as
 # ruff's noqa comments do
@@ -72,7 +83,7 @@ def read_operations_statically(path: Path, revision: str, why: str) -> RevisionO
     )
     if upgrade is None:
         return RevisionOperations(revision, (), STATIC, f"{why}; no upgrade() function found")
-    reader = _UpgradeReader()
+    reader = _UpgradeReader(_module_functions(tree), _module_constants(tree))
     lines = source_lines(path)
     operations = tuple(
         replace(
@@ -81,12 +92,13 @@ def read_operations_statically(path: Path, revision: str, why: str) -> RevisionO
             if operation.line is not None and 0 < operation.line <= len(lines)
             else (),
         )
-        for operation in reader.read(upgrade.body)
+        for operation in reader.read_function(upgrade)
     )
     note = f"{why}; read statically from the source"
-    if reader.skipped:
-        note += f" ({reader.skipped} call(s) with computed arguments could not be read)"
-    return RevisionOperations(revision, operations, STATIC, note)
+    unread = unread_words(reader.unread)
+    if unread is not None:
+        note += f" (not all of it could be read: {unread})"
+    return RevisionOperations(revision, operations, STATIC, note, unread=tuple(reader.unread))
 
 
 def source_lines(path: Path) -> tuple[str, ...]:
@@ -105,9 +117,109 @@ def ignored_codes(line: str) -> tuple[str, ...]:
     return tuple(code.strip().upper() for code in found.group(1).split(",") if code.strip())
 
 
+# how deep calls into the file's own functions are followed from upgrade(), and how many
+# calls are followed in all (a helper called in many places, each calling others, would
+# otherwise multiply)
+MAX_CALL_DEPTH = 6
+MAX_CALLS_FOLLOWED = 500
+
+
+def _module_functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions the file defines at module level, by name (the last definition wins, as
+    when the module runs)."""
+    return {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+
+
+def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level names bound once to a literal (``TABLE = "trace_info"``)."""
+    assigned: dict[str, list[ast.expr]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
+            assigned.setdefault(node.target.id, []).append(node.value)
+    return {
+        name: values[0]
+        for name, values in assigned.items()
+        if len(values) == 1 and _is_literal(values[0])
+    }
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """A string, number, None or boolean, or a list or tuple of them."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(_is_literal(element) for element in node.elts)
+    return False
+
+
+class _Bound(ast.NodeTransformer):
+    """A function body with the names bound to literals replaced by those literals."""
+
+    def __init__(self, bindings: dict[str, ast.expr]) -> None:
+        self.bindings = bindings
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        value = self.bindings.get(node.id)
+        if value is None or not isinstance(node.ctx, ast.Load):
+            return node
+        return ast.copy_location(copy.deepcopy(value), node)
+
+
+def _assigned_names(body: list[ast.stmt]) -> set[str]:
+    """Names a function body assigns (a loop variable too): a module constant they shadow is
+    not that constant there."""
+    names: set[str] = set()
+    for statement in body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
 class _UpgradeReader:
-    def __init__(self) -> None:
-        self.skipped = 0
+    def __init__(
+        self,
+        functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] | None = None,
+        constants: dict[str, ast.expr] | None = None,
+    ) -> None:
+        self.functions = functions or {}
+        self.constants = constants or {}
+        # what could not be read, in words (each a call that may have changed the schema)
+        self.unread: list[UnreadCall] = []
+        self.following: list[str] = []
+        self.followed = 0
+
+    def read_function(
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        bindings: dict[str, ast.expr] | None = None,
+    ) -> Iterator[Operation]:
+        """The operations of ``function``'s body, with ``bindings`` (its parameters bound to
+        literal arguments) and the file's literal constants in place of their names."""
+        arguments = function.args
+        parameters = {
+            a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+        } | {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+        local = _assigned_names(function.body) | parameters
+        visible = {k: v for k, v in self.constants.items() if k not in local}
+        visible.update(bindings or {})
+        body = function.body
+        if visible:
+            module = _Bound(visible).visit(ast.Module(body=copy.deepcopy(body), type_ignores=[]))
+            body = module.body
+        return self.read(body)
 
     def read(
         self,
@@ -121,17 +233,92 @@ class _UpgradeReader:
                 inner = dict(batch)
                 inner_autocommit = autocommit
                 for item in statement.items:
-                    table = _batch_table(item.context_expr)
-                    if table is not None and isinstance(item.optional_vars, ast.Name):
-                        inner[item.optional_vars.id] = table
+                    if _is_batch(item.context_expr):
+                        table = _batch_table(item.context_expr)
+                        if table is None:
+                            self._unread(item.context_expr, "a batch on a computed table")
+                        elif isinstance(item.optional_vars, ast.Name):
+                            inner[item.optional_vars.id] = table
                     if _is_autocommit_block(item.context_expr):
                         inner_autocommit = True
                 yield from self.read(statement.body, inner, inner_autocommit)
                 continue
-            for node in _calls_in(statement):
-                operation = self._operation(node, batch)
-                if operation is not None:
-                    yield replace(operation, autocommit=autocommit, line=node.lineno)
+            nested = _nested_bodies(statement)
+            if nested is not None:
+                # a batch block inside an if or a loop is still a batch block
+                headers, bodies = nested
+                for header in headers:
+                    yield from self._read_calls(ast.Expr(header), batch, autocommit)
+                for inner_body in bodies:
+                    yield from self.read(inner_body, batch, autocommit)
+                continue
+            yield from self._read_calls(statement, batch, autocommit)
+
+    def _read_calls(
+        self, statement: ast.stmt, batch: dict[str, tuple[str, str | None]], autocommit: bool
+    ) -> Iterator[Operation]:
+        for node in _calls_in(statement):
+            operation = self._operation(node, batch)
+            if operation is not None:
+                yield replace(operation, autocommit=autocommit, line=node.lineno)
+                continue
+            for followed in self._followed(node, batch):
+                yield replace(followed, autocommit=followed.autocommit or autocommit)
+
+    def _followed(
+        self, call: ast.Call, batch: dict[str, tuple[str, str | None]]
+    ) -> Iterator[Operation]:
+        """The operations of a call into a function of the same file (followed to
+        ``MAX_CALL_DEPTH``); a call that cannot be followed but is handed ``op`` or a batch is
+        noted as unread."""
+        name = call.func.id if isinstance(call.func, ast.Name) else None
+        function = self.functions.get(name) if name is not None else None
+        if function is None or name is None:
+            if _hands_operations(call, batch):
+                self._unread(call, "a call handed op")
+            return
+        if name in self.following or len(self.following) >= MAX_CALL_DEPTH:
+            if self._operates(name):
+                recursive = name in self.following
+                self._unread(call, "a recursive call" if recursive else "a call too deep to follow")
+            return
+        if self.followed >= MAX_CALLS_FOLLOWED:
+            if self._operates(name):
+                self._unread(call, "a call beyond the number followed")
+            return
+        self.followed += 1
+        self.following.append(name)
+        try:
+            yield from self.read_function(function, _bound_arguments(function, call))
+        finally:
+            self.following.pop()
+
+    def _operates(self, name: str) -> bool:
+        """Whether the file's function ``name``, or one of the file's functions it calls, may
+        run an operation (it names ``op`` for more than a question, or a batch)."""
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in self.functions:
+                continue
+            seen.add(current)
+            for node in ast.walk(self.functions[current]):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "op"
+                    and node.attr not in _QUESTIONS - {"batch_alter_table"}
+                ):
+                    return True
+                if isinstance(node, ast.Name) and node.id in self.functions:
+                    pending.append(node.id)
+        return False
+
+    def _unread(self, node: ast.AST, what: str) -> None:
+        line = getattr(node, "lineno", None)
+        where = f" (line {line})" if line is not None else ""
+        self.unread.append(UnreadCall(line, f"{what}{where}: {ast.unparse(node)[:80]}"))
 
     def _operation(
         self, call: ast.Call, batch: dict[str, tuple[str, str | None]]
@@ -149,6 +336,11 @@ class _UpgradeReader:
             return None
         if signature is None:
             return None
+        if signature is None:
+            if receiver == "op" and kind not in _QUESTIONS:
+                # an operation the reader does not know (op.invoke, a custom one)
+                self._unread(call, "an operation the source reader does not know")
+            return None
         arguments = _bind(call, signature)
         schema = _string(arguments.get("schema")) or schema
         if table is None:
@@ -156,9 +348,78 @@ class _UpgradeReader:
             if kind == "rename_table":
                 table = _string(arguments.get("old_table_name"))
         if kind != "execute" and table is None and kind not in ("drop_index",):
-            self.skipped += 1
+            self._unread(call, "an operation on a computed table")
             return None
         return _build(kind, table, schema, arguments, call)
+
+
+# op.* calls that ask or build rather than change the schema
+_QUESTIONS = frozenset(
+    {"get_bind", "get_context", "f", "inline_literal", "batch_alter_table", "implementation_for"}
+)
+
+
+def _nested_bodies(
+    statement: ast.stmt,
+) -> tuple[list[ast.expr], list[list[ast.stmt]]] | None:
+    """The expressions an if, loop or try evaluates itself and the bodies it holds (None for
+    any other statement)."""
+    if isinstance(statement, (ast.If, ast.While)):
+        return [statement.test], [statement.body, statement.orelse]
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        return [statement.iter], [statement.body, statement.orelse]
+    if isinstance(statement, ast.Try):
+        handlers = [handler.body for handler in statement.handlers]
+        return [], [statement.body, *handlers, statement.orelse, statement.finalbody]
+    return None
+
+
+def _is_batch(expression: ast.expr) -> bool:
+    return (
+        isinstance(expression, ast.Call)
+        and isinstance(expression.func, ast.Attribute)
+        and expression.func.attr == "batch_alter_table"
+    )
+
+
+def _hands_operations(call: ast.Call, batch: dict[str, tuple[str, str | None]]) -> bool:
+    """Whether ``call`` is given ``op`` or a batch (it may run operations with it)."""
+    receivers = {"op", *batch}
+    values = [*call.args, *(keyword.value for keyword in call.keywords)]
+    names = [value.value if isinstance(value, ast.Starred) else value for value in values]
+    return any(isinstance(name, ast.Name) and name.id in receivers for name in names)
+
+
+def _bound_arguments(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call
+) -> dict[str, ast.expr]:
+    """The parameters of ``function`` the call gives a literal (its defaults when a literal and
+    not given); a parameter given anything else stays unbound."""
+    parameters = [*function.args.posonlyargs, *function.args.args]
+    bound: dict[str, ast.expr] = {}
+    defaults = function.args.defaults
+    defaulted = parameters[len(parameters) - len(defaults) :]
+    for parameter, default in zip(defaulted, defaults, strict=True):
+        if _is_literal(default):
+            bound[parameter.arg] = default
+    keyword_only = zip(function.args.kwonlyargs, function.args.kw_defaults, strict=True)
+    for parameter, keyword_default in keyword_only:
+        if keyword_default is not None and _is_literal(keyword_default):
+            bound[parameter.arg] = keyword_default
+    given: dict[str, ast.expr] = {}
+    if any(isinstance(argument, ast.Starred) for argument in call.args):
+        return {}
+    for parameter, argument in zip(parameters, call.args, strict=False):
+        given[parameter.arg] = argument
+    for keyword in call.keywords:
+        if keyword.arg is not None:
+            given[keyword.arg] = keyword.value
+    for name, value in given.items():
+        if _is_literal(value):
+            bound[name] = value
+        else:
+            bound.pop(name, None)
+    return bound
 
 
 def _is_autocommit_block(expression: ast.expr) -> bool:
