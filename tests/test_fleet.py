@@ -120,3 +120,35 @@ def test_a_mistake_in_the_targets_file_names_its_line(
     assert result.exit_code == 2
     assert said in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_attempts_of_each_target_name_its_database(tmp_path: Path) -> None:
+    # the targets of a fleet share the project's journal: `undo --list` says which database
+    # each attempt of a run with --retries was on
+    project = copy_project("blog", tmp_path / "project", None)
+    free, locked = tmp_path / "free.db", tmp_path / "locked.db"
+    assert project.migdoctor("--url", sqlite_url(locked), "upgrade", USER).exit_code == 0
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"free {sqlite_url(free)}\nlocked {sqlite_url(locked)}\n")
+    holder = sqlite3.connect(locked, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # its write lock: the reads go on, the upgrade waits
+    try:
+        result = project.migdoctor(
+            "upgrade",
+            "--targets",
+            str(targets),
+            "--keep-going",
+            "--retries",
+            "1",
+            "--lock-timeout",
+            "1",
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert result.exit_code == 1, result
+    assert "1 of 2 targets upgraded; not: locked" in result.stdout, result
+    listed = project.migdoctor("undo", "--list")
+    assert "on sqlite:///" in listed.output and "locked.db" in listed.output, listed
+    assert "free.db" in listed.output, listed

@@ -111,6 +111,7 @@ def migrate(
                 direction,
                 revision,
                 options.retries + 1,
+                database=_database_named(facts, project),
             )
         return _run(
             options,
@@ -136,6 +137,8 @@ class AttemptJournal:
     command: str
     target: str
     allowed: int
+    # the database run on, its password hidden: the targets of a fleet share one journal
+    database: str | None = None
 
     def record(self, ui: TerminalInteraction, attempt: int, outcome: str, **details: Any) -> None:
         try:
@@ -143,6 +146,7 @@ class AttemptJournal:
                 self.run_id,
                 command=self.command,
                 target=self.target,
+                database=self.database,
                 attempt=attempt + 1,
                 attempts_allowed=self.allowed,
                 outcome=outcome,
@@ -153,6 +157,22 @@ class AttemptJournal:
 
     def where(self) -> str:
         return f"{self.journal.path} (run {self.run_id})"
+
+
+def _database_named(facts: Facts | None, project: ProjectFacts) -> str | None:
+    """The URL of the database a run is on, its password hidden: as read, or (a SQLite file
+    the run will create) as configured."""
+    if facts is not None and facts.database is not None:
+        return facts.database.url
+    url = project.config.options.url or project.config.sqlalchemy_url
+    if not url:
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: no name rather than a secret
+        return None
 
 
 def retry_wait(attempt: int) -> float:

@@ -197,6 +197,8 @@ def _render_attempts(attempts: Sequence[Mapping[str, Any]], console: Console) ->
     table.add_column("command", no_wrap=True)
     table.add_column("attempt", no_wrap=True)
     table.add_column("outcome")
+    # the databases are named where the runs were on more than one (a fleet's targets)
+    databases = {record.get("database") for record in attempts}
     for record in attempts:
         outcome = str(record.get("outcome", ""))
         revision = record.get("revision")
@@ -205,9 +207,12 @@ def _render_attempts(attempts: Sequence[Mapping[str, Any]], console: Console) ->
         in_the_way = record.get("sessions_in_the_way") or []
         if in_the_way:
             outcome += f" ({'; '.join(str(session) for session in in_the_way)})"
+        command = f"{record.get('command', '')} {record.get('target', '')}".strip()
+        if len(databases) > 1 and record.get("database"):
+            command += f" on {redact(str(record['database']))}"
         table.add_row(
             str(record.get("id", "")),
-            f"{record.get('command', '')} {record.get('target', '')}".strip(),
+            command,
             f"{record.get('attempt', '?')} of {record.get('attempts_allowed', '?')}",
             redact(outcome),
         )
