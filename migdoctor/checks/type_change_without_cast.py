@@ -7,8 +7,9 @@ that exists before the revision runs, when PostgreSQL has no automatic conversio
 column's type today to the new one: not the same type with another length or precision, not a
 string type (anything converts to text), and no implicit or assignment cast in ``pg_cast``
 (VARCHAR to INTEGER, TEXT to UUID, VARCHAR to BOOLEAN...). The live column's type is the one
-read from the database. A new type the upgrade itself creates (an ENUM made earlier in it) is
-not known yet, and nothing is said of it.
+read from the database. An ENUM the upgrade itself creates earlier counts too (PostgreSQL
+converts no other type to an ENUM by itself); another new type the upgrade creates is not known
+yet, and nothing is said of it.
 
 Why it matters
 --------------

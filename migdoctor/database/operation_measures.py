@@ -91,7 +91,11 @@ def measure_operation_tables(
                 column = _live_column(table, operation.columns[0], case_insensitive)
                 if column is not None and (table.schema, table.name, column) not in casts:
                     casts[(table.schema, table.name, column)] = _type_cast(
-                        connection, table, column, operation.new_type_postgresql
+                        connection,
+                        table,
+                        column,
+                        operation.new_type_postgresql,
+                        operation.new_type_enum,
                     )
             if operation.kind in UNIQUE_KINDS and operation.unique and operation.columns:
                 columns = tuple(
@@ -258,8 +262,11 @@ from source left join target on true
 """
 
 
-def _type_cast(connection: Connection, table: TableFact, column: str, new_type: str) -> TypeCast:
-    """Whether PostgreSQL converts ``column`` of ``table`` to ``new_type`` by itself."""
+def _type_cast(
+    connection: Connection, table: TableFact, column: str, new_type: str, enum: bool = False
+) -> TypeCast:
+    """Whether PostgreSQL converts ``column`` of ``table`` to ``new_type`` by itself (``enum``:
+    an ENUM type, which may be made earlier in the same upgrade)."""
     quote = connection.dialect.identifier_preparer.quote
     qualified = ".".join(quote(part) for part in (table.schema, table.name) if part is not None)
     row = _read(
@@ -272,6 +279,11 @@ def _type_cast(connection: Connection, table: TableFact, column: str, new_type: 
         note = row if isinstance(row, str) else "the column was not found"
         return TypeCast(table.name, table.schema, column, None, new_type, None, note)
     from_type, target_known, automatic = row
+    if not target_known and enum:
+        # an ENUM the upgrade makes before it: PostgreSQL converts no other type to an ENUM by
+        # itself (pg_cast has no implicit or assignment cast to one), whatever its labels
+        why = f"{new_type} is an ENUM type made by the upgrade, which nothing converts to by itself"
+        return TypeCast(table.name, table.schema, column, from_type, new_type, False, why)
     if not target_known:
         why = f"type {new_type} does not exist yet (made earlier in the upgrade?)"
         return TypeCast(table.name, table.schema, column, from_type, new_type, None, why)

@@ -44,6 +44,9 @@ class Operation:
     # come out as INTEGER, VARCHAR(100)), and whether ``postgresql_using`` says how to convert
     new_type_postgresql: str | None = field(default=None, compare=False)
     using: bool = field(default=False, compare=False)
+    # alter_column: the new type is an enumeration PostgreSQL makes a type of its own for (an
+    # ENUM), to which it converts nothing by itself
+    new_type_enum: bool = field(default=False, compare=False)
     # drop_constraint's ``type_`` (``unique``, ``foreignkey``, ``primary``, ``check``; None when
     # not given); create_foreign_key's referred table and columns
     constraint_type: str | None = None

@@ -318,6 +318,7 @@ def operation_fact(operation: Any) -> Operation:
             new_type=_type_text(operation.modify_type),
             new_type_postgresql=_postgresql_type(operation.modify_type),
             using=bool(operation.kw.get("postgresql_using")),
+            new_type_enum=_native_enum(operation.modify_type),
         )
     if isinstance(operation, ops.CreateIndexOp):
         columns = tuple(_expression_name(c) for c in operation.columns)
@@ -411,6 +412,15 @@ def _postgresql_type(type_: Any) -> str | None:
         return str(instance.compile(postgresql.dialect()))  # type: ignore[no-untyped-call]
     except Exception:  # noqa: BLE001 - a type PostgreSQL cannot write
         return None
+
+
+def _native_enum(type_: Any) -> bool:
+    """Whether ``type_`` is an enumeration PostgreSQL makes a type of its own for (sa.Enum with
+    native_enum, postgresql.ENUM)."""
+    from sqlalchemy import Enum
+
+    instance = type_() if isinstance(type_, type) else type_
+    return isinstance(instance, Enum) and bool(getattr(instance, "native_enum", True))
 
 
 def _condition(condition: Any) -> str | None:

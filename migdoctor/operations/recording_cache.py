@@ -41,7 +41,7 @@ from migdoctor.project.scripts import RevisionScript
 
 MAGIC = b"migdoctor recording cache\n"
 # bump when what a recording holds, or how it is made, changes
-CACHE_SCHEMA = 7
+CACHE_SCHEMA = 8
 # the packages a self-contained revision may import
 SELF_CONTAINED = frozenset({"alembic", "sqlalchemy"}) | frozenset(sys.stdlib_module_names)
 

@@ -53,3 +53,36 @@ def test_a_type_postgresql_cannot_convert_to_is_refused_before_the_upgrade(
     assert refused.exit_code == 1, refused
     assert "type-change-without-cast" in refused.output
     assert database.version_rows() == [NICKNAME]  # nothing ran
+
+
+def test_a_column_changed_to_an_enum_the_upgrade_makes_is_refused_before_it(
+    tmp_path: Path, database: Database
+) -> None:
+    # ihatemoney (spiral-project/ihatemoney): a VARCHAR column becomes an ENUM the same upgrade
+    # creates first; the type does not exist yet when migdoctor looks, and PostgreSQL converts
+    # nothing to an ENUM by itself
+    project = blog_with_nicknames(tmp_path, database, USERS)
+    pending_revision(
+        project,
+        "level = sa.Enum('low', 'high', name='level')\n"
+        "level.create(op.get_bind(), checkfirst=True)\n"
+        "op.alter_column('user', 'nickname', existing_type=sa.String(50), type_=level)",
+        NICKNAME,
+    )
+
+    _, report = project.check_json()
+
+    found = [f for f in report["findings"] if f["check"] == "type-change-without-cast"]
+    if database.backend != "postgresql":
+        assert found == [], found
+        return
+    (finding,) = found
+    assert finding["evidence"]["to_type"] == "level", finding
+    assert "postgresql_using" in finding["message"]
+    refused = project.migdoctor("upgrade")
+    assert refused.exit_code == 1, refused
+    assert database.version_rows() == [NICKNAME]  # nothing ran
+    # and the refusal is right: alembic itself fails there
+    failed = project.alembic("upgrade", "head")
+    assert failed.exit_code != 0
+    assert "cannot be cast automatically" in failed.output
