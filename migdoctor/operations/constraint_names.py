@@ -5,8 +5,10 @@ The database names such a constraint in the statement that makes it. What each d
 PostgreSQL 15 and MariaDB 10.11):
 
 - PostgreSQL: ``<table>_<columns>_fkey``, ``_key``, and ``<table>_<column>_check`` for a check
-  that reads one column (``<table>_check`` otherwise), with ``1``, ``2``... appended while the
-  name is taken. The name is kept when the table or a column is renamed.
+  that reads one column (``<table>_check`` otherwise), with ``1``, ``2``... appended to the
+  label while the name is taken; a name longer than 63 bytes loses bytes from the longer of
+  the table's and the columns' parts until it fits (makeObjectName). The name is kept when
+  the table or a column is renamed.
 - MySQL/MariaDB, a foreign key: ``<table>_ibfk_<n>``. CREATE TABLE numbers its unnamed foreign
   keys 1, 2... in the statement's order; ALTER TABLE gives one more than the highest number
   among the table's ``<table>_ibfk_<n>`` names (a dropped number comes back only if it was the
@@ -15,7 +17,7 @@ PostgreSQL 15 and MariaDB 10.11):
   table has the name (compared without case); MariaDB's check: ``CONSTRAINT_<n>``, the lowest n
   free.
 
-Not followed: PostgreSQL's cut of a name longer than 63 characters, names another table holds,
+Not followed: names another table holds,
 MySQL 8's checks (``<table>_chk_<n>``), and the index MySQL makes for a foreign key no index
 serves (named after its first column, it holds that name until a key on the foreign key's
 columns replaces it).
@@ -122,21 +124,56 @@ def _given(table: Table, constraint: Any, taken: set[str], number: int) -> Given
 
     if isinstance(constraint, CheckConstraint):
         read = set(_WORD.findall(str(constraint.sqltext))) & set(table.columns.keys())
-        column = f"{read.pop()}_" if len(read) == 1 else ""
-        postgresql = _free(_numbered(f"{table.name}_{column}check", ""), taken)
+        column = read.pop() if len(read) == 1 else None
+        postgresql = _free(_postgresql_names(table.name, column, "check"), taken)
         return GivenNames((postgresql, _free((f"CONSTRAINT_{n}" for n in count(1)), taken)))
     foreign_key = isinstance(constraint, ForeignKeyConstraint)
     columns = list(constraint.column_keys) if foreign_key else [c.name for c in constraint.columns]
     suffix = "fkey" if foreign_key else "key"
-    postgresql = _free(_numbered(f"{table.name}_{'_'.join(columns)}_{suffix}", ""), taken)
+    postgresql = _free(_postgresql_names(table.name, "_".join(columns), suffix), taken)
     if foreign_key:
         return GivenNames((postgresql,), number)
     mysql = tuple(_free(_numbered(column, "_", 2), taken) for column in columns[:1])
     return GivenNames((postgresql, *mysql))
 
 
+# PostgreSQL's names are at most NAMEDATALEN - 1 bytes
+_POSTGRESQL_NAME_BYTES = 63
+
+
+def _postgresql_names(name1: str, name2: str | None, label: str) -> Iterator[str]:
+    """The names PostgreSQL tries for a constraint, in order (ChooseConstraintName): its
+    ``makeObjectName(name1, name2, label)``, then with ``label1``, ``label2``... While the name
+    is too long, the longer of the two names loses its last byte, then each is cut back to a
+    whole character; the label is kept."""
+    for number in count(0):
+        yield _postgresql_object_name(name1, name2, f"{label}{number or ''}")
+
+
+def _postgresql_object_name(name1: str, name2: str | None, label: str) -> str:
+    first, second = name1.encode(), (name2 or "").encode()
+    overhead = len(label.encode()) + 1 + (1 if name2 is not None else 0)
+    available = _POSTGRESQL_NAME_BYTES - overhead
+    first_length, second_length = len(first), len(second)
+    while first_length + second_length > available:
+        if first_length > second_length:
+            first_length -= 1
+        else:
+            second_length -= 1
+    parts = [_whole_characters(first, first_length)]
+    if name2 is not None:
+        parts.append(_whole_characters(second, second_length))
+    return "_".join([*parts, label])
+
+
+def _whole_characters(encoded: bytes, length: int) -> str:
+    """The longest start of ``encoded`` (UTF-8) of at most ``length`` bytes that ends on a whole
+    character (PostgreSQL's pg_mbcliplen)."""
+    return encoded[:length].decode("utf-8", "ignore")
+
+
 def _numbered(name: str, separator: str, first: int = 1) -> Iterator[str]:
-    """``name``, then ``name`` with a number: PostgreSQL's ``1``, ``2``..., MySQL's ``_2``..."""
+    """``name``, then ``name`` with a number after ``separator``: MySQL's ``_2``, ``_3``..."""
     yield name
     for number in count(first):
         yield f"{name}{separator}{number}"
