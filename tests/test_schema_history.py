@@ -581,3 +581,48 @@ def test_a_column_added_with_index_true_brings_its_index(blog: Project, database
     _, document = blog.check_json()
 
     assert document["database"]["schema"]["matches"] == [nickname], document["database"]
+
+
+def test_the_index_of_a_column_added_with_index_true_follows_the_naming_convention(
+    blog: Project, database: Database
+) -> None:
+    """With a naming convention in target_metadata, alembic names add_column's index=True index
+    by it when it runs (its operations build tables in a MetaData with that convention): a later
+    revision drops it by that name, and the history's schema must have had it under it."""
+    models = blog.root / "models.py"
+    plain = models.read_text()
+    models.write_text(
+        plain.replace(
+            "from sqlalchemy import Column,", "from sqlalchemy import MetaData, Column,"
+        ).replace(
+            "Base = declarative_base()",
+            'Base = declarative_base(metadata=MetaData(naming_convention={"ix": '
+            '"idx_%(table_name)s_%(column_0_name)s"}))',
+        )
+    )
+    nickname, dropped = "5e6f70819203", "6f7081920314"
+    add_revision(
+        blog,
+        nickname,
+        "3c4d5e6f7081",
+        "op.add_column('user', sa.Column('nickname', sa.String(30), nullable=True, index=True))",
+        message="nickname",
+    )
+    add_revision(blog, dropped, nickname, "op.drop_index('idx_user_nickname', 'user')")
+    blog.upgrade(nickname)
+    assert "idx_user_nickname" in database.index_names("user")
+    blog.upgrade("head")
+    _empty_version_table(database)
+    convention = models.read_text()
+
+    _, document = blog.check_json()
+
+    assert document["database"]["schema"]["matches"] == [dropped], document["database"]
+    # the recordings and the inference kept follow the convention: without it the history
+    # names the index otherwise, and the live schema is no longer exactly a revision's
+    models.write_text(plain)
+    _, document = blog.check_json()
+    assert document["database"]["schema"]["matches"] != [dropped], document["database"]
+    models.write_text(convention)
+    _, document = blog.check_json()
+    assert document["database"]["schema"]["matches"] == [dropped], document["database"]

@@ -39,6 +39,7 @@ from migdoctor.facts.sessions import RunInProgress, SessionInfo
 from migdoctor.findings import Location
 from migdoctor.operations.recorder import record_upgrades
 from migdoctor.operations.recording_cache import recording_cache
+from migdoctor.operations.recording_context import naming_convention_key
 from migdoctor.project.loading import LoadCheck, check_loading
 from migdoctor.redact import remember_url_password
 
@@ -148,7 +149,9 @@ def _read_database(
         dialect,
         live=context,
         live_revisions=pending if known else list(graph.scripts),
-        cache=recording_cache(project.config.base_directory, dialect.name),
+        cache=recording_cache(
+            project.config.base_directory, dialect.name, naming_convention_key(context)
+        ),
         unloadable=unloadable,
         question_seconds=read_timeout(project.config.options),
     )

@@ -95,8 +95,9 @@ def _outcome_key(
 ) -> str | None:
     """What identifies the whole inference, so that its outcome is kept and reused: the live
     schema and the comparison's settings (the comparison cache's live fingerprint), every
-    revision's file when each alone shapes its recording (:func:`history_key`), the version
-    table's rows and the revisions asked about. None when one of them cannot be told (a
+    revision's file when each alone shapes its recording (:func:`history_key`), the naming
+    convention alembic names what operations make by, the version table's rows and the
+    revisions asked about. None when one of them cannot be told (a
     recording that depends on more than its file, a revision in another schema than the
     fingerprinted one): the inference then runs."""
     from migdoctor.database.drift_cache import live_fingerprint
@@ -116,7 +117,19 @@ def _outcome_key(
     live = live_fingerprint(context, inspector)
     if live is None:
         return None
-    described = repr((OUTCOME_SCHEMA, live, history, tuple(sorted(rows)), tuple(sorted(asked))))
+    from migdoctor.operations.recording_context import naming_convention_key
+
+    described = repr(
+        (
+            OUTCOME_SCHEMA,
+            live,
+            history,
+            # the names alembic gives what operations make (add_column's index=True index)
+            naming_convention_key(context),
+            tuple(sorted(rows)),
+            tuple(sorted(asked)),
+        )
+    )
     return "schema-history:" + hashlib.sha256(described.encode()).hexdigest()
 
 

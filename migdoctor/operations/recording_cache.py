@@ -41,7 +41,7 @@ from migdoctor.project.scripts import RevisionScript
 
 MAGIC = b"migdoctor recording cache\n"
 # bump when what a recording holds, or how it is made, changes
-CACHE_SCHEMA = 8
+CACHE_SCHEMA = 9
 # the packages a self-contained revision may import
 SELF_CONTAINED = frozenset({"alembic", "sqlalchemy"}) | frozenset(sys.stdlib_module_names)
 
@@ -50,7 +50,7 @@ SELF_CONTAINED = frozenset({"alembic", "sqlalchemy"}) | frozenset(sys.stdlib_mod
 Entry = tuple[int, int, int, bytes]
 
 
-def _versions(dialect_name: str) -> str:
+def _versions(dialect_name: str, context_key: str = "") -> str:
     import alembic
     import sqlalchemy
 
@@ -63,6 +63,7 @@ def _versions(dialect_name: str) -> str:
             sys.version_info[:2],
             pickle.HIGHEST_PROTOCOL,
             dialect_name,
+            context_key,
         )
     )
     return hashlib.sha256(described.encode()).hexdigest()[:16]
@@ -71,10 +72,12 @@ def _versions(dialect_name: str) -> str:
 class RecordingCache:
     """The cached recordings of one project's revisions on one dialect."""
 
-    def __init__(self, folders: tuple[Path, ...], name: str, dialect_name: str) -> None:
+    def __init__(
+        self, folders: tuple[Path, ...], name: str, dialect_name: str, context_key: str = ""
+    ) -> None:
         self.folders = folders
         self.name = name
-        self.version = _versions(dialect_name)
+        self.version = _versions(dialect_name, context_key)
         self.now_ns = time.time_ns()
         self.loaded: dict[str, Entry] = {}
         for folder in folders:
@@ -86,10 +89,13 @@ class RecordingCache:
         self.changed = False
 
     @classmethod
-    def for_project(cls, base_directory: Path, dialect_name: str) -> RecordingCache:
+    def for_project(
+        cls, base_directory: Path, dialect_name: str, context_key: str = ""
+    ) -> RecordingCache:
         key = repr((str(base_directory), dialect_name))
         name = f"recordings-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
-        return cls((base_directory / PROJECT_FOLDER, user_cache_directory()), name, dialect_name)
+        folders = (base_directory / PROJECT_FOLDER, user_cache_directory())
+        return cls(folders, name, dialect_name, context_key)
 
     def _load(self, path: Path) -> dict[str, Entry] | None:
         payload = read_checked(path, MAGIC, self.version)
@@ -209,9 +215,14 @@ def self_contained(path: Path) -> bool:
     return True
 
 
-def recording_cache(base_directory: Path, dialect_name: str) -> RecordingCache | None:
+def recording_cache(
+    base_directory: Path, dialect_name: str, context_key: str = ""
+) -> RecordingCache | None:
+    """The recordings of a project on a dialect; ``context_key``: what of the migration context
+    a recording depends on besides its file (the naming convention alembic names what an
+    operation makes by), a change of which records every revision again."""
     from migdoctor.project.cache import cache_disabled
 
     if cache_disabled():
         return None
-    return RecordingCache.for_project(base_directory, dialect_name)
+    return RecordingCache.for_project(base_directory, dialect_name, context_key)

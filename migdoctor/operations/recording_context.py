@@ -50,6 +50,35 @@ class Recording:
         self.in_autocommit.append(self.inside_autocommit)
 
 
+# where an add_column operation keeps the naming convention alembic would name its index by
+NAMING_CONVENTION = "migdoctor_naming_convention"
+
+
+def naming_convention_key(context: Any) -> str:
+    """The naming convention alembic names what operations make by, in words that stay the
+    same from run to run (a token's function by its module and name)."""
+    convention = _naming_convention(context)
+    return repr(
+        sorted(
+            (
+                str(key) if isinstance(key, str) else f"{key.__module__}.{key.__qualname__}",
+                value
+                if isinstance(value, str)
+                else f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}",
+            )
+            for key, value in convention.items()
+        )
+    )
+
+
+def _naming_convention(context: Any) -> dict[str, Any]:
+    """The naming convention of the MetaData alembic builds an operation's table in (its
+    SchemaObjects: target_metadata's, when it is one MetaData; SQLAlchemy's default else)."""
+    from alembic.operations.schemaobj import SchemaObjects
+
+    return dict(SchemaObjects(context).metadata().naming_convention)
+
+
 @contextmanager
 def recording_operations(recording: Recording) -> Iterator[None]:
     """Bind ``alembic.op`` to a recorder for the duration, then restore what was bound."""
@@ -92,6 +121,10 @@ def recording_operations(recording: Recording) -> Iterator[None]:
 
     def record(operation: Any) -> Any:
         recording.keep(operation)
+        if operation.__class__.__name__ == "AddColumnOp":
+            # the names alembic gives what add_column adds (an index=True index) come from
+            # target_metadata's naming convention when it runs: the replay names them alike
+            setattr(operation, NAMING_CONVENTION, _naming_convention(context))
         # code that keeps create_table()'s result (for bulk_insert) gets a real Table
         to_table = getattr(operation, "to_table", None)
         if operation.__class__.__name__ == "CreateTableOp" and to_table is not None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdoctor.facts.operations import Operation, RevisionOperations
 from migdoctor.operations.constraint_names import constraint_called
+from migdoctor.operations.recording_context import NAMING_CONVENTION
 from migdoctor.operations.table_rebuild import rebuild
 
 if TYPE_CHECKING:
@@ -156,7 +157,12 @@ class ReplayedSchema:
         elif isinstance(operation, ops.RenameTableOp):
             self._rename_table(schema, operation.table_name, operation.new_table_name)
         elif isinstance(operation, ops.AddColumnOp):
-            self._add_column(schema, operation.table_name, operation.column)
+            self._add_column(
+                schema,
+                operation.table_name,
+                operation.column,
+                getattr(operation, NAMING_CONVENTION, None),
+            )
         elif isinstance(operation, ops.DropColumnOp):
             self._change(
                 schema, operation.table_name, drop_columns=frozenset({operation.column_name})
@@ -232,7 +238,13 @@ class ReplayedSchema:
             return
         self._set(schema, name, rebuild(table, **changes))
 
-    def _add_column(self, schema: str | None, name: str, column: Column[Any]) -> None:
+    def _add_column(
+        self,
+        schema: str | None,
+        name: str,
+        column: Column[Any],
+        naming_convention: dict[str, Any] | None = None,
+    ) -> None:
         from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
 
         # what alembic adds after the column: its foreign keys, and its unique constraint
@@ -253,7 +265,7 @@ class ReplayedSchema:
             name,
             add_columns=(column,),
             add_constraints=foreign_keys + unique,
-            add_indexes=_column_index(name, schema, column),
+            add_indexes=_column_index(name, schema, column, naming_convention),
         )
 
     def _alter_column(self, operation: Any) -> None:
@@ -409,15 +421,24 @@ class ReplayedSchema:
         self.touched.add((schema, name))
 
 
-def _column_index(table: str, schema: str | None, column: Column[Any]) -> tuple[Any, ...]:
+def _column_index(
+    table: str,
+    schema: str | None,
+    column: Column[Any],
+    naming_convention: dict[str, Any] | None = None,
+) -> tuple[Any, ...]:
     """The index alembic's add_column makes for ``index=True`` (unique with ``unique=True``),
-    named as SQLAlchemy names it in a table built the way alembic builds the operation's (the
-    default convention: ``ix_<table>_<column>``, as the replay's create_table gets it too)."""
+    named as SQLAlchemy names it in a table built the way alembic builds the operation's: with
+    the naming convention recorded with the operation (target_metadata's), else SQLAlchemy's
+    default, ``ix_<table>_<column>``."""
     from sqlalchemy import MetaData, Table
 
     if not column.index:
         return ()
-    probe = Table(table, MetaData(), column._copy(), schema=schema)
+    metadata = (
+        MetaData() if naming_convention is None else MetaData(naming_convention=naming_convention)
+    )
+    probe = Table(table, metadata, column._copy(), schema=schema)
     return tuple(
         (None if index.name is None else str(index.name), (column.name,), bool(index.unique), {})
         for index in probe.indexes
