@@ -24,6 +24,15 @@ is repaired. When the live schema differs from the version table's revision on a
 pending revision alters or drops (a type changed by hand, a downgrade that left it behind), the
 finding names it (evidence ``schema_differs``) and offers the upgrade without recommending it:
 the ``ALTER`` written for the history's column may fail on the live one.
+
+When the upgrade would fail on what is already there (a column it adds again, as after a re-run
+that failed half way over tables the application made itself) and no revision's schema is
+verifiably the live one, the finding still names the next step: the revision the live schema
+matches wherever the history knows the tables, what it does not show there (the half-run's
+leftovers, to complete or take back by hand), and a stamp of that revision, not recommended (it
+compares first, refuses on a difference, and ``migdoctor undo`` takes it back; at the head,
+``schema-drift`` then compares the whole schema with the models). When no revision matches, it
+names the closest one and its differences: make them match, then stamp it.
 """
 
 from __future__ import annotations
@@ -32,7 +41,12 @@ from migdoctor.checks import check, require_known_current, require_no_run_in_pro
 from migdoctor.facts.model import OPERATION_TABLES, Facts
 from migdoctor.findings import Finding, FixOption, Severity
 from migdoctor.fixes.options import fix_option, verified_stamp_option
-from migdoctor.operations.schema_position import comparison_with, matching_revisions
+from migdoctor.operations.schema_position import (
+    changes_not_shown,
+    comparison_with,
+    matching_revisions,
+    schema_position,
+)
 from migdoctor.operations.upgrade_blockers import upgrade_blockers
 
 SLUG = "stale-current"
@@ -92,6 +106,9 @@ def database_behind_head(facts: Facts) -> list[Finding]:
                     facts, verified, f"Record {verified} as applied without running it"
                 ),
             )
+        elif blockers[0].checks == (SLUG,):
+            sentence, fixes = _next_step_without_verified_stamp(facts)
+            message += " " + sentence
     else:
         why = "runs exactly what alembic upgrade heads would, after a preflight"
         if differing:
@@ -138,6 +155,101 @@ def database_behind_head(facts: Facts) -> list[Finding]:
             locations=facts.project.revision_locations(pending[:1]),
         )
     ]
+
+
+# the tables and differences a sentence names before "and N more"
+SHOWN = 4
+
+
+def _next_step_without_verified_stamp(facts: Facts) -> tuple[str, tuple[FixOption, ...]]:
+    """What to do when the upgrade would fail on what is already there and no revision's schema
+    is verifiably the live one: the revision the live schema shows, what stands between, and
+    the stamp (which compares first, refuses on a difference, and ``undo`` takes back).
+
+    JupyterHub (github.com/jupyterhub/jupyterhub) makes its tables with create_all(), then
+    stamps; with its version table emptied, the upgrade failed half way on a column already
+    there, and the finding said the upgrade would fail, offered nothing and named no step."""
+    position = schema_position(facts)
+    if position is None or position.unknown:
+        why = f" ({position.unknown})" if position is not None and position.unknown else ""
+        return (
+            f"Which revision the live schema is at was not measured{why}: find the revision "
+            "whose schema it shows, make the rest match, then record that revision with "
+            "migdoctor fix stamp --revision REV, which compares the schema first and refuses "
+            "on a difference.",
+            (),
+        )
+    if position.unverified:
+        # the revision the live schema shows best: fewest changes between (newest first)
+        not_shown = {r: changes_not_shown(facts, r) for r in position.unverified}
+        revision = min(position.unverified, key=lambda r: len(not_shown[r]))
+        missing = not_shown[revision]
+        comparison = comparison_with(facts, (revision,))
+        unknown = list(comparison.uncertain_tables) if comparison is not None else []
+        listed = ", ".join(unknown[:SHOWN]) + (
+            f" and {len(unknown) - SHOWN} more" if len(unknown) > SHOWN else ""
+        )
+        at_head = revision in facts.project.graph.heads
+        left = (
+            f" There, the live schema and revision {revision} differ: "
+            + "; ".join(missing[:SHOWN])
+            + (f"; and {len(missing) - SHOWN} more" if len(missing) > SHOWN else "")
+            + ". Make those match first, by hand or by completing what ran half way."
+            if missing
+            else ""
+        )
+        sentence = (
+            f"The live schema matches revision {revision} wherever the history knows the "
+            f"tables' shape; it cannot vouch for {listed or 'the tables the application makes'}"
+            f", which the application makes itself (create_all()) or raw SQL shapes.{left} If "
+            f"the application made them at {revision}, then record {revision} without running it"
+            + (
+                ": at the head, schema-drift then compares the whole schema with the models, "
+                "and migdoctor undo takes the stamp back if they differ."
+                if at_head
+                else "; migdoctor undo takes the stamp back."
+            )
+        )
+        why = (
+            "the stamp compares the schema first and refuses on a difference; the tables "
+            "the history does not know are not compared"
+            + (": check schema-drift right after" if at_head else "")
+        )
+        return sentence, (
+            fix_option(
+                facts,
+                "stamp",
+                f"Record {revision} as applied without running it",
+                why=why,
+                revision=revision,
+            ),
+        )
+    closest = position.closest
+    if closest is None:
+        return (
+            "No revision's schema is close to the live one: compare them with migdoctor "
+            "roundtrip or by hand before recording any.",
+            (),
+        )
+    shown = "; ".join(position.closest_differences[:SHOWN])
+    more = len(position.closest_differences) - SHOWN
+    differing = f": {shown}" + (f"; and {more} more" if more > 0 else "") if shown else ""
+    sentence = (
+        f"The live schema is closest to revision {closest}'s ({position.differences} "
+        f"difference{'s' if position.differences != 1 else ''}{differing}). Make those match "
+        f"(complete or undo by hand what ran half way), then record {closest}: the stamp "
+        "compares first and refuses while they differ."
+    )
+    return sentence, (
+        fix_option(
+            facts,
+            "stamp",
+            f"Record {closest} once the live schema matches it",
+            why="refuses until alembic's comparison finds the live schema equal to "
+            f"{closest}'s; make the differences in the message match first",
+            revision=closest,
+        ),
+    )
 
 
 # what a pending operation on a column presumes of it: its type, nullability, default, existence

@@ -26,7 +26,7 @@ from migdoctor.quiet import logging_held_back
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy.engine import Inspector
+    from sqlalchemy.engine import Dialect, Inspector
 
     from migdoctor.database.drift_cache import Compared, ComparisonCache
 
@@ -91,7 +91,8 @@ def compared(
     if callable(metadata):
         metadata = metadata()
     diffs = alembic_diffs(context, metadata, inspector)
-    answer = list(zip(describe_diffs(diffs, expected), flattened_tables(diffs), strict=True))
+    words = describe_diffs(diffs, expected, context.dialect)
+    answer = list(zip(words, flattened_tables(diffs), strict=True))
     if cache is not None and key is not None:
         cache.put(key, answer)
     return answer
@@ -122,17 +123,20 @@ def alembic_diffs(
     return list(script.upgrade_ops.as_diffs())
 
 
-def describe_diffs(diffs: Sequence[Any], expected: str = MODELS) -> Iterator[SchemaDifference]:
+def describe_diffs(
+    diffs: Sequence[Any], expected: str = MODELS, dialect: Dialect | None = None
+) -> Iterator[SchemaDifference]:
     """alembic's diff tuples (a list groups the changes of one column) in words; ``expected``
-    names the side the database is compared with."""
+    names the side the database is compared with; its types are written as ``dialect`` (the
+    database's) would create them."""
     for diff in diffs:
         if isinstance(diff, list):
-            yield from describe_diffs(diff, expected)
+            yield from describe_diffs(diff, expected, dialect)
         else:
-            yield _difference(diff, expected)
+            yield _difference(diff, expected, dialect)
 
 
-def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
+def _difference(diff: tuple[Any, ...], expected: str, dialect: Dialect | None) -> SchemaDifference:
     in_expected_only = f"is in {expected} but not in the database"
     in_database_only = f"is in the database but not in {expected}"
     operation = str(diff[0])
@@ -146,23 +150,24 @@ def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
         _, schema, table_name, column = diff
         table = _qualified(schema, table_name)
         where = in_expected_only if operation == "add_column" else in_database_only
+        # a reflected type is already the database's own (MariaDB's INTEGER(11) stays INTEGER)
+        side = dialect if operation == "add_column" else None
         return SchemaDifference(
             operation,
             table,
             column.name,
-            f"column {table}.{column.name} ({type_words(column.type)}) {where}",
+            f"column {table}.{column.name} ({type_words(column.type, side)}) {where}",
         )
     if operation in ("add_index", "remove_index"):
         index = diff[1]
         table = _table_name(index.table) if index.table is not None else ""
         columns = ", ".join(_expression(e) for e in index.expressions)
+        # MLflow (mlflow/mlflow) declares Index("index_trace_tags_request_id") with no column
+        on_what = f"on {table} ({columns})" if columns else f"on {table} with no column"
         unique = "unique index" if index.unique else "index"
         where = in_expected_only if operation == "add_index" else in_database_only
         return SchemaDifference(
-            operation,
-            table,
-            str(index.name or ""),
-            f"{unique} {index.name} on {table} ({columns}) {where}",
+            operation, table, str(index.name or ""), f"{unique} {index.name} {on_what} {where}"
         )
     if operation in ("add_constraint", "remove_constraint", "add_fk", "remove_fk"):
         constraint = diff[1]
@@ -182,7 +187,8 @@ def _difference(diff: tuple[Any, ...], expected: str) -> SchemaDifference:
         what = operation.removeprefix("modify_").replace("_", " ")
         if operation == "modify_type":
             values = (
-                f"{type_words(in_database)} in the database, {type_words(in_models)} in {expected}"
+                f"{type_words(in_database)} in the database, "
+                f"{type_words(in_models, dialect)} in {expected}"
             )
         elif operation == "modify_nullable":
             values = (
@@ -208,13 +214,23 @@ def _table_name(table: Any) -> str:
     return str(getattr(table, "fullname", table))
 
 
-def type_words(type_: Any) -> str:
-    """A column type as a report shows it (the roundtrip's snapshots too)."""
+def type_words(type_: Any, dialect: Dialect | None = None) -> str:
+    """A column type as a report shows it (the roundtrip's snapshots too): as ``dialect``
+    creates it, when given (for the models' side; a reflected type is already the database's).
+
+    MLflow (mlflow/mlflow) on MariaDB: its models' ``Float(precision=53)``, compiled without a
+    dialect, read "FLOAT" beside the database's DOUBLE, as if the models wanted a
+    single-precision column; MySQL creates it as ``FLOAT(53)``, which it stores as DOUBLE."""
     enums = getattr(type_, "enums", None)
     if enums:
         # an enumeration by its values: compiled without a dialect it is a VARCHAR, and two
         # of them differing only in their values would read alike
         return f"{type(type_).__name__}({', '.join(repr(value) for value in enums)})"
+    if dialect is not None:
+        try:
+            return str(type_.compile(dialect=dialect))
+        except Exception:  # noqa: BLE001 - a type this dialect cannot create: as SQLAlchemy words it
+            pass
     try:
         return str(type_)
     except Exception:  # noqa: BLE001 - a type that cannot compile without a dialect

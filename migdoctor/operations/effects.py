@@ -190,6 +190,30 @@ def net_effects_missing(
     later); an operation that changes a table shows it was there (JupyterHub's revisions drop a
     table its application makes again, then alter it); one whose effect the schema cannot show
     adds nothing more."""
+    return [
+        (e, wanted)
+        for e, wanted in net_effects(operations, database)
+        if is_present(e, database) != wanted
+    ]
+
+
+def net_effects_shown(
+    operations: Sequence[Operation], database: DatabaseFacts
+) -> list[tuple[Expectation, bool]]:
+    """What ``operations``, run in this order, leave present (True) or absent (False) that the
+    live schema already shows, the complement of :func:`net_effects_missing`."""
+    return [
+        (e, wanted)
+        for e, wanted in net_effects(operations, database)
+        if is_present(e, database) == wanted
+    ]
+
+
+def net_effects(
+    operations: Sequence[Operation], database: DatabaseFacts
+) -> list[tuple[Expectation, bool]]:
+    """What ``operations``, run in this order, leave present (True) or absent (False) (see
+    :func:`net_effects_missing`), whatever the live schema shows."""
     final: dict[Expectation, bool] = {}
     for operation in operations:
         if operation.table is not None and operation.kind in ("drop_table", "rename_table"):
@@ -199,7 +223,7 @@ def net_effects_missing(
             final[("table", table_key(database, operation.schema, operation.table), "")] = True
         for expectation, wanted in _expectations(operation, database) or []:
             final[expectation] = wanted
-    return [(e, wanted) for e, wanted in final.items() if is_present(e, database) != wanted]
+    return list(final.items())
 
 
 @dataclass(frozen=True)

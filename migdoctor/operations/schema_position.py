@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from migdoctor.facts.model import Facts, RevisionSchemaComparison
 from migdoctor.facts.operations import Operation, unread_words
-from migdoctor.operations.effects import Visibility, net_effects_missing, operation_visibility
+from migdoctor.operations.effects import (
+    Visibility,
+    describe_expectation,
+    net_effects_missing,
+    net_effects_shown,
+    operation_visibility,
+    table_key,
+)
 
 # operations on rows, which no schema shows (a data migration is never visible)
 DATA_OPERATIONS = ("execute", "bulk_insert")
@@ -178,6 +185,57 @@ def unread_sentence(facts: Facts, unread: Sequence[str]) -> str:
         f"{'their' if plural else 'its'} source ({what}), so the history cannot say which "
         f"tables {'they' if plural else 'it'} changed"
     )
+
+
+def changes_not_shown(facts: Facts, revision: str) -> list[str]:
+    """What stands between the live schema and a stamp at ``revision``, on the tables alembic's
+    comparison leaves out (their shape unknown to the history), in words: the net effects of
+    the revisions a stamp takes as run that the schema does not show ("column member.nickname
+    (expected gone)"), and those of the revisions it leaves to run that the schema already
+    shows ("column member.email is there already, though a revision after a4bio makes it").
+    JupyterHub (github.com/jupyterhub/jupyterhub): after a failed re-run of its revisions over
+    the tables its application made, the columns that re-run added are what is left to undo."""
+    database = facts.database
+    comparison = comparison_with(facts, (revision,))
+    if database is None or comparison is None or not comparison.uncertain_tables:
+        return []
+    unknown = set(comparison.uncertain_tables)
+    graph = facts.project.graph
+    oldest_first = list(reversed(graph.history()))
+    known_rows = [row for row in database.version_rows if row in graph]
+    applied = graph.ancestors(known_rows)
+    taken = graph.ancestors((revision,)) - applied
+
+    def changes(revisions: set[str]) -> list[Operation]:
+        return [
+            operation
+            for r in oldest_first
+            if r in revisions and r in facts.operations
+            for operation in facts.operations[r].operations
+            if operation.kind not in DATA_OPERATIONS and _changes(operation, unknown)
+        ]
+
+    missing = [
+        describe_expectation(expectation, present)
+        for expectation, present in net_effects_missing(changes(taken), database)
+    ]
+    left_to_run = graph.descendants([revision], include_self=False) - applied
+    later = changes(left_to_run)
+    created = {
+        table_key(database, o.schema, o.table)
+        for o in later
+        if o.kind == "create_table" and o.table is not None
+    }
+    already = [
+        f"{describe_expectation(expectation, True)} is "
+        + ("there" if present else "gone")
+        + f" already, though a revision after {revision} "
+        + ("makes it" if present else "removes it")
+        for expectation, present in net_effects_shown(later, database)
+        # a later change to a table shows only that the table is there, not that it ran
+        if expectation[0] != "table" or expectation[1] in created
+    ]
+    return missing + already
 
 
 def _changes(operation: Operation, tables: set[str]) -> bool:

@@ -163,3 +163,52 @@ def test_alembic_s_own_warnings_about_its_comparison_stay_out_of_the_report(
     assert result.exit_code in (0, 1), result
     assert "approximate signature" not in result.output, result
     assert "Traceback" not in result.output
+
+
+# MLflow (mlflow/mlflow) on MariaDB: its models' Float(precision=53), which MySQL creates as
+# FLOAT(53) and stores as DOUBLE, read "DOUBLE in the database, FLOAT in the models" (the type
+# compiled without the database's dialect, as if a single-precision column were wanted); and its
+# Index("index_trace_tags_request_id"), declared with no column, read "on trace_tags ()"
+def test_types_read_as_the_database_creates_them(blog: Project, database: Database) -> None:
+    add_revision(
+        blog,
+        "6a7b8c9d0e1f",
+        "3c4d5e6f7081",
+        'op.create_table("reading", sa.Column("id", sa.Integer(), primary_key=True), '
+        'sa.Column("value", sa.Float(precision=53)))\n'
+        'op.create_index("ix_reading_value", "reading", ["value"])',
+        'op.drop_table("reading")',
+        message="readings",
+    )
+    blog.upgrade("head")
+    models = blog.root / "models.py"
+    models.write_text(
+        models.read_text().replace(
+            "from sqlalchemy import Column,", "from sqlalchemy import Float, Index, Column,"
+        )
+        + "\n\nclass Reading(Base):\n"
+        '    __tablename__ = "reading"\n'
+        '    __table_args__ = (Index("ix_reading_value"),)\n\n'
+        "    id = Column(Integer, primary_key=True)\n"
+        "    value = Column(Float(precision=53))\n"
+    )
+
+    _, document = blog.check_json()
+
+    differences = [
+        d["difference"] for d in finding(document, "schema-drift")["evidence"]["differences"]
+    ]
+    assert (
+        "index ix_reading_value on reading with no column is in the models but not in the database"
+        in differences
+    )
+    assert (
+        "index ix_reading_value on reading (value) is in the database but not in the models"
+        in differences
+    )
+    if database.backend == "mysql":  # alembic compares DOUBLE with FLOAT(53)
+        assert (
+            "column reading.value: type DOUBLE in the database, FLOAT(53) in the models"
+            in differences
+        )
+    assert not [d for d in differences if re.search(r"\bFLOAT in the models|\(\)", d)], differences
