@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from migdoctor.database.environment import call_with_application
 from migdoctor.database.failures import connection_targets, explain_failure
+from migdoctor.database.ledger import ledger_hidden_from_env_py
 from migdoctor.database.version_table import read_version_state
 from migdoctor.errors import EXIT_FAILED, EXIT_OK, MigdoctorError
 from migdoctor.facts.model import ProjectFacts
@@ -47,8 +49,13 @@ def run_alembic_command(
         project = load_project(options)
     config = project.config.alembic_config(**kwargs)
     targets: list[str] = []
+    hidden = (
+        ledger_hidden_from_env_py(project.config.ledger)
+        if name in ("revision", "check") and project.config.ledger.enabled
+        else nullcontext()
+    )
     try:
-        with connection_targets(targets):
+        with connection_targets(targets), hidden:
             call_with_application(
                 project.config.script_location / "env.py",
                 lambda: getattr(command, name)(config, *args, **kwargs),

@@ -94,15 +94,7 @@ def ledger_hidden(context: MigrationContext, ledger: LedgerSettings) -> Iterator
     """Hide the ledger from alembic's autogenerate comparisons (as alembic hides its version
     table) by adding to env.py's ``include_name`` for the duration."""
     original = context.opts.get("include_name")
-    schema = context.version_table_schema
-
-    def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
-        in_its_schema = parent_names.get("schema_name") in (schema, None)
-        if type_ == "table" and name == ledger.table and in_its_schema:
-            return False
-        return bool(original(name, type_, parent_names)) if original is not None else True
-
-    context.opts["include_name"] = include_name
+    context.opts["include_name"] = _without_ledger(original, ledger, context.version_table_schema)
     try:
         yield
     finally:
@@ -110,6 +102,43 @@ def ledger_hidden(context: MigrationContext, ledger: LedgerSettings) -> Iterator
             context.opts.pop("include_name", None)
         else:
             context.opts["include_name"] = original
+
+
+@contextmanager
+def ledger_hidden_from_env_py(ledger: LedgerSettings) -> Iterator[None]:
+    """:func:`ledger_hidden` for alembic's own commands, which run env.py themselves (``alembic
+    revision --autogenerate``, ``alembic check`` through migdoctor): every ``configure()`` of
+    the duration gets an ``include_name`` without the ledger, so that no revision generated
+    through migdoctor drops migdoctor's own table."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    original_configure = EnvironmentContext.configure
+
+    def configure(self: EnvironmentContext, *args: Any, **kw: Any) -> None:
+        kw["include_name"] = _without_ledger(
+            kw.get("include_name"), ledger, kw.get("version_table_schema")
+        )
+        original_configure(self, *args, **kw)
+
+    EnvironmentContext.configure = configure  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        EnvironmentContext.configure = original_configure  # type: ignore[method-assign]
+
+
+def _without_ledger(
+    original: Callable[..., Any] | None, ledger: LedgerSettings, schema: str | None
+) -> Callable[[str | None, str, dict[str, Any]], bool]:
+    """env.py's ``include_name`` (or none), leaving out the ledger table of ``schema``."""
+
+    def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+        in_its_schema = parent_names.get("schema_name") in (schema, None)
+        if type_ == "table" and name == ledger.table and in_its_schema:
+            return False
+        return bool(original(name, type_, parent_names)) if original is not None else True
+
+    return include_name
 
 
 # -- writing ----------------------------------------------------------------------------------
