@@ -54,6 +54,7 @@ def run_environment(
     read_only: bool,
     action: str,
     quiet: bool = True,
+    alembic_command: str = "current",
     cmd_opts: dict[str, Any] | None = None,
     prepare: Callable[[Any, Path], None] | None = None,
     read_timeout: float | None = None,
@@ -66,6 +67,8 @@ def run_environment(
     (revisions archived by a squash, a revision written for a scratch database).
     ``read_only`` runs with ``dont_mutate`` (alembic creates no version table) and refuses to
     create a missing SQLite file. ``action`` names what was being done in error messages.
+    ``alembic_command``: the alembic command env.py sees in ``config.cmd_opts`` (``current``
+    for reads, as ``alembic current`` runs it).
     ``quiet`` silences alembic's INFO lines and warnings (a report has its own words).
     ``prepare`` may wrap the ``EnvironmentContext`` (given with env.py's path) before it runs.
     ``read_timeout``: every statement on env.py's connection, alembic's own read of the version
@@ -82,7 +85,7 @@ def run_environment(
 
     if project.config.options.url:
         check_url(project.config.options.url, "--url")
-    config = project.config.alembic_config(**(cmd_opts or {}))
+    config = project.config.alembic_config(command=alembic_command, **(cmd_opts or {}))
     try:
         script_directory = ScriptDirectory.from_config(config)
         if version_locations:

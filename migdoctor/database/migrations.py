@@ -207,6 +207,7 @@ def run_migration(
                 work,
                 read_only=False,
                 action=f"The {direction}",
+                alembic_command=direction,
                 prepare=lock_once_configured,
                 version_locations=version_locations,
                 **context_options,
