@@ -34,6 +34,7 @@ from migdoctor.redact import redact, redact_foreign
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import Connection
 
 Work = Callable[["MigrationContext", "ScriptDirectory"], Iterable[Any]]
 T = TypeVar("T")
@@ -45,6 +46,29 @@ class _WorkFailed(Exception):
     def __init__(self, original: BaseException) -> None:
         super().__init__(str(original))
         self.original = original
+
+
+@contextmanager
+def search_path_as_default_schema(connection: Connection) -> Iterator[None]:
+    """While migdoctor works on env.py's connection, SQLAlchemy's default schema is the one
+    unqualified names mean on it now. An env.py may set PostgreSQL's search_path after
+    connecting (Netflix/dispatch: ``set search_path to "dispatch_core"``, then each tenant's
+    schema): alembic then keeps its version table there and the revisions' unqualified tables
+    are there, yet SQLAlchemy still names the schema the connection began in, so migdoctor
+    mistook the history's tables for other ones. It is what SQLAlchemy says when the search_path
+    is set at connect time."""
+    from migdoctor.database.ledger import current_schema
+
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        yield
+        return
+    began_in = dialect.default_schema_name
+    dialect.default_schema_name = current_schema(connection) or began_in
+    try:
+        yield
+    finally:
+        dialect.default_schema_name = began_in
 
 
 def run_environment(
@@ -104,7 +128,8 @@ def run_environment(
                 )
             )
         try:
-            return list(work(context, script_directory))
+            with search_path_as_default_schema(context.connection):
+                return list(work(context, script_directory))
         except CommandError as error:
             raise _WorkFailed(AlembicRefused(str(error))) from error
         except (Exception, SystemExit) as error:  # a version file alembic loads may exit
