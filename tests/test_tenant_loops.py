@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Database
-from tests.helpers import COMMENT, USER, copy_project
+from tests.helpers import COMMENT, USER, add_revision, copy_project, finding
 
 TENANT_LOOP = """    with connectable.connect() as connection:
         schemas = [
@@ -58,3 +58,44 @@ def test_a_loop_over_tenant_schemas_checks_the_first_and_names_the_others(
     [other] = document["database"]["unchecked_runs"]
     assert other["where"].split(" on ")[0].endswith(".tenant_b")
     assert other["current"] == [USER]
+
+
+@pytest.mark.parametrize("server_database", ["postgresql"], indirect=True)
+def test_a_lock_on_a_table_of_the_search_path_schema_is_lock_contention(
+    tmp_path: Path, server_database: Database
+) -> None:
+    # Netflix/dispatch's core env.py sets the search_path to dispatch_core; migdoctor looks for
+    # the sessions in the way on a session of its own, without that search_path
+    from sqlalchemy import create_engine, text
+
+    blog = copy_project("blog", tmp_path / "project", server_database)
+    env_py = blog.root / "alembic" / "env.py"
+    env_py.write_text(
+        env_py.read_text().replace(
+            "    with connectable.connect() as connection:\n",
+            "    with connectable.connect() as connection:\n"
+            "        connection.exec_driver_sql('set search_path to tenant_a')\n"
+            "        connection.commit()\n",
+        )
+    )
+    server_database.execute("CREATE SCHEMA tenant_a")
+    assert blog.migdoctor("upgrade").exit_code == 0
+    add_revision(
+        blog,
+        "4e5f60718293",
+        COMMENT,
+        "op.add_column('user', sa.Column('bio', sa.Text()), schema='tenant_a')",
+        "op.drop_column('user', 'bio', schema='tenant_a')",
+        message="add bio",
+    )
+    holder = create_engine(server_database.url).connect()
+    try:
+        holder.execute(text('SELECT count(*) FROM tenant_a."user"'))  # the transaction stays open
+
+        _, document = blog.check_json("--select", "lock-contention")
+    finally:
+        holder.rollback()
+        holder.close()
+
+    contention = finding(document, "lock-contention")
+    assert contention["severity"] in ("warning", "error"), contention

@@ -332,6 +332,14 @@ def _blocking_sessions(
         if connection.dialect.name == "sqlite":
             return sqlite_write_lock(connection), None
         own = own_session_id(connection)
+        if connection.dialect.name == "postgresql":
+            # the other session has not the search_path env.py may have set (Netflix/dispatch):
+            # unqualified names are env.py's connection's first schema there too
+            touched = touched | {
+                (connection.dialect.default_schema_name, name)
+                for schema, name in touched
+                if schema is None
+            }
         with bounded_session(connection) as other:
             return sessions_on_tables(other, touched, exclude=[own] if own else []), None
     except DBAPIError as error:
