@@ -219,3 +219,43 @@ def test_alembic_refusal_points_to_check(blog: Project) -> None:
     assert result.exit_code == 1
     assert "FAILED: Target database is not up to date." in result.stderr
     assert "migdoctor check names what is wrong" in result.stderr
+
+
+# Netflix/dispatch's tenant env.py stops its loop over tenant schemas on
+# ``context.config.cmd_opts.cmd == "revision"``; alembic's command line always sets ``cmd`` (and
+# every option of the command, e.g. ``autogenerate``), so env.py files read them without getattr.
+COMMAND_SEEN_BY_ENV_PY = """
+with open(os.path.join(os.path.dirname(__file__), "commands.log"), "a") as log:
+    log.write(
+        f"{config.cmd_opts.cmd[0].__name__} {config.cmd_opts.x} {config.cmd_opts.sql}\\n"
+        if config.cmd_opts.cmd[0].__name__ in ("upgrade", "downgrade", "stamp")
+        else f"{config.cmd_opts.cmd[0].__name__} {config.cmd_opts.x}\\n"
+    )
+"""
+
+
+def test_env_py_sees_the_command_line_alembic_would_give_it(
+    blog: Project, database: Database
+) -> None:
+    env_py = blog.root / "alembic" / "env.py"
+    env_py.write_text(
+        env_py.read_text().replace(
+            "target_metadata = models.Base.metadata\n",
+            "target_metadata = models.Base.metadata\n" + COMMAND_SEEN_BY_ENV_PY,
+        )
+    )
+    log = blog.root / "alembic" / "commands.log"
+    log.touch()
+
+    def env_py_runs(*args: str, exit_code: int = 0) -> set[str]:
+        before = len(log.read_text().splitlines())
+        assert blog.migdoctor(*args).exit_code == exit_code
+        return set(log.read_text().splitlines()[before:])
+
+    # an upgrade reads (its preflight) as ``alembic current`` does, then upgrades
+    assert env_py_runs("upgrade", USER) == {"current None", "upgrade None False"}
+    assert env_py_runs("check", "-x", "tenant=a", exit_code=1) == {"current ['tenant=a']"}
+    assert "downgrade None False" in env_py_runs("downgrade", "base")
+    assert "stamp None False" in env_py_runs("stamp", USER)
+    assert env_py_runs("current") == {"current None"}
+    assert database.version_rows() == [USER]

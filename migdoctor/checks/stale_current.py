@@ -85,8 +85,13 @@ def database_behind_head(facts: Facts) -> list[Finding]:
     else:
         where = f"has no {database.qualified_version_table} table"
     count = len(pending)
+    heads = (
+        f"heads are {', '.join(graph.heads)}"
+        if len(graph.heads) > 1
+        else f"head is {', '.join(graph.heads)}"
+    )
     message = (
-        f"The database {where}; the scripts' head is {', '.join(graph.heads)}. "
+        f"The database {where}; the scripts' {heads}. "
         f"{count} revision{'s' if count != 1 else ''} not applied yet: "
         + ", ".join(item["revision"] for item in pending_evidence[:5])
         + (f" and {count - 5} more." if count > 5 else ".")

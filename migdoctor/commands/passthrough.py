@@ -47,7 +47,12 @@ def run_alembic_command(
 
     if project is None:
         project = load_project(options)
-    config = project.config.alembic_config(**kwargs)
+    from migdoctor.project.config import alembic_command_options
+
+    _, positional, _ = alembic_command_options(name).get("cmd", (None, [], []))
+    config = project.config.alembic_config(
+        command=name, **dict(zip(positional, args, strict=False)), **kwargs
+    )
     targets: list[str] = []
     hidden = (
         ledger_hidden_from_env_py(project.config.ledger)

@@ -32,6 +32,7 @@ from migdoctor.facts.model import (
     DatabaseFacts,
     ProjectFacts,
     TargetMetadataFacts,
+    UncheckedRun,
 )
 from migdoctor.facts.operations import RevisionOperations
 from migdoctor.facts.server_version import ServerVersion, server_from_info
@@ -75,9 +76,19 @@ def capture_database(
     captured: list[Capture] = []
     configure_calls: list[Location] = []
 
+    unchecked: list[UncheckedRun] = []
+    first_where: list[str] = []
+
     def capture(context: MigrationContext, script: Any) -> list[Any]:
+        if captured:
+            # env.py migrates several schemas or databases in one run (Netflix/dispatch loops
+            # over its tenants' schemas): the first is checked, the others are named
+            unchecked.append(_unchecked_run(context))
+            return []
         configured_at = configure_calls[-1] if configure_calls else None
         # the ledger is migdoctor's: no comparison with the models or the history sees it
+        assert context.connection is not None  # run_environment refuses offline mode
+        first_where.append(_where(context.connection))
         with ledger_hidden(context, project.config.ledger):
             captured.append(
                 _read_database(context, project, record, configured_at, tables, compare_revisions)
@@ -95,7 +106,41 @@ def capture_database(
         prepare=note_configure_calls,
         read_timeout=read_timeout(project.config.options),
     )
-    return captured[0]
+    first = captured[0]
+    if not unchecked:
+        return first
+    return replace(
+        first,
+        database=replace(
+            first.database,
+            where=first_where[0] if first_where else "",
+            unchecked_runs=tuple(unchecked),
+        ),
+    )
+
+
+def _where(connection: Connection) -> str:
+    """The schema unqualified names mean on this connection (when env.py set PostgreSQL's
+    search_path) or else its database, with the server: what tells two runs of env.py apart."""
+    url = connection.engine.url
+    server = f"{url.host}:{url.port}" if url.host else ""
+    schema = (
+        connection.dialect.default_schema_name if connection.dialect.name == "postgresql" else None
+    )
+    database = url.database or ""
+    place = f"{database}.{schema}" if schema else database
+    return f"{place} on {server}" if server else place
+
+
+def _unchecked_run(context: MigrationContext) -> UncheckedRun:
+    from sqlalchemy import inspect
+
+    connection = context.connection
+    assert connection is not None  # run_environment refuses offline mode
+    table, schema = context.version_table, context.version_table_schema
+    exists = inspect(connection).has_table(table, schema=schema)
+    rows = read_version_rows(connection, table, schema) if exists else ()
+    return UncheckedRun(_where(connection), rows, exists)
 
 
 def _read_database(
@@ -290,6 +335,14 @@ def _blocking_sessions(
         if connection.dialect.name == "sqlite":
             return sqlite_write_lock(connection), None
         own = own_session_id(connection)
+        if connection.dialect.name == "postgresql":
+            # the other session has not the search_path env.py may have set (Netflix/dispatch):
+            # unqualified names are env.py's connection's first schema there too
+            touched = touched | {
+                (connection.dialect.default_schema_name, name)
+                for schema, name in touched
+                if schema is None
+            }
         with bounded_session(connection) as other:
             return sessions_on_tables(other, touched, exclude=[own] if own else []), None
     except DBAPIError as error:

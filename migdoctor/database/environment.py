@@ -34,6 +34,7 @@ from migdoctor.redact import redact, redact_foreign
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import Connection
 
 Work = Callable[["MigrationContext", "ScriptDirectory"], Iterable[Any]]
 T = TypeVar("T")
@@ -47,6 +48,29 @@ class _WorkFailed(Exception):
         self.original = original
 
 
+@contextmanager
+def search_path_as_default_schema(connection: Connection) -> Iterator[None]:
+    """While migdoctor works on env.py's connection, SQLAlchemy's default schema is the one
+    unqualified names mean on it now. An env.py may set PostgreSQL's search_path after
+    connecting (Netflix/dispatch: ``set search_path to "dispatch_core"``, then each tenant's
+    schema): alembic then keeps its version table there and the revisions' unqualified tables
+    are there, yet SQLAlchemy still names the schema the connection began in, so migdoctor
+    mistook the history's tables for other ones. It is what SQLAlchemy says when the search_path
+    is set at connect time."""
+    from migdoctor.database.ledger import current_schema
+
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        yield
+        return
+    began_in = dialect.default_schema_name
+    dialect.default_schema_name = current_schema(connection) or began_in
+    try:
+        yield
+    finally:
+        dialect.default_schema_name = began_in
+
+
 def run_environment(
     project: ProjectFacts,
     work: Work,
@@ -54,6 +78,7 @@ def run_environment(
     read_only: bool,
     action: str,
     quiet: bool = True,
+    alembic_command: str = "current",
     cmd_opts: dict[str, Any] | None = None,
     prepare: Callable[[Any, Path], None] | None = None,
     read_timeout: float | None = None,
@@ -66,6 +91,8 @@ def run_environment(
     (revisions archived by a squash, a revision written for a scratch database).
     ``read_only`` runs with ``dont_mutate`` (alembic creates no version table) and refuses to
     create a missing SQLite file. ``action`` names what was being done in error messages.
+    ``alembic_command``: the alembic command env.py sees in ``config.cmd_opts`` (``current``
+    for reads, as ``alembic current`` runs it).
     ``quiet`` silences alembic's INFO lines and warnings (a report has its own words).
     ``prepare`` may wrap the ``EnvironmentContext`` (given with env.py's path) before it runs.
     ``read_timeout``: every statement on env.py's connection, alembic's own read of the version
@@ -82,7 +109,7 @@ def run_environment(
 
     if project.config.options.url:
         check_url(project.config.options.url, "--url")
-    config = project.config.alembic_config(**(cmd_opts or {}))
+    config = project.config.alembic_config(command=alembic_command, **(cmd_opts or {}))
     try:
         script_directory = ScriptDirectory.from_config(config)
         if version_locations:
@@ -101,7 +128,8 @@ def run_environment(
                 )
             )
         try:
-            return list(work(context, script_directory))
+            with search_path_as_default_schema(context.connection):
+                return list(work(context, script_directory))
         except CommandError as error:
             raise _WorkFailed(AlembicRefused(str(error))) from error
         except (Exception, SystemExit) as error:  # a version file alembic loads may exit

@@ -85,8 +85,24 @@ def own_tables(
 ) -> tuple[tuple[str | None, str], ...]:
     """migdoctor's and alembic's own tables in the user's database, as (schema, name): the
     version table and the ledger (in the version table's schema), which no check reports."""
-    schema = context.version_table_schema
-    return ((schema, context.version_table), (schema, ledger.table))
+    schemas = [context.version_table_schema]
+    if context.version_table_schema is None and context.connection is not None:
+        # an env.py that sets the search_path (Netflix/dispatch: one schema per tenant) has
+        # alembic make the version table in that schema, which reflection names by its name
+        schemas.append(current_schema(context.connection))
+    return tuple(
+        (schema, table) for schema in schemas for table in (context.version_table, ledger.table)
+    )
+
+
+def current_schema(connection: Connection) -> str | None:
+    """The schema unqualified names mean on this connection now (PostgreSQL's first schema of
+    the search_path, MySQL's ``USE``d database), which may differ from the one it connected
+    with."""
+    try:
+        return connection.dialect._get_default_schema_name(connection)
+    except NotImplementedError:
+        return None
 
 
 @contextmanager

@@ -176,7 +176,17 @@ def run_migration(
         assert connection is not None
         state.engine = connection.engine
         state.connection = connection
-        state.version_table = (context.version_table, context.version_table_schema)
+        # read again afterwards on a connection of its own, which has not the search_path
+        # env.py may have set (Netflix/dispatch): the version table is named by its schema
+        state.version_table = (
+            context.version_table,
+            context.version_table_schema
+            or (
+                connection.dialect.default_schema_name
+                if connection.dialect.name == "postgresql"
+                else None
+            ),
+        )
         heads = tuple(context.get_current_heads())
         state.before = heads
         if expected_rows is not None and sorted(heads) != sorted(expected_rows):
@@ -207,6 +217,7 @@ def run_migration(
                 work,
                 read_only=False,
                 action=f"The {direction}",
+                alembic_command=direction,
                 prepare=lock_once_configured,
                 version_locations=version_locations,
                 **context_options,

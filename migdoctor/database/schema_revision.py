@@ -143,7 +143,7 @@ def _write_with_alembic(
     from alembic.autogenerate import RevisionContext
     from alembic.script import ScriptDirectory
 
-    config = project.config.alembic_config()
+    config = project.config.alembic_config(command="revision")
     folder = Path(tempfile.mkdtemp(prefix="migdoctor-revision-"))
     try:
         script_directory = ScriptDirectory.from_config(config)

@@ -42,7 +42,15 @@ def sessions_on_tables(
 ) -> tuple[SessionInfo, ...]:
     """Sessions other than ours (and ``exclude``) holding locks or open transactions on
     ``tables`` ((schema, name); None for the default schema; ``tables`` None: any table)."""
-    wanted = None if tables is None else sorted({(schema, name) for schema, name in tables})
+    # pending revisions may name some tables by schema and others not (Netflix/dispatch)
+    wanted = (
+        None
+        if tables is None
+        else sorted(
+            {(schema, name) for schema, name in tables},
+            key=lambda table: (table[0] is not None, table[0] or "", table[1]),
+        )
+    )
     if wanted == []:
         return ()
     dialect = connection.dialect.name

@@ -303,6 +303,16 @@ class SchemaHistoryFacts:
 
 
 @dataclass(frozen=True)
+class UncheckedRun:
+    """A further database or schema env.py migrated in the same run (a loop over tenant
+    schemas, alembic's multidb template): its version table was read, nothing else checked."""
+
+    where: str  # the schema (PostgreSQL's search_path) or the database, and the server
+    version_rows: tuple[str, ...]
+    version_table_exists: bool = True
+
+
+@dataclass(frozen=True)
 class DatabaseFacts:
     """The live database as env.py connects to it."""
 
@@ -346,6 +356,10 @@ class DatabaseFacts:
     # MySQL/MariaDB: the foreign keys of its schemas, each of which InnoDB keeps an index for at
     # both ends (None: not read, or not MySQL)
     foreign_keys: ForeignKeyFacts | None = None
+    # where env.py's connection was (its schema when env.py set the search_path, else its
+    # database): named when env.py migrated several in one run, ``unchecked_runs`` the others
+    where: str = ""
+    unchecked_runs: tuple[UncheckedRun, ...] = ()
 
     @property
     def qualified_version_table(self) -> str:

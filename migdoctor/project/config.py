@@ -12,6 +12,9 @@ How each option is read from the files is in :mod:`migdoctor.project.config_file
 from __future__ import annotations
 
 import configparser
+import contextlib
+import functools
+import io
 import os
 import re
 import sys
@@ -19,6 +22,7 @@ from argparse import Namespace
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from migdoctor.errors import ConfigNotFound, MigdoctorError
@@ -110,17 +114,25 @@ class ProjectConfig:
             if entry not in sys.path[: len(self.prepend_sys_path)]:
                 sys.path.insert(0, entry)
 
-    def alembic_config(self, stdout: TextIO | None = None, **cmd_opts: Any) -> AlembicConfig:
-        """alembic's own ``Config`` for this project, as the ``alembic`` command builds it."""
+    def alembic_config(
+        self, stdout: TextIO | None = None, *, command: str = "current", **cmd_opts: Any
+    ) -> AlembicConfig:
+        """alembic's own ``Config`` for this project, as the ``alembic`` command builds it for
+        ``alembic COMMAND``: its ``cmd_opts`` holds every option of that command (``cmd``,
+        ``autogenerate``, ``sql``…) with alembic's defaults, ``cmd_opts`` given overriding them,
+        because env.py files read them (Netflix/dispatch's reads ``cmd_opts.cmd``)."""
         from alembic.config import Config
 
         namespace = Namespace(
-            config=list(self.options.config) or None,
-            name=self.ini_section,
-            x=list(self.options.x_arguments) or None,
-            raiseerr=False,
-            quiet=False,
-            **cmd_opts,
+            **{
+                **alembic_command_options(command),
+                "config": list(self.options.config) or None,
+                "name": self.ini_section,
+                "x": list(self.options.x_arguments) or None,
+                "raiseerr": False,
+                "quiet": False,
+                **cmd_opts,
+            }
         )
         config = Config(
             file_=self.ini_name,
@@ -135,6 +147,26 @@ class ProjectConfig:
             # ConfigParser interpolates '%': a URL-encoded password must survive that
             config.set_main_option("sqlalchemy.url", self.options.url.replace("%", "%%"))
         return config
+
+
+@functools.cache
+def alembic_command_options(command: str) -> Mapping[str, Any]:
+    """The options ``alembic COMMAND`` parses with nothing typed: ``cmd`` (alembic's
+    ``(function, positional, keyword)`` triple) and each option's default; positional arguments
+    are ``None`` until given."""
+    from alembic.config import CommandLine
+
+    parser = CommandLine(prog="alembic").parser
+    placeholder = "head"
+    for positional_count in range(4):
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                parsed = parser.parse_args([command, *[placeholder] * positional_count])
+        except SystemExit:
+            continue
+        _, positional, _ = parsed.cmd
+        return MappingProxyType({**vars(parsed), **{name: None for name in positional}})
+    return MappingProxyType({})
 
 
 def config_file_names(

@@ -36,6 +36,16 @@ def report_document(report: Report) -> dict[str, Any]:
             "version_table": database.qualified_version_table,
             "current": list(database.version_rows),
             "schema": None if position is None else position.as_evidence(),
+            # env.py migrated several schemas or databases in one run: the first is checked
+            "where": database.where or None,
+            "unchecked_runs": [
+                {
+                    "where": run.where,
+                    "current": list(run.version_rows),
+                    "version_table_exists": run.version_table_exists,
+                }
+                for run in database.unchecked_runs
+            ],
         },
         "findings": [finding_document(finding) for finding in report.findings],
         "summary": {

@@ -78,6 +78,20 @@ def _header(report: Report, console: Console) -> None:
     console.print(
         f"  database  {_t(database.url)} · {database.dialect}{_t(server)} · {_t(current)}"
     )
+    if database.unchecked_runs:
+        # env.py migrates several schemas or databases in one run: say which one this is
+        console.print(
+            f"  checked   {_t(database.where)}, the first of "
+            f"{len(database.unchecked_runs) + 1} that env.py migrates in one run"
+        )
+        for run in database.unchecked_runs:
+            state = (
+                f"{database.version_table}: {', '.join(run.version_rows)}"
+                if run.version_rows
+                else f"{database.version_table} "
+                + ("is empty" if run.version_table_exists else "does not exist")
+            )
+            console.print(f"  unchecked {_t(run.where)} · {_t(state)}")
     position = schema_position(facts)
     if position is not None:
         console.print(f"  schema    {_t(position.words())}")

@@ -133,6 +133,9 @@ def test_branches_that_change_the_same_column_are_named(blog: Project, database:
         # a merge alone mends nothing there: offered, not recommended
         merge = next(fix for fix in heads["fixes"] if fix["id"] == "merge-heads")
         assert merge["recommended"] is False, merge
+    # two heads are plural (seen on Netflix/dispatch with a second head in a scratch copy)
+    stale = finding(document, "stale-current")
+    assert "the scripts' heads are aaaa00000001, bbbb00000002." in stale["message"], stale
 
     text = " ".join(blog.migdoctor("check", "--offline").stdout.split())
     # the text report says it in words, not as Python's tuples

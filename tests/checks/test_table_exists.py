@@ -245,3 +245,32 @@ op.alter_column("user", "old_email", new_column_name="email", existing_type=sa.S
     assert checks_found(document) == {"stale-current"}
     stale = finding(document, "stale-current")
     assert "already exists" not in stale["message"]
+
+
+def test_a_foreign_key_to_a_table_no_revision_names_does_not_block_the_stamp(
+    blog: Project, database: Database
+) -> None:
+    # Netflix/dispatch: create_all() makes dispatch_core.plugin (no revision creates it) and a
+    # revision creates plugin_event with a foreign key to it. The replay cannot keep a foreign
+    # key to a table it lacks, so the live one was "in the database but not in the history":
+    # with the version table emptied, the stamp to the head was refused over it.
+    database.execute("CREATE TABLE plugin (id INTEGER NOT NULL PRIMARY KEY)")
+    add_revision(
+        blog,
+        "4e5f60718293",
+        COMMENT,
+        "op.create_table('plugin_event', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "    sa.Column('plugin_id', sa.Integer(), sa.ForeignKey('plugin.id')))",
+        "op.drop_table('plugin_event')",
+        message="create plugin_event table",
+    )
+    blog.upgrade()
+    database.execute("DELETE FROM alembic_version")
+
+    _, document = blog.check_json()
+
+    table_exists = finding(document, "table-exists")
+    assert document["database"]["schema"]["matches"] == ["4e5f60718293"], document["database"]
+    stamp = table_exists["fixes"][0]
+    assert (stamp["id"], stamp.get("recommended")) == ("stamp", True), table_exists["fixes"]
+    assert "--revision 4e5f60718293" in stamp["command"]

@@ -3,12 +3,20 @@ diagnosed through the installed CLI."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.conftest import Database
 from tests.helpers import (
     APP_TABLES_AT_HEAD,
     ARTICLE,
+    COMMENT,
     Project,
+    add_revision,
     app_created_tables_history,
+    checks_found,
+    copy_project,
     finding,
 )
 
@@ -91,3 +99,54 @@ def test_a_history_that_creates_its_tables_still_warns_of_the_others(
     assert untracked["severity"] == "warning", untracked
     assert "altered_never_created" not in untracked["evidence"]
     assert "baseline revision" in untracked["message"]
+
+
+@pytest.mark.parametrize("server_database", ["postgresql"], indirect=True)
+def test_the_version_table_in_the_search_path_schema_is_not_untracked(
+    tmp_path: Path, server_database: Database
+) -> None:
+    # Netflix/dispatch's env.py sets the search_path to its schema (dispatch_core, or each
+    # tenant's) and leaves version_table_schema unset, so alembic_version lands there; its
+    # revisions name that schema too (op.add_column("plugin", ..., schema="dispatch_core")),
+    # so migdoctor reads it, and listed the version table as a table no revision creates.
+    # (PostgreSQL's search_path; SQLite has none, and MySQL's USE changes the database.)
+    blog = copy_project("blog", tmp_path / "project", server_database)
+    server_database.execute("CREATE SCHEMA tenant_a")
+    env_py = blog.root / "alembic" / "env.py"
+    env_py.write_text(
+        env_py.read_text().replace(
+            "    with connectable.connect() as connection:\n",
+            "    with connectable.connect() as connection:\n"
+            "        connection.exec_driver_sql('set search_path to tenant_a')\n"
+            "        connection.commit()\n",
+        )
+    )
+    add_revision(
+        blog,
+        "4e5f60718293",
+        COMMENT,
+        "op.create_table('audit', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "    schema='tenant_a')",
+        "op.drop_table('audit', schema='tenant_a')",
+        message="create audit table",
+    )
+    # the pending revisions name tables with and without a schema: the preflight's look for
+    # sessions holding them sorted (None, name) with (schema, name) and failed
+    upgraded = blog.migdoctor("upgrade")
+    assert upgraded.exit_code == 0, upgraded
+    # read back on a connection of its own, without env.py's search_path: "no revision" before
+    assert "the database is now at 4e5f60718293." in upgraded.stdout
+    assert server_database.scalars(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'tenant_a'"
+        " AND table_name = 'alembic_version'"
+    ) == ["alembic_version"]
+
+    _, document = blog.check_json()
+
+    # the history creates user, article and comment unqualified (so in tenant_a) and
+    # tenant_a.audit: before, the version table and those tables were "untracked"
+    assert "untracked-schema" not in checks_found(document), document
+    drift = finding(document, "schema-drift")  # audit is in no model, as alembic check says
+    assert [d["table"] for d in drift["evidence"]["differences"]] == ["audit"]
+    downgraded = blog.migdoctor("downgrade", "-1")
+    assert "the database is now at 3c4d5e6f7081." in downgraded.stdout, downgraded
