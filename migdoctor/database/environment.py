@@ -57,7 +57,7 @@ def search_path_as_default_schema(connection: Connection) -> Iterator[None]:
     are there, yet SQLAlchemy still names the schema the connection began in, so migdoctor
     mistook the history's tables for other ones. It is what SQLAlchemy says when the search_path
     is set at connect time."""
-    from migdoctor.database.ledger import current_schema
+    from migdoctor.database.current_schema import current_schema
 
     dialect = connection.dialect
     if dialect.name != "postgresql":

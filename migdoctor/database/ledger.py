@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migdoctor.database.current_schema import current_schema
 from migdoctor.errors import describe_exception, driver_error
 from migdoctor.facts.ledger import (
     APPLYING,
@@ -93,16 +94,6 @@ def own_tables(
     return tuple(
         (schema, table) for schema in schemas for table in (context.version_table, ledger.table)
     )
-
-
-def current_schema(connection: Connection) -> str | None:
-    """The schema unqualified names mean on this connection now (PostgreSQL's first schema of
-    the search_path, MySQL's ``USE``d database), which may differ from the one it connected
-    with."""
-    try:
-        return connection.dialect._get_default_schema_name(connection)
-    except NotImplementedError:
-        return None
 
 
 @contextmanager
