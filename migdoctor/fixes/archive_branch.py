@@ -32,7 +32,7 @@ from pathlib import Path
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.branches import already_run, choose_head, labeled_branch
+from migdoctor.fixes.branches import branch_kept, choose_head
 from migdoctor.fixes.edits import moved_file
 from migdoctor.operations.branch_changes import change_targets, shared_changes
 from migdoctor.repair.plan import FileChange, FixRequest, Plan, refused
@@ -53,10 +53,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
     leaving, staying = chosen.head, list(chosen.others)
     branch = graph.ancestors([leaving]) - graph.ancestors(staying)
     title = f"Archive the branch of {leaving}"
-    label_reason = labeled_branch(graph, branch, leaving)
-    if label_reason is not None:
-        return refused(FIX_ID, title, RISK, label_reason)
-    ran = already_run(
+    kept = branch_kept(
         graph,
         branch,
         chosen,
@@ -64,8 +61,8 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         harm="name revisions no script defines",
         instead=staying[0],
     )
-    if ran is not None:
-        return refused(FIX_ID, title, RISK, ran)
+    if kept is not None:
+        return refused(FIX_ID, title, RISK, kept)
     order = sorted(branch, key=graph.position)
     folder = project.config.script_location / ARCHIVE_FOLDER / leaving
     if project.config.recursive_version_locations and any(

@@ -1,6 +1,6 @@
 """What the fixes that act on one branch of the history (rebase-heads, archive-branch) decide
 alike: which head's branch they act on (:func:`choose_head`), and when they leave a branch alone
-(:func:`labeled_branch`, :func:`already_run`), in the same words for each fix."""
+(:func:`branch_kept`), in the same words for each fix."""
 
 from __future__ import annotations
 
@@ -110,6 +110,23 @@ def revisions_run(facts: Facts) -> dict[str, str]:
             revision = str(event.get("revision"))
             run.setdefault(revision, f"journal entry {entry.id}")
     return run
+
+
+def branch_kept(
+    graph: RevisionGraph,
+    branch: set[str],
+    chosen: ChosenHead,
+    *,
+    action: str,
+    harm: str,
+    instead: str,
+) -> str | None:
+    """Why a fix leaves the branch of ``chosen.head`` (its revisions ``branch``) alone: one of
+    them carries a branch label (:func:`labeled_branch`), or ran somewhere
+    (:func:`already_run`, with ``action``, ``harm`` and ``instead``); None when neither."""
+    return labeled_branch(graph, branch, chosen.head) or already_run(
+        graph, branch, chosen, action=action, harm=harm, instead=instead
+    )
 
 
 def labeled_branch(graph: RevisionGraph, branch: set[str], head: str) -> str | None:

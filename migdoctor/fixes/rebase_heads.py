@@ -29,13 +29,7 @@ from __future__ import annotations
 
 from migdoctor.facts.model import Facts
 from migdoctor.findings import Risk
-from migdoctor.fixes.branches import (
-    already_run,
-    choose_head,
-    head_named,
-    labeled_branch,
-    not_a_head,
-)
+from migdoctor.fixes.branches import branch_kept, choose_head, head_named, not_a_head
 from migdoctor.fixes.edits import edited_file
 from migdoctor.project.header_edit import rewrite_header
 from migdoctor.repair.plan import FixRequest, Plan, refused
@@ -78,10 +72,7 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
             FIX_ID, title, RISK, f"The branch of {moving} starts at several revisions: merge it."
         )
     (root,) = roots
-    label_reason = labeled_branch(graph, branch, moving)
-    if label_reason is not None:
-        return refused(FIX_ID, title, RISK, label_reason)
-    ran = already_run(
+    kept = branch_kept(
         graph,
         branch,
         chosen,
@@ -89,8 +80,8 @@ def plan(facts: Facts, request: FixRequest) -> Plan:
         harm="hold revisions out of the new order",
         instead=onto,
     )
-    if ran is not None:
-        return refused(FIX_ID, title, RISK, ran)
+    if kept is not None:
+        return refused(FIX_ID, title, RISK, kept)
     script = graph.scripts[root]
     below_onto = graph.ancestors([onto])
     parents = [onto if parent in below_onto else parent for parent in script.down_revisions]
