@@ -118,13 +118,14 @@ def recording_operations(recording: Recording) -> Iterator[None]:
 
     context.autocommit_block = autocommit_block  # type: ignore[method-assign]
     operations = Operations(context)
+    # the names alembic gives what add_column adds (an index=True index) come from
+    # target_metadata's naming convention when it runs: the replay names them alike
+    naming_convention = _naming_convention(context)
 
     def record(operation: Any) -> Any:
         recording.keep(operation)
         if operation.__class__.__name__ == "AddColumnOp":
-            # the names alembic gives what add_column adds (an index=True index) come from
-            # target_metadata's naming convention when it runs: the replay names them alike
-            setattr(operation, NAMING_CONVENTION, _naming_convention(context))
+            setattr(operation, NAMING_CONVENTION, naming_convention)
         # code that keeps create_table()'s result (for bulk_insert) gets a real Table
         to_table = getattr(operation, "to_table", None)
         if operation.__class__.__name__ == "CreateTableOp" and to_table is not None:
