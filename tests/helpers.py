@@ -727,3 +727,17 @@ def app_created_tables_history(project: Project) -> None:
         changes, ["a1base"] + [revision for revision, _ in changes], strict=False
     ):
         add_revision(project, revision, down_revision, upgrade)
+
+
+def env_py_sets_search_path(project: Project, schema: str) -> None:
+    """Netflix/dispatch's env.py: PostgreSQL's search_path set to ``schema`` on the connection
+    it migrates on, right after connecting (version_table_schema left unset)."""
+    env_py = project.root / "alembic" / "env.py"
+    env_py.write_text(
+        env_py.read_text().replace(
+            "    with connectable.connect() as connection:\n",
+            "    with connectable.connect() as connection:\n"
+            f"        connection.exec_driver_sql('set search_path to {schema}')\n"
+            "        connection.commit()\n",
+        )
+    )

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Database
-from tests.helpers import COMMENT, USER, add_revision, copy_project, finding
+from tests.helpers import (
+    COMMENT,
+    USER,
+    add_revision,
+    copy_project,
+    env_py_sets_search_path,
+    finding,
+)
 
 TENANT_LOOP = """    with connectable.connect() as connection:
         schemas = [
@@ -69,15 +76,7 @@ def test_a_lock_on_a_table_of_the_search_path_schema_is_lock_contention(
     from sqlalchemy import create_engine, text
 
     blog = copy_project("blog", tmp_path / "project", server_database)
-    env_py = blog.root / "alembic" / "env.py"
-    env_py.write_text(
-        env_py.read_text().replace(
-            "    with connectable.connect() as connection:\n",
-            "    with connectable.connect() as connection:\n"
-            "        connection.exec_driver_sql('set search_path to tenant_a')\n"
-            "        connection.commit()\n",
-        )
-    )
+    env_py_sets_search_path(blog, "tenant_a")
     server_database.execute("CREATE SCHEMA tenant_a")
     assert blog.migdoctor("upgrade").exit_code == 0
     add_revision(

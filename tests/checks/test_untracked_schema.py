@@ -17,6 +17,7 @@ from tests.helpers import (
     app_created_tables_history,
     checks_found,
     copy_project,
+    env_py_sets_search_path,
     finding,
 )
 
@@ -112,15 +113,7 @@ def test_the_version_table_in_the_search_path_schema_is_not_untracked(
     # (PostgreSQL's search_path; SQLite has none, and MySQL's USE changes the database.)
     blog = copy_project("blog", tmp_path / "project", server_database)
     server_database.execute("CREATE SCHEMA tenant_a")
-    env_py = blog.root / "alembic" / "env.py"
-    env_py.write_text(
-        env_py.read_text().replace(
-            "    with connectable.connect() as connection:\n",
-            "    with connectable.connect() as connection:\n"
-            "        connection.exec_driver_sql('set search_path to tenant_a')\n"
-            "        connection.commit()\n",
-        )
-    )
+    env_py_sets_search_path(blog, "tenant_a")
     add_revision(
         blog,
         "4e5f60718293",
